@@ -1,0 +1,111 @@
+//! The audit trail (SPEC §2.8): append-only events written in the request's own transaction,
+//! sealed into a hash chain afterwards, verifiable from the command line.
+
+pub mod chain;
+pub mod routes;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use strum::IntoStaticStr;
+use utoipa::ToSchema;
+
+use crate::db::schema::audit_events;
+use crate::db::{DbConnection, Id};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+/// Who did something, from where: the part of an event that comes from the request.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<Id>,
+    pub organisation_id: Option<Id>,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// One thing that happened to one resource.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: &'static str,
+    pub resource: &'static str,
+    pub resource_id: Option<Id>,
+    pub client_id: Option<Id>,
+    pub outcome: Outcome,
+    /// The organisation whose trail shows the event; by default the actor's.
+    pub organisation_id: Option<Id>,
+    pub actor: &'a Actor,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(actor: &'a Actor, action: &'static str, resource: &'static str) -> Self {
+        Self {
+            action,
+            resource,
+            resource_id: None,
+            client_id: None,
+            outcome: Outcome::Success,
+            organisation_id: actor.organisation_id,
+            actor,
+        }
+    }
+
+    pub fn on(mut self, resource_id: Id) -> Self {
+        self.resource_id = Some(resource_id);
+        self
+    }
+
+    pub fn in_organisation(mut self, organisation_id: Option<Id>) -> Self {
+        self.organisation_id = organisation_id;
+        self
+    }
+
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewEventRow<'a> {
+    id: Id,
+    at: NaiveDateTime,
+    actor_id: Option<Id>,
+    organisation_id: Option<Id>,
+    action: &'a str,
+    resource: &'a str,
+    resource_id: Option<Id>,
+    client_id: Option<Id>,
+    outcome: &'a str,
+    request_id: Option<&'a str>,
+    ip: Option<&'a str>,
+}
+
+/// Appends an event. Call it inside the transaction of the change it records (or before
+/// answering a read), so the event is durable before the response is sent.
+pub fn record(conn: &mut DbConnection, event: Event<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(NewEventRow {
+            id: Id::new(),
+            at: crate::db::now().naive_utc(),
+            actor_id: event.actor.user_id,
+            organisation_id: event.organisation_id,
+            action: event.action,
+            resource: event.resource,
+            resource_id: event.resource_id,
+            client_id: event.client_id,
+            outcome: event.outcome.into(),
+            request_id: event.actor.request_id.as_deref(),
+            ip: event.actor.ip.as_deref(),
+        })
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `GET /audit-events`: a coordinator's view of their organisation's trail ("who viewed this
+//! client"); consortium administrators see consortium-level events.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use actix_web::{get, web};
+
+use super::chain::EventRow;
+use crate::auth::Principal;
+use crate::db::schema::audit_events;
+use crate::db::{self, DbConnection, Id};
+use crate::http::pagination::{Page, PageQuery, PageRequest};
+use crate::http::{ApiError, Problem};
+use crate::policy::{Action, Target};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list);
+}
+
+/// One recorded action.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: Id,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Id>,
+    pub organisation_id: Option<Id>,
+    #[schema(example = "user.read")]
+    pub action: String,
+    #[schema(example = "user")]
+    pub resource: String,
+    pub resource_id: Option<Id>,
+    pub client_id: Option<Id>,
+    #[schema(example = "success")]
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+    /// Position in the hash chain; absent until the event is sealed (within seconds).
+    pub chain_index: Option<i64>,
+    pub hash: Option<String>,
+}
+
+impl From<EventRow> for AuditEvent {
+    fn from(row: EventRow) -> Self {
+        Self {
+            id: row.id,
+            at: row.at.and_utc(),
+            actor_id: row.actor_id,
+            organisation_id: row.organisation_id,
+            action: row.action,
+            resource: row.resource,
+            resource_id: row.resource_id,
+            client_id: row.client_id,
+            outcome: row.outcome,
+            request_id: row.request_id,
+            ip: row.ip,
+            chain_index: row.chain_index,
+            hash: row.hash,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    pub actor_id: Option<Id>,
+    pub client_id: Option<Id>,
+    pub resource_id: Option<Id>,
+    /// Exact action code, e.g. `user.read`.
+    pub action: Option<String>,
+    /// Events at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this instant.
+    pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn query(
+    conn: &mut DbConnection,
+    organisation_id: Option<Id>,
+    filter: &AuditFilter,
+    page: PageRequest,
+) -> QueryResult<Vec<EventRow>> {
+    let mut query = audit_events::table.select(EventRow::as_select()).into_boxed();
+    query = match organisation_id {
+        Some(organisation_id) => query.filter(audit_events::organisation_id.eq(organisation_id)),
+        None => query.filter(audit_events::organisation_id.is_null()),
+    };
+    if let Some(actor_id) = filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor_id));
+    }
+    if let Some(client_id) = filter.client_id {
+        query = query.filter(audit_events::client_id.eq(client_id));
+    }
+    if let Some(resource_id) = filter.resource_id {
+        query = query.filter(audit_events::resource_id.eq(resource_id));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::at.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::at.lt(to.naive_utc()));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(audit_events::id.gt(after));
+    }
+    query.order(audit_events::id).limit(page.limit + 1).load(conn)
+}
+
+/// The audit trail of the caller's organisation, oldest first.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditFilter),
+    responses(
+        (status = 200, description = "A page of audit events", body = Page<AuditEvent>),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to read the audit trail", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/audit-events")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<AuditFilter>,
+) -> Result<web::Json<Page<AuditEvent>>, ApiError> {
+    let filter = filter.into_inner();
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
+    if filter.action.as_ref().is_some_and(|a| a.len() > 100) {
+        return Err(ApiError::bad_request("invalid_query", "action is at most 100 characters."));
+    }
+    let organisation_id = principal.organisation_id;
+    let page = db::run(&state.pool, move |conn| {
+        principal.authorize(conn, Action::ReadAuditTrail, Target::owned_by(organisation_id), "audit_event", None)?;
+        let rows = query(conn, organisation_id, &filter, page)?;
+        Ok(Page::from_rows(rows, page, |row| row.id, AuditEvent::from))
+    })
+    .await?;
+    Ok(web::Json(page))
+}

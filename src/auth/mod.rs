@@ -1,0 +1,11 @@
+//! Authentication (SPEC §4.3): passwords, access tokens, login sessions with rotating refresh
+//! tokens, failed-login throttling, and the `Principal` every protected handler takes.
+
+pub mod password;
+pub mod principal;
+pub mod routes;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+
+pub use principal::{Origin, Principal};

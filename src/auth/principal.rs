@@ -1,0 +1,152 @@
+//! Who is calling. A handler that takes a `Principal` cannot run for an unauthenticated
+//! request: the extractor verifies the access token and that its login session is still live
+//! (one indexed lookup), so logout, password change and deactivation take effect at once.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use super::sessions;
+use crate::audit::{self, Actor, Outcome};
+use crate::db::{DbConnection, Id};
+use crate::domain::{Role, SessionKind};
+use crate::http::{self, ApiError};
+use crate::policy::{self, Action, Caller, Decision, Target};
+use crate::startup::AppState;
+
+/// Where a request comes from: its id and the client's address. The address is the peer's,
+/// or — only when the peer is a configured trusted proxy — the last `X-Forwarded-For` entry.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Origin {
+    pub fn of(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Self {
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        let forwarded = || {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()?
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+        };
+        let ip = match peer {
+            Some(peer) if trusted_proxies.contains(&peer) => forwarded().or(Some(peer)),
+            other => other,
+        };
+        Self { request_id: http::request_id(req), ip: ip.map(|ip| ip.to_string()) }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor { request_id: self.request_id.clone(), ip: self.ip.clone(), ..Actor::default() }
+    }
+}
+
+impl FromRequest for Origin {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trusted = req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.trusted_proxies.as_slice())
+            .unwrap_or_default();
+        std::future::ready(Ok(Self::of(req, trusted)))
+    }
+}
+
+/// An authenticated user, as the database knows them now (not as the token said).
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Id,
+    pub organisation_id: Option<Id>,
+    pub role: Role,
+    pub specialties: Vec<SessionKind>,
+    pub session_id: Id,
+    pub actor: Actor,
+}
+
+impl Principal {
+    pub fn caller(&self) -> Caller {
+        Caller { role: self.role, organisation_id: self.organisation_id }
+    }
+
+    /// Asks the policy table; a denial is written to the audit trail before it is answered
+    /// (403 when the role may never do this, 404 when the target is out of reach).
+    pub fn authorize(
+        &self,
+        conn: &mut DbConnection,
+        action: Action,
+        target: Target,
+        resource: &'static str,
+        resource_id: Option<Id>,
+    ) -> Result<(), ApiError> {
+        let decision = policy::decide(self.caller(), action, target);
+        if decision == Decision::Allow {
+            return Ok(());
+        }
+        let mut event = audit::Event::new(&self.actor, "permission.denied", resource).outcome(Outcome::Denied);
+        event.resource_id = resource_id;
+        audit::record(conn, event)?;
+        Err(match decision {
+            Decision::Hidden => ApiError::not_found(resource),
+            _ => ApiError::forbidden(),
+        })
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
+            let token = bearer_token(&req).ok_or_else(|| {
+                ApiError::unauthorized("Send an access token: `Authorization: Bearer <token>`.")
+            })?;
+            let claims = state
+                .tokens
+                .verify(token)
+                .ok_or_else(|| ApiError::unauthorized("The access token is not valid."))?;
+            let origin = Origin::of(&req, &state.trusted_proxies);
+            let (user_id, session_id) = (claims.sub, claims.sid);
+            let live = crate::db::run(&state.pool, move |conn| {
+                Ok(sessions::live_session_user(conn, session_id, user_id)?)
+            })
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+            Ok(Principal {
+                user_id,
+                organisation_id: live.organisation_id,
+                role: live.role,
+                specialties: live.specialties,
+                session_id,
+                actor: Actor {
+                    user_id: Some(user_id),
+                    organisation_id: live.organisation_id,
+                    request_id: origin.request_id,
+                    ip: origin.ip,
+                },
+            })
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}

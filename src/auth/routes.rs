@@ -1,0 +1,325 @@
+//! `/auth/*` and `/.well-known/jwks.json`.
+
+use actix_web::{HttpResponse, get, post, web};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::sessions::{self, RefreshToken, Rotation};
+use super::tokens::JsonWebKeySet;
+use super::{Origin, Principal, password, throttle};
+use crate::audit::{self, Actor, Event, Outcome};
+use crate::db::{self, Id};
+use crate::domain::Email;
+use crate::http::{ApiError, FieldErrors, Problem};
+use crate::startup::AppState;
+use crate::users::model::User;
+use crate::users::queries as users;
+
+const RESOURCE: &str = "session";
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login).service(refresh).service(logout).service(me).service(change_password);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "anna.kowalska@example.org")]
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    #[schema(min_length = 12, max_length = 128)]
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// Short-lived JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 600)]
+    pub expires_in: u64,
+    /// Opaque; exchange it once at `/auth/refresh` for a new pair.
+    pub refresh_token: String,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("The e-mail address or the password is wrong.")
+}
+
+fn token_response(
+    state: &AppState,
+    user_id: Id,
+    organisation_id: Option<Id>,
+    role: crate::domain::Role,
+    session_id: Id,
+    refresh_token: RefreshToken,
+) -> Result<TokenResponse, ApiError> {
+    Ok(TokenResponse {
+        access_token: state.tokens.issue(user_id, organisation_id, role, session_id)?,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.tokens.access_ttl.as_secs(),
+        refresh_token: refresh_token.0,
+    })
+}
+
+/// Sign in with e-mail and password.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong e-mail or password (same answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many sign-ins at once; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Json<LoginRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let LoginRequest { email, password } = body.into_inner();
+    let account_key = Email::key_of(&email);
+    let ip = origin.ip.clone().unwrap_or_else(|| "unknown".to_owned());
+    let rule = state.login_throttle;
+
+    let account = {
+        let (account_key, ip, actor) = (account_key.clone(), ip.clone(), origin.actor());
+        db::run(&state.pool, move |conn| {
+            if let Some(seconds) = throttle::retry_after(conn, &rule, &account_key, &ip)? {
+                audit::record(conn, Event::new(&actor, "auth.login_throttled", RESOURCE).outcome(Outcome::Denied))?;
+                return Err(ApiError::too_many_requests(
+                    seconds,
+                    "Too many failed sign-ins; wait before trying again.",
+                ));
+            }
+            let user = users::find_by_email(conn, &account_key)?;
+            let organisation_active = match user.as_ref().and_then(|u| u.organisation_id) {
+                Some(organisation_id) => crate::organisations::queries::find(conn, organisation_id)?.is_some_and(|o| o.active),
+                None => true,
+            };
+            Ok(user.map(|user| (user, organisation_active)))
+        })
+        .await?
+    };
+
+    // The password is checked even when the account is unknown or inactive, so the answer
+    // takes the same time either way.
+    let too_long = password.chars().count() > password::MAX_LEN;
+    let stored_hash = account.as_ref().map(|(user, _)| user.password_hash.clone());
+    let matches = !too_long && state.passwords.verify(SecretString::from(password), stored_hash).await?;
+    let account = account.filter(|(user, organisation_active)| matches && user.active && *organisation_active);
+
+    let actor = origin.actor();
+    let Some((user, _)) = account else {
+        db::run(&state.pool, move |conn| {
+            db::transaction(conn, |conn| {
+                throttle::record_failure(conn, &rule, &account_key, &ip)?;
+                let known = users::find_by_email(conn, &account_key)?;
+                let actor = Actor {
+                    user_id: known.as_ref().map(|u| u.id),
+                    organisation_id: known.and_then(|u| u.organisation_id),
+                    ..actor
+                };
+                audit::record(conn, Event::new(&actor, "auth.login", RESOURCE).outcome(Outcome::Failure))?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+        return Err(invalid_credentials());
+    };
+
+    let (session_ttl, refresh_ttl) = (state.session_ttl, state.refresh_ttl);
+    let role = user.role()?;
+    let (user_id, organisation_id) = (user.id, user.organisation_id);
+    let (session_id, refresh_token) = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| {
+            throttle::clear_account(conn, &account_key)?;
+            let (session_id, refresh_token) = sessions::start(conn, user_id, session_ttl, refresh_ttl)?;
+            users::record_login(conn, user_id)?;
+            let actor = Actor { user_id: Some(user_id), organisation_id, ..actor };
+            audit::record(conn, Event::new(&actor, "auth.login", RESOURCE).on(session_id))?;
+            Ok((session_id, refresh_token))
+        })
+    })
+    .await?;
+    Ok(web::Json(token_response(&state, user_id, organisation_id, role, session_id, refresh_token)?))
+}
+
+/// Exchange a refresh token for a new access token and a new refresh token. A refresh token
+/// works once: presenting it again ends the whole session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenResponse),
+        (status = 401, description = "Unknown, expired, spent or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Json<RefreshRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let presented = body.into_inner().refresh_token;
+    let refresh_ttl = state.refresh_ttl;
+    let actor = origin.actor();
+    let rotated = db::run(&state.pool, move |conn| {
+        let rotation = db::transaction(conn, |conn| sessions::rotate(conn, &presented, refresh_ttl))?;
+        match rotation {
+            Rotation::Rotated { user_id, session_id, token } => {
+                let user = sessions::live_session_user(conn, session_id, user_id)?;
+                Ok(user.map(|user| (user_id, session_id, user, token)))
+            }
+            Rotation::Reused { user_id, session_id } => {
+                let actor = Actor { user_id: Some(user_id), ..actor };
+                audit::record(
+                    conn,
+                    Event::new(&actor, "auth.refresh_reused", RESOURCE).on(session_id).outcome(Outcome::Denied),
+                )?;
+                Ok(None)
+            }
+            Rotation::Invalid => Ok(None),
+        }
+    })
+    .await?;
+    let (user_id, session_id, user, token) =
+        rotated.ok_or_else(|| ApiError::unauthorized("The refresh token is not valid; sign in again."))?;
+    Ok(web::Json(token_response(&state, user_id, user.organisation_id, user.role, session_id, token)?))
+}
+
+/// End the session a refresh token belongs to; its access tokens stop working at once.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out (also when the token was already invalid)"))
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = body.into_inner().refresh_token;
+    let actor = origin.actor();
+    db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| {
+            if let Some((session_id, user_id)) = sessions::session_of(conn, &presented)? {
+                sessions::revoke_session(conn, session_id, "logout")?;
+                let actor = Actor { user_id: Some(user_id), ..actor };
+                audit::record(conn, Event::new(&actor, "auth.logout", RESOURCE).on(session_id))?;
+            }
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The signed-in user", body = User),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/auth/me")]
+pub async fn me(state: web::Data<AppState>, principal: Principal) -> Result<web::Json<User>, ApiError> {
+    let user = db::run(&state.pool, move |conn| {
+        let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
+        audit::record(conn, Event::new(&principal.actor, "user.read", "user").on(principal.user_id))?;
+        Ok(row.view()?)
+    })
+    .await?;
+    Ok(web::Json(user))
+}
+
+/// Change one's own password. Every session of the user ends, this one included.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; sign in again"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Current password wrong or new one too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ChangePasswordRequest { current_password, new_password } = body.into_inner();
+    let rule = state.login_throttle;
+    let ip = principal.actor.ip.clone().unwrap_or_else(|| "unknown".to_owned());
+    let user_id = principal.user_id;
+    let user = {
+        let ip = ip.clone();
+        db::run(&state.pool, move |conn| {
+            let user = users::find(conn, user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
+            if let Some(seconds) = throttle::retry_after(conn, &rule, &user.email_key, &ip)? {
+                return Err(ApiError::too_many_requests(seconds, "Too many failed attempts; wait before trying again."));
+            }
+            Ok(user)
+        })
+        .await?
+    };
+    // A stolen access token must not become a way to guess the password: wrong answers count
+    // as failed sign-ins.
+    let matches = state
+        .passwords
+        .verify(SecretString::from(current_password), Some(user.password_hash.clone()))
+        .await?;
+    let mut errors = FieldErrors::default();
+    if !matches {
+        let (account_key, ip) = (user.email_key.clone(), ip.clone());
+        db::run(&state.pool, move |conn| Ok(throttle::record_failure(conn, &rule, &account_key, &ip)?)).await?;
+        errors.add("current_password", "is not your current password");
+    }
+    errors.check("new_password", password::check_strength(&new_password, &[&user.email, &user.display_name]));
+    errors.finish(|| Some(()))?;
+    let hash = state.passwords.hash(SecretString::from(new_password)).await?;
+    db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| {
+            users::set_password(conn, user_id, &hash)?;
+            sessions::revoke_all(conn, user_id, "password_changed")?;
+            audit::record(conn, Event::new(&principal.actor, "auth.password_change", "user").on(user_id))?;
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Public keys that verify access tokens (for other services and for key rotation).
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, description = "JSON Web Key Set", body = JsonWebKeySet))
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> web::Json<JsonWebKeySet> {
+    web::Json(state.tokens.jwks().clone())
+}

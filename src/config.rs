@@ -1,0 +1,251 @@
+//! Typed configuration from environment variables (and an optional `.env` file), validated once
+//! at start-up. Development mode may generate missing secrets; production mode refuses to start
+//! without them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use secrecy::SecretBox;
+use serde::{Deserialize, Serialize};
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything the service is told from outside.
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub data_dir: PathBuf,
+    /// Set when development mode generated or reused secrets kept in this file.
+    pub development_secrets: Option<PathBuf>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    pub db_pool_size: u32,
+    pub db_timeout: Duration,
+    pub tokens: TokenConfig,
+    pub login_throttle: LoginThrottle,
+    pub audit_seal_interval: Duration,
+}
+
+/// Access-token signing: an Ed25519 key (32-byte seed) and public keys of earlier signing keys
+/// that are still accepted while their tokens live out (key rotation).
+pub struct TokenConfig {
+    pub signing_key: SecretBox<[u8; 32]>,
+    pub previous_public_keys: Vec<[u8; 32]>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub session_ttl: Duration,
+}
+
+/// Failed-login throttling: at most `max_per_account` failures for one account and
+/// `max_per_ip` from one address within `window`; the block ends with the window, so an
+/// attacker cannot lock a victim out for good.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub window: Duration,
+    pub max_per_account: u32,
+    pub max_per_ip: u32,
+}
+
+/// Secrets that development mode generated and keeps in the data folder.
+#[derive(Serialize, Deserialize)]
+struct DevelopmentSecrets {
+    jwt_signing_key: String,
+}
+
+const DEV_SECRETS_FILE: &str = "development-secrets.json";
+
+impl Config {
+    /// Reads the process environment (after an optional `.env` file).
+    pub fn from_env() -> anyhow::Result<Self> {
+        // A missing .env file is normal; a malformed one is not.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(e).context("reading .env"),
+        }
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Builds the configuration from a set of variables; tests pass their own.
+    pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let environment = match get("CASEBRIDGE_ENV").unwrap_or("development") {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => bail!("CASEBRIDGE_ENV must be `development` or `production`, not `{other}`"),
+        };
+        let data_dir = PathBuf::from(get("CASEBRIDGE_DATA_DIR").unwrap_or("data"));
+        let database_url = DatabaseUrl::parse(
+            &get("DATABASE_URL")
+                .map(str::to_owned)
+                .unwrap_or_else(|| data_dir.join("casebridge.db").to_string_lossy().into_owned()),
+        );
+        let bind = parse(get, "CASEBRIDGE_BIND", "127.0.0.1:8080")?;
+        let log_format = match get("CASEBRIDGE_LOG_FORMAT").unwrap_or("pretty") {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => bail!("CASEBRIDGE_LOG_FORMAT must be `pretty` or `json`, not `{other}`"),
+        };
+        let cors_origins = get("CASEBRIDGE_CORS_ORIGINS")
+            .map(|list| list.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+            .unwrap_or_default();
+
+        let trusted_proxies = get("CASEBRIDGE_TRUSTED_PROXIES")
+            .map(|list| {
+                list.split(',')
+                    .map(|ip| {
+                        ip.trim()
+                            .parse()
+                            .map_err(|e| anyhow::anyhow!("CASEBRIDGE_TRUSTED_PROXIES: `{ip}` is not an IP address: {e}"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let mut development_secrets = None;
+        let signing_key = match get("CASEBRIDGE_JWT_SIGNING_KEY") {
+            Some(encoded) => decode_key("CASEBRIDGE_JWT_SIGNING_KEY", encoded)?,
+            None if environment == Environment::Production => bail!(
+                "CASEBRIDGE_JWT_SIGNING_KEY is required in production mode \
+                 (generate one with `casebridge generate-key`)"
+            ),
+            None => {
+                development_secrets = Some(data_dir.join(DEV_SECRETS_FILE));
+                development_signing_key(&data_dir)?
+            }
+        };
+        let previous_public_keys = get("CASEBRIDGE_JWT_PREVIOUS_PUBLIC_KEYS")
+            .map(|list| {
+                list.split(',')
+                    .map(|k| decode_key("CASEBRIDGE_JWT_PREVIOUS_PUBLIC_KEYS", k.trim()))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let access_ttl = seconds(get, "CASEBRIDGE_ACCESS_TOKEN_TTL_SECONDS", 600)?;
+        if access_ttl > Duration::from_secs(900) || access_ttl.is_zero() {
+            bail!("CASEBRIDGE_ACCESS_TOKEN_TTL_SECONDS must be between 1 and 900");
+        }
+
+        Ok(Self {
+            environment,
+            database_url,
+            bind,
+            log_filter: get("CASEBRIDGE_LOG").unwrap_or("info").to_owned(),
+            log_format,
+            cors_origins,
+            trusted_proxies,
+            workers: parse(get, "CASEBRIDGE_WORKERS", "0")?,
+            db_pool_size: parse(get, "CASEBRIDGE_DB_POOL_SIZE", "10")?,
+            db_timeout: seconds(get, "CASEBRIDGE_DB_TIMEOUT_SECONDS", 3)?,
+            tokens: TokenConfig {
+                signing_key: SecretBox::new(Box::new(signing_key)),
+                previous_public_keys,
+                issuer: get("CASEBRIDGE_JWT_ISSUER").unwrap_or("casebridge").to_owned(),
+                audience: get("CASEBRIDGE_JWT_AUDIENCE").unwrap_or("casebridge-api").to_owned(),
+                access_ttl,
+                refresh_ttl: seconds(get, "CASEBRIDGE_REFRESH_TOKEN_TTL_SECONDS", 14 * 24 * 3600)?,
+                session_ttl: seconds(get, "CASEBRIDGE_SESSION_TTL_SECONDS", 30 * 24 * 3600)?,
+            },
+            login_throttle: LoginThrottle {
+                window: seconds(get, "CASEBRIDGE_LOGIN_THROTTLE_WINDOW_SECONDS", 900)?,
+                max_per_account: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "10")?,
+                max_per_ip: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_IP", "50")?,
+            },
+            audit_seal_interval: Duration::from_millis(parse(
+                get,
+                "CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS",
+                "1000",
+            )?),
+            data_dir,
+            development_secrets,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn parse<'a, T>(get: impl Fn(&str) -> Option<&'a str>, name: &str, default: &str) -> anyhow::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw = get(name).unwrap_or(default);
+    raw.parse().map_err(|e| anyhow::anyhow!("{name}: `{raw}` is not valid: {e}"))
+}
+
+fn seconds<'a>(get: impl Fn(&str) -> Option<&'a str>, name: &str, default: u64) -> anyhow::Result<Duration> {
+    parse::<u64>(get, name, &default.to_string()).map(Duration::from_secs)
+}
+
+fn decode_key(name: &str, encoded: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = BASE64
+        .decode(encoded)
+        .with_context(|| format!("{name}: not valid base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{name}: a key must be 32 bytes (44 characters of base64)"))
+}
+
+/// A fresh random 32-byte key, base64-encoded, as `casebridge generate-key` prints it.
+pub fn generate_key() -> anyhow::Result<String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    Ok(BASE64.encode(key))
+}
+
+fn development_signing_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join(DEV_SECRETS_FILE);
+    let secrets = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str::<DevelopmentSecrets>(&text)
+            .with_context(|| format!("{} is not valid", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secrets = DevelopmentSecrets { jwt_signing_key: generate_key()? };
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+            write_private_file(&path, &serde_json::to_string_pretty(&secrets)?)?;
+            secrets
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    decode_key(DEV_SECRETS_FILE, &secrets.jwt_signing_key)
+}
+
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,186 @@
+//! The database: one connection type over SQLite or PostgreSQL, chosen by `DATABASE_URL`,
+//! an r2d2 pool, embedded migrations, and the way handlers run queries off the async workers.
+
+pub mod id;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::http::ApiError;
+
+pub use id::Id;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// A `postgres://` or `postgresql://` URL selects PostgreSQL; anything else is a SQLite file
+    /// path (an optional `sqlite://` prefix is accepted). The scheme decides, never a fall-back.
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(url.to_owned())
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            Self::Sqlite(path.to_owned())
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgresql",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Opens one connection, with SQLite's per-connection settings applied.
+    pub fn connect(&self) -> ConnectionResult<DbConnection> {
+        match self {
+            Self::Postgres(url) => diesel::PgConnection::establish(url).map(DbConnection::Postgres),
+            Self::Sqlite(path) => {
+                if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        ConnectionError::BadConnection(format!(
+                            "cannot create the folder for the SQLite file {path}: {e}"
+                        ))
+                    })?;
+                }
+                let mut conn = diesel::SqliteConnection::establish(path)?;
+                // WAL lets readers work beside the writer. synchronous = FULL because an audit
+                // event must be durable before its response is sent, even across a power loss.
+                // Foreign keys are off per connection unless switched on.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that opens the variant the URL names and returns the real error.
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+
+/// Builds the pool without connecting: start-up connects once on its own (to migrate), so an
+/// unreachable database is reported there, and later outages surface per request as 503.
+pub fn pool(url: DatabaseUrl, size: u32, timeout: Duration) -> DbPool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .test_on_check_out(true)
+        .build_unchecked(ConnectionManager { url })
+}
+
+/// Applies the pending migrations of the connection's backend; returns their names.
+pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Runs database work on the blocking thread pool with a pooled connection.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::DatabaseUnavailable)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a transaction that reads
+/// before it writes takes the write lock up front (waiting under `busy_timeout`) instead of
+/// failing with SQLITE_BUSY when another writer commits in between.
+pub fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let outcome = work(conn);
+    if let DbConnection::Sqlite(sqlite) = conn {
+        match &outcome {
+            Ok(_) => AnsiTransactionManager::commit_transaction(sqlite)?,
+            Err(_) => AnsiTransactionManager::rollback_transaction(sqlite)?,
+        }
+    }
+    outcome
+}
+
+/// The current time as stored: UTC, truncated to microseconds so that both databases return
+/// exactly what was written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Reads a text column holding a closed-list code (a role, a session kind, …).
+pub fn decode<T>(stored: &str) -> QueryResult<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    stored.parse().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// Reads a text column holding a JSON list.
+pub fn decode_list<T: serde::de::DeserializeOwned>(stored: &str) -> QueryResult<Vec<T>> {
+    serde_json::from_str(stored).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// Writes a list as the JSON text `decode_list` reads.
+pub fn encode_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}

@@ -1,0 +1,163 @@
+//! Domain values shared by several capabilities: closed lists with stable codes and the
+//! parsed forms of free input. Pure code: no actix, no diesel.
+
+use serde::{Deserialize, Serialize};
+use strum::{EnumIter, EnumString, IntoStaticStr};
+use utoipa::ToSchema;
+
+/// What a user may do is decided by the role (see `policy`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, EnumString, IntoStaticStr, EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    ConsortiumAdmin,
+    Coordinator,
+    Counselor,
+    Analyst,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        self.into()
+    }
+
+    /// Every role but the consortium administrator works inside one organisation.
+    pub fn belongs_to_organisation(self) -> bool {
+        self != Self::ConsortiumAdmin
+    }
+}
+
+/// Kinds of counseling session; also what an organisation offers and what a user is
+/// qualified for.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumString,
+    IntoStaticStr,
+    EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum SessionKind {
+    Psychological,
+    Vocational,
+    Legal,
+    Social,
+    Integration,
+    MedicalReferral,
+    Other,
+}
+
+/// An e-mail address as typed (trimmed) and its key for uniqueness and login (lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    address: String,
+}
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let address = raw.trim();
+        if address.chars().count() > Self::MAX_LEN {
+            return Err(format!("must be at most {} characters", Self::MAX_LEN));
+        }
+        let valid = email_address::EmailAddress::parse_with_options(
+            address,
+            email_address::Options::default().without_display_text().without_domain_literal(),
+        )
+        .is_ok_and(|parsed| parsed.domain().contains('.'));
+        if !valid {
+            return Err("must be an e-mail address such as name@example.org".to_owned());
+        }
+        Ok(Self { address: address.to_owned() })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.address
+    }
+
+    /// Logins and uniqueness ignore case.
+    pub fn key(&self) -> String {
+        Self::key_of(&self.address)
+    }
+
+    pub fn key_of(raw: &str) -> String {
+        raw.trim().to_lowercase()
+    }
+}
+
+/// Trimmed text of `min..=max` characters without control characters.
+pub fn bounded_text(raw: &str, min: usize, max: usize) -> Result<String, String> {
+    let text = raw.trim();
+    let length = text.chars().count();
+    if length < min {
+        return Err(if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") });
+    }
+    if length > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// A list without repeated entries, in first-seen order, of at most `max` items.
+pub fn distinct<T: PartialEq + Clone>(items: &[T], max: usize) -> Result<Vec<T>, String> {
+    if items.len() > max {
+        return Err(format!("must have at most {max} entries"));
+    }
+    let mut seen: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if seen.contains(item) {
+            return Err("must not repeat an entry".to_owned());
+        }
+        seen.push(item.clone());
+    }
+    Ok(seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_keeps_the_typed_form_and_keys_by_lower_case() {
+        let email = Email::parse("  Anna.Kowalska@Example.ORG ").unwrap();
+        assert_eq!(email.as_str(), "Anna.Kowalska@Example.ORG");
+        assert_eq!(email.key(), "anna.kowalska@example.org");
+    }
+
+    #[test]
+    fn email_rejects_what_cannot_receive_mail() {
+        for bad in ["", "anna", "anna@", "@example.org", "anna@localhost", "a b@example.org", "Anna <a@example.org>"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn bounded_text_trims_and_counts_characters_not_bytes() {
+        assert_eq!(bounded_text("  Łódź ", 1, 5).unwrap(), "Łódź");
+        assert!(bounded_text("Łódź!!", 1, 5).is_err());
+        assert!(bounded_text("   ", 1, 5).is_err());
+        assert!(bounded_text("a\u{0}b", 1, 5).is_err());
+    }
+
+    #[test]
+    fn role_codes_are_snake_case() {
+        assert_eq!(Role::ConsortiumAdmin.code(), "consortium_admin");
+        assert_eq!("counselor".parse::<Role>().unwrap(), Role::Counselor);
+    }
+}

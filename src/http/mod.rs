@@ -1,0 +1,133 @@
+//! HTTP plumbing shared by every route: problem+json errors for actix's own extractors and
+//! for unknown routes, body limits, security headers, request ids and request logging.
+
+pub mod error;
+pub mod pagination;
+pub mod patch;
+pub mod precondition;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, HttpMessage, HttpRequest, web};
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
+
+pub use error::{ApiError, FieldErrors, PROBLEM_JSON, Problem};
+
+/// Largest request body accepted (SPEC §4.7).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(|error, _req| json_error(error).into())
+}
+
+fn json_error(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The request body must be JSON (Content-Type: application/json).",
+        ),
+        JsonPayloadError::Deserialize(error) if error.is_data() => {
+            ApiError::bad_request("invalid_body", format!("The JSON body does not fit: {error}."))
+        }
+        JsonPayloadError::Deserialize(error) => {
+            ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {error}."))
+        }
+        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
+    }
+}
+
+pub fn path_config() -> web::PathConfig {
+    // A path that does not parse (say, an id that is not a UUID) names nothing that exists.
+    web::PathConfig::default().error_handler(|_: PathError, _req| ApiError::not_found("resource").into())
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _req| {
+        ApiError::bad_request("invalid_query", format!("The query string does not fit: {error}.")).into()
+    })
+}
+
+/// Answers requests no route took: 405 when the path exists for another method, else 404.
+pub async fn unmatched(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(if req.resource_map().has_resource(req.path()) {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on this resource.", req.method()),
+        )
+    } else {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is no such resource.")
+    })
+}
+
+/// Response headers for a JSON API that handles sensitive data: nothing is cached, nothing is
+/// sniffed or framed, no referrer leaks.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Cache-Control", "no-store"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"))
+}
+
+/// Sends the request id (also on every log line of the request) back as `X-Request-Id`.
+pub async fn expose_request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let request_id = req.extensions().get::<RequestId>().copied();
+    let mut response = next.call(req).await?;
+    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}
+
+/// The request id of a request, as recorded in audit events.
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(ToString::to_string)
+}
+
+/// Request spans that name the matched route pattern, never the concrete path or query
+/// string: those may hold identifiers or searched names, which do not belong in logs.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request.extensions().get::<RequestId>().map(ToString::to_string);
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = %route,
+            request_id = request_id.as_deref().unwrap_or(""),
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let status = match outcome {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        span.record("status", status.as_u16());
+        span.in_scope(|| tracing::info!(status = status.as_u16(), "request finished"));
+    }
+}

@@ -1,0 +1,17 @@
+//! casebridge: the case-management back end for a consortium of NGOs that help people in the
+//! international-protection procedure in Poland.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod organisations;
+pub mod policy;
+pub mod startup;
+pub mod telemetry;
+pub mod users;

@@ -1,0 +1,116 @@
+//! The `casebridge` command: parses the command line and calls into the library.
+
+use std::process::ExitCode;
+
+use casebridge::cli::{self, PasswordSource};
+use casebridge::config::Config;
+use casebridge::startup::Application;
+use casebridge::{openapi, telemetry};
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+#[derive(Parser)]
+#[command(name = "casebridge", version, about = "Case management for NGOs assisting people seeking international protection")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Create a consortium administrator. The password is read from standard input when that
+    /// is not a terminal; otherwise one is generated and printed once.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Print a new random key (base64), e.g. for CASEBRIDGE_JWT_SIGNING_KEY.
+    GenerateKey,
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Seal pending events and check the whole hash chain.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Openapi => {
+            print!("{}", openapi::document_json()?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::GenerateKey => {
+            println!("{}", casebridge::config::generate_key()?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let config = Config::from_env()?;
+    telemetry::init(&config.log_filter, config.log_format);
+    match command {
+        Command::Serve => serve(config)?,
+        Command::Migrate => {
+            let applied = cli::migrate(&config)?;
+            println!("{} migration(s) applied", applied.len());
+        }
+        Command::CreateAdmin { email, name } => {
+            if let Some(password) = cli::create_admin(&config, &email, &name, PasswordSource::detect())? {
+                println!("Created consortium administrator {email}.");
+                println!("Password (shown once): {}", password.expose_secret());
+            } else {
+                println!("Created consortium administrator {email}.");
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let report = cli::audit_verify(&config)?;
+            match report.first_broken {
+                None => println!("audit chain intact: {} event(s) verified", report.sealed),
+                Some(broken) => {
+                    println!(
+                        "audit chain BROKEN at position {} (event {}): {}; {} event(s) verified before it",
+                        broken.chain_index, broken.event_id, broken.reason, report.sealed
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Command::Openapi | Command::GenerateKey => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[actix_web::main]
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let backend = config.database_url.backend_name();
+    let production = config.is_production();
+    let application = Application::build(config).await?;
+    tracing::info!(%bind, port = application.port(), backend, production, "casebridge serving");
+    application.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The OpenAPI 3.1 document: generated from the handlers' annotations, served at
+//! `/api/v1/openapi.json`, committed as `openapi/openapi.json`.
+
+use actix_web::App;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::http::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "casebridge",
+        description = "Case management for NGOs that assist people in the international-protection \
+                       procedure in Poland: clients, counseling sessions, referrals between partner \
+                       organisations, donor reports. Errors are RFC 9457 problem documents \
+                       (`application/problem+json`) with a stable `code`.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+    ),
+    tags(
+        (name = "auth", description = "Sign-in, tokens and one's own account"),
+        (name = "organisations", description = "Consortium partners"),
+        (name = "users", description = "Staff accounts"),
+        (name = "audit", description = "The tamper-evident audit trail"),
+        (name = "health", description = "Liveness, readiness and metrics"),
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+)]
+struct ApiBase;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document for the routes `startup::register_routes` registers.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiBase::openapi())
+        .configure(crate::startup::register_routes)
+        .split_for_parts();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document
+}
+
+/// The document as committed in `openapi/openapi.json`.
+pub fn document_json() -> anyhow::Result<String> {
+    Ok(format!("{}\n", document().to_pretty_json()?))
+}

@@ -1,0 +1,166 @@
+//! The one permission table: role × action → scope. Every handler asks `decide`; nothing else
+//! in the code compares roles. What is not in the table is denied.
+
+use crate::db::Id;
+use crate::domain::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    ListOrganisations,
+    ReadOrganisation,
+    CreateOrganisation,
+    UpdateOrganisation,
+    ListUsers,
+    ReadUser,
+    CreateUser,
+    UpdateUser,
+    ResetUserPassword,
+    /// Creating a user with, or changing a user to, the consortium administrator role.
+    GrantConsortiumAdmin,
+    ReadAuditTrail,
+}
+
+/// How far an allowed action reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Any organisation, and things that belong to none.
+    Any,
+    /// Things of the caller's own organisation.
+    OwnOrganisation,
+    /// Things that belong to no organisation (consortium-level records).
+    Consortium,
+}
+
+use Action::*;
+use Role::*;
+use Scope::*;
+
+const TABLE: &[(Role, Action, Scope)] = &[
+    (ConsortiumAdmin, ListOrganisations, Any),
+    (ConsortiumAdmin, ReadOrganisation, Any),
+    (ConsortiumAdmin, CreateOrganisation, Any),
+    (ConsortiumAdmin, UpdateOrganisation, Any),
+    (ConsortiumAdmin, ListUsers, Any),
+    (ConsortiumAdmin, ReadUser, Any),
+    (ConsortiumAdmin, CreateUser, Any),
+    (ConsortiumAdmin, UpdateUser, Any),
+    (ConsortiumAdmin, ResetUserPassword, Any),
+    (ConsortiumAdmin, GrantConsortiumAdmin, Any),
+    // Separation of duties: the administrator audits consortium-level actions only; an
+    // organisation's trail reveals which clients it serves.
+    (ConsortiumAdmin, ReadAuditTrail, Consortium),
+    (Coordinator, ListOrganisations, Any),
+    (Coordinator, ReadOrganisation, Any),
+    (Coordinator, ListUsers, OwnOrganisation),
+    (Coordinator, ReadUser, OwnOrganisation),
+    (Coordinator, CreateUser, OwnOrganisation),
+    (Coordinator, UpdateUser, OwnOrganisation),
+    (Coordinator, ResetUserPassword, OwnOrganisation),
+    (Coordinator, ReadAuditTrail, OwnOrganisation),
+    (Counselor, ListOrganisations, Any),
+    (Counselor, ReadOrganisation, Any),
+    (Counselor, ListUsers, OwnOrganisation),
+    (Counselor, ReadUser, OwnOrganisation),
+    // Analysts see aggregates only: no personal data, so no user records either.
+    (Analyst, ListOrganisations, Any),
+    (Analyst, ReadOrganisation, Any),
+];
+
+/// Who is asking, as far as the policy cares.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub role: Role,
+    pub organisation_id: Option<Id>,
+}
+
+/// What the action is applied to: the organisation that owns it, or none for
+/// consortium-level things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub organisation_id: Option<Id>,
+}
+
+impl Target {
+    pub fn organisation(id: Id) -> Self {
+        Self { organisation_id: Some(id) }
+    }
+
+    pub fn owned_by(organisation_id: Option<Id>) -> Self {
+        Self { organisation_id }
+    }
+
+    pub fn consortium() -> Self {
+        Self { organisation_id: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The role may never do this: 403.
+    Forbidden,
+    /// The role may do this, but not to this target, whose existence is not revealed: 404.
+    Hidden,
+}
+
+pub fn scope(role: Role, action: Action) -> Option<Scope> {
+    TABLE.iter().find(|(r, a, _)| *r == role && *a == action).map(|(_, _, scope)| *scope)
+}
+
+pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
+    let Some(scope) = scope(caller.role, action) else {
+        return Decision::Forbidden;
+    };
+    let reaches = match scope {
+        Any => true,
+        OwnOrganisation => caller.organisation_id.is_some() && target.organisation_id == caller.organisation_id,
+        Consortium => target.organisation_id.is_none(),
+    };
+    if reaches { Decision::Allow } else { Decision::Hidden }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, organisation_id: Option<Id>) -> Caller {
+        Caller { role, organisation_id }
+    }
+
+    #[test]
+    fn each_role_and_action_has_at_most_one_entry() {
+        for (i, (role, action, _)) in TABLE.iter().enumerate() {
+            assert!(
+                !TABLE[i + 1..].iter().any(|(r, a, _)| r == role && a == action),
+                "{role:?} × {action:?} appears twice"
+            );
+        }
+    }
+
+    #[test]
+    fn coordinator_reaches_own_organisation_only() {
+        let own = Id::new();
+        let other = Id::new();
+        let coordinator = caller(Coordinator, Some(own));
+        assert_eq!(decide(coordinator, ReadUser, Target::organisation(own)), Decision::Allow);
+        assert_eq!(decide(coordinator, ReadUser, Target::organisation(other)), Decision::Hidden);
+        assert_eq!(decide(coordinator, ReadUser, Target::consortium()), Decision::Hidden);
+    }
+
+    #[test]
+    fn what_the_table_omits_is_forbidden() {
+        let analyst = caller(Analyst, Some(Id::new()));
+        assert_eq!(decide(analyst, ListUsers, Target::consortium()), Decision::Forbidden);
+        let coordinator = caller(Coordinator, Some(Id::new()));
+        assert_eq!(
+            decide(coordinator, GrantConsortiumAdmin, Target::consortium()),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn a_caller_without_organisation_never_matches_own_organisation_scope() {
+        let orphan = caller(Counselor, None);
+        assert_eq!(decide(orphan, ListUsers, Target::consortium()), Decision::Hidden);
+    }
+}

@@ -1,0 +1,157 @@
+//! Builds the application — routes, middleware, shared state — for `main` and for the tests.
+
+use std::net::{IpAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, get, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::password::Passwords;
+use crate::auth::tokens::TokenKeys;
+use crate::config::{Config, LoginThrottle};
+use crate::db::{self, DbPool};
+use crate::health::Metrics;
+use crate::{audit, auth, health, http, openapi, organisations, users};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub tokens: TokenKeys,
+    pub passwords: Passwords,
+    pub login_throttle: LoginThrottle,
+    pub session_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub metrics: Metrics,
+}
+
+/// Every documented route. The OpenAPI document is generated from exactly this.
+pub fn register_routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        utoipa_actix_web::scope("/api/v1")
+            .configure(auth::routes::configure)
+            .configure(organisations::routes::configure)
+            .configure(users::routes::configure)
+            .configure(audit::routes::configure),
+    )
+    .configure(health::configure)
+    .service(auth::routes::jwks);
+}
+
+#[get("/docs")]
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let cors = origins.iter().fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "if-match", "idempotency-key"])
+        .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+        .max_age(3600)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: DbPool,
+}
+
+impl Application {
+    /// Connects (a clear error when the database cannot be reached), migrates, and binds.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if let Some(file) = &config.development_secrets {
+            tracing::warn!(
+                file = %file.display(),
+                "DEVELOPMENT MODE: secrets are generated and kept in the data folder; never use this with \
+                 real data (set CASEBRIDGE_ENV=production and configure the secrets)"
+            );
+        }
+        let url = config.database_url.clone();
+        let backend = url.backend_name();
+        let applied = web::block(move || -> anyhow::Result<Vec<String>> {
+            let mut conn = url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
+            db::migrate(&mut conn)
+        })
+        .await??;
+        for name in applied {
+            tracing::info!(migration = %name, "migration applied");
+        }
+
+        let pool = db::pool(config.database_url.clone(), config.db_pool_size, config.db_timeout);
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        let trusted_proxies = config.trusted_proxies.clone();
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            tokens: TokenKeys::new(&config.tokens)?,
+            passwords: Passwords::new(2 * cores)?,
+            login_throttle: config.login_throttle,
+            session_ttl: config.tokens.session_ttl,
+            refresh_ttl: config.tokens.refresh_ttl,
+            trusted_proxies,
+            metrics: Metrics::new()?,
+        });
+
+        let document = Arc::new(openapi::document());
+        let origins = config.cors_origins.clone();
+        let listener = TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(http::json_config())
+                .app_data(http::path_config())
+                .app_data(http::query_config())
+                .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .url("/api/v1/openapi.json", (*document).clone())
+                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                )
+                .service(docs_redirect)
+                .into_utoipa_app()
+                .configure(register_routes)
+                .into_app()
+                .default_service(web::to(http::unmatched))
+                .wrap(from_fn(health::record))
+                .wrap(http::security_headers())
+                .wrap(cors(&origins))
+                .wrap(from_fn(http::expose_request_id))
+                .wrap(TracingLogger::<http::RequestSpan>::new())
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        let server = server.run();
+
+        tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval));
+        Ok(Self { port, server, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

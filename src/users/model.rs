@@ -1,0 +1,125 @@
+//! Users: wire types and database rows.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::users;
+use crate::db::{self, Id};
+use crate::domain::{Role, SessionKind};
+use crate::http::patch::Patch;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: Id,
+    pub organisation_id: Option<Id>,
+    pub email: String,
+    pub email_key: String,
+    pub display_name: String,
+    pub role: String,
+    pub specialties: String,
+    pub active: bool,
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+    pub version: i32,
+}
+
+/// A staff member who signs in. The password never appears in any response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: Id,
+    /// Absent for consortium administrators, who belong to no organisation.
+    pub organisation_id: Option<Id>,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Session kinds the person is qualified for.
+    pub specialties: Vec<SessionKind>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+impl UserRow {
+    pub fn role(&self) -> QueryResult<Role> {
+        db::decode(&self.role)
+    }
+
+    pub fn view(self) -> QueryResult<User> {
+        Ok(User {
+            role: self.role()?,
+            specialties: db::decode_list(&self.specialties)?,
+            id: self.id,
+            organisation_id: self.organisation_id,
+            email: self.email,
+            display_name: self.display_name,
+            active: self.active,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            last_login_at: self.last_login_at.map(|at| at.and_utc()),
+            version: self.version,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Required for every role but `consortium_admin`, which must not have one.
+    pub organisation_id: Option<Id>,
+    #[schema(example = "anna.kowalska@example.org", max_length = 254)]
+    pub email: String,
+    #[schema(example = "Anna Kowalska", max_length = 120)]
+    pub display_name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub specialties: Vec<SessionKind>,
+    /// Initial password, 12–128 characters, not easy to guess.
+    #[schema(min_length = 12, max_length = 128)]
+    pub password: String,
+}
+
+/// A partial update (JSON Merge Patch): absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 120)]
+    pub display_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Role>)]
+    pub role: Patch<Role>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<SessionKind>>)]
+    pub specialties: Patch<Vec<SessionKind>>,
+    /// `false` deactivates the user and ends all their sessions at once.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub active: Patch<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    #[schema(min_length = 12, max_length = 128)]
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only users of this organisation (callers inside an organisation see their own only).
+    pub organisation_id: Option<Id>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,323 @@
+//! Test harness: each test starts the real server on port 0 with a fresh database — a SQLite
+//! file of its own, or, when CASEBRIDGE_TEST_DATABASE_URL names a PostgreSQL server, a database
+//! cloned from a migrated template and dropped afterwards.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use casebridge::config::Config;
+use casebridge::db::{self, DatabaseUrl, DbPool, Id};
+use casebridge::startup::Application;
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub const POSTGRES_VARIABLE: &str = "CASEBRIDGE_TEST_DATABASE_URL";
+/// A fixed signing key, so tests can forge tokens that differ from real ones in one detail.
+pub const SIGNING_SEED: [u8; 32] = [7; 32];
+pub const PASSWORD: &str = "violet tram under Wawel 1987!";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    pub database_url: String,
+    handle: actix_web::dev::ServerHandle,
+    _data_dir: tempfile::TempDir,
+    _database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite,
+    Postgres { admin_url: String, name: String },
+    /// Another app's database; the other app cleans up.
+    Borrowed,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            if let Ok(DbConnectionOk(mut conn)) = connect(admin_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+struct DbConnectionOk(db::DbConnection);
+
+fn connect(url: &str) -> Result<DbConnectionOk, diesel::ConnectionError> {
+    DatabaseUrl::parse(url).connect().map(DbConnectionOk)
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let server = base.rsplit_once('/').map(|(server, _)| server).unwrap_or(base);
+    format!("{server}/{name}{query}")
+}
+
+/// The migrated template, created once per set of migrations (named by their hash).
+fn postgres_template(admin_url: &str) -> String {
+    static TEMPLATE: Mutex<Option<String>> = Mutex::new(None);
+    let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(name) = guard.as_ref() {
+        return name.clone();
+    }
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<_> = walk(&root);
+    files.sort();
+    for file in files {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&file).unwrap());
+    }
+    let name = format!("casebridge_template_{}", &hex::encode(hasher.finalize())[..12]);
+    let DbConnectionOk(mut admin) = connect(admin_url).expect("the test PostgreSQL server is reachable");
+    // Several test processes may race to build the template: an advisory lock orders them.
+    admin.batch_execute("SELECT pg_advisory_lock(727274)").unwrap();
+    let exists: i64 = diesel::sql_query(format!(
+        "SELECT count(*) AS count FROM pg_database WHERE datname = '{name}'"
+    ))
+    .get_result::<Count>(&mut admin)
+    .unwrap()
+    .count;
+    if exists == 0 {
+        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
+        let DbConnectionOk(mut template) = connect(&with_database(admin_url, &name)).unwrap();
+        db::migrate(&mut template).unwrap();
+    }
+    admin.batch_execute("SELECT pg_advisory_unlock(727274)").unwrap();
+    *guard = Some(name.clone());
+    name
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+fn fresh_database(data_dir: &std::path::Path) -> (String, TestDatabase) {
+    match std::env::var(POSTGRES_VARIABLE) {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let template = postgres_template(&admin_url);
+            let name = format!("casebridge_test_{}", Id::new().as_uuid().simple());
+            let DbConnectionOk(mut admin) = connect(&admin_url).unwrap();
+            admin.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).unwrap();
+            (with_database(&admin_url, &name), TestDatabase::Postgres { admin_url, name })
+        }
+        _ => (data_dir.join("test.db").to_string_lossy().into_owned(), TestDatabase::Sqlite),
+    }
+}
+
+pub fn base_vars(database_url: &str, data_dir: &std::path::Path) -> HashMap<String, String> {
+    HashMap::from([
+        ("DATABASE_URL".into(), database_url.into()),
+        ("CASEBRIDGE_BIND".into(), "127.0.0.1:0".into()),
+        ("CASEBRIDGE_DATA_DIR".into(), data_dir.to_string_lossy().into_owned()),
+        ("CASEBRIDGE_WORKERS".into(), "1".into()),
+        ("CASEBRIDGE_DB_POOL_SIZE".into(), "4".into()),
+        ("CASEBRIDGE_JWT_SIGNING_KEY".into(), BASE64.encode(SIGNING_SEED)),
+        ("CASEBRIDGE_TRUSTED_PROXIES".into(), "127.0.0.1".into()),
+        ("CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS".into(), "200".into()),
+    ])
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with extra or changed configuration variables.
+    pub async fn spawn_with(customise: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let (database_url, database) = fresh_database(data_dir.path());
+        Self::start(database_url, database, data_dir, customise).await
+    }
+
+    /// A second API instance on this app's database (as behind a load balancer).
+    pub async fn sibling(&self) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        Self::start(self.database_url.clone(), TestDatabase::Borrowed, data_dir, |_| {}).await
+    }
+
+    async fn start(
+        database_url: String,
+        database: TestDatabase,
+        data_dir: tempfile::TempDir,
+        customise: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Self {
+        let mut vars = base_vars(&database_url, data_dir.path());
+        customise(&mut vars);
+        let config = Config::from_vars(&vars).unwrap();
+        let application = Application::build(config).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let pool = application.pool().clone();
+        let handle = application.handle();
+        tokio::spawn(application.run_until_stopped());
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { address, client, pool, database_url, handle, _data_dir: data_dir, _database: database }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{}", self.address, path))
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PATCH, path)
+    }
+
+    /// Runs database work directly (arrange and assert side effects).
+    pub fn db<T>(&self, work: impl FnOnce(&mut db::DbConnection) -> T) -> T {
+        let mut conn = self.pool.get().unwrap();
+        work(&mut conn)
+    }
+
+    pub fn audit_count(&self, action: &str) -> i64 {
+        use casebridge::db::schema::audit_events::dsl;
+        use diesel::prelude::*;
+        let action = action.to_owned();
+        self.db(|conn| dsl::audit_events.filter(dsl::action.eq(action)).count().get_result(conn).unwrap())
+    }
+
+    /// A consortium administrator created directly in the database, as `create-admin` does.
+    pub fn insert_admin(&self, email: &str) -> Account {
+        let hash = casebridge::auth::password::hash_now(&PASSWORD.to_owned().into()).unwrap();
+        let draft = casebridge::users::queries::NewUser {
+            organisation_id: None,
+            email: casebridge::domain::Email::parse(email).unwrap(),
+            display_name: "Consortium Admin".into(),
+            role: casebridge::domain::Role::ConsortiumAdmin,
+            specialties: vec![],
+            password_hash: hash,
+        };
+        let row = self.db(|conn| casebridge::users::queries::insert(conn, &draft).unwrap());
+        Account { id: row.id, email: email.into(), organisation_id: None, token: String::new(), refresh_token: String::new() }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/login").json(&json!({"email": email, "password": password})).send().await.unwrap()
+    }
+
+    pub async fn signed_in(&self, mut account: Account) -> Account {
+        let response = self.login(&account.email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {} failed", account.email);
+        let tokens: Value = response.json().await.unwrap();
+        account.token = tokens["access_token"].as_str().unwrap().to_owned();
+        account.refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+        account
+    }
+
+    pub async fn admin(&self) -> Account {
+        let admin = self.insert_admin(&format!("admin-{}@example.org", Id::new().as_uuid().simple()));
+        self.signed_in(admin).await
+    }
+
+    pub async fn create_organisation(&self, admin: &Account, short_name: &str) -> Id {
+        let response = self
+            .post("/api/v1/organisations")
+            .bearer_auth(&admin.token)
+            .json(&json!({
+                "name": format!("Organisation {short_name}"),
+                "short_name": short_name,
+                "cities": ["Warszawa", "Lublin"],
+                "services": ["psychological", "legal", "vocational"],
+                "contact_email": format!("office@{}.example.org", short_name.to_lowercase()),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        body::<Value>(response).await["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Creates a user through the API (as `creator`) and signs them in.
+    pub async fn create_user(&self, creator: &Account, organisation_id: Option<Id>, role: &str) -> Account {
+        let email = format!("{role}-{}@example.org", Id::new().as_uuid().simple());
+        let response = self
+            .post("/api/v1/users")
+            .bearer_auth(&creator.token)
+            .json(&json!({
+                "organisation_id": organisation_id,
+                "email": email,
+                "display_name": format!("Test {role}"),
+                "role": role,
+                "specialties": ["legal"],
+                "password": PASSWORD,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "creating a {role}: {}", response.text().await.unwrap());
+        let user: Value = response.json().await.unwrap();
+        let account = Account {
+            id: user["id"].as_str().unwrap().parse().unwrap(),
+            email,
+            organisation_id,
+            token: String::new(),
+            refresh_token: String::new(),
+        };
+        self.signed_in(account).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; the workers wind down on their own.
+        drop(self.handle.stop(false));
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: Id,
+    pub email: String,
+    pub organisation_id: Option<Id>,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+pub async fn body<T: DeserializeOwned>(response: Response) -> T {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("unexpected body {text}: {e}"))
+}
+
+/// Asserts a problem+json answer with this status and code; returns the problem.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], code, "unexpected problem {problem}");
+    assert_eq!(problem["status"], status.as_u16());
+    problem
+}

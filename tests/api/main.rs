@@ -1,0 +1,6 @@
+//! The HTTP API, tested through real requests against a real database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod plumbing;

@@ -1,0 +1,158 @@
+//! The foundation: health, problem+json for every kind of bad request, headers, the API
+//! contract.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, body};
+
+#[tokio::test]
+async fn ready_reports_a_reachable_database() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/health/ready").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body::<Value>(response).await["status"], "ok");
+    let live = app.get("/health/live").send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/health/live").send().await.unwrap();
+    let headers = response.headers();
+    assert!(headers.get("x-request-id").is_some_and(|id| id.len() == 36));
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern() {
+    let app = TestApp::spawn().await;
+    app.get("/health/live").send().await.unwrap();
+    let response = app.get("/metrics").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("casebridge_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1"), "{text}");
+}
+
+#[tokio::test]
+async fn unknown_route_is_a_404_problem() {
+    let app = TestApp::spawn().await;
+    assert_problem(app.get("/api/v1/no-such-thing").send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+    assert_problem(app.get("/nowhere").send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_405_problem() {
+    let app = TestApp::spawn().await;
+    let response = app.request(reqwest::Method::DELETE, "/api/v1/auth/login").send().await.unwrap();
+    assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_problem() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "malformed_json").await;
+}
+
+#[tokio::test]
+async fn unknown_fields_and_wrong_types_are_400_problems() {
+    let app = TestApp::spawn().await;
+    let unknown = app
+        .post("/api/v1/auth/login")
+        .json(&json!({"email": "a@example.org", "password": "x", "role": "consortium_admin"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(unknown, StatusCode::BAD_REQUEST, "invalid_body").await;
+    assert!(problem["detail"].as_str().unwrap().contains("unknown field"));
+    let wrong_type = app.post("/api/v1/auth/login").json(&json!({"email": 5, "password": "x"})).send().await.unwrap();
+    assert_problem(wrong_type, StatusCode::BAD_REQUEST, "invalid_body").await;
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_a_413_problem() {
+    let app = TestApp::spawn().await;
+    let huge = format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(2 * 1024 * 1024));
+    let response = app
+        .post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_415_problem() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post("/api/v1/auth/login")
+        .header("content-type", "text/plain")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_a_uuid_names_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let response = app.get("/api/v1/users/not-a-uuid").bearer_auth(&admin.token).send().await.unwrap();
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn served_openapi_document_is_3_1_and_equals_the_committed_one() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/openapi.json").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let served: Value = response.json().await.unwrap();
+    assert_eq!(served["openapi"], "3.1.0");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    let generated = casebridge::openapi::document_json().unwrap();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date: regenerate it with `cargo run -- openapi > openapi/openapi.json`"
+    );
+    assert_eq!(served, serde_json::from_str::<Value>(&committed).unwrap());
+}
+
+#[tokio::test]
+async fn docs_page_is_served_without_external_resources() {
+    let app = TestApp::spawn().await;
+    let redirect = app.get("/docs").send().await.unwrap();
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    let page = app.get("/docs/").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    assert!(!html.contains("https://"), "the docs page must not load anything from the internet");
+    let initializer = app.get("/docs/swagger-initializer.js").send().await.unwrap().text().await.unwrap();
+    assert!(initializer.contains("/api/v1/openapi.json"));
+    assert!(initializer.replace(' ', "").contains("\"validatorUrl\":\"none\""), "{initializer}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgresql_url_is_a_clear_start_up_error_not_a_sqlite_file() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let url = "postgres://nobody@127.0.0.1:1/casebridge";
+    let vars = crate::helpers::base_vars(url, data_dir.path());
+    let config = casebridge::config::Config::from_vars(&vars).unwrap();
+    let error = casebridge::startup::Application::build(config).await.err().expect("start-up must fail");
+    assert!(format!("{error:#}").contains("cannot connect to the postgresql database"), "{error:#}");
+    assert!(!std::path::Path::new(url).exists());
+    assert!(!std::path::Path::new("postgres:").exists());
+}
