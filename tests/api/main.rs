@@ -3,4 +3,7 @@
 
 mod helpers;
 
+mod auth;
+mod organisations;
 mod plumbing;
+mod users;
