@@ -1,0 +1,122 @@
+//! The audit trail: what is recorded, who may read it, and its tamper evidence.
+
+use casebridge::audit::chain;
+use diesel::connection::SimpleConnection;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, assert_problem, body};
+
+#[tokio::test]
+async fn coordinator_reads_only_their_organisations_trail() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let own = app.create_organisation(&admin, "PFM").await;
+    let other = app.create_organisation(&admin, "HFPC").await;
+    let coordinator = app.create_user(&admin, Some(own), "coordinator").await;
+    let counselor = app.create_user(&coordinator, Some(own), "counselor").await;
+    let stranger = app.create_user(&admin, Some(other), "coordinator").await;
+    app.get(&format!("/api/v1/users/{}", coordinator.id)).bearer_auth(&counselor.token).send().await.unwrap();
+    app.get(&format!("/api/v1/users/{}", stranger.id)).bearer_auth(&stranger.token).send().await.unwrap();
+
+    let path = format!("/api/v1/audit-events?actor_id={}&action=user.read", counselor.id);
+    let page: Value = body(app.get(&path).bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    let events = page["items"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "who viewed whom: {page}");
+    assert_eq!(events[0]["resource_id"], coordinator.id.to_string());
+    assert_eq!(events[0]["outcome"], "success");
+    assert!(events[0]["request_id"].is_string() && events[0]["ip"] == "127.0.0.1");
+
+    let all: Value = body(app.get("/api/v1/audit-events?limit=200").bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    assert!(all["items"].as_array().unwrap().iter().all(|e| e["organisation_id"] == own.to_string()));
+
+    let counselor_reads = app.get("/api/v1/audit-events").bearer_auth(&counselor.token).send().await.unwrap();
+    assert_problem(counselor_reads, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+#[tokio::test]
+async fn a_permission_denial_is_recorded_with_its_actor() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let analyst = app.create_user(&admin, Some(organisation), "analyst").await;
+    let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
+    app.get("/api/v1/users").bearer_auth(&analyst.token).send().await.unwrap();
+    let path = format!("/api/v1/audit-events?actor_id={}&action=permission.denied", analyst.id);
+    let page: Value = body(app.get(&path).bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["outcome"], "denied");
+    assert_eq!(page["items"][0]["resource"], "user");
+}
+
+#[tokio::test]
+async fn audit_events_cannot_be_changed_or_deleted() {
+    let app = TestApp::spawn().await;
+    app.admin().await;
+    app.db(|conn| {
+        assert!(conn.batch_execute("UPDATE audit_events SET action = 'nothing'").is_err());
+        assert!(conn.batch_execute("DELETE FROM audit_events").is_err());
+    });
+    assert_eq!(app.audit_count("auth.login"), 1);
+}
+
+/// Alters one sealed event behind the triggers' back, as someone with database access could.
+fn tamper(app: &TestApp, chain_index: i64) {
+    let update = format!("UPDATE audit_events SET ip = '10.9.9.9' WHERE chain_index = {chain_index}");
+    app.db(|conn| {
+        if app.is_postgres() {
+            conn.batch_execute(&format!(
+                "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only; {update}; \
+                 ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only;"
+            ))
+        } else {
+            conn.batch_execute(&format!("DROP TRIGGER audit_events_seal_once; {update};"))
+        }
+        .unwrap()
+    });
+}
+
+#[tokio::test]
+async fn audit_chain_verifies_and_reports_the_first_altered_event() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for short in ["AAA", "BBB", "CCC"] {
+        app.create_organisation(&admin, short).await;
+    }
+    let intact = app.db(|conn| {
+        chain::seal_all(conn).unwrap();
+        chain::verify(conn).unwrap()
+    });
+    assert_eq!(intact.first_broken, None);
+    assert_eq!(intact.sealed, 4, "a login and three organisations");
+    assert_eq!(intact.pending, 0);
+
+    tamper(&app, 2);
+    let broken = app.db(|conn| chain::verify(conn).unwrap());
+    let link = broken.first_broken.expect("the altered event is found");
+    assert_eq!(link.chain_index, 2);
+    assert_eq!(link.reason, "the event's content does not match its hash");
+}
+
+#[tokio::test]
+async fn the_chain_stays_valid_with_two_instances_writing_and_sealing() {
+    let first = TestApp::spawn().await;
+    let second = first.sibling().await;
+    let admin = first.admin().await;
+    let mut requests = Vec::new();
+    for i in 0..20 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        requests.push(app.get("/api/v1/auth/me").bearer_auth(&admin.token).send());
+    }
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.unwrap().status(), StatusCode::OK);
+    }
+    // Both background sealers race; then whatever is left is sealed here.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let report = first.db(|conn| {
+        chain::seal_all(conn).unwrap();
+        chain::verify(conn).unwrap()
+    });
+    assert_eq!(report.first_broken, None);
+    assert_eq!(report.sealed, 21);
+}
