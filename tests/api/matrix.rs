@@ -1,0 +1,319 @@
+//! The authorization matrix: every route of the OpenAPI document × every role × own and other
+//! organisation, checked against the policy table — and the audit event each answer leaves.
+//! A route without an entry here fails the test.
+
+use casebridge::db::Id;
+use casebridge::domain::Role;
+use casebridge::policy::{self, Action, Caller, Decision, Target};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{Account, PASSWORD, TestApp};
+
+/// Who a request is about.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reach {
+    /// The caller's organisation (for the consortium administrator: the first organisation).
+    Own,
+    /// Another organisation.
+    Other,
+    /// Nothing organisation-specific (partners list, consortium-level records).
+    Consortium,
+}
+
+/// How the policy sees a route.
+enum Rule {
+    /// No sign-in needed (login, health, keys).
+    Public,
+    /// Any signed-in user, about themselves.
+    Oneself { allowed: StatusCode, audit: Option<&'static str> },
+    /// Decided by the policy table.
+    Policy { action: Action, reaches: &'static [Reach], allowed: StatusCode, audit: Option<&'static str> },
+}
+
+struct Case {
+    method: &'static str,
+    path: &'static str,
+    rule: Rule,
+}
+
+const CASES: &[Case] = &[
+    Case { method: "post", path: "/api/v1/auth/login", rule: Rule::Public },
+    Case { method: "post", path: "/api/v1/auth/refresh", rule: Rule::Public },
+    Case { method: "post", path: "/api/v1/auth/logout", rule: Rule::Public },
+    Case { method: "get", path: "/api/v1/auth/me", rule: Rule::Oneself { allowed: StatusCode::OK, audit: Some("user.read") } },
+    Case {
+        method: "post",
+        path: "/api/v1/auth/password",
+        // Sent with a wrong current password, so the caller's sessions survive the walk.
+        rule: Rule::Oneself { allowed: StatusCode::UNPROCESSABLE_ENTITY, audit: None },
+    },
+    Case { method: "get", path: "/health/live", rule: Rule::Public },
+    Case { method: "get", path: "/health/ready", rule: Rule::Public },
+    Case { method: "get", path: "/metrics", rule: Rule::Public },
+    Case { method: "get", path: "/.well-known/jwks.json", rule: Rule::Public },
+    Case {
+        method: "get",
+        path: "/api/v1/organisations",
+        rule: Rule::Policy { action: Action::ListOrganisations, reaches: &[Reach::Consortium], allowed: StatusCode::OK, audit: None },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/organisations",
+        rule: Rule::Policy {
+            action: Action::CreateOrganisation,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::CREATED,
+            audit: Some("organisation.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/organisations/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadOrganisation,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/organisations/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateOrganisation,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::OK,
+            audit: Some("organisation.update"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/users",
+        rule: Rule::Policy {
+            action: Action::ListUsers,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::OK,
+            audit: Some("user.list"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/users",
+        rule: Rule::Policy {
+            action: Action::CreateUser,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::CREATED,
+            audit: Some("user.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/users/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadUser,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::OK,
+            audit: Some("user.read"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/users/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateUser,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::OK,
+            audit: Some("user.update"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/users/{id}/password",
+        rule: Rule::Policy {
+            action: Action::ResetUserPassword,
+            reaches: &[Reach::Own, Reach::Other],
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("user.password_reset"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/audit-events",
+        rule: Rule::Policy {
+            action: Action::ReadAuditTrail,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
+    },
+];
+
+struct World {
+    own: Id,
+    other: Id,
+    /// Users no caller signs in as, so changes to them disturb nobody.
+    own_target: Id,
+    other_target: Id,
+}
+
+impl World {
+    fn organisation(&self, reach: Reach) -> Id {
+        if reach == Reach::Other { self.other } else { self.own }
+    }
+
+    fn user(&self, reach: Reach) -> Id {
+        if reach == Reach::Other { self.other_target } else { self.own_target }
+    }
+}
+
+fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        version: i32,
+    }
+    use diesel::RunQueryDsl;
+    app.db(|conn| {
+        diesel::sql_query(format!("SELECT version FROM {table} WHERE id = '{id}'"))
+            .get_result::<Version>(conn)
+            .unwrap()
+            .version
+    })
+}
+
+/// A request that the route accepts when the caller is allowed.
+fn request(app: &TestApp, world: &World, case: &Case, reach: Reach) -> reqwest::RequestBuilder {
+    let unique = Id::new().as_uuid().simple().to_string();
+    let organisation = world.organisation(reach);
+    let user = world.user(reach);
+    match (case.method, case.path) {
+        ("get", "/api/v1/auth/me") => app.get("/api/v1/auth/me"),
+        ("post", "/api/v1/auth/password") => app
+            .post("/api/v1/auth/password")
+            .json(&json!({"current_password": "certainly not it", "new_password": "amber kettle over Vistula 2031?"})),
+        ("get", "/api/v1/organisations") => app.get("/api/v1/organisations"),
+        ("post", "/api/v1/organisations") => app.post("/api/v1/organisations").json(&json!({
+            "name": "New partner", "short_name": &unique[..10], "cities": ["Poznań"],
+            "services": ["integration"], "contact_email": "partner@example.org",
+        })),
+        ("get", "/api/v1/organisations/{id}") => app.get(&format!("/api/v1/organisations/{organisation}")),
+        ("patch", "/api/v1/organisations/{id}") => app
+            .patch(&format!("/api/v1/organisations/{organisation}"))
+            .header("if-match", format!("\"{}\"", version_of(app, "organisations", organisation)))
+            .json(&json!({"contact_email": format!("{unique}@example.org")})),
+        ("get", "/api/v1/users") => app.get(&format!("/api/v1/users?organisation_id={organisation}")),
+        ("post", "/api/v1/users") => app.post("/api/v1/users").json(&json!({
+            "organisation_id": organisation, "email": format!("{unique}@example.org"),
+            "display_name": "New Colleague", "role": "counselor", "password": PASSWORD,
+        })),
+        ("get", "/api/v1/users/{id}") => app.get(&format!("/api/v1/users/{user}")),
+        ("patch", "/api/v1/users/{id}") => app
+            .patch(&format!("/api/v1/users/{user}"))
+            .header("if-match", format!("\"{}\"", version_of(app, "users", user)))
+            .json(&json!({"display_name": format!("Renamed {unique}")})),
+        ("post", "/api/v1/users/{id}/password") => app
+            .post(&format!("/api/v1/users/{user}/password"))
+            .json(&json!({"new_password": format!("fresh ledger {unique}")})),
+        ("get", "/api/v1/audit-events") => app.get("/api/v1/audit-events"),
+        (method, path) => panic!("no request for {method} {path}"),
+    }
+}
+
+fn target(caller: &Account, world: &World, reach: Reach) -> Target {
+    match reach {
+        Reach::Own | Reach::Other => Target::organisation(world.organisation(reach)),
+        Reach::Consortium => Target::owned_by(caller.organisation_id),
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_the_policy_table_says() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let own = app.create_organisation(&admin, "OWN").await;
+    let other = app.create_organisation(&admin, "OTHER").await;
+    let world = World {
+        own,
+        other,
+        own_target: app.create_user(&admin, Some(own), "counselor").await.id,
+        other_target: app.create_user(&admin, Some(other), "counselor").await.id,
+    };
+    let callers = [
+        (Role::ConsortiumAdmin, admin.clone()),
+        (Role::Coordinator, app.create_user(&admin, Some(own), "coordinator").await),
+        (Role::Counselor, app.create_user(&admin, Some(own), "counselor").await),
+        (Role::Analyst, app.create_user(&admin, Some(own), "analyst").await),
+    ];
+
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let mut missing = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if !CASES.iter().any(|c| c.method == method && c.path == path) {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "routes without a matrix entry: {missing:?}");
+
+    let mut checked = 0;
+    for case in CASES {
+        let (action, reaches, allowed, audit) = match &case.rule {
+            Rule::Public => continue,
+            Rule::Oneself { allowed, audit } => (None, &[Reach::Consortium][..], *allowed, *audit),
+            Rule::Policy { action, reaches, allowed, audit } => (Some(*action), *reaches, *allowed, *audit),
+        };
+        for reach in reaches {
+            let anonymous = request(&app, &world, case, *reach).send().await.unwrap();
+            assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{} {} without a token", case.method, case.path);
+            for (role, caller) in &callers {
+                let decision = action.map_or(Decision::Allow, |action| {
+                    policy::decide(Caller { role: *role, organisation_id: caller.organisation_id }, action, target(caller, &world, *reach))
+                });
+                let denials = app.audit_count("permission.denied");
+                let recorded = audit.map(|a| app.audit_count(a));
+                let response = request(&app, &world, case, *reach).bearer_auth(&caller.token).send().await.unwrap();
+                let status = response.status();
+                let what = format!("{} {} as {role:?} on {reach:?}", case.method, case.path);
+                let expected = match decision {
+                    Decision::Allow => allowed,
+                    Decision::Forbidden => StatusCode::FORBIDDEN,
+                    Decision::Hidden => StatusCode::NOT_FOUND,
+                };
+                assert_eq!(status, expected, "{what}: {}", response.text().await.unwrap());
+                if decision == Decision::Allow {
+                    assert_eq!(app.audit_count("permission.denied"), denials, "{what}: no denial recorded");
+                    if let (Some(action), Some(before)) = (audit, recorded) {
+                        assert_eq!(app.audit_count(action), before + 1, "{what}: exactly one {action} event");
+                    }
+                } else {
+                    assert_eq!(app.audit_count("permission.denied"), denials + 1, "{what}: exactly one denial event");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} combinations checked");
+}
+
+#[tokio::test]
+async fn public_routes_answer_without_a_token() {
+    let app = TestApp::spawn().await;
+    let expectations = [
+        ("/api/v1/auth/login", json!({"email": "nobody@example.org", "password": "wrong password"}), StatusCode::UNAUTHORIZED),
+        ("/api/v1/auth/refresh", json!({"refresh_token": "unknown"}), StatusCode::UNAUTHORIZED),
+        ("/api/v1/auth/logout", json!({"refresh_token": "unknown"}), StatusCode::NO_CONTENT),
+    ];
+    for case in CASES.iter().filter(|c| matches!(c.rule, Rule::Public)) {
+        let method = Method::from_bytes(case.method.to_uppercase().as_bytes()).unwrap();
+        let mut request = app.request(method, case.path);
+        let mut expected = StatusCode::OK;
+        if let Some((_, body, status)) = expectations.iter().find(|(path, _, _)| *path == case.path) {
+            request = request.json(body);
+            expected = *status;
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), expected, "{} {}", case.method, case.path);
+    }
+}
