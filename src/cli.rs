@@ -14,10 +14,8 @@ use crate::users::queries::{self as users, NewUser};
 
 fn connect_and_migrate(config: &Config) -> anyhow::Result<DbConnection> {
     let backend = config.database_url.backend_name();
-    let mut conn = config
-        .database_url
-        .connect()
-        .with_context(|| format!("cannot connect to the {backend} database"))?;
+    let mut conn =
+        config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
     db::migrate(&mut conn)?;
     Ok(conn)
 }
@@ -25,10 +23,8 @@ fn connect_and_migrate(config: &Config) -> anyhow::Result<DbConnection> {
 /// Applies pending migrations; returns their names.
 pub fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
     let backend = config.database_url.backend_name();
-    let mut conn = config
-        .database_url
-        .connect()
-        .with_context(|| format!("cannot connect to the {backend} database"))?;
+    let mut conn =
+        config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
     db::migrate(&mut conn)
 }
 

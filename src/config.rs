@@ -120,9 +120,9 @@ impl Config {
             .map(|list| {
                 list.split(',')
                     .map(|ip| {
-                        ip.trim()
-                            .parse()
-                            .map_err(|e| anyhow::anyhow!("CASEBRIDGE_TRUSTED_PROXIES: `{ip}` is not an IP address: {e}"))
+                        ip.trim().parse().map_err(|e| {
+                            anyhow::anyhow!("CASEBRIDGE_TRUSTED_PROXIES: `{ip}` is not an IP address: {e}")
+                        })
                     })
                     .collect::<anyhow::Result<Vec<_>>>()
             })
@@ -178,11 +178,7 @@ impl Config {
                 max_per_account: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "10")?,
                 max_per_ip: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_IP", "50")?,
             },
-            audit_seal_interval: Duration::from_millis(parse(
-                get,
-                "CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS",
-                "1000",
-            )?),
+            audit_seal_interval: Duration::from_millis(parse(get, "CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS", "1000")?),
             data_dir,
             development_secrets,
         })
@@ -207,12 +203,8 @@ fn seconds<'a>(get: impl Fn(&str) -> Option<&'a str>, name: &str, default: u64) 
 }
 
 fn decode_key(name: &str, encoded: &str) -> anyhow::Result<[u8; 32]> {
-    let bytes = BASE64
-        .decode(encoded)
-        .with_context(|| format!("{name}: not valid base64"))?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("{name}: a key must be 32 bytes (44 characters of base64)"))
+    let bytes = BASE64.decode(encoded).with_context(|| format!("{name}: not valid base64"))?;
+    bytes.try_into().map_err(|_| anyhow::anyhow!("{name}: a key must be 32 bytes (44 characters of base64)"))
 }
 
 /// A fresh random 32-byte key, base64-encoded, as `casebridge generate-key` prints it.
@@ -229,8 +221,7 @@ fn development_signing_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
             .with_context(|| format!("{} is not valid", path.display()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let secrets = DevelopmentSecrets { jwt_signing_key: generate_key()? };
-            std::fs::create_dir_all(data_dir)
-                .with_context(|| format!("creating {}", data_dir.display()))?;
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
             write_private_file(&path, &serde_json::to_string_pretty(&secrets)?)?;
             secrets
         }
@@ -246,6 +237,5 @@ fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }

@@ -94,7 +94,10 @@ impl Metrics {
 }
 
 /// Counts and times every request by route pattern (never by concrete path).
-pub async fn record(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
@@ -103,11 +106,7 @@ pub async fn record(req: ServiceRequest, next: Next<impl MessageBody>) -> Result
     if let Some(state) = state {
         let status = response.status().as_u16().to_string();
         state.metrics.requests.with_label_values(&[&method, &route, &status]).inc();
-        state
-            .metrics
-            .durations
-            .with_label_values(&[&method, &route])
-            .observe(started.elapsed().as_secs_f64());
+        state.metrics.durations.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
     }
     Ok(response)
 }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
-#[command(name = "casebridge", version, about = "Case management for NGOs assisting people seeking international protection")]
+#[command(
+    name = "casebridge",
+    version,
+    about = "Case management for NGOs assisting people seeking international protection"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -152,10 +152,7 @@ mod tests {
         let analyst = caller(Analyst, Some(Id::new()));
         assert_eq!(decide(analyst, ListUsers, Target::consortium()), Decision::Forbidden);
         let coordinator = caller(Coordinator, Some(Id::new()));
-        assert_eq!(
-            decide(coordinator, GrantConsortiumAdmin, Target::consortium()),
-            Decision::Forbidden
-        );
+        assert_eq!(decide(coordinator, GrantConsortiumAdmin, Target::consortium()), Decision::Forbidden);
     }
 
     #[test]

@@ -197,9 +197,6 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
 }
 
 fn count_pending(conn: &mut DbConnection) -> QueryResult<u64> {
-    let pending: i64 = audit_events::table
-        .filter(audit_events::chain_index.is_null())
-        .count()
-        .get_result(conn)?;
+    let pending: i64 = audit_events::table.filter(audit_events::chain_index.is_null()).count().get_result(conn)?;
     Ok(pending as u64)
 }

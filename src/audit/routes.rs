@@ -1,11 +1,11 @@
 //! `GET /audit-events`: a coordinator's view of their organisation's trail ("who viewed this
 //! client"); consortium administrators see consortium-level events.
 
+use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use actix_web::{get, web};
 
 use super::chain::EventRow;
 use crate::auth::Principal;

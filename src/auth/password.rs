@@ -42,10 +42,7 @@ impl Passwords {
         let decoy = argon2()
             .hash_password(b"decoy password that never matches")
             .map_err(|e| anyhow::anyhow!("cannot hash with Argon2: {e}"))?;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            decoy_hash: decoy.to_string().into(),
-        })
+        Ok(Self { permits: Arc::new(Semaphore::new(max_in_flight.max(1))), decoy_hash: decoy.to_string().into() })
     }
 
     async fn off_the_workers<T: Send + 'static>(
@@ -98,7 +95,8 @@ pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), String
     if length > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} characters"));
     }
-    let letters = |text: &str| -> String { text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
+    let letters =
+        |text: &str| -> String { text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
     let folded = letters(password);
     let personal = user_inputs
         .iter()
@@ -153,7 +151,9 @@ mod tests {
         let passwords = Passwords::new(2).unwrap();
         let hash = passwords.hash(SecretString::from("violet tram under Wawel 1987!")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(passwords.verify(SecretString::from("violet tram under Wawel 1987!"), Some(hash.clone())).await.unwrap());
+        assert!(
+            passwords.verify(SecretString::from("violet tram under Wawel 1987!"), Some(hash.clone())).await.unwrap()
+        );
         assert!(!passwords.verify(SecretString::from("violet tram under Wawel 1988!"), Some(hash)).await.unwrap());
         assert!(!passwords.verify(SecretString::from("decoy password that never matches"), None).await.unwrap());
     }

@@ -27,17 +27,8 @@ pub struct Origin {
 impl Origin {
     pub fn of(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Self {
         let peer = req.peer_addr().map(|addr| addr.ip());
-        let forwarded = || {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .rsplit(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        };
+        let forwarded =
+            || req.headers().get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse::<IpAddr>().ok();
         let ip = match peer {
             Some(peer) if trusted_proxies.contains(&peer) => forwarded().or(Some(peer)),
             other => other,
@@ -55,10 +46,8 @@ impl FromRequest for Origin {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trusted = req
-            .app_data::<web::Data<AppState>>()
-            .map(|state| state.trusted_proxies.as_slice())
-            .unwrap_or_default();
+        let trusted =
+            req.app_data::<web::Data<AppState>>().map(|state| state.trusted_proxies.as_slice()).unwrap_or_default();
         std::future::ready(Ok(Self::of(req, trusted)))
     }
 }
@@ -114,20 +103,16 @@ impl FromRequest for Principal {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-            let token = bearer_token(&req).ok_or_else(|| {
-                ApiError::unauthorized("Send an access token: `Authorization: Bearer <token>`.")
-            })?;
-            let claims = state
-                .tokens
-                .verify(token)
-                .ok_or_else(|| ApiError::unauthorized("The access token is not valid."))?;
+            let token = bearer_token(&req)
+                .ok_or_else(|| ApiError::unauthorized("Send an access token: `Authorization: Bearer <token>`."))?;
+            let claims =
+                state.tokens.verify(token).ok_or_else(|| ApiError::unauthorized("The access token is not valid."))?;
             let origin = Origin::of(&req, &state.trusted_proxies);
             let (user_id, session_id) = (claims.sub, claims.sid);
-            let live = crate::db::run(&state.pool, move |conn| {
-                Ok(sessions::live_session_user(conn, session_id, user_id)?)
-            })
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+            let live =
+                crate::db::run(&state.pool, move |conn| Ok(sessions::live_session_user(conn, session_id, user_id)?))
+                    .await?
+                    .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
             Ok(Principal {
                 user_id,
                 organisation_id: live.organisation_id,

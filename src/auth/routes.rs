@@ -112,7 +112,9 @@ pub async fn login(
             }
             let user = users::find_by_email(conn, &account_key)?;
             let organisation_active = match user.as_ref().and_then(|u| u.organisation_id) {
-                Some(organisation_id) => crate::organisations::queries::find(conn, organisation_id)?.is_some_and(|o| o.active),
+                Some(organisation_id) => {
+                    crate::organisations::queries::find(conn, organisation_id)?.is_some_and(|o| o.active)
+                }
                 None => true,
             };
             Ok(user.map(|user| (user, organisation_active)))
@@ -281,7 +283,10 @@ pub async fn change_password(
         db::run(&state.pool, move |conn| {
             let user = users::find(conn, user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
             if let Some(seconds) = throttle::retry_after(conn, &rule, &user.email_key, &ip)? {
-                return Err(ApiError::too_many_requests(seconds, "Too many failed attempts; wait before trying again."));
+                return Err(ApiError::too_many_requests(
+                    seconds,
+                    "Too many failed attempts; wait before trying again.",
+                ));
             }
             Ok(user)
         })
@@ -289,10 +294,8 @@ pub async fn change_password(
     };
     // A stolen access token must not become a way to guess the password: wrong answers count
     // as failed sign-ins.
-    let matches = state
-        .passwords
-        .verify(SecretString::from(current_password), Some(user.password_hash.clone()))
-        .await?;
+    let matches =
+        state.passwords.verify(SecretString::from(current_password), Some(user.password_hash.clone())).await?;
     let mut errors = FieldErrors::default();
     if !matches {
         let (account_key, ip) = (user.email_key.clone(), ip.clone());

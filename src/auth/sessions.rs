@@ -44,9 +44,8 @@ pub struct RefreshToken(pub String);
 
 fn new_refresh_token() -> QueryResult<RefreshToken> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        diesel::result::Error::QueryBuilderError(format!("no system randomness: {e}").into())
-    })?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(format!("no system randomness: {e}").into()))?;
     Ok(RefreshToken(BASE64URL.encode(bytes)))
 }
 
@@ -120,7 +119,14 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, refresh_ttl: std::time::
             login_sessions::revoked_at,
             login_sessions::expires_at,
         ))
-        .first::<(Id, Option<chrono::NaiveDateTime>, chrono::NaiveDateTime, Id, Option<chrono::NaiveDateTime>, chrono::NaiveDateTime)>(conn)
+        .first::<(
+            Id,
+            Option<chrono::NaiveDateTime>,
+            chrono::NaiveDateTime,
+            Id,
+            Option<chrono::NaiveDateTime>,
+            chrono::NaiveDateTime,
+        )>(conn)
         .optional()?;
     let Some((session_id, spent_at, expires_at, user_id, revoked_at, session_expires_at)) = found else {
         return Ok(Rotation::Invalid);

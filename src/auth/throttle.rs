@@ -11,7 +11,12 @@ use crate::db::schema::login_failures;
 use crate::db::{self, DbConnection, Id};
 
 /// Seconds until the next attempt may be checked, if this account or address is blocked now.
-pub fn retry_after(conn: &mut DbConnection, rule: &LoginThrottle, account_key: &str, ip: &str) -> QueryResult<Option<u64>> {
+pub fn retry_after(
+    conn: &mut DbConnection,
+    rule: &LoginThrottle,
+    account_key: &str,
+    ip: &str,
+) -> QueryResult<Option<u64>> {
     let now = db::now().naive_utc();
     let since = now - rule.window;
     let account = oldest_if_blocked(conn, Who::Account(account_key), since, rule.max_per_account)?;
@@ -29,7 +34,12 @@ enum Who<'a> {
 }
 
 /// The oldest failure in the window when the window holds `max` or more failures.
-fn oldest_if_blocked(conn: &mut DbConnection, who: Who<'_>, since: NaiveDateTime, max: u32) -> QueryResult<Option<NaiveDateTime>> {
+fn oldest_if_blocked(
+    conn: &mut DbConnection,
+    who: Who<'_>,
+    since: NaiveDateTime,
+    max: u32,
+) -> QueryResult<Option<NaiveDateTime>> {
     let query = login_failures::table.filter(login_failures::at.gt(since)).into_boxed();
     let query = match who {
         Who::Account(key) => query.filter(login_failures::account_key.eq(key.to_owned())),
@@ -60,8 +70,6 @@ pub fn record_failure(conn: &mut DbConnection, rule: &LoginThrottle, account_key
 
 /// A successful login forgives the account's earlier failures (not the address's).
 pub fn clear_account(conn: &mut DbConnection, account_key: &str) -> QueryResult<()> {
-    diesel::delete(login_failures::table)
-        .filter(login_failures::account_key.eq(account_key))
-        .execute(conn)?;
+    diesel::delete(login_failures::table).filter(login_failures::account_key.eq(account_key)).execute(conn)?;
     Ok(())
 }

@@ -75,9 +75,7 @@ fn key_id(public_key: &[u8; 32]) -> String {
 impl TokenKeys {
     pub fn new(config: &TokenConfig) -> anyhow::Result<Self> {
         let signing = SigningKey::from_bytes(config.signing_key.expose_secret());
-        let der = signing
-            .to_pkcs8_der()
-            .map_err(|e| anyhow::anyhow!("cannot encode the signing key: {e}"))?;
+        let der = signing.to_pkcs8_der().map_err(|e| anyhow::anyhow!("cannot encode the signing key: {e}"))?;
         let current_public = signing.verifying_key().to_bytes();
         let signing_kid = key_id(&current_public);
 
@@ -118,7 +116,13 @@ impl TokenKeys {
         &self.jwks
     }
 
-    pub fn issue(&self, user_id: Id, organisation_id: Option<Id>, role: Role, session_id: Id) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: Id,
+        organisation_id: Option<Id>,
+        role: Role,
+        session_id: Id,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),

@@ -103,7 +103,11 @@ pub fn bounded_text(raw: &str, min: usize, max: usize) -> Result<String, String>
     let text = raw.trim();
     let length = text.chars().count();
     if length < min {
-        return Err(if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") });
+        return Err(if min == 1 {
+            "must not be empty".to_owned()
+        } else {
+            format!("must be at least {min} characters")
+        });
     }
     if length > max {
         return Err(format!("must be at most {max} characters"));

@@ -67,7 +67,7 @@ impl Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{}: {}", .0.code, .0.detail)]
-    Problem(Problem),
+    Problem(Box<Problem>),
     #[error("database error")]
     Database(#[from] DieselError),
     #[error("database unavailable")]
@@ -78,7 +78,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        Self::Problem(Problem::new(status, code, detail))
+        Self::Problem(Box::new(Problem::new(status, code, detail)))
     }
 
     pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
@@ -108,13 +108,13 @@ impl ApiError {
     pub fn too_many_requests(retry_after: u64, detail: impl Into<String>) -> Self {
         let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail);
         problem.retry_after = Some(retry_after.max(1));
-        Self::Problem(problem)
+        Self::Problem(Box::new(problem))
     }
 
     pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {
         let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail);
         problem.retry_after = Some(1);
-        Self::Problem(problem)
+        Self::Problem(Box::new(problem))
     }
 
     pub fn validation(errors: BTreeMap<String, String>) -> Self {
@@ -124,13 +124,13 @@ impl ApiError {
             "Some fields are not valid; see `errors`.",
         );
         problem.errors = Some(errors);
-        Self::Problem(problem)
+        Self::Problem(Box::new(problem))
     }
 
     /// The problem sent to the client. Nothing internal (SQL, causes) reaches the body.
     pub fn problem(&self) -> Problem {
         match self {
-            Self::Problem(problem) => problem.clone(),
+            Self::Problem(problem) => (**problem).clone(),
             Self::Database(DieselError::NotFound) => {
                 Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
             }
@@ -146,9 +146,7 @@ impl ApiError {
                     "The request refers to a resource that does not exist.",
                 ),
                 DatabaseErrorKind::SerializationFailure => unavailable_problem(),
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                    unavailable_problem()
-                }
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => unavailable_problem(),
                 _ if is_database_busy(info.message()) => unavailable_problem(),
                 _ => internal_problem(),
             },

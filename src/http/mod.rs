@@ -22,20 +22,16 @@ pub use error::{ApiError, FieldErrors, PROBLEM_JSON, Problem};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(MAX_BODY_BYTES)
-        .error_handler(|error, _req| json_error(error).into())
+    web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|error, _req| json_error(error).into())
 }
 
 fn json_error(error: JsonPayloadError) -> ApiError {
     match error {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-            )
-        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+        ),
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -34,10 +34,7 @@ impl PageQuery {
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_request(
-                "invalid_limit",
-                format!("limit must be between 1 and {MAX_LIMIT}."),
-            ));
+            return Err(ApiError::bad_request("invalid_limit", format!("limit must be between 1 and {MAX_LIMIT}.")));
         }
         let after = self.cursor.as_deref().map(decode).transpose()?;
         Ok(PageRequest { limit, after })
@@ -65,7 +62,12 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows (one more than asked tells whether a next
     /// page exists).
-    pub fn from_rows<R>(mut rows: Vec<R>, request: PageRequest, id_of: impl Fn(&R) -> Id, view: impl FnMut(R) -> T) -> Self {
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        request: PageRequest,
+        id_of: impl Fn(&R) -> Id,
+        view: impl FnMut(R) -> T,
+    ) -> Self {
         let more = rows.len() as i64 > request.limit;
         rows.truncate(request.limit as usize);
         let next_cursor = more.then(|| rows.last().map(|row| encode(id_of(row)))).flatten();

@@ -133,9 +133,6 @@ pub fn parse_short_name(raw: &str) -> Result<String, String> {
 }
 
 pub fn parse_cities(raw: &[String]) -> Result<Vec<String>, String> {
-    let cities = raw
-        .iter()
-        .map(|city| crate::domain::bounded_text(city, 1, 100))
-        .collect::<Result<Vec<_>, _>>()?;
+    let cities = raw.iter().map(|city| crate::domain::bounded_text(city, 1, 100)).collect::<Result<Vec<_>, _>>()?;
     crate::domain::distinct(&cities, 50)
 }

@@ -132,7 +132,11 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[get("/organisations/{id}")]
-pub async fn read(state: web::Data<AppState>, principal: Principal, id: web::Path<Id>) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let organisation = db::run(&state.pool, move |conn| {
         let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;

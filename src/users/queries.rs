@@ -23,11 +23,7 @@ pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<UserRow>> {
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email_key: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::email_key.eq(email_key))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.filter(users::email_key.eq(email_key)).select(UserRow::as_select()).first(conn).optional()
 }
 
 pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<UserRow> {
@@ -110,7 +106,5 @@ pub fn set_password(conn: &mut DbConnection, id: Id, password_hash: &str) -> Que
 }
 
 pub fn record_login(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set(users::last_login_at.eq(db::now().naive_utc()))
-        .execute(conn)
+    diesel::update(users::table.find(id)).set(users::last_login_at.eq(db::now().naive_utc())).execute(conn)
 }

@@ -28,7 +28,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 fn check_role_fits_organisation(errors: &mut FieldErrors, role: Role, organisation_id: Option<Id>) {
     match (role.belongs_to_organisation(), organisation_id) {
         (true, None) => errors.add("organisation_id", "is required for this role"),
-        (false, Some(_)) => errors.add("organisation_id", "must be absent: consortium administrators belong to no organisation"),
+        (false, Some(_)) => {
+            errors.add("organisation_id", "must be absent: consortium administrators belong to no organisation")
+        }
         _ => {}
     }
 }
@@ -148,7 +150,10 @@ pub async fn list(
         principal.authorize(conn, Action::ListUsers, Target::owned_by(query.organisation_id), RESOURCE, None)?;
         let rows = queries::list(conn, &query, page)?;
         let users = rows.into_iter().map(UserRow::view).collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "user.list", RESOURCE).in_organisation(query.organisation_id))?;
+        audit::record(
+            conn,
+            Event::new(&principal.actor, "user.list", RESOURCE).in_organisation(query.organisation_id),
+        )?;
         Ok(Page::from_rows(users, page, |u| u.id, |u| u))
     })
     .await?;
@@ -167,7 +172,11 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[get("/users/{id}")]
-pub async fn read(state: web::Data<AppState>, principal: Principal, id: web::Path<Id>) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let user = db::run(&state.pool, move |conn| {
         let row = find(conn, id)?;
@@ -271,9 +280,18 @@ pub async fn reset_password(
         let principal = principal.clone();
         db::run(&state.pool, move |conn| {
             let user = find(conn, id)?;
-            principal.authorize(conn, Action::ResetUserPassword, Target::owned_by(user.organisation_id), RESOURCE, Some(id))?;
+            principal.authorize(
+                conn,
+                Action::ResetUserPassword,
+                Target::owned_by(user.organisation_id),
+                RESOURCE,
+                Some(id),
+            )?;
             let mut errors = FieldErrors::default();
-            errors.check("new_password", password::check_strength(&body.new_password, &[&user.email, &user.display_name]));
+            errors.check(
+                "new_password",
+                password::check_strength(&body.new_password, &[&user.email, &user.display_name]),
+            );
             errors.finish(|| Some((user.organisation_id, SecretString::from(body.new_password))))
         })
         .await?

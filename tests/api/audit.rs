@@ -27,7 +27,8 @@ async fn coordinator_reads_only_their_organisations_trail() {
     assert_eq!(events[0]["outcome"], "success");
     assert!(events[0]["request_id"].is_string() && events[0]["ip"] == "127.0.0.1");
 
-    let all: Value = body(app.get("/api/v1/audit-events?limit=200").bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    let all: Value =
+        body(app.get("/api/v1/audit-events?limit=200").bearer_auth(&coordinator.token).send().await.unwrap()).await;
     assert!(all["items"].as_array().unwrap().iter().all(|e| e["organisation_id"] == own.to_string()));
 
     let counselor_reads = app.get("/api/v1/audit-events").bearer_auth(&counselor.token).send().await.unwrap();

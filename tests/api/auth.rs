@@ -46,7 +46,8 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
 async fn refresh_rotates_the_token_pair() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let response = app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
+    let response =
+        app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     assert_ne!(tokens["refresh_token"], admin.refresh_token.as_str());
@@ -58,10 +59,12 @@ async fn refresh_rotates_the_token_pair() {
 async fn reusing_a_spent_refresh_token_revokes_the_whole_family() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let first = app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
+    let first =
+        app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
     let successor: Value = first.json().await.unwrap();
 
-    let replay = app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
+    let replay =
+        app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
     assert_problem(replay, StatusCode::UNAUTHORIZED, "unauthorized").await;
 
     let successor_refresh = app
@@ -80,11 +83,13 @@ async fn reusing_a_spent_refresh_token_revokes_the_whole_family() {
 async fn logout_refuses_the_sessions_access_token_at_once() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let response = app.post("/api/v1/auth/logout").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
+    let response =
+        app.post("/api/v1/auth/logout").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let me = app.get("/api/v1/auth/me").bearer_auth(&admin.token).send().await.unwrap();
     assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let refresh = app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
+    let refresh =
+        app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -142,7 +147,8 @@ async fn deactivated_user_is_refused_at_once() {
     assert_eq!(response.status(), StatusCode::OK);
     let me = app.get("/api/v1/auth/me").bearer_auth(&counselor.token).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
-    let refresh = app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": counselor.refresh_token})).send().await.unwrap();
+    let refresh =
+        app.post("/api/v1/auth/refresh").json(&json!({"refresh_token": counselor.refresh_token})).send().await.unwrap();
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.login(&counselor.email, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
 }
@@ -279,7 +285,8 @@ async fn a_session_started_on_one_instance_refreshes_on_another() {
     let first = TestApp::spawn().await;
     let second = first.sibling().await;
     let admin = first.admin().await;
-    let response = second.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
+    let response =
+        second.post("/api/v1/auth/refresh").json(&json!({"refresh_token": admin.refresh_token})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     let me = first.get("/api/v1/auth/me").bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();

@@ -33,25 +33,26 @@ pub struct TestApp {
 
 enum TestDatabase {
     Sqlite,
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
     /// Another app's database; the other app cleans up.
     Borrowed,
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let TestDatabase::Postgres { admin_url, name } = self {
-            if let Ok(DbConnectionOk(mut conn)) = connect(admin_url) {
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-            }
+        if let TestDatabase::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = DatabaseUrl::parse(admin_url).connect()
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
     }
 }
 
-struct DbConnectionOk(db::DbConnection);
-
-fn connect(url: &str) -> Result<DbConnectionOk, diesel::ConnectionError> {
-    DatabaseUrl::parse(url).connect().map(DbConnectionOk)
+fn connect(url: &str) -> db::DbConnection {
+    DatabaseUrl::parse(url).connect().unwrap_or_else(|e| panic!("the test PostgreSQL server is not reachable: {e}"))
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -80,18 +81,16 @@ fn postgres_template(admin_url: &str) -> String {
         hasher.update(std::fs::read(&file).unwrap());
     }
     let name = format!("casebridge_template_{}", &hex::encode(hasher.finalize())[..12]);
-    let DbConnectionOk(mut admin) = connect(admin_url).expect("the test PostgreSQL server is reachable");
+    let mut admin = connect(admin_url);
     // Several test processes may race to build the template: an advisory lock orders them.
     admin.batch_execute("SELECT pg_advisory_lock(727274)").unwrap();
-    let exists: i64 = diesel::sql_query(format!(
-        "SELECT count(*) AS count FROM pg_database WHERE datname = '{name}'"
-    ))
-    .get_result::<Count>(&mut admin)
-    .unwrap()
-    .count;
+    let exists: i64 = diesel::sql_query(format!("SELECT count(*) AS count FROM pg_database WHERE datname = '{name}'"))
+        .get_result::<Count>(&mut admin)
+        .unwrap()
+        .count;
     if exists == 0 {
         admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
-        let DbConnectionOk(mut template) = connect(&with_database(admin_url, &name)).unwrap();
+        let mut template = connect(&with_database(admin_url, &name));
         db::migrate(&mut template).unwrap();
     }
     admin.batch_execute("SELECT pg_advisory_unlock(727274)").unwrap();
@@ -119,7 +118,7 @@ fn fresh_database(data_dir: &std::path::Path) -> (String, TestDatabase) {
         Ok(admin_url) if !admin_url.is_empty() => {
             let template = postgres_template(&admin_url);
             let name = format!("casebridge_test_{}", Id::new().as_uuid().simple());
-            let DbConnectionOk(mut admin) = connect(&admin_url).unwrap();
+            let mut admin = connect(&admin_url);
             admin.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).unwrap();
             (with_database(&admin_url, &name), TestDatabase::Postgres { admin_url, name })
         }
@@ -221,7 +220,13 @@ impl TestApp {
             password_hash: hash,
         };
         let row = self.db(|conn| casebridge::users::queries::insert(conn, &draft).unwrap());
-        Account { id: row.id, email: email.into(), organisation_id: None, token: String::new(), refresh_token: String::new() }
+        Account {
+            id: row.id,
+            email: email.into(),
+            organisation_id: None,
+            token: String::new(),
+            refresh_token: String::new(),
+        }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {

@@ -41,7 +41,11 @@ const CASES: &[Case] = &[
     Case { method: "post", path: "/api/v1/auth/login", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/refresh", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/logout", rule: Rule::Public },
-    Case { method: "get", path: "/api/v1/auth/me", rule: Rule::Oneself { allowed: StatusCode::OK, audit: Some("user.read") } },
+    Case {
+        method: "get",
+        path: "/api/v1/auth/me",
+        rule: Rule::Oneself { allowed: StatusCode::OK, audit: Some("user.read") },
+    },
     Case {
         method: "post",
         path: "/api/v1/auth/password",
@@ -55,7 +59,12 @@ const CASES: &[Case] = &[
     Case {
         method: "get",
         path: "/api/v1/organisations",
-        rule: Rule::Policy { action: Action::ListOrganisations, reaches: &[Reach::Consortium], allowed: StatusCode::OK, audit: None },
+        rule: Rule::Policy {
+            action: Action::ListOrganisations,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
     },
     Case {
         method: "post",
@@ -269,7 +278,11 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
             assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{} {} without a token", case.method, case.path);
             for (role, caller) in &callers {
                 let decision = action.map_or(Decision::Allow, |action| {
-                    policy::decide(Caller { role: *role, organisation_id: caller.organisation_id }, action, target(caller, &world, *reach))
+                    policy::decide(
+                        Caller { role: *role, organisation_id: caller.organisation_id },
+                        action,
+                        target(caller, &world, *reach),
+                    )
                 });
                 let denials = app.audit_count("permission.denied");
                 let recorded = audit.map(|a| app.audit_count(a));
@@ -301,7 +314,11 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
 async fn public_routes_answer_without_a_token() {
     let app = TestApp::spawn().await;
     let expectations = [
-        ("/api/v1/auth/login", json!({"email": "nobody@example.org", "password": "wrong password"}), StatusCode::UNAUTHORIZED),
+        (
+            "/api/v1/auth/login",
+            json!({"email": "nobody@example.org", "password": "wrong password"}),
+            StatusCode::UNAUTHORIZED,
+        ),
         ("/api/v1/auth/refresh", json!({"refresh_token": "unknown"}), StatusCode::UNAUTHORIZED),
         ("/api/v1/auth/logout", json!({"refresh_token": "unknown"}), StatusCode::NO_CONTENT),
     ];

@@ -11,13 +11,16 @@ async fn everyone_signed_in_can_list_partners_but_only_admins_create_them() {
     let admin = app.admin().await;
     let organisation = app.create_organisation(&admin, "PFM").await;
     let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
-    let page: Value = body(app.get("/api/v1/organisations").bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    let page: Value =
+        body(app.get("/api/v1/organisations").bearer_auth(&coordinator.token).send().await.unwrap()).await;
     assert_eq!(page["items"][0]["short_name"], "PFM");
     assert_eq!(page["items"][0]["services"], json!(["psychological", "legal", "vocational"]));
     let create = app
         .post("/api/v1/organisations")
         .bearer_auth(&coordinator.token)
-        .json(&json!({"name": "N", "short_name": "NEW", "cities": [], "services": [], "contact_email": "n@example.org"}))
+        .json(
+            &json!({"name": "N", "short_name": "NEW", "cities": [], "services": [], "contact_email": "n@example.org"}),
+        )
         .send()
         .await
         .unwrap();
@@ -86,7 +89,10 @@ async fn deactivating_an_organisation_ends_its_users_sessions() {
     assert_eq!(changed["active"], false);
     assert_eq!(changed["cities"], json!(["Wrocław"]));
     assert_eq!(changed["short_name"], "PFM", "absent fields stay as they are");
-    assert_eq!(app.get("/api/v1/auth/me").bearer_auth(&counselor.token).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/auth/me").bearer_auth(&counselor.token).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.login(&counselor.email, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
     let stale = app
         .patch(&format!("/api/v1/organisations/{organisation}"))

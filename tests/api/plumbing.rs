@@ -34,7 +34,10 @@ async fn metrics_count_requests_by_route_pattern() {
     let response = app.get("/metrics").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
-    assert!(text.contains("casebridge_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1"), "{text}");
+    assert!(
+        text.contains("casebridge_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -83,26 +86,16 @@ async fn unknown_fields_and_wrong_types_are_400_problems() {
 async fn a_body_over_one_mebibyte_is_a_413_problem() {
     let app = TestApp::spawn().await;
     let huge = format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(2 * 1024 * 1024));
-    let response = app
-        .post("/api/v1/auth/login")
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.post("/api/v1/auth/login").header("content-type", "application/json").body(huge).send().await.unwrap();
     assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_415_problem() {
     let app = TestApp::spawn().await;
-    let response = app
-        .post("/api/v1/auth/login")
-        .header("content-type", "text/plain")
-        .body("email=a")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.post("/api/v1/auth/login").header("content-type", "text/plain").body("email=a").send().await.unwrap();
     assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
 }
 

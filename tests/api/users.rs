@@ -84,7 +84,9 @@ async fn coordinator_can_never_grant_consortium_admin() {
         .await
         .unwrap();
     assert_problem(promote, StatusCode::FORBIDDEN, "forbidden").await;
-    let user: Value = body(app.get(&format!("/api/v1/users/{}", counselor.id)).bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    let user: Value =
+        body(app.get(&format!("/api/v1/users/{}", counselor.id)).bearer_auth(&coordinator.token).send().await.unwrap())
+            .await;
     assert_eq!(user["role"], "counselor");
 }
 
@@ -140,7 +142,8 @@ async fn counselor_lists_only_their_own_organisations_users() {
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|u| u["organisation_id"] == own.to_string()));
-    let elsewhere = app.get(&format!("/api/v1/users?organisation_id={other}")).bearer_auth(&counselor.token).send().await.unwrap();
+    let elsewhere =
+        app.get(&format!("/api/v1/users?organisation_id={other}")).bearer_auth(&counselor.token).send().await.unwrap();
     assert_problem(elsewhere, StatusCode::NOT_FOUND, "not_found").await;
 }
 
@@ -225,7 +228,10 @@ async fn coordinator_resets_a_password_and_the_users_sessions_end() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/v1/auth/me").bearer_auth(&counselor.token).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/auth/me").bearer_auth(&counselor.token).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.login(&counselor.email, new_password).await.status(), StatusCode::OK);
 }
 
