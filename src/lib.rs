@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod clients;
 pub mod config;
+pub mod consents;
 pub mod db;
 pub mod domain;
 pub mod health;
@@ -12,6 +14,8 @@ pub mod http;
 pub mod openapi;
 pub mod organisations;
 pub mod policy;
+pub mod procedure;
+pub mod reference;
 pub mod startup;
 pub mod telemetry;
 pub mod users;

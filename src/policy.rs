@@ -18,6 +18,16 @@ pub enum Action {
     /// Creating a user with, or changing a user to, the consortium administrator role.
     GrantConsortiumAdmin,
     ReadAuditTrail,
+    CreateClient,
+    ListClients,
+    ReadClient,
+    UpdateClient,
+    RecordConsent,
+    ReadConsents,
+    WithdrawConsent,
+    RecordProcedureEvent,
+    ReadProcedure,
+    ListDeadlines,
 }
 
 /// How far an allowed action reaches.
@@ -46,8 +56,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (ConsortiumAdmin, UpdateUser, Any),
     (ConsortiumAdmin, ResetUserPassword, Any),
     (ConsortiumAdmin, GrantConsortiumAdmin, Any),
-    // Separation of duties: the administrator audits consortium-level actions only; an
-    // organisation's trail reveals which clients it serves.
+    // Separation of duties: the administrator holds no client records and audits
+    // consortium-level actions only (an organisation's trail reveals which clients it serves).
     (ConsortiumAdmin, ReadAuditTrail, Consortium),
     (Coordinator, ListOrganisations, Any),
     (Coordinator, ReadOrganisation, Any),
@@ -57,10 +67,30 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, UpdateUser, OwnOrganisation),
     (Coordinator, ResetUserPassword, OwnOrganisation),
     (Coordinator, ReadAuditTrail, OwnOrganisation),
+    (Coordinator, CreateClient, OwnOrganisation),
+    (Coordinator, ListClients, OwnOrganisation),
+    (Coordinator, ReadClient, OwnOrganisation),
+    (Coordinator, UpdateClient, OwnOrganisation),
+    (Coordinator, RecordConsent, OwnOrganisation),
+    (Coordinator, ReadConsents, OwnOrganisation),
+    (Coordinator, WithdrawConsent, OwnOrganisation),
+    (Coordinator, RecordProcedureEvent, OwnOrganisation),
+    (Coordinator, ReadProcedure, OwnOrganisation),
+    (Coordinator, ListDeadlines, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
     (Counselor, ReadUser, OwnOrganisation),
+    (Counselor, CreateClient, OwnOrganisation),
+    (Counselor, ListClients, OwnOrganisation),
+    (Counselor, ReadClient, OwnOrganisation),
+    (Counselor, UpdateClient, OwnOrganisation),
+    (Counselor, RecordConsent, OwnOrganisation),
+    (Counselor, ReadConsents, OwnOrganisation),
+    (Counselor, WithdrawConsent, OwnOrganisation),
+    (Counselor, RecordProcedureEvent, OwnOrganisation),
+    (Counselor, ReadProcedure, OwnOrganisation),
+    (Counselor, ListDeadlines, OwnOrganisation),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),

@@ -19,7 +19,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, LoginThrottle};
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
-use crate::{audit, auth, health, http, openapi, organisations, users};
+use crate::{audit, auth, clients, consents, health, http, openapi, organisations, procedure, reference, users};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -40,7 +40,11 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(auth::routes::configure)
             .configure(organisations::routes::configure)
             .configure(users::routes::configure)
-            .configure(audit::routes::configure),
+            .configure(audit::routes::configure)
+            .configure(clients::routes::configure)
+            .configure(consents::routes::configure)
+            .configure(procedure::routes::configure)
+            .configure(reference::configure),
     )
     .configure(health::configure)
     .service(auth::routes::jwks);

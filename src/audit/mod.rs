@@ -62,6 +62,11 @@ impl<'a> Event<'a> {
         self
     }
 
+    pub fn for_client(mut self, client_id: Id) -> Self {
+        self.client_id = Some(client_id);
+        self
+    }
+
     pub fn in_organisation(mut self, organisation_id: Option<Id>) -> Self {
         self.organisation_id = organisation_id;
         self

@@ -83,9 +83,151 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reference_counters (organisation_id, year) {
+        organisation_id -> Text,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        reference -> Text,
+        given_names -> Text,
+        family_name -> Text,
+        native_name -> Nullable<Text>,
+        aliases -> Text,
+        date_of_birth -> Nullable<Date>,
+        birth_year -> Nullable<Integer>,
+        sex -> Text,
+        nationalities -> Text,
+        region_of_origin -> Nullable<Text>,
+        languages -> Text,
+        interpreter_needed -> Bool,
+        city -> Nullable<Text>,
+        city_key -> Nullable<Text>,
+        accommodation -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        vulnerabilities -> Text,
+        identifiers -> Text,
+        household_id -> Nullable<Text>,
+        household_relationship -> Nullable<Text>,
+        status -> Text,
+        closed_reason -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        assigned_counselor_id -> Nullable<Text>,
+        procedure_stage -> Nullable<Text>,
+        name_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    client_name_tokens (client_id, token) {
+        client_id -> Text,
+        organisation_id -> Text,
+        token -> Text,
+    }
+}
+
+diesel::table! {
+    client_tags (client_id, kind, value) {
+        client_id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    client_identifiers (client_id, kind, value_key) {
+        client_id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        value_key -> Text,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        client_id -> Text,
+        organisation_id -> Text,
+        purpose -> Text,
+        partner_id -> Nullable<Text>,
+        scope -> Text,
+        given_on -> Date,
+        expires_on -> Nullable<Date>,
+        withdrawn_on -> Nullable<Date>,
+        withdrawn_by -> Nullable<Text>,
+        language -> Text,
+        form_version -> Text,
+        recorded_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    procedure_events (id) {
+        id -> Text,
+        client_id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        occurred_on -> Date,
+        delivered_on -> Nullable<Date>,
+        authority -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        recorded_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    deadlines (id) {
+        id -> Text,
+        client_id -> Text,
+        organisation_id -> Text,
+        rule_code -> Text,
+        rule_version -> Integer,
+        trigger_event_id -> Text,
+        due_on -> Date,
+        closed_by_event_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (actor_id, idempotency_key) {
+        actor_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (session_id));
+diesel::joinable!(clients -> organisations (organisation_id));
+diesel::joinable!(client_name_tokens -> clients (client_id));
+diesel::joinable!(client_tags -> clients (client_id));
+diesel::joinable!(client_identifiers -> clients (client_id));
+diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(procedure_events -> clients (client_id));
+diesel::joinable!(deadlines -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -94,4 +236,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_failures,
     audit_events,
+    reference_counters,
+    clients,
+    client_name_tokens,
+    client_tags,
+    client_identifiers,
+    consents,
+    procedure_events,
+    deadlines,
+    idempotency_keys,
 );

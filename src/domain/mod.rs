@@ -1,62 +1,54 @@
 //! Domain values shared by several capabilities: closed lists with stable codes and the
 //! parsed forms of free input. Pure code: no actix, no diesel.
 
-use serde::{Deserialize, Serialize};
-use strum::{EnumIter, EnumString, IntoStaticStr};
-use utoipa::ToSchema;
+pub mod client;
+pub mod names;
 
-/// What a user may do is decided by the role (see `policy`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, EnumString, IntoStaticStr, EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    ConsortiumAdmin,
-    Coordinator,
-    Counselor,
-    Analyst,
+/// Declares a closed list: a Rust enum whose stable snake_case codes are its API and database
+/// representation.
+macro_rules! closed_list {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            strum::EnumString, strum::IntoStaticStr, strum::EnumIter,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn code(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+pub(crate) use closed_list;
+
+closed_list! {
+    /// What a user may do is decided by the role (see `policy`).
+    Role { ConsortiumAdmin, Coordinator, Counselor, Analyst }
 }
 
 impl Role {
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
-
     /// Every role but the consortium administrator works inside one organisation.
     pub fn belongs_to_organisation(self) -> bool {
         self != Self::ConsortiumAdmin
     }
 }
 
-/// Kinds of counseling session; also what an organisation offers and what a user is
-/// qualified for.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    EnumString,
-    IntoStaticStr,
-    EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SessionKind {
-    Psychological,
-    Vocational,
-    Legal,
-    Social,
-    Integration,
-    MedicalReferral,
-    Other,
+closed_list! {
+    /// Kinds of counseling session; also what an organisation offers and what a user is
+    /// qualified for.
+    SessionKind { Psychological, Vocational, Legal, Social, Integration, MedicalReferral, Other }
+}
+
+/// Today in Poland: calendar questions (deadlines, "today") are answered in Europe/Warsaw,
+/// whatever the server's time zone.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Warsaw).date_naive()
 }
 
 /// An e-mail address as typed (trimmed) and its key for uniqueness and login (lower case).

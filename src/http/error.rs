@@ -117,6 +117,17 @@ impl ApiError {
         Self::Problem(Box::new(problem))
     }
 
+    /// A query string whose parameters do not fit: 400, with the same `errors` map as a 422.
+    pub fn invalid_query(errors: BTreeMap<String, String>) -> Self {
+        let mut problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "Some query parameters are not valid; see `errors`.",
+        );
+        problem.errors = Some(errors);
+        Self::Problem(Box::new(problem))
+    }
+
     pub fn validation(errors: BTreeMap<String, String>) -> Self {
         let mut problem = Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -241,5 +252,22 @@ impl FieldErrors {
             return Err(ApiError::validation(self.0));
         }
         assemble().ok_or_else(|| anyhow::anyhow!("a checked field was missing").into())
+    }
+
+    /// As `finish`, for query parameters (400 `invalid_query`).
+    pub fn finish_query<T>(self, assemble: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
+        if !self.0.is_empty() {
+            return Err(ApiError::invalid_query(self.0));
+        }
+        assemble().ok_or_else(|| anyhow::anyhow!("a checked parameter was missing").into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The 422 problem listing every recorded field.
+    pub fn into_error(self) -> ApiError {
+        ApiError::validation(self.0)
     }
 }

@@ -2,6 +2,7 @@
 //! for unknown routes, body limits, security headers, request ids and request logging.
 
 pub mod error;
+pub mod idempotency;
 pub mod pagination;
 pub mod patch;
 pub mod precondition;

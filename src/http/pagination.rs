@@ -41,15 +41,46 @@ impl PageQuery {
     }
 }
 
+/// A page request for lists ordered by a sort key and then by id (e.g. deadlines by due date).
+#[derive(Debug, Clone)]
+pub struct KeyedPageRequest {
+    pub limit: i64,
+    pub after: Option<(String, Id)>,
+}
+
+impl PageQuery {
+    pub fn parse_keyed(&self) -> Result<KeyedPageRequest, ApiError> {
+        let PageRequest { limit, .. } = PageQuery { limit: self.limit, cursor: None }.parse()?;
+        let after = self.cursor.as_deref().map(decode_keyed).transpose()?;
+        Ok(KeyedPageRequest { limit, after })
+    }
+}
+
+fn invalid_cursor() -> ApiError {
+    ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out.")
+}
+
+fn decode_text(cursor: &str) -> Result<String, ApiError> {
+    let bytes = BASE64URL.decode(cursor).map_err(|_| invalid_cursor())?;
+    String::from_utf8(bytes).map_err(|_| invalid_cursor())
+}
+
 fn decode(cursor: &str) -> Result<Id, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out.");
-    let bytes = BASE64URL.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    text.strip_prefix("id:").and_then(|id| id.parse().ok()).ok_or_else(invalid)
+    decode_text(cursor)?.strip_prefix("id:").and_then(|id| id.parse().ok()).ok_or_else(invalid_cursor)
+}
+
+fn decode_keyed(cursor: &str) -> Result<(String, Id), ApiError> {
+    let text = decode_text(cursor)?;
+    let (key, id) = text.strip_prefix("key:").and_then(|rest| rest.rsplit_once('|')).ok_or_else(invalid_cursor)?;
+    Ok((key.to_owned(), id.parse().map_err(|_| invalid_cursor())?))
 }
 
 fn encode(id: Id) -> String {
     BASE64URL.encode(format!("id:{id}"))
+}
+
+fn encode_keyed(key: &str, id: Id) -> String {
+    BASE64URL.encode(format!("key:{key}|{id}"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,6 +106,28 @@ impl<T> Page<T> {
     }
 }
 
+impl<T> Page<T> {
+    /// As `from_rows`, for lists ordered by a sort key and then by id.
+    pub fn from_keyed_rows<R>(
+        mut rows: Vec<R>,
+        request: &KeyedPageRequest,
+        key_of: impl Fn(&R) -> (String, Id),
+        view: impl FnMut(R) -> T,
+    ) -> Self {
+        let more = rows.len() as i64 > request.limit;
+        rows.truncate(request.limit as usize);
+        let next_cursor = more
+            .then(|| {
+                rows.last().map(|row| {
+                    let (key, id) = key_of(row);
+                    encode_keyed(&key, id)
+                })
+            })
+            .flatten();
+        Self { items: rows.into_iter().map(view).collect(), next_cursor }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +138,13 @@ mod tests {
         assert_eq!(decode(&encode(id)).unwrap(), id);
         assert!(decode("not-a-cursor").is_err());
         assert!(decode(&BASE64URL.encode("id:1; DROP TABLE users")).is_err());
+    }
+
+    #[test]
+    fn keyed_cursor_round_trips() {
+        let id = Id::new();
+        assert_eq!(decode_keyed(&encode_keyed("2026-05-04", id)).unwrap(), ("2026-05-04".to_owned(), id));
+        assert!(decode_keyed(&encode(id)).is_err());
     }
 
     #[test]

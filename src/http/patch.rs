@@ -39,6 +39,26 @@ impl<T> Patch<T> {
             Self::Value(value) => value,
         }
     }
+
+    /// The patched value of a field that may be empty: `null` clears it.
+    pub fn apply_optional(self, current: Option<T>) -> Option<T> {
+        match self {
+            Self::Absent => current,
+            Self::Null => None,
+            Self::Value(value) => Some(value),
+        }
+    }
+}
+
+impl<T> Patch<Vec<T>> {
+    /// The patched value of a list: `null` empties it.
+    pub fn apply_list(self, current: Vec<T>) -> Vec<T> {
+        match self {
+            Self::Absent => current,
+            Self::Null => Vec::new(),
+            Self::Value(value) => value,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,13 @@
 //! organisation, checked against the policy table — and the audit event each answer leaves.
 //! A route without an entry here fails the test.
 
+use casebridge::clients::model::ClientInput;
+use casebridge::consents::model::ConsentInput;
 use casebridge::db::Id;
 use casebridge::domain::Role;
+use casebridge::domain::client::{ClientStatus, HouseholdRelationship};
 use casebridge::policy::{self, Action, Caller, Decision, Target};
+use casebridge::procedure::model::ProcedureEventInput;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -37,6 +41,8 @@ struct Case {
     rule: Rule,
 }
 
+const BOTH: &[Reach] = &[Reach::Own, Reach::Other];
+
 const CASES: &[Case] = &[
     Case { method: "post", path: "/api/v1/auth/login", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/refresh", rule: Rule::Public },
@@ -56,6 +62,167 @@ const CASES: &[Case] = &[
     Case { method: "get", path: "/health/ready", rule: Rule::Public },
     Case { method: "get", path: "/metrics", rule: Rule::Public },
     Case { method: "get", path: "/.well-known/jwks.json", rule: Rule::Public },
+    Case { method: "get", path: "/api/v1/reference", rule: Rule::Public },
+    Case {
+        method: "get",
+        path: "/api/v1/clients",
+        rule: Rule::Policy {
+            action: Action::ListClients,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("client.list"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients",
+        rule: Rule::Policy {
+            action: Action::CreateClient,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::CREATED,
+            audit: Some("client.create"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/duplicate-check",
+        rule: Rule::Policy {
+            action: Action::ListClients,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("client.duplicate_check"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.read"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/clients/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.update"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/close",
+        rule: Rule::Policy {
+            action: Action::UpdateClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.close"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/reopen",
+        rule: Rule::Policy {
+            action: Action::UpdateClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.reopen"),
+        },
+    },
+    Case {
+        method: "put",
+        path: "/api/v1/clients/{id}/household",
+        rule: Rule::Policy {
+            action: Action::UpdateClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.household_join"),
+        },
+    },
+    Case {
+        method: "delete",
+        path: "/api/v1/clients/{id}/household",
+        rule: Rule::Policy {
+            action: Action::UpdateClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.household_leave"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/consents",
+        rule: Rule::Policy {
+            action: Action::ReadConsents,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("consent.list"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/consents",
+        rule: Rule::Policy {
+            action: Action::RecordConsent,
+            reaches: BOTH,
+            allowed: StatusCode::CREATED,
+            audit: Some("consent.create"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/consents/{consent_id}/withdraw",
+        rule: Rule::Policy {
+            action: Action::WithdrawConsent,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("consent.withdraw"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/procedure-events",
+        rule: Rule::Policy {
+            action: Action::ReadProcedure,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("procedure_event.list"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/procedure-events",
+        rule: Rule::Policy {
+            action: Action::RecordProcedureEvent,
+            reaches: BOTH,
+            allowed: StatusCode::CREATED,
+            audit: Some("procedure_event.create"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/clients/{id}/procedure-events/{event_id}",
+        rule: Rule::Policy {
+            action: Action::RecordProcedureEvent,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("procedure_event.update"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/deadlines",
+        rule: Rule::Policy {
+            action: Action::ListDeadlines,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("deadline.list"),
+        },
+    },
     Case {
         method: "get",
         path: "/api/v1/organisations",
@@ -176,6 +343,16 @@ impl World {
     }
 }
 
+/// A client stored directly, as a fixture for one request.
+fn fresh_client(app: &TestApp, organisation: Id) -> Id {
+    let input: ClientInput = serde_json::from_value(json!({"given_names": "Aslan", "family_name": "Dudayev"})).unwrap();
+    let fields = input.parse(casebridge::domain::today()).unwrap();
+    app.db(|conn| {
+        let reference = format!("T-{}", Id::new().as_uuid().simple());
+        casebridge::clients::queries::insert(conn, organisation, &reference, &fields).unwrap().id
+    })
+}
+
 fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
     #[derive(diesel::QueryableByName)]
     struct Version {
@@ -225,6 +402,89 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach) -> reqwest::
             .post(&format!("/api/v1/users/{user}/password"))
             .json(&json!({"new_password": format!("fresh ledger {unique}")})),
         ("get", "/api/v1/audit-events") => app.get("/api/v1/audit-events"),
+        ("get", "/api/v1/clients") => app.get("/api/v1/clients?q=dudayev"),
+        ("post", "/api/v1/clients") => {
+            app.post("/api/v1/clients").json(&json!({"given_names": "Aslan", "family_name": "Dudayev"}))
+        }
+        ("post", "/api/v1/clients/duplicate-check") => {
+            app.post("/api/v1/clients/duplicate-check").json(&json!({"given_names": "Aslan", "family_name": "Dudayev"}))
+        }
+        ("get", "/api/v1/clients/{id}") => app.get(&format!("/api/v1/clients/{}", fresh_client(app, organisation))),
+        ("patch", "/api/v1/clients/{id}") => {
+            let client = fresh_client(app, organisation);
+            app.patch(&format!("/api/v1/clients/{client}")).header("if-match", "\"1\"").json(&json!({"city": "Lublin"}))
+        }
+        ("post", "/api/v1/clients/{id}/close") => {
+            let client = fresh_client(app, organisation);
+            app.post(&format!("/api/v1/clients/{client}/close"))
+                .header("if-match", "\"1\"")
+                .json(&json!({"reason": "Moved away"}))
+        }
+        ("post", "/api/v1/clients/{id}/reopen") => {
+            let client = fresh_client(app, organisation);
+            app.db(|conn| {
+                casebridge::clients::queries::set_status(conn, client, 1, ClientStatus::Closed, Some("Moved away"))
+                    .unwrap()
+            });
+            app.post(&format!("/api/v1/clients/{client}/reopen")).header("if-match", "\"2\"")
+        }
+        ("put", "/api/v1/clients/{id}/household") => {
+            let (client, relative) = (fresh_client(app, organisation), fresh_client(app, organisation));
+            app.request(Method::PUT, &format!("/api/v1/clients/{client}/household"))
+                .json(&json!({"with_client_id": relative, "relationship": "child"}))
+        }
+        ("delete", "/api/v1/clients/{id}/household") => {
+            let client = fresh_client(app, organisation);
+            app.db(|conn| {
+                casebridge::clients::queries::set_household(
+                    conn,
+                    client,
+                    Some((Id::new(), HouseholdRelationship::Head)),
+                )
+                .unwrap()
+            });
+            app.request(Method::DELETE, &format!("/api/v1/clients/{client}/household"))
+        }
+        ("get", "/api/v1/clients/{id}/consents") => {
+            app.get(&format!("/api/v1/clients/{}/consents", fresh_client(app, organisation)))
+        }
+        ("post", "/api/v1/clients/{id}/consents") => app
+            .post(&format!("/api/v1/clients/{}/consents", fresh_client(app, organisation)))
+            .json(&json!({"purpose": "processing", "given_on": "2026-01-05", "language": "ru", "form_version": "v1"})),
+        ("post", "/api/v1/clients/{id}/consents/{consent_id}/withdraw") => {
+            let client = fresh_client(app, organisation);
+            let consent = app.db(|conn| {
+                let input: ConsentInput = serde_json::from_value(
+                    json!({"purpose": "processing", "given_on": "2026-01-05", "language": "ru", "form_version": "v1"}),
+                )
+                .unwrap();
+                casebridge::consents::queries::insert(conn, client, organisation, world.own_target, &input, "ru", "v1")
+                    .unwrap()
+                    .id
+            });
+            app.post(&format!("/api/v1/clients/{client}/consents/{consent}/withdraw"))
+        }
+        ("get", "/api/v1/clients/{id}/procedure-events") => {
+            app.get(&format!("/api/v1/clients/{}/procedure-events", fresh_client(app, organisation)))
+        }
+        ("post", "/api/v1/clients/{id}/procedure-events") => app
+            .post(&format!("/api/v1/clients/{}/procedure-events", fresh_client(app, organisation)))
+            .json(&json!({"kind": "application_lodged", "occurred_on": "2026-02-02"})),
+        ("patch", "/api/v1/clients/{id}/procedure-events/{event_id}") => {
+            let client = fresh_client(app, organisation);
+            let event = app.db(|conn| {
+                let input: ProcedureEventInput =
+                    serde_json::from_value(json!({"kind": "application_lodged", "occurred_on": "2026-02-02"})).unwrap();
+                let fields = input.parse(casebridge::domain::today()).unwrap();
+                casebridge::procedure::queries::insert_event(conn, client, organisation, world.own_target, &fields)
+                    .unwrap()
+                    .id
+            });
+            app.patch(&format!("/api/v1/clients/{client}/procedure-events/{event}"))
+                .header("if-match", "\"1\"")
+                .json(&json!({"authority": "Szef Urzędu do Spraw Cudzoziemców"}))
+        }
+        ("get", "/api/v1/deadlines") => app.get("/api/v1/deadlines?within_days=30"),
         (method, path) => panic!("no request for {method} {path}"),
     }
 }

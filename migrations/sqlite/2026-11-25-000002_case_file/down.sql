@@ -1,0 +1,9 @@
+DROP TABLE idempotency_keys;
+DROP TABLE deadlines;
+DROP TABLE procedure_events;
+DROP TABLE consents;
+DROP TABLE client_identifiers;
+DROP TABLE client_tags;
+DROP TABLE client_name_tokens;
+DROP TABLE clients;
+DROP TABLE reference_counters;

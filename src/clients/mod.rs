@@ -1,0 +1,39 @@
+//! Clients (SPEC §2.3): the case file's centre. Only the owning organisation sees a client;
+//! to everyone else it does not exist.
+
+pub mod model;
+pub mod queries;
+pub mod routes;
+
+use chrono::NaiveDate;
+
+use self::model::{Client, ClientRow, Household};
+use crate::auth::Principal;
+use crate::db::{DbConnection, Id};
+use crate::http::ApiError;
+use crate::policy::{Action, Target};
+
+pub const RESOURCE: &str = "client";
+
+/// Loads a client the caller may act on; another organisation's client answers 404, the same
+/// as one that does not exist.
+pub fn authorized(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: Id,
+    action: Action,
+) -> Result<ClientRow, ApiError> {
+    let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+    principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
+    Ok(row)
+}
+
+/// The full view of a client: household members and open deadlines included.
+pub fn view(conn: &mut DbConnection, row: ClientRow, today: NaiveDate) -> Result<Client, ApiError> {
+    let household = match row.household_id {
+        Some(id) => Some(Household { id, members: queries::household_members(conn, id)? }),
+        None => None,
+    };
+    let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, row.id, today)?;
+    Ok(row.view(household, deadlines)?)
+}

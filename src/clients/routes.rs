@@ -1,0 +1,511 @@
+//! `/clients`: create, search, read, change, close and reopen clients; households; the
+//! duplicate check.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use chrono::Datelike;
+
+use super::model::{
+    Client, ClientFields, ClientFilter, ClientInput, ClientPatch, ClientRow, ClientSummary, CloseRequest,
+    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest,
+};
+use super::{RESOURCE, authorized, queries, view};
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::db::{self, DbConnection, Id};
+use crate::domain::client::{ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, identifier_key};
+use crate::domain::{self, Role, names};
+use crate::http::idempotency::{self, Created, IdempotencyKey};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::precondition::{IfMatch, with_etag};
+use crate::http::{ApiError, FieldErrors, Problem};
+use crate::policy::{Action, Target};
+use crate::startup::AppState;
+use crate::{organisations, users};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(duplicate_check)
+        .service(create)
+        .service(list)
+        .service(read)
+        .service(update)
+        .service(close)
+        .service(reopen)
+        .service(join_household)
+        .service(leave_household);
+}
+
+/// The assigned counselor must be an active counselor or coordinator of the client's organisation.
+fn check_counselor(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    fields: &ClientFields,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    let Some(counselor_id) = fields.assigned_counselor_id else {
+        return Ok(());
+    };
+    let fits = match users::queries::find(conn, counselor_id)? {
+        Some(user) => {
+            let role = user.role()?;
+            user.active
+                && user.organisation_id == Some(organisation_id)
+                && matches!(role, Role::Counselor | Role::Coordinator)
+        }
+        None => false,
+    };
+    if !fits {
+        errors.add("assigned_counselor_id", "is not an active counselor of this organisation");
+    }
+    Ok(())
+}
+
+fn parse(conn: &mut DbConnection, organisation_id: Id, input: &ClientInput) -> Result<ClientFields, ApiError> {
+    let (fields, mut errors) = match input.parse(domain::today()) {
+        Ok(fields) => (Some(fields), FieldErrors::default()),
+        Err(errors) => (None, errors),
+    };
+    if let Some(fields) = &fields {
+        check_counselor(conn, organisation_id, fields, &mut errors)?;
+    }
+    errors.finish(|| fields)
+}
+
+fn own_organisation(principal: &Principal) -> Target {
+    Target::owned_by(principal.organisation_id)
+}
+
+/// Record a new client. The reference (`PFM-2026-0042`) is assigned by the server.
+#[utoipa::path(
+    tag = "clients",
+    request_body = ClientInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    responses(
+        (status = 201, description = "Created", body = Client, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or Idempotency-Key reused for another request", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    body: web::Json<ClientInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    let request_hash = idempotency::fingerprint("POST /clients", &input);
+    let created = db::run(&state.pool, move |conn| {
+        principal.authorize(conn, Action::CreateClient, own_organisation(&principal), RESOURCE, None)?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+            let fields = parse(conn, organisation_id, &input)?;
+            let organisation = organisations::queries::find(conn, organisation_id)?
+                .ok_or_else(|| ApiError::not_found("organisation"))?;
+            let today = domain::today();
+            let reference = queries::next_reference(conn, organisation_id, &organisation.short_name, today.year())?;
+            let row = queries::insert(conn, organisation_id, &reference, &fields)?;
+            audit::record(conn, Event::new(&principal.actor, "client.create", RESOURCE).on(row.id).for_client(row.id))?;
+            let client = view(conn, row, today)?;
+            Created::new(format!("/api/v1/clients/{}", client.id), client.version, &client)
+        })
+    })
+    .await?;
+    Ok(created.response())
+}
+
+fn search_of(filter: &ClientFilter, today: chrono::NaiveDate) -> Result<queries::Search, ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut search = queries::Search {
+        status: filter.status,
+        assigned_counselor_id: filter.assigned_counselor_id,
+        procedure_stage: filter.procedure_stage.clone(),
+        city_key: filter.city.as_deref().map(names::fold),
+        ..queries::Search::default()
+    };
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if q.chars().count() > 200 {
+            errors.add("q", "must be at most 200 characters");
+        }
+        let looks_like_reference =
+            q.matches('-').count() >= 2 && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if looks_like_reference {
+            search.reference = Some(q.to_ascii_uppercase());
+        } else {
+            search.name_tokens =
+                names::fold(q).split(' ').filter(|t| !t.is_empty()).take(5).map(str::to_owned).collect();
+            let key = identifier_key(q);
+            if key.chars().any(|c| c.is_ascii_digit()) {
+                search.identifier_key = Some(key);
+            }
+            if search.name_tokens.is_empty() && search.identifier_key.is_none() {
+                errors.add("q", "must contain letters or digits");
+            }
+        }
+    }
+    if let Some(nationality) = &filter.nationality
+        && let Some(code) = errors.check("nationality", CountryCode::parse(nationality))
+    {
+        search.tags.push(("nationality", code.as_str().to_owned()));
+    }
+    if let Some(language) = &filter.language
+        && let Some(code) = errors.check("language", LanguageCode::parse(language))
+    {
+        search.tags.push(("language", code.as_str().to_owned()));
+    }
+    if let Some(vulnerability) = filter.vulnerability {
+        search.tags.push(("vulnerability", vulnerability.code().to_owned()));
+    }
+    if let Some(days) = filter.deadline_within_days {
+        if !(0..=3650).contains(&days) {
+            errors.add("deadline_within_days", "must be between 0 and 3650");
+        } else {
+            search.deadline_due_by = Some(today + chrono::Days::new(days as u64));
+        }
+    }
+    if let Some(stage) = &filter.procedure_stage
+        && stage.parse::<crate::procedure::deadlines::ProcedureStage>().is_err()
+    {
+        errors.add("procedure_stage", "is not a procedure stage");
+    }
+    errors.finish_query(|| Some(search))
+}
+
+/// Search the organisation's clients (oldest first). `q` finds a reference, an identifier, or
+/// names whatever their case, diacritics or script; filters narrow further.
+#[utoipa::path(
+    tag = "clients",
+    params(ClientFilter),
+    responses(
+        (status = 200, description = "A page of clients", body = Page<ClientSummary>),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/clients")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<ClientFilter>,
+) -> Result<web::Json<Page<ClientSummary>>, ApiError> {
+    let filter = filter.into_inner();
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
+    let search = search_of(&filter, domain::today())?;
+    let page = db::run(&state.pool, move |conn| {
+        principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        let rows = queries::search(conn, organisation_id, &search, page)?;
+        let items = rows.into_iter().map(ClientRow::summary).collect::<Result<Vec<_>, _>>()?;
+        audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
+        Ok(Page::from_rows(items, page, |c| c.id, |c| c))
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// Get a client with household and open deadlines.
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = Id, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
+        (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client (or another organisation's)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/clients/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let client = db::run(&state.pool, move |conn| {
+        let row = authorized(conn, &principal, id, Action::ReadClient)?;
+        audit::record(conn, Event::new(&principal.actor, "client.read", RESOURCE).on(id).for_client(id))?;
+        view(conn, row, domain::today())
+    })
+    .await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
+}
+
+/// Change a client (JSON Merge Patch: absent fields stay, `null` clears optional ones).
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("id" = Id, Path, description = "Client id"),
+        ("If-Match" = String, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = ClientPatch,
+    responses(
+        (status = 200, description = "Changed", body = Client, headers(("ETag" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/clients/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: web::Json<ClientPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let patch = body.into_inner();
+    let client = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::UpdateClient)?;
+        let mut errors = FieldErrors::default();
+        let input = patch.apply(current.input()?, &mut errors);
+        errors.finish(|| Some(()))?;
+        let fields = parse(conn, current.organisation_id, &input)?;
+        db::transaction(conn, |conn| {
+            let row = queries::update(conn, &current, if_match.0, &fields)?.ok_or_else(IfMatch::stale)?;
+            audit::record(conn, Event::new(&principal.actor, "client.update", RESOURCE).on(id).for_client(id))?;
+            view(conn, row, domain::today())
+        })
+    })
+    .await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
+}
+
+async fn set_status(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: Id,
+    if_match: IfMatch,
+    status: ClientStatus,
+    reason: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::UpdateClient)?;
+        if current.status == status.code() {
+            return Err(ApiError::conflict(
+                if status == ClientStatus::Closed { "already_closed" } else { "already_active" },
+                format!("The client is already {}.", status.code()),
+            ));
+        }
+        let action = if status == ClientStatus::Closed { "client.close" } else { "client.reopen" };
+        db::transaction(conn, |conn| {
+            let row =
+                queries::set_status(conn, id, if_match.0, status, reason.as_deref())?.ok_or_else(IfMatch::stale)?;
+            audit::record(conn, Event::new(&principal.actor, action, RESOURCE).on(id).for_client(id))?;
+            view(conn, row, domain::today())
+        })
+    })
+    .await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
+}
+
+/// Close a client's case, with a reason.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("id" = Id, Path, description = "Client id"),
+        ("If-Match" = String, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = CloseRequest,
+    responses(
+        (status = 200, description = "Closed", body = Client, headers(("ETag" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing or too long", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients/{id}/close")]
+pub async fn close(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: web::Json<CloseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::default();
+    let reason = errors.check("reason", domain::bounded_text(&body.reason, 1, 500));
+    errors.finish(|| Some(()))?;
+    set_status(state, principal, id.into_inner(), if_match, ClientStatus::Closed, reason).await
+}
+
+/// Reopen a closed case.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("id" = Id, Path, description = "Client id"),
+        ("If-Match" = String, Header, description = "ETag of the version being changed"),
+    ),
+    responses(
+        (status = 200, description = "Reopened", body = Client, headers(("ETag" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already active", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients/{id}/reopen")]
+pub async fn reopen(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    set_status(state, principal, id.into_inner(), if_match, ClientStatus::Active, None).await
+}
+
+/// Likely existing records of the same person in the caller's organisation, to check before
+/// creating a client: same identifier, or the same name (any order, case, script) with the same
+/// date or year of birth.
+#[utoipa::path(
+    tag = "clients",
+    request_body = DuplicateCheckRequest,
+    responses(
+        (status = 200, description = "Likely matches, best first", body = DuplicateCheckResponse),
+        (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients/duplicate-check")]
+pub async fn duplicate_check(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<DuplicateCheckRequest>,
+) -> Result<web::Json<DuplicateCheckResponse>, ApiError> {
+    let request = body.into_inner();
+    let mut errors = FieldErrors::default();
+    errors.check("given_names", domain::bounded_text(&request.given_names, 1, 100));
+    errors.check("family_name", domain::bounded_text(&request.family_name, 1, 100));
+    if request.identifiers.len() > 10 {
+        errors.add("identifiers", "must have at most 10 entries");
+    }
+    errors.finish(|| Some(()))?;
+    let name_key = names::name_key(&request.given_names, &request.family_name);
+    let identifier_keys: Vec<String> = request.identifiers.iter().map(|i| identifier_key(&i.value)).collect();
+    let matches = db::run(&state.pool, move |conn| {
+        principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        let candidates = queries::duplicate_candidates(conn, organisation_id, &name_key, &identifier_keys)?;
+        let mut matches = Vec::new();
+        for candidate in candidates {
+            let mut matched = Vec::new();
+            let mut score: f64 = 0.0;
+            let keys = queries::identifier_keys_of(conn, candidate.id)?;
+            if identifier_keys.iter().any(|key| keys.contains(key)) {
+                matched.push("identifier".to_owned());
+                score = 1.0;
+            }
+            if candidate.name_key == name_key {
+                matched.push("name".to_owned());
+                score = score.max(0.5);
+                if request.date_of_birth.is_some() && candidate.date_of_birth == request.date_of_birth {
+                    matched.push("date_of_birth".to_owned());
+                    score = score.max(0.9);
+                } else if let Some(year) = request.birth_year.or(request.date_of_birth.map(|d| d.year()))
+                    && candidate.birth_year == Some(year)
+                {
+                    matched.push("birth_year".to_owned());
+                    score = score.max(0.7);
+                }
+            }
+            if score > 0.0 {
+                matches.push(DuplicateMatch { client: candidate.summary()?, score, matched });
+            }
+        }
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score));
+        matches.truncate(20);
+        audit::record(conn, Event::new(&principal.actor, "client.duplicate_check", RESOURCE))?;
+        Ok(matches)
+    })
+    .await?;
+    Ok(web::Json(DuplicateCheckResponse { matches }))
+}
+
+/// Put the client into the household of another client of the same organisation.
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = Id, Path, description = "Client id")),
+    request_body = HouseholdLinkRequest,
+    responses(
+        (status = 200, description = "The client, now in the household", body = Client, headers(("ETag" = String))),
+        (status = 404, description = "No such client (either of the two)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A client cannot join itself", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/clients/{id}/household")]
+pub async fn join_household(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    body: web::Json<HouseholdLinkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let link = body.into_inner();
+    let client = db::run(&state.pool, move |conn| {
+        let client = authorized(conn, &principal, id, Action::UpdateClient)?;
+        let other = authorized(conn, &principal, link.with_client_id, Action::UpdateClient)?;
+        if client.id == other.id {
+            let mut errors = FieldErrors::default();
+            errors.add("with_client_id", "must be another client");
+            return errors.finish(|| None);
+        }
+        db::transaction(conn, |conn| {
+            let household_id = match other.household_id {
+                Some(household_id) => household_id,
+                None => {
+                    let household_id = Id::new();
+                    queries::set_household(conn, other.id, Some((household_id, HouseholdRelationship::Head)))?;
+                    household_id
+                }
+            };
+            let row = queries::set_household(conn, client.id, Some((household_id, link.relationship)))?;
+            audit::record(conn, Event::new(&principal.actor, "client.household_join", RESOURCE).on(id).for_client(id))?;
+            view(conn, row, domain::today())
+        })
+    })
+    .await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
+}
+
+/// Take the client out of its household.
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = Id, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client, in no household", body = Client, headers(("ETag" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client is in no household", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/clients/{id}/household")]
+pub async fn leave_household(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let client = db::run(&state.pool, move |conn| {
+        let client = authorized(conn, &principal, id, Action::UpdateClient)?;
+        if client.household_id.is_none() {
+            return Err(ApiError::conflict("not_in_household", "The client is in no household."));
+        }
+        db::transaction(conn, |conn| {
+            let row = queries::set_household(conn, id, None)?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "client.household_leave", RESOURCE).on(id).for_client(id),
+            )?;
+            view(conn, row, domain::today())
+        })
+    })
+    .await?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
+}

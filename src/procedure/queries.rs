@@ -1,0 +1,208 @@
+//! Database functions for the procedure timeline and the deadlines derived from it.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::deadlines::{self, RULES, Rule};
+use super::model::{AgendaItem, EventFields, EventRow};
+use crate::clients::model::ClientDeadline;
+use crate::db::schema::{clients, deadlines as deadline_rows, procedure_events};
+use crate::db::{self, DbConnection, Id};
+use crate::http::pagination::KeyedPageRequest;
+
+pub fn events_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<EventRow>> {
+    procedure_events::table
+        .filter(procedure_events::client_id.eq(client_id))
+        .order((procedure_events::occurred_on, procedure_events::created_at, procedure_events::id))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn find_event(conn: &mut DbConnection, client_id: Id, id: Id) -> QueryResult<Option<EventRow>> {
+    procedure_events::table
+        .find(id)
+        .filter(procedure_events::client_id.eq(client_id))
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_event(
+    conn: &mut DbConnection,
+    client_id: Id,
+    organisation_id: Id,
+    recorded_by: Id,
+    fields: &EventFields,
+) -> QueryResult<EventRow> {
+    let now = db::now().naive_utc();
+    diesel::insert_into(procedure_events::table)
+        .values((
+            procedure_events::id.eq(Id::new()),
+            procedure_events::client_id.eq(client_id),
+            procedure_events::organisation_id.eq(organisation_id),
+            procedure_events::kind.eq(<&str>::from(fields.kind)),
+            procedure_events::occurred_on.eq(fields.occurred_on),
+            procedure_events::delivered_on.eq(fields.delivered_on),
+            procedure_events::authority.eq(&fields.authority),
+            procedure_events::outcome.eq(fields.outcome.map(<&str>::from)),
+            procedure_events::notes.eq(&fields.notes),
+            procedure_events::recorded_by.eq(recorded_by),
+            procedure_events::created_at.eq(now),
+            procedure_events::updated_at.eq(now),
+            procedure_events::version.eq(1),
+        ))
+        .returning(procedure_events::all_columns)
+        .get_result(conn)
+}
+
+pub fn update_event(
+    conn: &mut DbConnection,
+    id: Id,
+    expected_version: i32,
+    fields: &EventFields,
+) -> QueryResult<Option<EventRow>> {
+    diesel::update(procedure_events::table.find(id))
+        .filter(procedure_events::version.eq(expected_version))
+        .set((
+            procedure_events::kind.eq(<&str>::from(fields.kind)),
+            procedure_events::occurred_on.eq(fields.occurred_on),
+            procedure_events::delivered_on.eq(fields.delivered_on),
+            procedure_events::authority.eq(&fields.authority),
+            procedure_events::outcome.eq(fields.outcome.map(<&str>::from)),
+            procedure_events::notes.eq(&fields.notes),
+            procedure_events::updated_at.eq(db::now().naive_utc()),
+            procedure_events::version.eq(expected_version + 1),
+        ))
+        .returning(procedure_events::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// Derives the client's deadlines and procedure stage from its whole timeline again. Run in the
+/// transaction that changed the timeline, so the derived state never lags behind it.
+pub fn rederive(conn: &mut DbConnection, client_id: Id, organisation_id: Id) -> QueryResult<()> {
+    let rows = events_of_client(conn, client_id)?;
+    let events = rows.iter().map(EventRow::engine_event).collect::<QueryResult<Vec<_>>>()?;
+    diesel::delete(deadline_rows::table.filter(deadline_rows::client_id.eq(client_id))).execute(conn)?;
+    for deadline in deadlines::derive(&events) {
+        let trigger: Id = db::decode(&deadline.trigger_event_id)?;
+        let closed_by: Option<Id> = deadline.closed_by_event_id.as_deref().map(db::decode).transpose()?;
+        diesel::insert_into(deadline_rows::table)
+            .values((
+                deadline_rows::id.eq(Id::new()),
+                deadline_rows::client_id.eq(client_id),
+                deadline_rows::organisation_id.eq(organisation_id),
+                deadline_rows::rule_code.eq(deadline.rule.code),
+                deadline_rows::rule_version.eq(deadline.rule.version as i32),
+                deadline_rows::trigger_event_id.eq(trigger),
+                deadline_rows::due_on.eq(deadline.due_on),
+                deadline_rows::closed_by_event_id.eq(closed_by),
+            ))
+            .execute(conn)?;
+    }
+    let stage = deadlines::procedure_stage(&events).map(<&str>::from);
+    diesel::update(clients::table.find(client_id)).set(clients::procedure_stage.eq(stage)).execute(conn)?;
+    Ok(())
+}
+
+fn rule(code: &str, version: i32) -> Option<&'static Rule> {
+    RULES.iter().find(|rule| rule.code == code && rule.version as i32 == version)
+}
+
+pub fn open_deadlines_of_client(
+    conn: &mut DbConnection,
+    client_id: Id,
+    today: NaiveDate,
+) -> QueryResult<Vec<ClientDeadline>> {
+    let rows: Vec<(Id, String, i32, NaiveDate)> = deadline_rows::table
+        .filter(deadline_rows::client_id.eq(client_id))
+        .filter(deadline_rows::closed_by_event_id.is_null())
+        .order((deadline_rows::due_on, deadline_rows::id))
+        .select((deadline_rows::id, deadline_rows::rule_code, deadline_rows::rule_version, deadline_rows::due_on))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, version, due_on)| {
+            let days_left = (due_on - today).num_days();
+            ClientDeadline {
+                id,
+                legal_basis: rule(&code, version).map(|r| r.legal_basis.to_owned()).unwrap_or_default(),
+                rule: code,
+                due_on,
+                days_left,
+                overdue: days_left < 0,
+            }
+        })
+        .collect())
+}
+
+/// deadline id, client id, reference, assigned counselor, rule code, rule version, due date
+type AgendaRow = (Id, Id, String, Option<Id>, String, i32, NaiveDate);
+
+pub struct AgendaQuery {
+    pub counselor_id: Option<Id>,
+    pub due_by: Option<NaiveDate>,
+    pub overdue: Option<bool>,
+    pub today: NaiveDate,
+}
+
+/// One page of an organisation's open deadlines, soonest first.
+pub fn agenda(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    query: &AgendaQuery,
+    page: &KeyedPageRequest,
+) -> QueryResult<Vec<AgendaItem>> {
+    let mut select = deadline_rows::table
+        .inner_join(clients::table)
+        .filter(deadline_rows::organisation_id.eq(organisation_id))
+        .filter(deadline_rows::closed_by_event_id.is_null())
+        .select((
+            deadline_rows::id,
+            deadline_rows::client_id,
+            clients::reference,
+            clients::assigned_counselor_id,
+            deadline_rows::rule_code,
+            deadline_rows::rule_version,
+            deadline_rows::due_on,
+        ))
+        .into_boxed();
+    if let Some(counselor_id) = query.counselor_id {
+        select = select.filter(clients::assigned_counselor_id.eq(counselor_id));
+    }
+    if let Some(due_by) = query.due_by {
+        select = select.filter(deadline_rows::due_on.le(due_by));
+    }
+    match query.overdue {
+        Some(true) => select = select.filter(deadline_rows::due_on.lt(query.today)),
+        Some(false) => select = select.filter(deadline_rows::due_on.ge(query.today)),
+        None => {}
+    }
+    if let Some((key, id)) = &page.after {
+        let due: NaiveDate = db::decode(key)?;
+        select = select
+            .filter(deadline_rows::due_on.gt(due).or(deadline_rows::due_on.eq(due).and(deadline_rows::id.gt(*id))));
+    }
+    let rows: Vec<AgendaRow> =
+        select.order((deadline_rows::due_on, deadline_rows::id)).limit(page.limit + 1).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, client_id, client_reference, assigned_counselor_id, code, version, due_on)| {
+            let rule = rule(&code, version);
+            let days_left = (due_on - query.today).num_days();
+            AgendaItem {
+                id,
+                client_id,
+                client_reference,
+                assigned_counselor_id,
+                title: rule.map(|r| r.title_en.to_owned()).unwrap_or_default(),
+                legal_basis: rule.map(|r| r.legal_basis.to_owned()).unwrap_or_default(),
+                monitoring: rule.is_some_and(|r| r.monitoring),
+                rule: code,
+                due_on,
+                days_left,
+                overdue: days_left < 0,
+            }
+        })
+        .collect())
+}
