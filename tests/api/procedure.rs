@@ -1,0 +1,256 @@
+//! The procedure timeline, derived stage and legal deadlines; consents.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::clients::{counselor_of, create_client};
+use crate::helpers::{Account, TestApp, assert_problem, body};
+
+async fn record(app: &TestApp, account: &Account, client: &str, event: Value) -> reqwest::Response {
+    app.post(&format!("/api/v1/clients/{client}/procedure-events"))
+        .bearer_auth(&account.token)
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn recorded(app: &TestApp, account: &Account, client: &str, event: Value) -> Value {
+    let response = record(app, account, client, event).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+async fn client_view(app: &TestApp, account: &Account, client: &str) -> Value {
+    body(app.get(&format!("/api/v1/clients/{client}")).bearer_auth(&account.token).send().await.unwrap()).await
+}
+
+fn deadline<'a>(client: &'a Value, rule: &str) -> Option<&'a Value> {
+    client["deadlines"].as_array().unwrap().iter().find(|d| d["rule"] == rule)
+}
+
+#[tokio::test]
+async fn a_negative_decision_delivered_before_the_may_holidays_is_due_on_monday_4_may() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let id = client["id"].as_str().unwrap();
+    recorded(&app, &counselor, id, json!({"kind": "application_lodged", "occurred_on": "2026-01-12"})).await;
+    recorded(
+        &app,
+        &counselor,
+        id,
+        json!({"kind": "first_instance_decision", "occurred_on": "2026-04-10", "delivered_on": "2026-04-17", "outcome": "refusal"}),
+    )
+    .await;
+    let view = client_view(&app, &counselor, id).await;
+    let appeal = deadline(&view, "appeal_to_refugee_board").expect("an appeal deadline");
+    assert_eq!(appeal["due_on"], "2026-05-04", "Friday 1 May and Sunday 3 May are holidays, 2 May a Saturday");
+    assert_eq!(appeal["legal_basis"], "KPA art. 129 §2");
+    assert_eq!(view["procedure_stage"], "first_instance");
+
+    recorded(&app, &counselor, id, json!({"kind": "appeal_lodged", "occurred_on": "2026-04-30"})).await;
+    let view = client_view(&app, &counselor, id).await;
+    assert!(deadline(&view, "appeal_to_refugee_board").is_none(), "lodging the appeal meets the deadline");
+    assert_eq!(view["procedure_stage"], "appeal");
+}
+
+#[tokio::test]
+async fn a_refugee_board_decision_delivered_on_12_october_gives_a_complaint_due_on_12_november() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let id = client["id"].as_str().unwrap();
+    for event in [
+        json!({"kind": "application_lodged", "occurred_on": "2026-01-12"}),
+        json!({"kind": "first_instance_decision", "occurred_on": "2026-04-10", "delivered_on": "2026-04-17", "outcome": "refusal"}),
+        json!({"kind": "appeal_lodged", "occurred_on": "2026-04-30"}),
+        json!({"kind": "appeal_decision", "occurred_on": "2026-10-05", "delivered_on": "2026-10-12", "outcome": "upheld"}),
+    ] {
+        recorded(&app, &counselor, id, event).await;
+    }
+    let view = client_view(&app, &counselor, id).await;
+    let complaint = deadline(&view, "complaint_to_administrative_court").expect("a complaint deadline");
+    assert_eq!(complaint["due_on"], "2026-11-12", "11 November is Independence Day");
+    let today = casebridge::domain::today();
+    let due = chrono::NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
+    assert_eq!(complaint["days_left"], (due - today).num_days());
+    assert_eq!(complaint["overdue"], due < today);
+    assert_eq!(view["procedure_stage"], "final_negative");
+
+    let agenda: Value = body(app.get("/api/v1/deadlines").bearer_auth(&counselor.token).send().await.unwrap()).await;
+    let items = agenda["items"].as_array().unwrap();
+    let due_dates: Vec<&str> = items.iter().map(|i| i["due_on"].as_str().unwrap()).collect();
+    let mut sorted = due_dates.clone();
+    sorted.sort();
+    assert_eq!(due_dates, sorted, "soonest first");
+    let item = items.iter().find(|i| i["rule"] == "complaint_to_administrative_court").unwrap();
+    assert_eq!(item["client_reference"], client["reference"]);
+    assert_eq!(item["legal_basis"], "PPSA art. 53 §1");
+}
+
+#[tokio::test]
+async fn the_agenda_pages_by_due_date_and_filters() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    for _ in 0..3 {
+        let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+        recorded(
+            &app,
+            &counselor,
+            client["id"].as_str().unwrap(),
+            json!({"kind": "application_lodged", "occurred_on": "2026-11-20"}),
+        )
+        .await;
+    }
+    let first: Value =
+        body(app.get("/api/v1/deadlines?limit=4").bearer_auth(&counselor.token).send().await.unwrap()).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 4);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest: Value = body(
+        app.get(&format!("/api/v1/deadlines?limit=4&cursor={cursor}"))
+            .bearer_auth(&counselor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 2, "two monitoring deadlines per application");
+    let overdue: Value =
+        body(app.get("/api/v1/deadlines?overdue=true").bearer_auth(&counselor.token).send().await.unwrap()).await;
+    assert_eq!(overdue["items"], json!([]));
+    let soon: Value =
+        body(app.get("/api/v1/deadlines?within_days=30").bearer_auth(&counselor.token).send().await.unwrap()).await;
+    assert_eq!(soon["items"], json!([]), "six-month deadlines are not due within 30 days");
+    let within =
+        app.get("/api/v1/clients?deadline_within_days=400").bearer_auth(&counselor.token).send().await.unwrap();
+    assert_eq!(body::<Value>(within).await["items"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn an_appeal_decision_without_an_appeal_is_refused() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let id = client["id"].as_str().unwrap();
+    let response = record(
+        &app,
+        &counselor,
+        id,
+        json!({"kind": "appeal_decision", "occurred_on": "2026-10-05", "outcome": "upheld"}),
+    )
+    .await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"]["kind"].as_str().unwrap().contains("appeal"));
+    let future = record(&app, &counselor, id, json!({"kind": "application_lodged", "occurred_on": "2999-01-01"})).await;
+    assert_problem(future, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let timeline: Value = body(
+        app.get(&format!("/api/v1/clients/{id}/procedure-events")).bearer_auth(&counselor.token).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(timeline["items"], json!([]), "nothing was written");
+}
+
+#[tokio::test]
+async fn correcting_a_delivery_date_moves_the_deadline() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let id = client["id"].as_str().unwrap();
+    let decision = recorded(
+        &app,
+        &counselor,
+        id,
+        json!({"kind": "first_instance_decision", "occurred_on": "2026-04-10", "delivered_on": "2026-04-17", "outcome": "refusal"}),
+    )
+    .await;
+    let path = format!("/api/v1/clients/{id}/procedure-events/{}", decision["id"].as_str().unwrap());
+    let corrected = app
+        .patch(&path)
+        .bearer_auth(&counselor.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"delivered_on": "2026-04-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrected.status(), StatusCode::OK);
+    let view = client_view(&app, &counselor, id).await;
+    assert_eq!(deadline(&view, "appeal_to_refugee_board").unwrap()["due_on"], "2026-05-04");
+    let stale = app
+        .patch(&path)
+        .bearer_auth(&counselor.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"delivered_on": "2026-04-21"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, StatusCode::PRECONDITION_FAILED, "stale_version").await;
+    let later = app
+        .patch(&path)
+        .bearer_auth(&counselor.token)
+        .header("if-match", "\"2\"")
+        .json(&json!({"delivered_on": "2026-05-06"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(later.status(), StatusCode::OK);
+    let view = client_view(&app, &counselor, id).await;
+    assert_eq!(deadline(&view, "appeal_to_refugee_board").unwrap()["due_on"], "2026-05-20");
+}
+
+#[tokio::test]
+async fn consent_is_recorded_listed_and_withdrawn_at_once() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let admin = app.admin().await;
+    let partner = app.create_organisation(&admin, "HFPC").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let id = client["id"].as_str().unwrap();
+    let response = app
+        .post(&format!("/api/v1/clients/{id}/consents"))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity", "procedure"],
+                      "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let consent: Value = response.json().await.unwrap();
+    assert_eq!(consent["valid"], true);
+
+    let list: Value =
+        body(app.get(&format!("/api/v1/clients/{id}/consents")).bearer_auth(&counselor.token).send().await.unwrap())
+            .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let withdraw = format!("/api/v1/clients/{id}/consents/{}/withdraw", consent["id"].as_str().unwrap());
+    let withdrawn: Value = body(app.post(&withdraw).bearer_auth(&counselor.token).send().await.unwrap()).await;
+    assert_eq!(withdrawn["valid"], false);
+    assert!(withdrawn["withdrawn_on"].is_string());
+    assert_problem(
+        app.post(&withdraw).bearer_auth(&counselor.token).send().await.unwrap(),
+        StatusCode::CONFLICT,
+        "already_withdrawn",
+    )
+    .await;
+    assert_eq!(app.audit_count("consent.withdraw"), 1);
+}
+
+#[tokio::test]
+async fn a_consent_to_share_needs_a_partner_and_a_scope() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let response = app
+        .post(&format!("/api/v1/clients/{}/consents", client["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"purpose": "sharing_with_partner", "given_on": "2026-11-02", "expires_on": "2026-01-01",
+                      "language": "xx", "form_version": ""}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    for field in ["partner_id", "scope", "expires_on", "language", "form_version"] {
+        assert!(problem["errors"][field].is_string(), "no error for {field}: {problem}");
+    }
+}
