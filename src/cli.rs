@@ -89,3 +89,21 @@ pub fn audit_verify(config: &Config) -> anyhow::Result<audit::chain::Verificatio
     audit::chain::seal_all(&mut conn)?;
     Ok(audit::chain::verify(&mut conn)?)
 }
+
+/// Re-wraps every client data key with the newest master key, in batches that each commit, so
+/// an interrupted run resumes where it stopped. Returns how many keys were re-wrapped.
+pub fn rotate_master_key(config: &Config, batch: i64, progress: impl Fn(usize)) -> anyhow::Result<usize> {
+    let master = crate::crypto::MasterKeys::new(&config.master_keys);
+    let mut conn = connect_and_migrate(config)?;
+    crate::crypto::keys::check_master_keys(&mut conn, &master)?;
+    let mut total = 0;
+    loop {
+        let done = crate::crypto::keys::rotate_batch(&mut conn, &master, batch)
+            .map_err(|e| anyhow::anyhow!("rotation stopped: {e}"))?;
+        if done == 0 {
+            return Ok(total);
+        }
+        total += done;
+        progress(total);
+    }
+}

@@ -45,6 +45,8 @@ pub struct Config {
     pub db_pool_size: u32,
     pub db_timeout: Duration,
     pub tokens: TokenConfig,
+    /// Master keys that wrap the clients' data keys, oldest first; the last wraps new keys.
+    pub master_keys: Vec<(String, SecretBox<[u8; 32]>)>,
     pub login_throttle: LoginThrottle,
     pub audit_seal_interval: Duration,
 }
@@ -75,6 +77,8 @@ pub struct LoginThrottle {
 #[derive(Serialize, Deserialize)]
 struct DevelopmentSecrets {
     jwt_signing_key: String,
+    #[serde(default)]
+    master_key: Option<String>,
 }
 
 const DEV_SECRETS_FILE: &str = "development-secrets.json";
@@ -128,18 +132,27 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
-        let mut development_secrets = None;
-        let signing_key = match get("CASEBRIDGE_JWT_SIGNING_KEY") {
-            Some(encoded) => decode_key("CASEBRIDGE_JWT_SIGNING_KEY", encoded)?,
-            None if environment == Environment::Production => bail!(
-                "CASEBRIDGE_JWT_SIGNING_KEY is required in production mode \
-                 (generate one with `casebridge generate-key`)"
+        let development = match (get("CASEBRIDGE_JWT_SIGNING_KEY"), get("CASEBRIDGE_MASTER_KEYS")) {
+            (Some(_), Some(_)) => None,
+            _ if environment == Environment::Production => bail!(
+                "CASEBRIDGE_JWT_SIGNING_KEY and CASEBRIDGE_MASTER_KEYS are required in production mode \
+                 (generate keys with `casebridge generate-key`)"
             ),
-            None => {
-                development_secrets = Some(data_dir.join(DEV_SECRETS_FILE));
-                development_signing_key(&data_dir)?
-            }
+            _ => Some(development_secrets(&data_dir)?),
         };
+        let signing_key = match (get("CASEBRIDGE_JWT_SIGNING_KEY"), &development) {
+            (Some(encoded), _) => decode_key("CASEBRIDGE_JWT_SIGNING_KEY", encoded)?,
+            (None, Some(secrets)) => decode_key(DEV_SECRETS_FILE, &secrets.jwt_signing_key)?,
+            (None, None) => bail!("CASEBRIDGE_JWT_SIGNING_KEY is missing"),
+        };
+        let master_keys = match (get("CASEBRIDGE_MASTER_KEYS"), &development) {
+            (Some(list), _) => parse_master_keys(list)?,
+            (None, Some(DevelopmentSecrets { master_key: Some(key), .. })) => {
+                vec![("development".to_owned(), SecretBox::new(Box::new(decode_key(DEV_SECRETS_FILE, key)?)))]
+            }
+            _ => bail!("CASEBRIDGE_MASTER_KEYS is missing"),
+        };
+        let development_secrets = development.map(|_| data_dir.join(DEV_SECRETS_FILE));
         let previous_public_keys = get("CASEBRIDGE_JWT_PREVIOUS_PUBLIC_KEYS")
             .map(|list| {
                 list.split(',')
@@ -173,6 +186,7 @@ impl Config {
                 refresh_ttl: seconds(get, "CASEBRIDGE_REFRESH_TOKEN_TTL_SECONDS", 14 * 24 * 3600)?,
                 session_ttl: seconds(get, "CASEBRIDGE_SESSION_TTL_SECONDS", 30 * 24 * 3600)?,
             },
+            master_keys,
             login_throttle: LoginThrottle {
                 window: seconds(get, "CASEBRIDGE_LOGIN_THROTTLE_WINDOW_SECONDS", 900)?,
                 max_per_account: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "10")?,
@@ -214,26 +228,54 @@ pub fn generate_key() -> anyhow::Result<String> {
     Ok(BASE64.encode(key))
 }
 
-fn development_signing_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
+/// `id:base64key` pairs, comma-separated, oldest first.
+fn parse_master_keys(list: &str) -> anyhow::Result<Vec<(String, SecretBox<[u8; 32]>)>> {
+    let mut keys = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (id, key) = entry
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("CASEBRIDGE_MASTER_KEYS: each entry is `id:base64key`"))?;
+        let id = id.trim();
+        if id.is_empty() || id.len() > 40 || keys.iter().any(|(known, _)| known == id) {
+            bail!("CASEBRIDGE_MASTER_KEYS: key ids must be unique and 1–40 characters");
+        }
+        keys.push((id.to_owned(), SecretBox::new(Box::new(decode_key("CASEBRIDGE_MASTER_KEYS", key.trim())?))));
+    }
+    if keys.is_empty() {
+        bail!("CASEBRIDGE_MASTER_KEYS names no key");
+    }
+    Ok(keys)
+}
+
+/// The development secrets, generated (or completed) and kept in the data folder.
+fn development_secrets(data_dir: &Path) -> anyhow::Result<DevelopmentSecrets> {
     let path = data_dir.join(DEV_SECRETS_FILE);
-    let secrets = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str::<DevelopmentSecrets>(&text)
-            .with_context(|| format!("{} is not valid", path.display()))?,
+    let (mut secrets, changed) = match std::fs::read_to_string(&path) {
+        Ok(text) => (
+            serde_json::from_str::<DevelopmentSecrets>(&text)
+                .with_context(|| format!("{} is not valid", path.display()))?,
+            false,
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let secrets = DevelopmentSecrets { jwt_signing_key: generate_key()? };
-            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-            write_private_file(&path, &serde_json::to_string_pretty(&secrets)?)?;
-            secrets
+            (DevelopmentSecrets { jwt_signing_key: generate_key()?, master_key: None }, true)
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    decode_key(DEV_SECRETS_FILE, &secrets.jwt_signing_key)
+    let changed = changed || secrets.master_key.is_none();
+    if secrets.master_key.is_none() {
+        secrets.master_key = Some(generate_key()?);
+    }
+    if changed {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        write_private_file(&path, &serde_json::to_string_pretty(&secrets)?)?;
+    }
+    Ok(secrets)
 }
 
 fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;

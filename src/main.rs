@@ -36,8 +36,14 @@ enum Command {
         #[arg(long)]
         name: String,
     },
-    /// Print a new random key (base64), e.g. for CASEBRIDGE_JWT_SIGNING_KEY.
+    /// Print a new random key (base64), for CASEBRIDGE_JWT_SIGNING_KEY or CASEBRIDGE_MASTER_KEYS.
     GenerateKey,
+    /// Re-wrap every client data key with the newest master key of CASEBRIDGE_MASTER_KEYS
+    /// (resumable; keep the old key configured until it finishes).
+    RotateMasterKey {
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -89,6 +95,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 println!("Created consortium administrator {email}.");
             }
+        }
+        Command::RotateMasterKey { batch } => {
+            let total =
+                cli::rotate_master_key(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} key(s) re-wrapped"))?;
+            println!("{total} client data key(s) re-wrapped with the newest master key");
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let report = cli::audit_verify(&config)?;

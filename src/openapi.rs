@@ -25,6 +25,7 @@ use crate::http::Problem;
         (name = "clients", description = "Clients of an organisation, their households, the duplicate check"),
         (name = "consents", description = "Consents the clients gave"),
         (name = "procedure", description = "The protection procedure timeline and the deadlines derived from it"),
+        (name = "sessions", description = "Counseling sessions; confidential notes are encrypted at rest"),
         (name = "reference", description = "Closed lists with labels in pl, en, uk, ru"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "health", description = "Liveness, readiness and metrics"),

@@ -28,6 +28,14 @@ pub enum Action {
     RecordProcedureEvent,
     ReadProcedure,
     ListDeadlines,
+    LogSession,
+    ListSessions,
+    ReadSession,
+    /// Seeing a psychological session at all (SPEC §2.5: even that it exists is confidential).
+    ReadPsychologicalSession,
+    UpdateSession,
+    DeleteSession,
+    CountSessions,
 }
 
 /// How far an allowed action reaches.
@@ -39,6 +47,11 @@ pub enum Scope {
     OwnOrganisation,
     /// Things that belong to no organisation (consortium-level records).
     Consortium,
+    /// Records of the caller's own organisation that the caller wrote.
+    OwnRecord,
+    /// The psychological tier: records of the caller's own organisation that the caller wrote,
+    /// or any of them when the caller holds the psychological specialty.
+    PsychologicalTier,
 }
 
 use Action::*;
@@ -77,6 +90,13 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, RecordProcedureEvent, OwnOrganisation),
     (Coordinator, ReadProcedure, OwnOrganisation),
     (Coordinator, ListDeadlines, OwnOrganisation),
+    (Coordinator, LogSession, OwnOrganisation),
+    (Coordinator, ListSessions, OwnOrganisation),
+    (Coordinator, ReadSession, OwnOrganisation),
+    (Coordinator, ReadPsychologicalSession, PsychologicalTier),
+    (Coordinator, UpdateSession, OwnOrganisation),
+    (Coordinator, DeleteSession, OwnRecord),
+    (Coordinator, CountSessions, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
@@ -91,9 +111,17 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, RecordProcedureEvent, OwnOrganisation),
     (Counselor, ReadProcedure, OwnOrganisation),
     (Counselor, ListDeadlines, OwnOrganisation),
+    (Counselor, LogSession, OwnOrganisation),
+    (Counselor, ListSessions, OwnOrganisation),
+    (Counselor, ReadSession, OwnOrganisation),
+    (Counselor, ReadPsychologicalSession, PsychologicalTier),
+    (Counselor, UpdateSession, OwnRecord),
+    (Counselor, DeleteSession, OwnRecord),
+    (Counselor, CountSessions, OwnOrganisation),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),
+    (Analyst, CountSessions, OwnOrganisation),
 ];
 
 /// Who is asking, as far as the policy cares.
@@ -101,26 +129,34 @@ const TABLE: &[(Role, Action, Scope)] = &[
 pub struct Caller {
     pub role: Role,
     pub organisation_id: Option<Id>,
+    pub user_id: Option<Id>,
+    /// Holds the psychological specialty.
+    pub psychologist: bool,
 }
 
-/// What the action is applied to: the organisation that owns it, or none for
-/// consortium-level things.
+/// What the action is applied to: the organisation that owns it (none for consortium-level
+/// things) and, for records someone wrote, their author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
     pub organisation_id: Option<Id>,
+    pub author_id: Option<Id>,
 }
 
 impl Target {
     pub fn organisation(id: Id) -> Self {
-        Self { organisation_id: Some(id) }
+        Self { organisation_id: Some(id), author_id: None }
     }
 
     pub fn owned_by(organisation_id: Option<Id>) -> Self {
-        Self { organisation_id }
+        Self { organisation_id, author_id: None }
     }
 
     pub fn consortium() -> Self {
-        Self { organisation_id: None }
+        Self { organisation_id: None, author_id: None }
+    }
+
+    pub fn record(organisation_id: Id, author_id: Id) -> Self {
+        Self { organisation_id: Some(organisation_id), author_id: Some(author_id) }
     }
 }
 
@@ -141,10 +177,14 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
     let Some(scope) = scope(caller.role, action) else {
         return Decision::Forbidden;
     };
+    let own_organisation = caller.organisation_id.is_some() && target.organisation_id == caller.organisation_id;
+    let own_record = caller.user_id.is_some() && target.author_id == caller.user_id;
     let reaches = match scope {
         Any => true,
-        OwnOrganisation => caller.organisation_id.is_some() && target.organisation_id == caller.organisation_id,
+        OwnOrganisation => own_organisation,
         Consortium => target.organisation_id.is_none(),
+        OwnRecord => own_organisation && own_record,
+        PsychologicalTier => own_organisation && (own_record || caller.psychologist),
     };
     if reaches { Decision::Allow } else { Decision::Hidden }
 }
@@ -154,7 +194,23 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, organisation_id: Option<Id>) -> Caller {
-        Caller { role, organisation_id }
+        Caller { role, organisation_id, user_id: Some(Id::new()), psychologist: false }
+    }
+
+    #[test]
+    fn the_psychological_tier_reaches_authors_and_psychologists_only() {
+        let organisation = Id::new();
+        let author = caller(Counselor, Some(organisation));
+        let session = Target::record(organisation, author.user_id.unwrap());
+        assert_eq!(decide(author, ReadPsychologicalSession, session), Decision::Allow);
+        let colleague = caller(Counselor, Some(organisation));
+        assert_eq!(decide(colleague, ReadPsychologicalSession, session), Decision::Hidden);
+        let psychologist = Caller { psychologist: true, ..colleague };
+        assert_eq!(decide(psychologist, ReadPsychologicalSession, session), Decision::Allow);
+        let coordinator = caller(Coordinator, Some(organisation));
+        assert_eq!(decide(coordinator, ReadPsychologicalSession, session), Decision::Hidden);
+        let elsewhere = Caller { psychologist: true, ..caller(Counselor, Some(Id::new())) };
+        assert_eq!(decide(elsewhere, ReadPsychologicalSession, session), Decision::Hidden);
     }
 
     #[test]

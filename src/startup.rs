@@ -17,9 +17,12 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, LoginThrottle};
+use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
-use crate::{audit, auth, clients, consents, health, http, openapi, organisations, procedure, reference, users};
+use crate::{
+    audit, auth, clients, consents, health, http, openapi, organisations, procedure, reference, sessions, users,
+};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -31,6 +34,7 @@ pub struct AppState {
     pub refresh_ttl: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub metrics: Metrics,
+    pub master_keys: MasterKeys,
 }
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
@@ -44,6 +48,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(clients::routes::configure)
             .configure(consents::routes::configure)
             .configure(procedure::routes::configure)
+            .configure(sessions::routes::configure)
             .configure(reference::configure),
     )
     .configure(health::configure)
@@ -81,9 +86,12 @@ impl Application {
         }
         let url = config.database_url.clone();
         let backend = url.backend_name();
-        let applied = web::block(move || -> anyhow::Result<Vec<String>> {
+        let master_keys = MasterKeys::new(&config.master_keys);
+        let (applied, master_keys) = web::block(move || -> anyhow::Result<(Vec<String>, MasterKeys)> {
             let mut conn = url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
-            db::migrate(&mut conn)
+            let applied = db::migrate(&mut conn)?;
+            crate::crypto::keys::check_master_keys(&mut conn, &master_keys)?;
+            Ok((applied, master_keys))
         })
         .await??;
         for name in applied {
@@ -102,6 +110,7 @@ impl Application {
             refresh_ttl: config.tokens.refresh_ttl,
             trusted_proxies,
             metrics: Metrics::new()?,
+            master_keys,
         });
 
         let document = Arc::new(openapi::document());

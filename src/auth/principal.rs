@@ -65,7 +65,12 @@ pub struct Principal {
 
 impl Principal {
     pub fn caller(&self) -> Caller {
-        Caller { role: self.role, organisation_id: self.organisation_id }
+        Caller {
+            role: self.role,
+            organisation_id: self.organisation_id,
+            user_id: Some(self.user_id),
+            psychologist: self.specialties.contains(&SessionKind::Psychological),
+        }
     }
 
     /// Asks the policy table; a denial is written to the audit trail before it is answered

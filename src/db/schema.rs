@@ -218,6 +218,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    client_keys (client_id) {
+        client_id -> Text,
+        master_key_id -> Text,
+        wrapped_key -> Binary,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        organisation_id -> Text,
+        client_id -> Text,
+        counselor_id -> Text,
+        kind -> Text,
+        mode -> Text,
+        city -> Nullable<Text>,
+        started_at -> Timestamp,
+        duration_minutes -> Integer,
+        language -> Nullable<Text>,
+        interpreter_used -> Bool,
+        topics -> Text,
+        summary -> Nullable<Text>,
+        notes_ciphertext -> Nullable<Binary>,
+        follow_up_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    session_participants (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        attended -> Bool,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (session_id));
@@ -228,6 +269,8 @@ diesel::joinable!(client_identifiers -> clients (client_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(procedure_events -> clients (client_id));
 diesel::joinable!(deadlines -> clients (client_id));
+diesel::joinable!(sessions -> clients (client_id));
+diesel::joinable!(session_participants -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -245,4 +288,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     procedure_events,
     deadlines,
     idempotency_keys,
+    client_keys,
+    sessions,
+    session_participants,
 );

@@ -51,6 +51,17 @@ pub fn today() -> chrono::NaiveDate {
     chrono::Utc::now().with_timezone(&chrono_tz::Europe::Warsaw).date_naive()
 }
 
+/// The instant (UTC) a day begins in Poland.
+pub fn start_of_day_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    use chrono::TimeZone;
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    chrono_tz::Europe::Warsaw
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|start| start.naive_utc())
+        .unwrap_or(midnight)
+}
+
 /// An e-mail address as typed (trimmed) and its key for uniqueness and login (lower case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

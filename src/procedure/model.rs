@@ -187,20 +187,31 @@ impl ProcedureEventInput {
     }
 }
 
-/// An open deadline in the organisation's agenda.
+crate::domain::closed_list! {
+    /// What puts an item on the agenda.
+    AgendaKind { LegalDeadline, FollowUp }
+}
+
+/// An open item of the organisation's agenda: a legal deadline or a session's follow-up.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AgendaItem {
+    /// The deadline's id, or for a follow-up the session's.
     pub id: Id,
+    pub kind: AgendaKind,
+    /// For a follow-up: the session that asked for it.
+    pub session_id: Option<Id>,
     pub client_id: Id,
     #[schema(example = "PFM-2026-0042")]
     pub client_reference: String,
+    /// For a legal deadline the client's assigned counselor; for a follow-up the session's author.
     pub assigned_counselor_id: Option<Id>,
+    /// The deadline rule (legal deadlines only).
     #[schema(example = "appeal_to_refugee_board")]
-    pub rule: String,
+    pub rule: Option<String>,
     #[schema(example = "Appeal to the Refugee Board")]
     pub title: String,
     #[schema(example = "KPA art. 129 §2")]
-    pub legal_basis: String,
+    pub legal_basis: Option<String>,
     pub due_on: NaiveDate,
     /// Days from today (Europe/Warsaw) to the due date; negative when overdue.
     pub days_left: i64,

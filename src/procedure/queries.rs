@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::deadlines::{self, RULES, Rule};
-use super::model::{AgendaItem, EventFields, EventRow};
+use super::model::{AgendaItem, AgendaKind, EventFields, EventRow};
 use crate::clients::model::ClientDeadline;
 use crate::db::schema::{clients, deadlines as deadline_rows, procedure_events};
 use crate::db::{self, DbConnection, Id};
@@ -192,13 +192,15 @@ pub fn agenda(
             let days_left = (due_on - query.today).num_days();
             AgendaItem {
                 id,
+                kind: AgendaKind::LegalDeadline,
+                session_id: None,
                 client_id,
                 client_reference,
                 assigned_counselor_id,
                 title: rule.map(|r| r.title_en.to_owned()).unwrap_or_default(),
-                legal_basis: rule.map(|r| r.legal_basis.to_owned()).unwrap_or_default(),
+                legal_basis: rule.map(|r| r.legal_basis.to_owned()),
                 monitoring: rule.is_some_and(|r| r.monitoring),
-                rule: code,
+                rule: Some(code),
                 due_on,
                 days_left,
                 overdue: days_left < 0,

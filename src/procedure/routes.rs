@@ -18,6 +18,7 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::{Action, Target};
+use crate::sessions::{self, queries::Viewer};
 use crate::startup::AppState;
 
 const RESOURCE: &str = "procedure_event";
@@ -178,7 +179,9 @@ pub async fn correct(
     Ok(with_etag(StatusCode::OK, event.version, &event))
 }
 
-/// The organisation's open deadlines, soonest first, with days left (Europe/Warsaw).
+/// The organisation's agenda, soonest first, with days left (Europe/Warsaw): open legal
+/// deadlines and sessions' follow-ups (a follow-up closes when a later session with the client
+/// is logged).
 #[utoipa::path(
     tag = "procedure",
     params(AgendaFilter),
@@ -218,7 +221,10 @@ pub async fn agenda(
             None,
         )?;
         let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let items = queries::agenda(conn, organisation_id, &query, &page)?;
+        let mut items = queries::agenda(conn, organisation_id, &query, &page)?;
+        let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist };
+        items.extend(sessions::queries::follow_ups(conn, organisation_id, viewer, &query, &page)?);
+        items.sort_by_key(|item| (item.due_on, item.id));
         audit::record(conn, Event::new(&principal.actor, "deadline.list", "deadline"))?;
         Ok(Page::from_keyed_rows(items, &page, |item| (item.due_on.to_string(), item.id), |item| item))
     })

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 pub const POSTGRES_VARIABLE: &str = "CASEBRIDGE_TEST_DATABASE_URL";
 /// A fixed signing key, so tests can forge tokens that differ from real ones in one detail.
 pub const SIGNING_SEED: [u8; 32] = [7; 32];
+pub const MASTER_KEY: [u8; 32] = [5; 32];
 pub const PASSWORD: &str = "violet tram under Wawel 1987!";
 
 pub struct TestApp {
@@ -134,6 +135,7 @@ pub fn base_vars(database_url: &str, data_dir: &std::path::Path) -> HashMap<Stri
         ("CASEBRIDGE_WORKERS".into(), "1".into()),
         ("CASEBRIDGE_DB_POOL_SIZE".into(), "4".into()),
         ("CASEBRIDGE_JWT_SIGNING_KEY".into(), BASE64.encode(SIGNING_SEED)),
+        ("CASEBRIDGE_MASTER_KEYS".into(), format!("test-1:{}", BASE64.encode(MASTER_KEY))),
         ("CASEBRIDGE_TRUSTED_PROXIES".into(), "127.0.0.1".into()),
         ("CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS".into(), "200".into()),
     ])
@@ -153,8 +155,19 @@ impl TestApp {
 
     /// A second API instance on this app's database (as behind a load balancer).
     pub async fn sibling(&self) -> Self {
+        self.sibling_with(|_| {}).await
+    }
+
+    /// Another instance on this app's database, with changed configuration.
+    pub async fn sibling_with(&self, customise: impl FnOnce(&mut HashMap<String, String>)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        Self::start(self.database_url.clone(), TestDatabase::Borrowed, data_dir, |_| {}).await
+        Self::start(self.database_url.clone(), TestDatabase::Borrowed, data_dir, customise).await
+    }
+
+    /// The configuration variables of an instance on this app's database.
+    pub fn vars(&self) -> (HashMap<String, String>, tempfile::TempDir) {
+        let data_dir = tempfile::tempdir().unwrap();
+        (base_vars(&self.database_url, data_dir.path()), data_dir)
     }
 
     async fn start(

@@ -9,6 +9,8 @@ use casebridge::domain::Role;
 use casebridge::domain::client::{ClientStatus, HouseholdRelationship};
 use casebridge::policy::{self, Action, Caller, Decision, Target};
 use casebridge::procedure::model::ProcedureEventInput;
+use casebridge::sessions::model::SessionInput;
+use casebridge::sessions::queries::NewSession;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -23,6 +25,8 @@ enum Reach {
     Other,
     /// Nothing organisation-specific (partners list, consortium-level records).
     Consortium,
+    /// A record of the caller's own organisation that the caller wrote.
+    OwnRecord,
 }
 
 /// How the policy sees a route.
@@ -42,6 +46,7 @@ struct Case {
 }
 
 const BOTH: &[Reach] = &[Reach::Own, Reach::Other];
+const AUTHORED: &[Reach] = &[Reach::Own, Reach::Other, Reach::OwnRecord];
 
 const CASES: &[Case] = &[
     Case { method: "post", path: "/api/v1/auth/login", rule: Rule::Public },
@@ -63,6 +68,76 @@ const CASES: &[Case] = &[
     Case { method: "get", path: "/metrics", rule: Rule::Public },
     Case { method: "get", path: "/.well-known/jwks.json", rule: Rule::Public },
     Case { method: "get", path: "/api/v1/reference", rule: Rule::Public },
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/sessions",
+        rule: Rule::Policy {
+            action: Action::ListSessions,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("session.list"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/sessions",
+        rule: Rule::Policy {
+            action: Action::LogSession,
+            reaches: BOTH,
+            allowed: StatusCode::CREATED,
+            audit: Some("session.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/sessions",
+        rule: Rule::Policy {
+            action: Action::ListSessions,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("session.list"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/sessions/counts",
+        rule: Rule::Policy {
+            action: Action::CountSessions,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/sessions/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadSession,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("session.read"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/sessions/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateSession,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("session.update"),
+        },
+    },
+    Case {
+        method: "delete",
+        path: "/api/v1/sessions/{id}",
+        rule: Rule::Policy {
+            action: Action::DeleteSession,
+            reaches: AUTHORED,
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("session.delete"),
+        },
+    },
     Case {
         method: "get",
         path: "/api/v1/clients",
@@ -353,6 +428,30 @@ fn fresh_client(app: &TestApp, organisation: Id) -> Id {
     })
 }
 
+/// A legal session stored directly: written by the caller for `OwnRecord`, else by the
+/// organisation's target user.
+fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+    let organisation = world.organisation(reach);
+    let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
+    let client = fresh_client(app, organisation);
+    let input: SessionInput = serde_json::from_value(
+        json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-02T10:00:00Z", "duration_minutes": 30, "summary": "Advice"}),
+    )
+    .unwrap();
+    let fields = input.parse(client, &[casebridge::domain::SessionKind::Legal], chrono::Utc::now()).unwrap();
+    app.db(|conn| {
+        let new = NewSession {
+            id: Id::new(),
+            organisation_id: organisation,
+            client_id: client,
+            counselor_id: author,
+            fields: &fields,
+            notes_ciphertext: None,
+        };
+        casebridge::sessions::queries::insert(conn, new).unwrap().id
+    })
+}
+
 fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
     #[derive(diesel::QueryableByName)]
     struct Version {
@@ -369,7 +468,7 @@ fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
 }
 
 /// A request that the route accepts when the caller is allowed.
-fn request(app: &TestApp, world: &World, case: &Case, reach: Reach) -> reqwest::RequestBuilder {
+fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Account) -> reqwest::RequestBuilder {
     let unique = Id::new().as_uuid().simple().to_string();
     let organisation = world.organisation(reach);
     let user = world.user(reach);
@@ -485,13 +584,32 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach) -> reqwest::
                 .json(&json!({"authority": "Szef Urzędu do Spraw Cudzoziemców"}))
         }
         ("get", "/api/v1/deadlines") => app.get("/api/v1/deadlines?within_days=30"),
+        ("get", "/api/v1/clients/{id}/sessions") => {
+            app.get(&format!("/api/v1/clients/{}/sessions", fresh_client(app, organisation)))
+        }
+        ("post", "/api/v1/clients/{id}/sessions") => app
+            .post(&format!("/api/v1/clients/{}/sessions", fresh_client(app, organisation)))
+            .json(&json!({"kind": "other", "mode": "in_person", "started_at": "2026-11-02T10:00:00Z", "duration_minutes": 50})),
+        ("get", "/api/v1/sessions") => app.get("/api/v1/sessions?kind=legal"),
+        ("get", "/api/v1/sessions/counts") => app.get("/api/v1/sessions/counts?from=2026-01-01&to=2026-12-31"),
+        ("get", "/api/v1/sessions/{id}") => app.get(&format!("/api/v1/sessions/{}", fresh_session(app, world, reach, caller))),
+        ("patch", "/api/v1/sessions/{id}") => app
+            .patch(&format!("/api/v1/sessions/{}", fresh_session(app, world, reach, caller)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"summary": "Corrected summary"})),
+        ("delete", "/api/v1/sessions/{id}") => {
+            app.request(Method::DELETE, &format!("/api/v1/sessions/{}", fresh_session(app, world, reach, caller)))
+        }
         (method, path) => panic!("no request for {method} {path}"),
     }
 }
 
-fn target(caller: &Account, world: &World, reach: Reach) -> Target {
+fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target {
+    let authored = case.path.starts_with("/api/v1/sessions/{id}");
     match reach {
+        Reach::Own | Reach::Other if authored => Target::record(world.organisation(reach), world.user(reach)),
         Reach::Own | Reach::Other => Target::organisation(world.organisation(reach)),
+        Reach::OwnRecord => Target::record(world.own, caller.id),
         Reach::Consortium => Target::owned_by(caller.organisation_id),
     }
 }
@@ -534,19 +652,25 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
             Rule::Policy { action, reaches, allowed, audit } => (Some(*action), *reaches, *allowed, *audit),
         };
         for reach in reaches {
-            let anonymous = request(&app, &world, case, *reach).send().await.unwrap();
+            let anonymous = request(&app, &world, case, *reach, &admin).send().await.unwrap();
             assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{} {} without a token", case.method, case.path);
             for (role, caller) in &callers {
                 let decision = action.map_or(Decision::Allow, |action| {
                     policy::decide(
-                        Caller { role: *role, organisation_id: caller.organisation_id },
+                        Caller {
+                            role: *role,
+                            organisation_id: caller.organisation_id,
+                            user_id: Some(caller.id),
+                            psychologist: false,
+                        },
                         action,
-                        target(caller, &world, *reach),
+                        target(case, caller, &world, *reach),
                     )
                 });
                 let denials = app.audit_count("permission.denied");
                 let recorded = audit.map(|a| app.audit_count(a));
-                let response = request(&app, &world, case, *reach).bearer_auth(&caller.token).send().await.unwrap();
+                let response =
+                    request(&app, &world, case, *reach, caller).bearer_auth(&caller.token).send().await.unwrap();
                 let status = response.status();
                 let what = format!("{} {} as {role:?} on {reach:?}", case.method, case.path);
                 let expected = match decision {

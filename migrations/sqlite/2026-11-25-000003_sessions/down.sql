@@ -1,0 +1,3 @@
+DROP TABLE session_participants;
+DROP TABLE sessions;
+DROP TABLE client_keys;

@@ -1,0 +1,116 @@
+//! Client data keys in the database.
+
+use diesel::prelude::*;
+
+use super::{CryptoError, DataKey, MasterKeys};
+use crate::db::schema::client_keys;
+use crate::db::{self, DbConnection, Id};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = client_keys)]
+struct ClientKeyRow {
+    client_id: Id,
+    master_key_id: String,
+    wrapped_key: Vec<u8>,
+}
+
+fn load(conn: &mut DbConnection, client_id: Id) -> QueryResult<Option<ClientKeyRow>> {
+    client_keys::table.find(client_id).select(ClientKeyRow::as_select()).first(conn).optional()
+}
+
+/// The client's data key, if it has one (it has none before its first notes, or after erasure).
+pub fn existing(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -> Result<Option<DataKey>, KeyError> {
+    match load(conn, client_id)? {
+        Some(row) => Ok(Some(master.unwrap(&row.master_key_id, client_id, &row.wrapped_key)?)),
+        None => Ok(None),
+    }
+}
+
+/// The client's data key, created on first use. Run inside a transaction.
+pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -> Result<DataKey, KeyError> {
+    if let Some(key) = existing(conn, master, client_id)? {
+        return Ok(key);
+    }
+    let (master_key_id, wrapped, key) = master.new_data_key(client_id)?;
+    let now = db::now().naive_utc();
+    // A concurrent first note may create the key first; the savepoint keeps this transaction
+    // usable, and that key is then used.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(client_keys::table)
+            .values((
+                client_keys::client_id.eq(client_id),
+                client_keys::master_key_id.eq(&master_key_id),
+                client_keys::wrapped_key.eq(&wrapped),
+                client_keys::created_at.eq(now),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(key),
+        Err(_) => existing(conn, master, client_id)?.ok_or(KeyError::Database(diesel::result::Error::NotFound)),
+    }
+}
+
+/// Destroys a client's data key: its notes can never be decrypted again, in this database or in
+/// any backup of it (erasure).
+pub fn destroy(conn: &mut DbConnection, client_id: Id) -> QueryResult<usize> {
+    diesel::delete(client_keys::table.find(client_id)).execute(conn)
+}
+
+/// Start-up check: every master key the stored data keys name is configured, and opens them.
+pub fn check_master_keys(conn: &mut DbConnection, master: &MasterKeys) -> anyhow::Result<()> {
+    let ids: Vec<String> = client_keys::table.select(client_keys::master_key_id).distinct().load(conn)?;
+    for id in ids {
+        let sample: ClientKeyRow = client_keys::table
+            .filter(client_keys::master_key_id.eq(&id))
+            .select(ClientKeyRow::as_select())
+            .first(conn)?;
+        master.unwrap(&id, sample.client_id, &sample.wrapped_key).map_err(|error| match error {
+            CryptoError::UnknownMasterKey(_) => anyhow::anyhow!(
+                "stored data keys are wrapped by master key `{id}`, which CASEBRIDGE_MASTER_KEYS does not contain"
+            ),
+            CryptoError::Integrity => {
+                anyhow::anyhow!(
+                    "master key `{id}` in CASEBRIDGE_MASTER_KEYS does not open the stored data keys: wrong key"
+                )
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Re-wraps up to `batch` data keys that an older master key wraps; returns how many. Each
+/// batch commits on its own, so an interrupted rotation resumes where it stopped.
+pub fn rotate_batch(conn: &mut DbConnection, master: &MasterKeys, batch: i64) -> Result<usize, KeyError> {
+    let Some(newest) = master.newest_id().map(str::to_owned) else {
+        return Ok(0);
+    };
+    db::transaction(conn, |conn| {
+        let rows: Vec<ClientKeyRow> = client_keys::table
+            .filter(client_keys::master_key_id.ne(&newest))
+            .order(client_keys::client_id)
+            .limit(batch)
+            .select(ClientKeyRow::as_select())
+            .load(conn)?;
+        for row in &rows {
+            let (master_key_id, wrapped) = master.rewrap(&row.master_key_id, row.client_id, &row.wrapped_key)?;
+            diesel::update(client_keys::table.find(row.client_id))
+                .filter(client_keys::master_key_id.eq(&row.master_key_id))
+                .set((
+                    client_keys::master_key_id.eq(master_key_id),
+                    client_keys::wrapped_key.eq(wrapped),
+                    client_keys::rotated_at.eq(Some(db::now().naive_utc())),
+                ))
+                .execute(conn)?;
+        }
+        Ok(rows.len())
+    })
+}

@@ -1,0 +1,177 @@
+//! Confidential notes at rest (SPEC §2.5): AES-256-GCM with a data key per client, stored
+//! wrapped by a master key from configuration. Key ids are stored beside every wrapped key, so
+//! master keys can be rotated; destroying a client's data key makes its notes unreadable even
+//! in old backups (crypto-shredding).
+
+pub mod keys;
+
+use aes_gcm::aead::{Aead, Generate, Key, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use secrecy::{ExposeSecret, SecretBox};
+
+use crate::db::Id;
+
+const NONCE_LEN: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("master key `{0}` is not configured")]
+    UnknownMasterKey(String),
+    /// Wrong key, altered ciphertext, or a ciphertext moved to another record.
+    #[error("ciphertext failed authentication")]
+    Integrity,
+}
+
+struct MasterKey {
+    id: String,
+    cipher: Aes256Gcm,
+}
+
+/// The configured master keys; the last one wraps new data keys.
+pub struct MasterKeys {
+    keys: Vec<MasterKey>,
+}
+
+fn seal(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+    let nonce = Nonce::generate();
+    // Encryption with a valid key and an in-memory buffer cannot fail.
+    let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).unwrap_or_default();
+    let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+    sealed.extend_from_slice(nonce.as_slice());
+    sealed.extend_from_slice(&ciphertext);
+    sealed
+}
+
+fn open(cipher: &Aes256Gcm, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < NONCE_LEN {
+        return Err(CryptoError::Integrity);
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_from(nonce).map_err(|_| CryptoError::Integrity)?;
+    cipher.decrypt(&nonce, Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Integrity)
+}
+
+fn wrapping_aad(client_id: Id, master_id: &str) -> Vec<u8> {
+    format!("casebridge client data key|{client_id}|{master_id}").into_bytes()
+}
+
+impl MasterKeys {
+    pub fn new(configured: &[(String, SecretBox<[u8; 32]>)]) -> Self {
+        let keys = configured
+            .iter()
+            .map(|(id, key)| MasterKey {
+                id: id.clone(),
+                cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key.expose_secret())),
+            })
+            .collect();
+        Self { keys }
+    }
+
+    pub fn newest_id(&self) -> Option<&str> {
+        self.keys.last().map(|key| key.id.as_str())
+    }
+
+    fn get(&self, id: &str) -> Result<&MasterKey, CryptoError> {
+        self.keys.iter().find(|key| key.id == id).ok_or_else(|| CryptoError::UnknownMasterKey(id.to_owned()))
+    }
+
+    /// A fresh data key for a client, wrapped by the newest master key: (master key id, wrapped).
+    pub fn new_data_key(&self, client_id: Id) -> Result<(String, Vec<u8>, DataKey), CryptoError> {
+        let master = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
+        let key = Key::<Aes256Gcm>::generate();
+        let wrapped = seal(&master.cipher, key.as_slice(), &wrapping_aad(client_id, &master.id));
+        Ok((master.id.clone(), wrapped, DataKey(Aes256Gcm::new(&key))))
+    }
+
+    fn unwrap_bytes(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let master = self.get(master_id)?;
+        open(&master.cipher, wrapped, &wrapping_aad(client_id, master_id))
+    }
+
+    pub fn unwrap(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<DataKey, CryptoError> {
+        let bytes = self.unwrap_bytes(master_id, client_id, wrapped)?;
+        let key = Key::<Aes256Gcm>::try_from(bytes.as_slice()).map_err(|_| CryptoError::Integrity)?;
+        Ok(DataKey(Aes256Gcm::new(&key)))
+    }
+
+    /// Re-wraps a data key with the newest master key (rotation); the data key stays the same.
+    pub fn rewrap(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<(String, Vec<u8>), CryptoError> {
+        let bytes = self.unwrap_bytes(master_id, client_id, wrapped)?;
+        let newest = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
+        Ok((newest.id.clone(), seal(&newest.cipher, &bytes, &wrapping_aad(client_id, &newest.id))))
+    }
+}
+
+/// A client's data key, unwrapped.
+pub struct DataKey(Aes256Gcm);
+
+fn notes_aad(session_id: Id) -> Vec<u8> {
+    format!("casebridge session notes|{session_id}").into_bytes()
+}
+
+impl DataKey {
+    /// Encrypts notes with a random nonce; the session id is bound in as associated data, so
+    /// the ciphertext does not decrypt on any other row.
+    pub fn seal_notes(&self, session_id: Id, notes: &str) -> Vec<u8> {
+        seal(&self.0, notes.as_bytes(), &notes_aad(session_id))
+    }
+
+    pub fn open_notes(&self, session_id: Id, sealed: &[u8]) -> Result<String, CryptoError> {
+        let bytes = open(&self.0, sealed, &notes_aad(session_id))?;
+        String::from_utf8(bytes).map_err(|_| CryptoError::Integrity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(list: &[(&str, u8)]) -> MasterKeys {
+        let configured: Vec<(String, SecretBox<[u8; 32]>)> =
+            list.iter().map(|(id, byte)| (id.to_string(), SecretBox::new(Box::new([*byte; 32])))).collect();
+        MasterKeys::new(&configured)
+    }
+
+    #[test]
+    fn notes_round_trip_and_are_bound_to_their_session() {
+        let master = keys(&[("k1", 1)]);
+        let client = Id::new();
+        let (id, wrapped, key) = master.new_data_key(client).unwrap();
+        let session = Id::new();
+        let sealed = key.seal_notes(session, "Klientka opisuje koszmary senne.");
+        assert!(!sealed.windows(8).any(|w| w == b"koszmary"));
+        let again = master.unwrap(&id, client, &wrapped).unwrap();
+        assert_eq!(again.open_notes(session, &sealed).unwrap(), "Klientka opisuje koszmary senne.");
+        assert!(matches!(again.open_notes(Id::new(), &sealed), Err(CryptoError::Integrity)), "moved to another row");
+        let mut tampered = sealed.clone();
+        tampered[20] ^= 1;
+        assert!(matches!(again.open_notes(session, &tampered), Err(CryptoError::Integrity)));
+    }
+
+    #[test]
+    fn a_wrapped_key_opens_only_with_its_master_key_and_client() {
+        let master = keys(&[("k1", 1)]);
+        let client = Id::new();
+        let (id, wrapped, _) = master.new_data_key(client).unwrap();
+        assert!(keys(&[("k1", 2)]).unwrap(&id, client, &wrapped).is_err(), "wrong master key");
+        assert!(master.unwrap(&id, Id::new(), &wrapped).is_err(), "another client's row");
+        assert!(matches!(master.unwrap("k0", client, &wrapped), Err(CryptoError::UnknownMasterKey(_))));
+    }
+
+    #[test]
+    fn rewrapping_keeps_the_data_key() {
+        let old = keys(&[("k1", 1)]);
+        let both = keys(&[("k1", 1), ("k2", 2)]);
+        let client = Id::new();
+        let (id, wrapped, key) = old.new_data_key(client).unwrap();
+        let session = Id::new();
+        let sealed = key.seal_notes(session, "notes");
+        let (new_id, rewrapped) = both.rewrap(&id, client, &wrapped).unwrap();
+        assert_eq!(new_id, "k2");
+        let only_new = keys(&[("k2", 2)]);
+        assert_eq!(
+            only_new.unwrap(&new_id, client, &rewrapped).unwrap().open_notes(session, &sealed).unwrap(),
+            "notes"
+        );
+    }
+}

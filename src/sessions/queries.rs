@@ -1,0 +1,317 @@
+//! Database functions for sessions.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{count_star, sum};
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::model::{KindCount, Participant, SessionFields, SessionRow};
+use crate::db::schema::{clients, session_participants, sessions};
+use crate::db::{self, DbConnection, Id};
+use crate::domain::SessionKind;
+use crate::http::pagination::{KeyedPageRequest, PageRequest};
+use crate::procedure::model::{AgendaItem, AgendaKind};
+use crate::procedure::queries::AgendaQuery;
+
+/// Who is looking, for the psychological tier: psychological sessions are shown only to their
+/// author and to psychologists of the organisation.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer {
+    pub user_id: Id,
+    pub psychologist: bool,
+}
+
+type VisibleTo = diesel::dsl::Or<
+    diesel::dsl::Or<diesel::dsl::NotEq<sessions::kind, &'static str>, diesel::dsl::Eq<sessions::counselor_id, Id>>,
+    diesel::dsl::AsExprOf<bool, Bool>,
+>;
+
+fn visible_to(viewer: Viewer) -> VisibleTo {
+    sessions::kind
+        .ne(SessionKind::Psychological.code())
+        .or(sessions::counselor_id.eq(viewer.user_id))
+        .or(viewer.psychologist.into_sql::<Bool>())
+}
+
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<SessionRow>> {
+    sessions::table.find(id).select(SessionRow::as_select()).first(conn).optional()
+}
+
+pub fn participants(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<Participant>> {
+    let rows: Vec<(Id, String, bool)> = session_participants::table
+        .inner_join(clients::table.on(clients::id.eq(session_participants::client_id)))
+        .filter(session_participants::session_id.eq(session_id))
+        .order(session_participants::client_id)
+        .select((session_participants::client_id, clients::reference, session_participants::attended))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(client_id, reference, attended)| Participant { client_id, reference, attended })
+        .collect())
+}
+
+/// How many of `ids` are clients of the organisation.
+pub fn count_own_clients(conn: &mut DbConnection, organisation_id: Id, ids: &[Id]) -> QueryResult<i64> {
+    clients::table
+        .filter(clients::organisation_id.eq(organisation_id))
+        .filter(clients::id.eq_any(ids.to_vec()))
+        .select(count_star())
+        .first(conn)
+}
+
+fn replace_participants(
+    conn: &mut DbConnection,
+    session_id: Id,
+    client_id: Id,
+    fields: &SessionFields,
+) -> QueryResult<()> {
+    diesel::delete(session_participants::table.filter(session_participants::session_id.eq(session_id)))
+        .execute(conn)?;
+    let everyone =
+        std::iter::once((client_id, true)).chain(fields.participants.iter().map(|p| (p.client_id, p.attended)));
+    for (participant, attended) in everyone {
+        diesel::insert_into(session_participants::table)
+            .values((
+                session_participants::session_id.eq(session_id),
+                session_participants::client_id.eq(participant),
+                session_participants::attended.eq(attended),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub struct NewSession<'a> {
+    pub id: Id,
+    pub organisation_id: Id,
+    pub client_id: Id,
+    pub counselor_id: Id,
+    pub fields: &'a SessionFields,
+    pub notes_ciphertext: Option<Vec<u8>>,
+}
+
+pub fn insert(conn: &mut DbConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
+    let now = db::now().naive_utc();
+    let fields = new.fields;
+    let row = diesel::insert_into(sessions::table)
+        .values((
+            (
+                sessions::id.eq(new.id),
+                sessions::organisation_id.eq(new.organisation_id),
+                sessions::client_id.eq(new.client_id),
+                sessions::counselor_id.eq(new.counselor_id),
+                sessions::kind.eq(fields.kind.code()),
+                sessions::mode.eq(fields.mode.code()),
+                sessions::city.eq(&fields.city),
+                sessions::started_at.eq(fields.started_at),
+                sessions::duration_minutes.eq(fields.duration_minutes),
+            ),
+            (
+                sessions::language.eq(&fields.language),
+                sessions::interpreter_used.eq(fields.interpreter_used),
+                sessions::topics.eq(db::encode_list(&fields.topics)),
+                sessions::summary.eq(&fields.summary),
+                sessions::notes_ciphertext.eq(&new.notes_ciphertext),
+                sessions::follow_up_on.eq(fields.follow_up_on),
+                sessions::created_at.eq(now),
+                sessions::updated_at.eq(now),
+                sessions::version.eq(1),
+            ),
+        ))
+        .returning(sessions::all_columns)
+        .get_result::<SessionRow>(conn)?;
+    replace_participants(conn, new.id, new.client_id, fields)?;
+    Ok(row)
+}
+
+/// Writes the corrected fields if the version is still `expected_version`; `notes_ciphertext`
+/// `None` keeps the stored notes.
+pub fn update(
+    conn: &mut DbConnection,
+    current: &SessionRow,
+    expected_version: i32,
+    fields: &SessionFields,
+    notes_ciphertext: Option<Option<Vec<u8>>>,
+) -> QueryResult<Option<SessionRow>> {
+    let notes = notes_ciphertext.unwrap_or_else(|| current.notes_ciphertext.clone());
+    let updated = diesel::update(sessions::table.find(current.id))
+        .filter(sessions::version.eq(expected_version))
+        .set((
+            (
+                sessions::kind.eq(fields.kind.code()),
+                sessions::mode.eq(fields.mode.code()),
+                sessions::city.eq(&fields.city),
+                sessions::started_at.eq(fields.started_at),
+                sessions::duration_minutes.eq(fields.duration_minutes),
+                sessions::language.eq(&fields.language),
+            ),
+            (
+                sessions::interpreter_used.eq(fields.interpreter_used),
+                sessions::topics.eq(db::encode_list(&fields.topics)),
+                sessions::summary.eq(&fields.summary),
+                sessions::notes_ciphertext.eq(notes),
+                sessions::follow_up_on.eq(fields.follow_up_on),
+                sessions::updated_at.eq(db::now().naive_utc()),
+                sessions::version.eq(expected_version + 1),
+            ),
+        ))
+        .returning(sessions::all_columns)
+        .get_result::<SessionRow>(conn)
+        .optional()?;
+    if updated.is_some() {
+        replace_participants(conn, current.id, current.client_id, fields)?;
+    }
+    Ok(updated)
+}
+
+pub fn delete(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+    diesel::delete(sessions::table.find(id)).execute(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct SessionQuery {
+    pub client_id: Option<Id>,
+    pub counselor_id: Option<Id>,
+    pub kind: Option<&'static str>,
+    pub mode: Option<&'static str>,
+    pub city: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+/// One page of the sessions the viewer may see, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    viewer: Viewer,
+    query: &SessionQuery,
+    page: PageRequest,
+) -> QueryResult<Vec<SessionRow>> {
+    let mut select = sessions::table
+        .filter(sessions::organisation_id.eq(organisation_id))
+        .filter(visible_to(viewer))
+        .select(SessionRow::as_select())
+        .into_boxed();
+    if let Some(client_id) = query.client_id {
+        let participated = session_participants::table
+            .filter(session_participants::client_id.eq(client_id))
+            .select(session_participants::session_id);
+        select = select.filter(sessions::id.eq_any(participated));
+    }
+    if let Some(counselor_id) = query.counselor_id {
+        select = select.filter(sessions::counselor_id.eq(counselor_id));
+    }
+    if let Some(kind) = query.kind {
+        select = select.filter(sessions::kind.eq(kind));
+    }
+    if let Some(mode) = query.mode {
+        select = select.filter(sessions::mode.eq(mode));
+    }
+    if let Some(city) = &query.city {
+        select = select.filter(sessions::city.eq(city.clone()));
+    }
+    if let Some(from) = query.from {
+        select = select.filter(sessions::started_at.ge(from));
+    }
+    if let Some(until) = query.until {
+        select = select.filter(sessions::started_at.lt(until));
+    }
+    if let Some(after) = page.after {
+        select = select.filter(sessions::id.gt(after));
+    }
+    select.order(sessions::id).limit(page.limit + 1).load(conn)
+}
+
+/// Sessions and minutes by kind in `[from, until)`, every tier included.
+pub fn counts(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<KindCount>> {
+    let rows: Vec<(String, i64, Option<i64>)> = sessions::table
+        .filter(sessions::organisation_id.eq(organisation_id))
+        .filter(sessions::started_at.ge(from))
+        .filter(sessions::started_at.lt(until))
+        .group_by(sessions::kind)
+        .select((sessions::kind, count_star(), sum(sessions::duration_minutes)))
+        .order(sessions::kind)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(kind, sessions, minutes)| {
+            Ok(KindCount { kind: db::decode(&kind)?, sessions, minutes: minutes.unwrap_or(0) })
+        })
+        .collect()
+}
+
+/// Open follow-ups: a follow-up date of a session after which no later session with the client
+/// was logged yet.
+pub fn follow_ups(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    viewer: Viewer,
+    query: &AgendaQuery,
+    page: &KeyedPageRequest,
+) -> QueryResult<Vec<AgendaItem>> {
+    let today = query.today;
+    let later = diesel::alias!(sessions as later);
+    let mut select = sessions::table
+        .inner_join(clients::table.on(clients::id.eq(sessions::client_id)))
+        .filter(sessions::organisation_id.eq(organisation_id))
+        .filter(sessions::follow_up_on.is_not_null())
+        .filter(visible_to(viewer))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            later
+                .filter(later.field(sessions::client_id).eq(sessions::client_id))
+                .filter(later.field(sessions::started_at).gt(sessions::started_at)),
+        )))
+        .select((
+            sessions::id,
+            sessions::client_id,
+            clients::reference,
+            sessions::counselor_id,
+            sessions::follow_up_on,
+            sessions::kind,
+        ))
+        .into_boxed();
+    if let Some(counselor_id) = query.counselor_id {
+        select = select.filter(sessions::counselor_id.eq(counselor_id));
+    }
+    if let Some(due_by) = query.due_by {
+        select = select.filter(sessions::follow_up_on.le(due_by));
+    }
+    match query.overdue {
+        Some(true) => select = select.filter(sessions::follow_up_on.lt(today)),
+        Some(false) => select = select.filter(sessions::follow_up_on.ge(today)),
+        None => {}
+    }
+    if let Some((key, id)) = &page.after {
+        let due: NaiveDate = db::decode(key)?;
+        select =
+            select.filter(sessions::follow_up_on.gt(due).or(sessions::follow_up_on.eq(due).and(sessions::id.gt(*id))));
+    }
+    let rows: Vec<(Id, Id, String, Id, Option<NaiveDate>, String)> =
+        select.order((sessions::follow_up_on, sessions::id)).limit(page.limit + 1).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(session_id, client_id, client_reference, counselor_id, due_on, _kind)| {
+            let due_on = due_on?;
+            let days_left = (due_on - today).num_days();
+            Some(AgendaItem {
+                id: session_id,
+                kind: AgendaKind::FollowUp,
+                session_id: Some(session_id),
+                client_id,
+                client_reference,
+                assigned_counselor_id: Some(counselor_id),
+                rule: None,
+                title: "Follow-up".to_owned(),
+                legal_basis: None,
+                due_on,
+                days_left,
+                overdue: days_left < 0,
+                monitoring: false,
+            })
+        })
+        .collect())
+}

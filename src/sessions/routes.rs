@@ -1,0 +1,450 @@
+//! `/clients/{id}/sessions`, `/sessions`, `/sessions/{id}`, `/sessions/counts`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{Duration, Utc};
+
+use super::model::{
+    Notes, PeriodQuery, Session, SessionCounts, SessionFields, SessionFilter, SessionInput, SessionPatch, SessionRow,
+};
+use super::queries::{self, NewSession, SessionQuery, Viewer};
+use crate::audit::{self, Event, Outcome};
+use crate::auth::Principal;
+use crate::clients::{self, model::ClientRow};
+use crate::crypto::keys::{self, KeyError};
+use crate::crypto::{CryptoError, MasterKeys};
+use crate::db::{self, DbConnection, Id};
+use crate::domain;
+use crate::http::idempotency::{self, Created, IdempotencyKey};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::precondition::{IfMatch, with_etag};
+use crate::http::{ApiError, FieldErrors, Problem};
+use crate::policy::{Action, Target};
+use crate::startup::AppState;
+
+const RESOURCE: &str = "session";
+
+/// The author may delete a session only within this time; afterwards it is corrected instead.
+const DELETION_WINDOW_HOURS: i64 = 24;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(counts)
+        .service(log)
+        .service(list_of_client)
+        .service(list)
+        .service(read)
+        .service(update)
+        .service(remove);
+}
+
+impl From<KeyError> for ApiError {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::Database(error) => ApiError::Database(error),
+            KeyError::Crypto(error) => ApiError::Internal(anyhow::anyhow!("client data key unusable: {error}")),
+        }
+    }
+}
+
+fn viewer(principal: &Principal) -> Viewer {
+    Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist }
+}
+
+/// Loads a session the caller may act on. A psychological session outside the caller's tier
+/// does not exist for them (404), whatever the action.
+fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<SessionRow, ApiError> {
+    let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+    let target = Target::record(row.organisation_id, row.counselor_id);
+    if row.is_psychological() {
+        principal.authorize(conn, Action::ReadPsychologicalSession, target, RESOURCE, Some(id))?;
+    }
+    principal.authorize(conn, action, target, RESOURCE, Some(id))?;
+    Ok(row)
+}
+
+/// Every further participant must be a client of the same organisation.
+fn check_participants(conn: &mut DbConnection, client: &ClientRow, fields: &SessionFields) -> Result<(), ApiError> {
+    let ids: Vec<Id> = fields.participants.iter().map(|p| p.client_id).collect();
+    if !ids.is_empty() && queries::count_own_clients(conn, client.organisation_id, &ids)? != ids.len() as i64 {
+        let mut errors = FieldErrors::default();
+        errors.add("participants", "names a client that does not exist");
+        return errors.finish(|| None);
+    }
+    Ok(())
+}
+
+fn seal_notes(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    client_id: Id,
+    session_id: Id,
+    notes: Option<&str>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    match notes {
+        Some(notes) => Ok(Some(keys::for_client(conn, master, client_id)?.seal_notes(session_id, notes))),
+        None => Ok(None),
+    }
+}
+
+/// Decrypts a session's notes for one reader; a failure is reported, never returned as garbage.
+fn open_notes(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    principal: &Principal,
+    row: &SessionRow,
+) -> Result<Notes, ApiError> {
+    let Some(sealed) = &row.notes_ciphertext else {
+        return Ok(Notes::Shown(None));
+    };
+    let opened = match keys::existing(conn, master, row.client_id) {
+        Ok(Some(key)) => key.open_notes(row.id, sealed),
+        Ok(None) => Err(CryptoError::Integrity),
+        Err(KeyError::Crypto(error)) => Err(error),
+        Err(KeyError::Database(error)) => return Err(error.into()),
+    };
+    match opened {
+        Ok(notes) => {
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "session.read_notes", RESOURCE).on(row.id).for_client(row.client_id),
+            )?;
+            Ok(Notes::Shown(Some(notes)))
+        }
+        Err(_) => {
+            tracing::error!(session_id = %row.id, "session notes failed authentication");
+            let event =
+                Event::new(&principal.actor, "session.notes_unreadable", RESOURCE).on(row.id).for_client(row.client_id);
+            audit::record(conn, event.outcome(Outcome::Failure))?;
+            Ok(Notes::Unreadable)
+        }
+    }
+}
+
+fn view(conn: &mut DbConnection, row: SessionRow, notes: Notes) -> Result<Session, ApiError> {
+    let participants = queries::participants(conn, row.id)?;
+    Ok(row.view(participants, notes)?)
+}
+
+/// Log a session with a client. Group sessions name further participants.
+#[utoipa::path(
+    tag = "sessions",
+    params(
+        ("id" = Id, Path, description = "Client id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response"),
+    ),
+    request_body = SessionInput,
+    responses(
+        (status = 201, description = "Logged", body = Session, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a kind outside the author's specialties among them)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients/{id}/sessions")]
+pub async fn log(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    key: IdempotencyKey,
+    body: web::Json<SessionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let client_id = id.into_inner();
+    let input = body.into_inner();
+    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/sessions"), &input);
+    let keys_of = state.clone();
+    let created = db::run(&state.pool, move |conn| {
+        let client = clients::authorized(conn, &principal, client_id, Action::LogSession)?;
+        let fields = input.parse(client_id, &principal.specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+        check_participants(conn, &client, &fields)?;
+        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+            let session_id = Id::new();
+            let notes_ciphertext =
+                seal_notes(conn, &keys_of.master_keys, client_id, session_id, fields.notes.as_deref())?;
+            let row = queries::insert(
+                conn,
+                NewSession {
+                    id: session_id,
+                    organisation_id: client.organisation_id,
+                    client_id,
+                    counselor_id: principal.user_id,
+                    fields: &fields,
+                    notes_ciphertext,
+                },
+            )?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
+            )?;
+            let session = view(conn, row, Notes::Shown(fields.notes.clone()))?;
+            Created::new(format!("/api/v1/sessions/{session_id}"), session.version, &session)
+        })
+    })
+    .await?;
+    Ok(created.response())
+}
+
+fn session_query(filter: &SessionFilter) -> Result<(SessionQuery, crate::http::pagination::PageRequest), ApiError> {
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
+    let mut errors = FieldErrors::default();
+    if filter.from.zip(filter.to).is_some_and(|(from, to)| from > to) {
+        errors.add("to", "must not be before from");
+    }
+    if filter.city.as_ref().is_some_and(|city| city.chars().count() > 100) {
+        errors.add("city", "must be at most 100 characters");
+    }
+    errors.finish_query(|| Some(()))?;
+    let query = SessionQuery {
+        client_id: None,
+        counselor_id: filter.counselor_id,
+        kind: filter.kind.map(|k| k.code()),
+        mode: filter.mode.map(|m| m.code()),
+        city: filter.city.clone(),
+        from: filter.from.map(domain::start_of_day_utc),
+        until: filter.to.map(|to| domain::start_of_day_utc(to + chrono::Days::new(1))),
+    };
+    Ok((query, page))
+}
+
+/// The organisation's sessions the caller may see (oldest first, without notes).
+#[utoipa::path(
+    tag = "sessions",
+    params(SessionFilter),
+    responses(
+        (status = 200, description = "A page of sessions", body = Page<Session>),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/sessions")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<SessionFilter>,
+) -> Result<web::Json<Page<Session>>, ApiError> {
+    let (query, page) = session_query(&filter)?;
+    let page = db::run(&state.pool, move |conn| {
+        principal.authorize(conn, Action::ListSessions, Target::owned_by(principal.organisation_id), RESOURCE, None)?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        let rows = queries::list(conn, organisation_id, viewer(&principal), &query, page)?;
+        let sessions = rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
+        audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE))?;
+        Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// The sessions a client took part in that the caller may see (oldest first, without notes).
+#[utoipa::path(
+    tag = "sessions",
+    params(("id" = Id, Path, description = "Client id"), SessionFilter),
+    responses(
+        (status = 200, description = "A page of sessions", body = Page<Session>),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/clients/{id}/sessions")]
+pub async fn list_of_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    filter: web::Query<SessionFilter>,
+) -> Result<web::Json<Page<Session>>, ApiError> {
+    let client_id = id.into_inner();
+    let (mut query, page) = session_query(&filter)?;
+    query.client_id = Some(client_id);
+    let page = db::run(&state.pool, move |conn| {
+        let client = clients::authorized(conn, &principal, client_id, Action::ListSessions)?;
+        let rows = queries::list(conn, client.organisation_id, viewer(&principal), &query, page)?;
+        let sessions = rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
+        audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE).for_client(client_id))?;
+        Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// One session, with its confidential notes decrypted (the read is audited).
+#[utoipa::path(
+    tag = "sessions",
+    params(("id" = Id, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session", body = Session, headers(("ETag" = String))),
+        (status = 404, description = "No such session, or one outside the caller's tier", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/sessions/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let keys_of = state.clone();
+    let session = db::run(&state.pool, move |conn| {
+        let row = authorized(conn, &principal, id, Action::ReadSession)?;
+        audit::record(conn, Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id))?;
+        let notes = open_notes(conn, &keys_of.master_keys, &principal, &row)?;
+        view(conn, row, notes)
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, session.version, &session))
+}
+
+/// Correct a session (JSON Merge Patch). Counselors correct their own sessions; coordinators
+/// any of the organisation's they may see.
+#[utoipa::path(
+    tag = "sessions",
+    params(
+        ("id" = Id, Path, description = "Session id"),
+        ("If-Match" = String, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = SessionPatch,
+    responses(
+        (status = 200, description = "Corrected", body = Session, headers(("ETag" = String))),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/sessions/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: web::Json<SessionPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let patch = body.into_inner();
+    let keys_of = state.clone();
+    let session = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::UpdateSession)?;
+        let client = clients::queries::find(conn, current.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
+        let participants = queries::participants(conn, id)?;
+        let touches_notes = patch.touches_notes();
+        let mut errors = FieldErrors::default();
+        let input = patch.apply(current.input(&participants, None)?, &mut errors);
+        errors.finish(|| Some(()))?;
+        // The author's specialties decide which kinds the session may have.
+        let author_specialties = crate::users::queries::find(conn, current.counselor_id)?
+            .map(|author| db::decode_list(&author.specialties))
+            .transpose()?
+            .unwrap_or_default();
+        let fields =
+            input.parse(current.client_id, &author_specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+        check_participants(conn, &client, &fields)?;
+        db::transaction(conn, |conn| {
+            let notes = if touches_notes {
+                Some(seal_notes(conn, &keys_of.master_keys, current.client_id, id, fields.notes.as_deref())?)
+            } else {
+                None
+            };
+            let row = queries::update(conn, &current, if_match.0, &fields, notes)?.ok_or_else(IfMatch::stale)?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "session.update", RESOURCE).on(id).for_client(row.client_id),
+            )?;
+            let notes = if touches_notes { Notes::Shown(fields.notes.clone()) } else { Notes::Withheld };
+            view(conn, row, notes)
+        })
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, session.version, &session))
+}
+
+/// Delete a session: only its author, only within 24 hours of logging it.
+#[utoipa::path(
+    tag = "sessions",
+    params(("id" = Id, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Logged more than 24 hours ago: correct it instead", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/sessions/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    db::run(&state.pool, move |conn| {
+        let row = authorized(conn, &principal, id, Action::DeleteSession)?;
+        if db::now().naive_utc() - row.created_at > Duration::hours(DELETION_WINDOW_HOURS) {
+            return Err(ApiError::conflict(
+                "deletion_window_passed",
+                "A session can be deleted only within 24 hours of logging it; correct it instead.",
+            ));
+        }
+        db::transaction(conn, |conn| {
+            queries::delete(conn, id)?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "session.delete", RESOURCE).on(id).for_client(row.client_id),
+            )?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Counts of the organisation's sessions in a period, by kind — every tier included, so
+/// coordinators see how much psychological work was done without seeing with whom.
+#[utoipa::path(
+    tag = "sessions",
+    params(PeriodQuery),
+    responses(
+        (status = 200, description = "Counts", body = SessionCounts),
+        (status = 400, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/sessions/counts")]
+pub async fn counts(
+    state: web::Data<AppState>,
+    principal: Principal,
+    period: web::Query<PeriodQuery>,
+) -> Result<web::Json<SessionCounts>, ApiError> {
+    let PeriodQuery { from, to } = period.into_inner();
+    let mut errors = FieldErrors::default();
+    if from > to || (to - from).num_days() > 3660 {
+        errors.add("to", "must be on or after from, within ten years");
+    }
+    errors.finish_query(|| Some(()))?;
+    let counts = db::run(&state.pool, move |conn| {
+        principal.authorize(
+            conn,
+            Action::CountSessions,
+            Target::owned_by(principal.organisation_id),
+            RESOURCE,
+            None,
+        )?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        let by_kind = queries::counts(
+            conn,
+            organisation_id,
+            domain::start_of_day_utc(from),
+            domain::start_of_day_utc(to + chrono::Days::new(1)),
+        )?;
+        Ok(SessionCounts {
+            from,
+            to,
+            sessions: by_kind.iter().map(|k| k.sessions).sum(),
+            minutes: by_kind.iter().map(|k| k.minutes).sum(),
+            by_kind,
+        })
+    })
+    .await?;
+    Ok(web::Json(counts))
+}
