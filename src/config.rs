@@ -49,6 +49,8 @@ pub struct Config {
     pub master_keys: Vec<(String, SecretBox<[u8; 32]>)>,
     pub login_throttle: LoginThrottle,
     pub audit_seal_interval: Duration,
+    /// Working days a partner has to answer an urgent and a routine referral.
+    pub referral_working_days: (u32, u32),
 }
 
 /// Access-token signing: an Ed25519 key (32-byte seed) and public keys of earlier signing keys
@@ -193,6 +195,10 @@ impl Config {
                 max_per_ip: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_IP", "50")?,
             },
             audit_seal_interval: Duration::from_millis(parse(get, "CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS", "1000")?),
+            referral_working_days: (
+                parse(get, "CASEBRIDGE_REFERRAL_URGENT_WORKING_DAYS", "2")?,
+                parse(get, "CASEBRIDGE_REFERRAL_ROUTINE_WORKING_DAYS", "10")?,
+            ),
             data_dir,
             development_secrets,
         })

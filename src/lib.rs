@@ -17,6 +17,7 @@ pub mod organisations;
 pub mod policy;
 pub mod procedure;
 pub mod reference;
+pub mod referrals;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;

@@ -26,6 +26,7 @@ use crate::http::Problem;
         (name = "consents", description = "Consents the clients gave"),
         (name = "procedure", description = "The protection procedure timeline and the deadlines derived from it"),
         (name = "sessions", description = "Counseling sessions; confidential notes are encrypted at rest"),
+        (name = "referrals", description = "Referrals between partner organisations, gated by consent"),
         (name = "reference", description = "Closed lists with labels in pl, en, uk, ru"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "health", description = "Liveness, readiness and metrics"),

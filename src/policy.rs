@@ -2,7 +2,7 @@
 //! in the code compares roles. What is not in the table is denied.
 
 use crate::db::Id;
-use crate::domain::Role;
+use crate::domain::{Role, SessionKind, Specialties};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -36,6 +36,14 @@ pub enum Action {
     UpdateSession,
     DeleteSession,
     CountSessions,
+    CreateReferral,
+    ListReferrals,
+    ReadReferral,
+    /// Accepting, declining or completing a referral addressed to the caller's organisation.
+    RespondToReferral,
+    CancelReferral,
+    /// The shared fields of a client referred to the caller's organisation.
+    ReadReferredClient,
 }
 
 /// How far an allowed action reaches.
@@ -52,6 +60,9 @@ pub enum Scope {
     /// The psychological tier: records of the caller's own organisation that the caller wrote,
     /// or any of them when the caller holds the psychological specialty.
     PsychologicalTier,
+    /// Things of the caller's own organisation that ask for a service among the caller's
+    /// specialties (answering a referral).
+    Qualified,
 }
 
 use Action::*;
@@ -97,6 +108,12 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, UpdateSession, OwnOrganisation),
     (Coordinator, DeleteSession, OwnRecord),
     (Coordinator, CountSessions, OwnOrganisation),
+    (Coordinator, CreateReferral, OwnOrganisation),
+    (Coordinator, ListReferrals, OwnOrganisation),
+    (Coordinator, ReadReferral, OwnOrganisation),
+    (Coordinator, RespondToReferral, OwnOrganisation),
+    (Coordinator, CancelReferral, OwnOrganisation),
+    (Coordinator, ReadReferredClient, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
@@ -118,6 +135,12 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, UpdateSession, OwnRecord),
     (Counselor, DeleteSession, OwnRecord),
     (Counselor, CountSessions, OwnOrganisation),
+    (Counselor, CreateReferral, OwnOrganisation),
+    (Counselor, ListReferrals, OwnOrganisation),
+    (Counselor, ReadReferral, OwnOrganisation),
+    (Counselor, RespondToReferral, Qualified),
+    (Counselor, CancelReferral, OwnOrganisation),
+    (Counselor, ReadReferredClient, OwnOrganisation),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),
@@ -130,8 +153,13 @@ pub struct Caller {
     pub role: Role,
     pub organisation_id: Option<Id>,
     pub user_id: Option<Id>,
-    /// Holds the psychological specialty.
-    pub psychologist: bool,
+    pub specialties: Specialties,
+}
+
+impl Caller {
+    pub fn psychologist(&self) -> bool {
+        self.specialties.contains(SessionKind::Psychological)
+    }
 }
 
 /// What the action is applied to: the organisation that owns it (none for consortium-level
@@ -140,23 +168,29 @@ pub struct Caller {
 pub struct Target {
     pub organisation_id: Option<Id>,
     pub author_id: Option<Id>,
+    /// The service asked for (referrals), for rules that depend on the caller's specialties.
+    pub service: Option<SessionKind>,
 }
 
 impl Target {
     pub fn organisation(id: Id) -> Self {
-        Self { organisation_id: Some(id), author_id: None }
+        Self { organisation_id: Some(id), author_id: None, service: None }
     }
 
     pub fn owned_by(organisation_id: Option<Id>) -> Self {
-        Self { organisation_id, author_id: None }
+        Self { organisation_id, author_id: None, service: None }
     }
 
     pub fn consortium() -> Self {
-        Self { organisation_id: None, author_id: None }
+        Self { organisation_id: None, author_id: None, service: None }
+    }
+
+    pub fn service(organisation_id: Id, service: SessionKind) -> Self {
+        Self { organisation_id: Some(organisation_id), author_id: None, service: Some(service) }
     }
 
     pub fn record(organisation_id: Id, author_id: Id) -> Self {
-        Self { organisation_id: Some(organisation_id), author_id: Some(author_id) }
+        Self { organisation_id: Some(organisation_id), author_id: Some(author_id), service: None }
     }
 }
 
@@ -179,14 +213,25 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
     };
     let own_organisation = caller.organisation_id.is_some() && target.organisation_id == caller.organisation_id;
     let own_record = caller.user_id.is_some() && target.author_id == caller.user_id;
-    let reaches = match scope {
-        Any => true,
-        OwnOrganisation => own_organisation,
-        Consortium => target.organisation_id.is_none(),
-        OwnRecord => own_organisation && own_record,
-        PsychologicalTier => own_organisation && (own_record || caller.psychologist),
+    // Outside the caller's organisation nothing is revealed (404). Inside it, a record the caller
+    // may not act on is refused openly (403) — except in the psychological tier, where even its
+    // existence is confidential.
+    let (reaches, inside) = match scope {
+        Any => (true, true),
+        OwnOrganisation => (own_organisation, false),
+        Consortium => (target.organisation_id.is_none(), false),
+        OwnRecord => (own_organisation && own_record, own_organisation),
+        PsychologicalTier => (own_organisation && (own_record || caller.psychologist()), false),
+        Qualified => (
+            own_organisation && target.service.is_some_and(|service| caller.specialties.contains(service)),
+            own_organisation,
+        ),
     };
-    if reaches { Decision::Allow } else { Decision::Hidden }
+    match (reaches, inside) {
+        (true, _) => Decision::Allow,
+        (false, true) => Decision::Forbidden,
+        (false, false) => Decision::Hidden,
+    }
 }
 
 #[cfg(test)]
@@ -194,7 +239,7 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, organisation_id: Option<Id>) -> Caller {
-        Caller { role, organisation_id, user_id: Some(Id::new()), psychologist: false }
+        Caller { role, organisation_id, user_id: Some(Id::new()), specialties: Specialties::default() }
     }
 
     #[test]
@@ -205,11 +250,14 @@ mod tests {
         assert_eq!(decide(author, ReadPsychologicalSession, session), Decision::Allow);
         let colleague = caller(Counselor, Some(organisation));
         assert_eq!(decide(colleague, ReadPsychologicalSession, session), Decision::Hidden);
-        let psychologist = Caller { psychologist: true, ..colleague };
+        let psychologist = Caller { specialties: Specialties::of(&[SessionKind::Psychological]), ..colleague };
         assert_eq!(decide(psychologist, ReadPsychologicalSession, session), Decision::Allow);
         let coordinator = caller(Coordinator, Some(organisation));
         assert_eq!(decide(coordinator, ReadPsychologicalSession, session), Decision::Hidden);
-        let elsewhere = Caller { psychologist: true, ..caller(Counselor, Some(Id::new())) };
+        let elsewhere = Caller {
+            specialties: Specialties::of(&[SessionKind::Psychological]),
+            ..caller(Counselor, Some(Id::new()))
+        };
         assert_eq!(decide(elsewhere, ReadPsychologicalSession, session), Decision::Hidden);
     }
 

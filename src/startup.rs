@@ -21,7 +21,8 @@ use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
 use crate::{
-    audit, auth, clients, consents, health, http, openapi, organisations, procedure, reference, sessions, users,
+    audit, auth, clients, consents, health, http, openapi, organisations, procedure, reference, referrals, sessions,
+    users,
 };
 
 /// What every handler can reach.
@@ -35,6 +36,7 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     pub metrics: Metrics,
     pub master_keys: MasterKeys,
+    pub referral_working_days: (u32, u32),
 }
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
@@ -49,6 +51,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(consents::routes::configure)
             .configure(procedure::routes::configure)
             .configure(sessions::routes::configure)
+            .configure(referrals::routes::configure)
             .configure(reference::configure),
     )
     .configure(health::configure)
@@ -111,6 +114,7 @@ impl Application {
             trusted_proxies,
             metrics: Metrics::new()?,
             master_keys,
+            referral_working_days: config.referral_working_days,
         });
 
         let document = Arc::new(openapi::document());
@@ -148,6 +152,9 @@ impl Application {
         let server = server.run();
 
         tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval));
+        tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
+            Ok(referrals::queries::expire_overdue(conn, crate::domain::today())?)
+        }));
         Ok(Self { port, server, pool })
     }
 

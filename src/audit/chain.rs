@@ -120,24 +120,7 @@ pub fn seal_all(conn: &mut DbConnection) -> QueryResult<usize> {
 
 /// Keeps sealing in the background until the process ends.
 pub async fn run_sealer(pool: DbPool, interval: Duration) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let pool = pool.clone();
-        let outcome = actix_web::web::block(move || -> anyhow::Result<usize> {
-            let mut conn = pool.get()?;
-            Ok(seal_all(&mut conn)?)
-        })
-        .await;
-        match outcome {
-            Ok(Ok(_)) => {}
-            // Another instance sealing at the same time, or the database being away: both
-            // resolve themselves; the events stay pending until a later tick.
-            Ok(Err(error)) => tracing::debug!(error = %error, "audit sealing postponed"),
-            Err(error) => tracing::warn!(error = %error, "audit sealing task failed"),
-        }
-    }
+    db::every(pool, interval, "audit sealing", |conn| Ok(seal_all(conn)?)).await
 }
 
 /// What `casebridge audit verify` found.

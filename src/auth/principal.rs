@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::sessions;
 use crate::audit::{self, Actor, Outcome};
 use crate::db::{DbConnection, Id};
-use crate::domain::{Role, SessionKind};
+use crate::domain::{Role, SessionKind, Specialties};
 use crate::http::{self, ApiError};
 use crate::policy::{self, Action, Caller, Decision, Target};
 use crate::startup::AppState;
@@ -69,7 +69,7 @@ impl Principal {
             role: self.role,
             organisation_id: self.organisation_id,
             user_id: Some(self.user_id),
-            psychologist: self.specialties.contains(&SessionKind::Psychological),
+            specialties: Specialties::of(&self.specialties),
         }
     }
 

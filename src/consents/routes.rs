@@ -168,6 +168,8 @@ pub async fn withdraw(
                 conn,
                 Event::new(&principal.actor, "consent.withdraw", RESOURCE).on(consent_id).for_client(client_id),
             )?;
+            // Sharing rests on the consent: the open referrals that depend on it end with it.
+            crate::referrals::queries::cancel_for_consent(conn, consent_id, principal.user_id)?;
             Ok(row.view(today)?)
         })
     })

@@ -137,6 +137,32 @@ where
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
+/// Runs `work` on a pooled connection every `interval` until the process ends. Failures (the
+/// database away, another instance doing the same work) are logged and retried next time.
+pub async fn every(
+    pool: DbPool,
+    interval: Duration,
+    what: &'static str,
+    work: fn(&mut DbConnection) -> anyhow::Result<usize>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let pool = pool.clone();
+        let outcome = actix_web::web::block(move || -> anyhow::Result<usize> {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::debug!(error = %error, task = what, "periodic work postponed"),
+            Err(error) => tracing::warn!(error = %error, task = what, "periodic task failed"),
+        }
+    }
+}
+
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a transaction that reads
 /// before it writes takes the write lock up front (waiting under `busy_timeout`) instead of
 /// failing with SQLITE_BUSY when another writer commits in between.

@@ -259,6 +259,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        client_id -> Text,
+        from_organisation_id -> Text,
+        to_organisation_id -> Text,
+        service -> Text,
+        urgency -> Text,
+        reason -> Text,
+        shared_fields -> Text,
+        consent_id -> Text,
+        status -> Text,
+        status_reason_code -> Nullable<Text>,
+        status_reason -> Nullable<Text>,
+        respond_by -> Date,
+        partner_client_id -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        declined_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        expired_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    referral_events (id) {
+        id -> Text,
+        position -> BigInt,
+        referral_id -> Text,
+        from_organisation_id -> Text,
+        to_organisation_id -> Text,
+        kind -> Text,
+        actor_id -> Nullable<Text>,
+        at -> Timestamp,
+        reason_code -> Nullable<Text>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    referral_feed (id) {
+        id -> Integer,
+        position -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (session_id));
@@ -291,4 +342,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_keys,
     sessions,
     session_participants,
+    referrals,
+    referral_events,
+    referral_feed,
 );

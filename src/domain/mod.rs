@@ -45,6 +45,20 @@ closed_list! {
     SessionKind { Psychological, Vocational, Legal, Social, Integration, MedicalReferral, Other }
 }
 
+/// A set of session kinds (a user's specialties), small enough to copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Specialties(u16);
+
+impl Specialties {
+    pub fn of(kinds: &[SessionKind]) -> Self {
+        Self(kinds.iter().fold(0, |bits, kind| bits | 1 << (*kind as u16)))
+    }
+
+    pub fn contains(self, kind: SessionKind) -> bool {
+        self.0 & (1 << (kind as u16)) != 0
+    }
+}
+
 /// Today in Poland: calendar questions (deadlines, "today") are answered in Europe/Warsaw,
 /// whatever the server's time zone.
 pub fn today() -> chrono::NaiveDate {

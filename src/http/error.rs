@@ -35,6 +35,12 @@ pub struct Problem {
     /// Seconds to wait before retrying (also sent as `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For a conflict with a resource's state: its current status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
+    /// For a conflict with another resource: its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicting_id: Option<String>,
 }
 
 impl Problem {
@@ -47,6 +53,8 @@ impl Problem {
             code: code.to_owned(),
             errors: None,
             retry_after: None,
+            current_status: None,
+            conflicting_id: None,
         }
     }
 
@@ -99,6 +107,20 @@ impl ApiError {
 
     pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 409 for a request the resource's current status does not allow.
+    pub fn wrong_status(current_status: &str, detail: impl Into<String>) -> Self {
+        let mut problem = Problem::new(StatusCode::CONFLICT, "illegal_transition", detail);
+        problem.current_status = Some(current_status.to_owned());
+        Self::Problem(Box::new(problem))
+    }
+
+    /// 409 because another resource already stands where this one would.
+    pub fn conflicts_with(code: &str, id: impl ToString, detail: impl Into<String>) -> Self {
+        let mut problem = Problem::new(StatusCode::CONFLICT, code, detail);
+        problem.conflicting_id = Some(id.to_string());
+        Self::Problem(Box::new(problem))
     }
 
     pub fn unprocessable(code: &str, detail: impl Into<String>) -> Self {

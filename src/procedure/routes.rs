@@ -222,7 +222,7 @@ pub async fn agenda(
         )?;
         let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
         let mut items = queries::agenda(conn, organisation_id, &query, &page)?;
-        let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist };
+        let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() };
         items.extend(sessions::queries::follow_ups(conn, organisation_id, viewer, &query, &page)?);
         items.sort_by_key(|item| (item.due_on, item.id));
         audit::record(conn, Event::new(&principal.actor, "deadline.list", "deadline"))?;

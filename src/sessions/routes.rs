@@ -47,7 +47,7 @@ impl From<KeyError> for ApiError {
 }
 
 fn viewer(principal: &Principal) -> Viewer {
-    Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist }
+    Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() }
 }
 
 /// Loads a session the caller may act on. A psychological session outside the caller's tier

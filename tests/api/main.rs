@@ -11,5 +11,6 @@ mod matrix;
 mod organisations;
 mod plumbing;
 mod procedure;
+mod referrals;
 mod sessions;
 mod users;

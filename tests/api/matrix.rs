@@ -9,6 +9,8 @@ use casebridge::domain::Role;
 use casebridge::domain::client::{ClientStatus, HouseholdRelationship};
 use casebridge::policy::{self, Action, Caller, Decision, Target};
 use casebridge::procedure::model::ProcedureEventInput;
+use casebridge::referrals::model::ReferralStatus;
+use casebridge::referrals::queries::{Change, NewReferral};
 use casebridge::sessions::model::SessionInput;
 use casebridge::sessions::queries::NewSession;
 use reqwest::{Method, StatusCode};
@@ -68,6 +70,96 @@ const CASES: &[Case] = &[
     Case { method: "get", path: "/metrics", rule: Rule::Public },
     Case { method: "get", path: "/.well-known/jwks.json", rule: Rule::Public },
     Case { method: "get", path: "/api/v1/reference", rule: Rule::Public },
+    Case {
+        method: "post",
+        path: "/api/v1/referrals",
+        rule: Rule::Policy {
+            action: Action::CreateReferral,
+            reaches: BOTH,
+            allowed: StatusCode::CREATED,
+            audit: Some("referral.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals",
+        rule: Rule::Policy {
+            action: Action::ListReferrals,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("referral.list"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/changes",
+        rule: Rule::Policy {
+            action: Action::ListReferrals,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadReferral,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.read"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/{id}/client",
+        rule: Rule::Policy {
+            action: Action::ReadReferredClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.read_shared"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/referrals/{id}/accept",
+        rule: Rule::Policy {
+            action: Action::RespondToReferral,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.accept"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/referrals/{id}/decline",
+        rule: Rule::Policy {
+            action: Action::RespondToReferral,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.decline"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/referrals/{id}/complete",
+        rule: Rule::Policy {
+            action: Action::RespondToReferral,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.complete"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/referrals/{id}/cancel",
+        rule: Rule::Policy {
+            action: Action::CancelReferral,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.cancel"),
+        },
+    },
     Case {
         method: "get",
         path: "/api/v1/clients/{id}/sessions",
@@ -403,6 +495,8 @@ const CASES: &[Case] = &[
 struct World {
     own: Id,
     other: Id,
+    /// A partner of `other`, for referrals between two organisations that are not the caller's.
+    third: Id,
     /// Users no caller signs in as, so changes to them disturb nobody.
     own_target: Id,
     other_target: Id,
@@ -426,6 +520,71 @@ fn fresh_client(app: &TestApp, organisation: Id) -> Id {
         let reference = format!("T-{}", Id::new().as_uuid().simple());
         casebridge::clients::queries::insert(conn, organisation, &reference, &fields).unwrap().id
     })
+}
+
+/// A consent of `client` (of `from`) to share identity fields with `to`, stored directly.
+fn sharing_consent(app: &TestApp, world: &World, client: Id, from: Id, to: Id) -> Id {
+    let input: ConsentInput = serde_json::from_value(json!({
+        "purpose": "sharing_with_partner", "partner_id": to, "scope": ["identity"],
+        "given_on": "2026-11-02", "language": "ru", "form_version": "v1",
+    }))
+    .unwrap();
+    app.db(|conn| {
+        casebridge::consents::queries::insert(conn, client, from, world.own_target, &input, "ru", "v1").unwrap().id
+    })
+}
+
+/// A pending (or accepted) legal referral from `from` to `to`, stored directly.
+fn referral_between(app: &TestApp, world: &World, from: Id, to: Id, accepted: bool) -> Id {
+    let client = fresh_client(app, from);
+    let consent = sharing_consent(app, world, client, from, to);
+    let fields = vec!["given_names".to_owned(), "family_name".to_owned()];
+    app.db(|conn| {
+        let row = casebridge::referrals::queries::insert(
+            conn,
+            NewReferral {
+                client_id: client,
+                from,
+                to,
+                service: casebridge::domain::SessionKind::Legal,
+                urgency: "routine",
+                reason: "Needs a lawyer",
+                shared_fields: &fields,
+                consent_id: consent,
+                respond_by: casebridge::domain::today() + chrono::Days::new(10),
+                created_by: world.own_target,
+            },
+        )
+        .unwrap();
+        if accepted {
+            let change = Change {
+                to: ReferralStatus::Accepted,
+                reason_code: None,
+                reason: None,
+                outcome: None,
+                partner_client_id: None,
+            };
+            casebridge::referrals::queries::transition(conn, &row, None, &[ReferralStatus::Pending], &change, None)
+                .unwrap();
+        }
+        row.id
+    })
+}
+
+/// Sent by the caller's organisation (`Own`), or between two others (`Other`).
+fn sent_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> Id {
+    match reach {
+        Reach::Other => referral_between(app, world, world.other, world.third, accepted),
+        _ => referral_between(app, world, world.own, world.other, accepted),
+    }
+}
+
+/// Received by the caller's organisation (`Own`), or between two others (`Other`).
+fn received_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> Id {
+    match reach {
+        Reach::Other => referral_between(app, world, world.other, world.third, accepted),
+        _ => referral_between(app, world, world.other, world.own, accepted),
+    }
 }
 
 /// A legal session stored directly: written by the caller for `OwnRecord`, else by the
@@ -584,6 +743,38 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
                 .json(&json!({"authority": "Szef Urzędu do Spraw Cudzoziemców"}))
         }
         ("get", "/api/v1/deadlines") => app.get("/api/v1/deadlines?within_days=30"),
+        ("post", "/api/v1/referrals") => {
+            let (from, to) = if reach == Reach::Other { (world.other, world.own) } else { (world.own, world.other) };
+            let client = fresh_client(app, from);
+            let consent = sharing_consent(app, world, client, from, to);
+            app.post("/api/v1/referrals").json(&json!({
+                "client_id": client, "to_organisation_id": to, "service": "legal", "urgency": "routine",
+                "reason": "Needs representation before the Refugee Board", "shared_fields": ["given_names", "family_name"],
+                "consent_id": consent,
+            }))
+        }
+        ("get", "/api/v1/referrals") => app.get("/api/v1/referrals?box=inbox"),
+        ("get", "/api/v1/referrals/changes") => app.get("/api/v1/referrals/changes?after=0"),
+        ("get", "/api/v1/referrals/{id}") => app.get(&format!("/api/v1/referrals/{}", sent_referral(app, world, reach, false))),
+        ("post", "/api/v1/referrals/{id}/cancel") => app
+            .post(&format!("/api/v1/referrals/{}/cancel", sent_referral(app, world, reach, false)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"reason": "Resolved otherwise"})),
+        ("get", "/api/v1/referrals/{id}/client") => {
+            app.get(&format!("/api/v1/referrals/{}/client", received_referral(app, world, reach, false)))
+        }
+        ("post", "/api/v1/referrals/{id}/accept") => app
+            .post(&format!("/api/v1/referrals/{}/accept", received_referral(app, world, reach, false)))
+            .header("if-match", "\"1\"")
+            .json(&json!({})),
+        ("post", "/api/v1/referrals/{id}/decline") => app
+            .post(&format!("/api/v1/referrals/{}/decline", received_referral(app, world, reach, false)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"reason_code": "no_capacity"})),
+        ("post", "/api/v1/referrals/{id}/complete") => app
+            .post(&format!("/api/v1/referrals/{}/complete", received_referral(app, world, reach, true)))
+            .header("if-match", "\"2\"")
+            .json(&json!({"outcome": "Appeal drafted and lodged"})),
         ("get", "/api/v1/clients/{id}/sessions") => {
             app.get(&format!("/api/v1/clients/{}/sessions", fresh_client(app, organisation)))
         }
@@ -606,7 +797,19 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
 
 fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target {
     let authored = case.path.starts_with("/api/v1/sessions/{id}");
+    let receiving = case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel");
+    let referral_seen_from = if reach == Reach::Other { world.other } else { world.own };
     match reach {
+        Reach::Own | Reach::Other if receiving => {
+            let to = if reach == Reach::Other { world.third } else { world.own };
+            Target::service(to, casebridge::domain::SessionKind::Legal)
+        }
+        Reach::Own | Reach::Other if case.path.starts_with("/api/v1/referrals/{id}") => {
+            Target::organisation(referral_seen_from)
+        }
+        Reach::Own | Reach::Other if case.path == "/api/v1/referrals" && case.method == "post" => {
+            Target::organisation(referral_seen_from)
+        }
         Reach::Own | Reach::Other if authored => Target::record(world.organisation(reach), world.user(reach)),
         Reach::Own | Reach::Other => Target::organisation(world.organisation(reach)),
         Reach::OwnRecord => Target::record(world.own, caller.id),
@@ -620,9 +823,11 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
     let admin = app.admin().await;
     let own = app.create_organisation(&admin, "OWN").await;
     let other = app.create_organisation(&admin, "OTHER").await;
+    let third = app.create_organisation(&admin, "THIRD").await;
     let world = World {
         own,
         other,
+        third,
         own_target: app.create_user(&admin, Some(own), "counselor").await.id,
         other_target: app.create_user(&admin, Some(other), "counselor").await.id,
     };
@@ -661,7 +866,7 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
                             role: *role,
                             organisation_id: caller.organisation_id,
                             user_id: Some(caller.id),
-                            psychologist: false,
+                            specialties: casebridge::domain::Specialties::of(&[casebridge::domain::SessionKind::Legal]),
                         },
                         action,
                         target(case, caller, &world, *reach),

@@ -310,7 +310,7 @@ async fn the_author_deletes_within_24_hours_and_corrects_afterwards() {
     let fresh_path = format!("/api/v1/sessions/{}", fresh["id"].as_str().unwrap());
     let by_other =
         app.request(reqwest::Method::DELETE, &fresh_path).bearer_auth(&team.coordinator.token).send().await.unwrap();
-    assert_problem(by_other, StatusCode::NOT_FOUND, "not_found").await;
+    assert_problem(by_other, StatusCode::FORBIDDEN, "forbidden").await;
     let by_author =
         app.request(reqwest::Method::DELETE, &fresh_path).bearer_auth(&team.vocational.token).send().await.unwrap();
     assert_eq!(by_author.status(), StatusCode::NO_CONTENT);

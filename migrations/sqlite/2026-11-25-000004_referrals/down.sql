@@ -1,0 +1,3 @@
+DROP TABLE referral_feed;
+DROP TABLE referral_events;
+DROP TABLE referrals;

@@ -1,0 +1,289 @@
+//! Referrals: wire types and rows.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::schema::{referral_events, referrals};
+use crate::db::{self, Id};
+use crate::domain::{SessionKind, closed_list};
+
+closed_list! { Urgency { Routine, Urgent, Emergency } }
+
+closed_list! { ReferralStatus { Pending, Accepted, Declined, Cancelled, Completed, Expired } }
+
+closed_list! {
+    DeclineReason { NoCapacity, ServiceNotOffered, OutsideArea, ClientUnreachable, Duplicate, Other }
+}
+
+closed_list! {
+    /// What happened to a referral, as the change feed reports it.
+    ReferralEventKind { Created, Accepted, Declined, Cancelled, Completed, Expired }
+}
+
+impl ReferralStatus {
+    /// Open referrals still need something from someone; the partner sees the shared data.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Accepted)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = referrals)]
+pub struct ReferralRow {
+    pub id: Id,
+    pub client_id: Id,
+    pub from_organisation_id: Id,
+    pub to_organisation_id: Id,
+    pub service: String,
+    pub urgency: String,
+    pub reason: String,
+    pub shared_fields: String,
+    pub consent_id: Id,
+    pub status: String,
+    pub status_reason_code: Option<String>,
+    pub status_reason: Option<String>,
+    pub respond_by: NaiveDate,
+    pub partner_client_id: Option<Id>,
+    pub outcome: Option<String>,
+    pub created_by: Id,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub declined_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub expired_at: Option<NaiveDateTime>,
+    pub version: i32,
+}
+
+impl ReferralRow {
+    pub fn service(&self) -> QueryResult<SessionKind> {
+        db::decode(&self.service)
+    }
+
+    /// The status as of `today`: a pending referral past its answer date has expired, whether
+    /// or not the background job has recorded that yet.
+    pub fn status_on(&self, today: NaiveDate) -> QueryResult<ReferralStatus> {
+        let stored: ReferralStatus = db::decode(&self.status)?;
+        Ok(if stored == ReferralStatus::Pending && self.respond_by < today { ReferralStatus::Expired } else { stored })
+    }
+
+    /// The view of one side. The receiving organisation never sees the sender's client id.
+    pub fn view(self, today: NaiveDate, for_sender: bool) -> QueryResult<Referral> {
+        let status = self.status_on(today)?;
+        Ok(Referral {
+            service: self.service()?,
+            urgency: db::decode(&self.urgency)?,
+            shared_fields: db::decode_list(&self.shared_fields)?,
+            overdue: status == ReferralStatus::Pending && self.respond_by <= today,
+            status,
+            id: self.id,
+            client_id: for_sender.then_some(self.client_id),
+            from_organisation_id: self.from_organisation_id,
+            to_organisation_id: self.to_organisation_id,
+            reason: self.reason,
+            consent_id: for_sender.then_some(self.consent_id),
+            status_reason_code: self.status_reason_code,
+            status_reason: self.status_reason,
+            respond_by: self.respond_by,
+            partner_client_id: if for_sender { None } else { self.partner_client_id },
+            outcome: self.outcome,
+            created_by: self.created_by,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            accepted_at: self.accepted_at.map(|t| t.and_utc()),
+            declined_at: self.declined_at.map(|t| t.and_utc()),
+            cancelled_at: self.cancelled_at.map(|t| t.and_utc()),
+            completed_at: self.completed_at.map(|t| t.and_utc()),
+            expired_at: self.expired_at.map(|t| t.and_utc()),
+            version: self.version,
+            history: Vec::new(),
+        })
+    }
+}
+
+/// A request from one organisation to another to serve a client (SPEC §2.6).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Referral {
+    pub id: Id,
+    /// The sender's client record (shown to the sender only).
+    pub client_id: Option<Id>,
+    pub from_organisation_id: Id,
+    pub to_organisation_id: Id,
+    pub service: SessionKind,
+    pub urgency: Urgency,
+    pub reason: String,
+    /// Client fields the partner may see while the referral is open.
+    pub shared_fields: Vec<String>,
+    /// The consent the sharing rests on (shown to the sender only).
+    pub consent_id: Option<Id>,
+    pub status: ReferralStatus,
+    pub status_reason_code: Option<String>,
+    pub status_reason: Option<String>,
+    /// The day the partner should answer by.
+    pub respond_by: NaiveDate,
+    /// Pending and due today or earlier.
+    pub overdue: bool,
+    /// The partner's own client record, once accepted (shown to the partner only).
+    pub partner_client_id: Option<Id>,
+    /// The partner's closing summary (never session notes).
+    pub outcome: Option<String>,
+    pub created_by: Id,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub declined_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub expired_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    /// Every transition with actor, time and reason (in answers about one referral).
+    pub history: Vec<ReferralEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    pub client_id: Id,
+    pub to_organisation_id: Id,
+    pub service: SessionKind,
+    pub urgency: Urgency,
+    #[schema(max_length = 2000)]
+    pub reason: String,
+    /// Client field names the partner may see; each must belong to a field group the consent
+    /// covers (identity: names, date of birth, sex, nationalities, languages, identifiers;
+    /// contact: phone, email, city, accommodation; procedure: procedure_stage, deadlines;
+    /// vulnerabilities; household).
+    #[schema(example = json!(["given_names", "family_name", "languages", "procedure_stage"]))]
+    pub shared_fields: Vec<String>,
+    pub consent_id: Id,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// An existing client of the accepting organisation to link; without it a new client
+    /// record is created from the shared fields.
+    #[serde(default)]
+    pub client_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineRequest {
+    pub reason_code: DeclineReason,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// What was done, for the sender: a summary, never session notes.
+    #[schema(max_length = 4000)]
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Box {
+    /// Referrals received by the caller's organisation.
+    Inbox,
+    /// Referrals sent by the caller's organisation.
+    Outbox,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReferralFilter {
+    #[param(inline)]
+    pub r#box: Box,
+    pub status: Option<ReferralStatus>,
+    pub service: Option<SessionKind>,
+    pub urgency: Option<Urgency>,
+    /// The other organisation.
+    pub partner: Option<Id>,
+    /// Only pending referrals due today or earlier.
+    pub overdue: Option<bool>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = referral_events)]
+pub struct EventRow {
+    pub id: Id,
+    pub position: i64,
+    pub referral_id: Id,
+    pub from_organisation_id: Id,
+    pub to_organisation_id: Id,
+    pub kind: String,
+    pub actor_id: Option<Id>,
+    pub at: NaiveDateTime,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// One transition of a referral, in commit order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReferralEvent {
+    pub id: Id,
+    /// Increases with every event; pass the last one seen as `after`.
+    pub position: i64,
+    pub referral_id: Id,
+    pub from_organisation_id: Id,
+    pub to_organisation_id: Id,
+    pub kind: ReferralEventKind,
+    pub actor_id: Option<Id>,
+    pub at: DateTime<Utc>,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl EventRow {
+    pub fn view(self) -> QueryResult<ReferralEvent> {
+        Ok(ReferralEvent {
+            kind: db::decode(&self.kind)?,
+            id: self.id,
+            position: self.position,
+            referral_id: self.referral_id,
+            from_organisation_id: self.from_organisation_id,
+            to_organisation_id: self.to_organisation_id,
+            actor_id: self.actor_id,
+            at: self.at.and_utc(),
+            reason_code: self.reason_code,
+            reason: self.reason,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The last position seen (omit to start from the beginning).
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Changes {
+    pub items: Vec<ReferralEvent>,
+    /// Poll again with `after` set to this.
+    pub last_position: i64,
+}

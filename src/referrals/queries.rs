@@ -1,0 +1,294 @@
+//! Database functions for referrals and their change feed.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::model::{Box, EventRow, ReferralEventKind, ReferralRow, ReferralStatus};
+use crate::db::schema::{referral_events, referral_feed, referrals};
+use crate::db::{self, DbConnection, Id};
+use crate::domain::SessionKind;
+use crate::http::pagination::PageRequest;
+
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ReferralRow>> {
+    referrals::table.find(id).select(ReferralRow::as_select()).first(conn).optional()
+}
+
+/// The open referral of a client to a partner for a service, if there is one.
+pub fn open_duplicate(conn: &mut DbConnection, client_id: Id, to: Id, service: SessionKind) -> QueryResult<Option<Id>> {
+    referrals::table
+        .filter(referrals::client_id.eq(client_id))
+        .filter(referrals::to_organisation_id.eq(to))
+        .filter(referrals::service.eq(service.code()))
+        .filter(referrals::status.eq_any([ReferralStatus::Pending.code(), ReferralStatus::Accepted.code()]))
+        .select(referrals::id)
+        .first(conn)
+        .optional()
+}
+
+/// Takes the next feed position. The counter row stays locked until the transaction ends, so
+/// positions commit in order.
+fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
+    diesel::update(referral_feed::table.find(1))
+        .set(referral_feed::position.eq(referral_feed::position + 1))
+        .returning(referral_feed::position)
+        .get_result(conn)
+}
+
+pub fn record_event(
+    conn: &mut DbConnection,
+    referral: &ReferralRow,
+    kind: ReferralEventKind,
+    actor_id: Option<Id>,
+    reason_code: Option<&str>,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    let position = next_position(conn)?;
+    diesel::insert_into(referral_events::table)
+        .values((
+            referral_events::id.eq(Id::new()),
+            referral_events::position.eq(position),
+            referral_events::referral_id.eq(referral.id),
+            referral_events::from_organisation_id.eq(referral.from_organisation_id),
+            referral_events::to_organisation_id.eq(referral.to_organisation_id),
+            referral_events::kind.eq(kind.code()),
+            referral_events::actor_id.eq(actor_id),
+            referral_events::at.eq(db::now().naive_utc()),
+            referral_events::reason_code.eq(reason_code),
+            referral_events::reason.eq(reason),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub struct NewReferral<'a> {
+    pub client_id: Id,
+    pub from: Id,
+    pub to: Id,
+    pub service: SessionKind,
+    pub urgency: &'static str,
+    pub reason: &'a str,
+    pub shared_fields: &'a [String],
+    pub consent_id: Id,
+    pub respond_by: NaiveDate,
+    pub created_by: Id,
+}
+
+pub fn insert(conn: &mut DbConnection, new: NewReferral<'_>) -> QueryResult<ReferralRow> {
+    let now = db::now().naive_utc();
+    let row: ReferralRow = diesel::insert_into(referrals::table)
+        .values((
+            referrals::id.eq(Id::new()),
+            referrals::client_id.eq(new.client_id),
+            referrals::from_organisation_id.eq(new.from),
+            referrals::to_organisation_id.eq(new.to),
+            referrals::service.eq(new.service.code()),
+            referrals::urgency.eq(new.urgency),
+            referrals::reason.eq(new.reason),
+            referrals::shared_fields.eq(db::encode_list(new.shared_fields)),
+            referrals::consent_id.eq(new.consent_id),
+            referrals::status.eq(ReferralStatus::Pending.code()),
+            referrals::respond_by.eq(new.respond_by),
+            referrals::created_by.eq(new.created_by),
+            referrals::created_at.eq(now),
+            referrals::updated_at.eq(now),
+            referrals::version.eq(1),
+        ))
+        .returning(referrals::all_columns)
+        .get_result(conn)?;
+    record_event(conn, &row, ReferralEventKind::Created, Some(new.created_by), None, None)?;
+    Ok(row)
+}
+
+/// A change of status with what comes with it.
+pub struct Change<'a> {
+    pub to: ReferralStatus,
+    pub reason_code: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+    pub partner_client_id: Option<Id>,
+}
+
+/// Applies a transition if the referral is still in `from` status at `expected_version` (no
+/// version check when `None`); `None` when a concurrent change won.
+pub fn transition(
+    conn: &mut DbConnection,
+    current: &ReferralRow,
+    expected_version: Option<i32>,
+    from: &[ReferralStatus],
+    change: &Change<'_>,
+    actor_id: Option<Id>,
+) -> QueryResult<Option<ReferralRow>> {
+    let now = db::now().naive_utc();
+    let at = Some(now);
+    let none = None::<chrono::NaiveDateTime>;
+    let stamp = |status: ReferralStatus| if change.to == status { at } else { none };
+    let version = expected_version.unwrap_or(current.version);
+    let updated: Option<ReferralRow> = diesel::update(referrals::table.find(current.id))
+        .filter(referrals::version.eq(version))
+        .filter(referrals::status.eq_any(from.iter().map(|s| s.code()).collect::<Vec<_>>()))
+        .set((
+            referrals::status.eq(change.to.code()),
+            referrals::status_reason_code.eq(change.reason_code.or(current.status_reason_code.as_deref())),
+            referrals::status_reason.eq(change.reason.or(current.status_reason.as_deref())),
+            referrals::outcome.eq(change.outcome.or(current.outcome.as_deref())),
+            referrals::partner_client_id.eq(change.partner_client_id.or(current.partner_client_id)),
+            referrals::updated_at.eq(now),
+            referrals::accepted_at.eq(stamp(ReferralStatus::Accepted).or(current.accepted_at)),
+            referrals::declined_at.eq(stamp(ReferralStatus::Declined).or(current.declined_at)),
+            referrals::cancelled_at.eq(stamp(ReferralStatus::Cancelled).or(current.cancelled_at)),
+            referrals::completed_at.eq(stamp(ReferralStatus::Completed).or(current.completed_at)),
+            referrals::expired_at.eq(stamp(ReferralStatus::Expired).or(current.expired_at)),
+            referrals::version.eq(version + 1),
+        ))
+        .returning(referrals::all_columns)
+        .get_result(conn)
+        .optional()?;
+    if let Some(row) = &updated {
+        let kind = match change.to {
+            ReferralStatus::Pending => ReferralEventKind::Created,
+            ReferralStatus::Accepted => ReferralEventKind::Accepted,
+            ReferralStatus::Declined => ReferralEventKind::Declined,
+            ReferralStatus::Cancelled => ReferralEventKind::Cancelled,
+            ReferralStatus::Completed => ReferralEventKind::Completed,
+            ReferralStatus::Expired => ReferralEventKind::Expired,
+        };
+        record_event(conn, row, kind, actor_id, change.reason_code, change.reason)?;
+    }
+    Ok(updated)
+}
+
+/// Records the expiry of pending referrals whose answer date has passed; returns how many.
+pub fn expire_overdue(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<usize> {
+    db::transaction(conn, |conn| {
+        let overdue: Vec<ReferralRow> = referrals::table
+            .filter(referrals::status.eq(ReferralStatus::Pending.code()))
+            .filter(referrals::respond_by.lt(today))
+            .limit(500)
+            .select(ReferralRow::as_select())
+            .load(conn)?;
+        let change = Change {
+            to: ReferralStatus::Expired,
+            reason_code: None,
+            reason: None,
+            outcome: None,
+            partner_client_id: None,
+        };
+        let mut expired = 0;
+        for row in &overdue {
+            if transition(conn, row, None, &[ReferralStatus::Pending], &change, None)?.is_some() {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    })
+}
+
+/// Cancels the open referrals that rest on a consent (it was withdrawn). Run in the
+/// withdrawal's transaction.
+pub fn cancel_for_consent(conn: &mut DbConnection, consent_id: Id, actor_id: Id) -> QueryResult<usize> {
+    let open: Vec<ReferralRow> = referrals::table
+        .filter(referrals::consent_id.eq(consent_id))
+        .filter(referrals::status.eq_any([ReferralStatus::Pending.code(), ReferralStatus::Accepted.code()]))
+        .select(ReferralRow::as_select())
+        .load(conn)?;
+    let change = Change {
+        to: ReferralStatus::Cancelled,
+        reason_code: Some("consent_withdrawn"),
+        reason: Some("The client withdrew the consent to share."),
+        outcome: None,
+        partner_client_id: None,
+    };
+    let mut cancelled = 0;
+    for row in &open {
+        if transition(conn, row, None, &[ReferralStatus::Pending, ReferralStatus::Accepted], &change, Some(actor_id))?
+            .is_some()
+        {
+            cancelled += 1;
+        }
+    }
+    Ok(cancelled)
+}
+
+pub struct ReferralQuery {
+    pub r#box: Box,
+    pub status: Option<ReferralStatus>,
+    pub service: Option<SessionKind>,
+    pub urgency: Option<&'static str>,
+    pub partner: Option<Id>,
+    pub overdue: Option<bool>,
+    pub today: NaiveDate,
+}
+
+/// One page of an organisation's inbox or outbox, oldest first. Statuses are compared as of
+/// today (a pending referral past its date counts as expired).
+pub fn list(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    query: &ReferralQuery,
+    page: PageRequest,
+) -> QueryResult<Vec<ReferralRow>> {
+    let mut select = referrals::table.select(ReferralRow::as_select()).into_boxed();
+    select = match query.r#box {
+        Box::Inbox => select.filter(referrals::to_organisation_id.eq(organisation_id)),
+        Box::Outbox => select.filter(referrals::from_organisation_id.eq(organisation_id)),
+    };
+    if let Some(partner) = query.partner {
+        select = match query.r#box {
+            Box::Inbox => select.filter(referrals::from_organisation_id.eq(partner)),
+            Box::Outbox => select.filter(referrals::to_organisation_id.eq(partner)),
+        };
+    }
+    match query.status {
+        Some(ReferralStatus::Pending) => {
+            select = select
+                .filter(referrals::status.eq(ReferralStatus::Pending.code()))
+                .filter(referrals::respond_by.ge(query.today))
+        }
+        Some(ReferralStatus::Expired) => {
+            select =
+                select.filter(referrals::status.eq(ReferralStatus::Expired.code()).or(
+                    referrals::status.eq(ReferralStatus::Pending.code()).and(referrals::respond_by.lt(query.today)),
+                ))
+        }
+        Some(status) => select = select.filter(referrals::status.eq(status.code())),
+        None => {}
+    }
+    if let Some(service) = query.service {
+        select = select.filter(referrals::service.eq(service.code()));
+    }
+    if let Some(urgency) = query.urgency {
+        select = select.filter(referrals::urgency.eq(urgency));
+    }
+    if query.overdue == Some(true) {
+        select = select
+            .filter(referrals::status.eq(ReferralStatus::Pending.code()))
+            .filter(referrals::respond_by.le(query.today));
+    }
+    if let Some(after) = page.after {
+        select = select.filter(referrals::id.gt(after));
+    }
+    select.order(referrals::id).limit(page.limit + 1).load(conn)
+}
+
+/// Events of referrals the organisation sent or received, after a position, in order.
+pub fn changes(conn: &mut DbConnection, organisation_id: Id, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    referral_events::table
+        .filter(
+            referral_events::from_organisation_id
+                .eq(organisation_id)
+                .or(referral_events::to_organisation_id.eq(organisation_id)),
+        )
+        .filter(referral_events::position.gt(after))
+        .order(referral_events::position)
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn events_of(conn: &mut DbConnection, referral_id: Id) -> QueryResult<Vec<EventRow>> {
+    referral_events::table
+        .filter(referral_events::referral_id.eq(referral_id))
+        .order(referral_events::position)
+        .select(EventRow::as_select())
+        .load(conn)
+}

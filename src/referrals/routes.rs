@@ -1,0 +1,613 @@
+//! `/referrals`: create, inbox and outbox, the partner's view of the client, transitions, and
+//! the change feed.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::Datelike;
+
+use super::model::{
+    AcceptRequest, CancelRequest, Changes, ChangesQuery, CompleteRequest, DeclineRequest, Referral, ReferralFilter,
+    ReferralInput, ReferralRow, ReferralStatus,
+};
+use super::queries::{self, Change, NewReferral, ReferralQuery};
+use super::shared::{self, SharedClient, Source};
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::clients;
+use crate::consents::model::{ConsentPurpose, ConsentScope};
+use crate::db::{self, DbConnection, Id};
+use crate::domain::{self, bounded_text};
+use crate::http::idempotency::{self, Created, IdempotencyKey};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::precondition::{IfMatch, with_etag};
+use crate::http::{ApiError, FieldErrors, Problem};
+use crate::organisations;
+use crate::policy::{Action, Target};
+use crate::startup::AppState;
+
+const RESOURCE: &str = "referral";
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(changes)
+        .service(create)
+        .service(list)
+        .service(read)
+        .service(referred_client)
+        .service(accept)
+        .service(decline)
+        .service(cancel)
+        .service(complete);
+}
+
+/// Whose side the caller is on decides what the policy checks: the receiving organisation
+/// answers (and needs the matching specialty), the sending one cancels.
+fn receiving_side(row: &ReferralRow) -> Result<Target, ApiError> {
+    Ok(Target::service(row.to_organisation_id, row.service()?))
+}
+
+/// Loads a referral for one of its two organisations; to anyone else it does not exist.
+fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<ReferralRow, ApiError> {
+    let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+    let target = match action {
+        Action::RespondToReferral | Action::ReadReferredClient => receiving_side(&row)?,
+        Action::CancelReferral => Target::organisation(row.from_organisation_id),
+        _ if principal.organisation_id == Some(row.to_organisation_id) => receiving_side(&row)?,
+        _ => Target::organisation(row.from_organisation_id),
+    };
+    principal.authorize(conn, action, target, RESOURCE, Some(id))?;
+    Ok(row)
+}
+
+fn view(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    row: ReferralRow,
+    with_history: bool,
+) -> Result<Referral, ApiError> {
+    let for_sender = principal.organisation_id == Some(row.from_organisation_id);
+    let history = if with_history {
+        queries::events_of(conn, row.id)?.into_iter().map(|event| event.view()).collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let mut referral = row.view(domain::today(), for_sender)?;
+    referral.history = history;
+    Ok(referral)
+}
+
+/// Refer a client to a partner organisation. Needs a valid consent of the client to share with
+/// that partner, covering every shared field.
+#[utoipa::path(
+    tag = "referrals",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    request_body = ReferralInput,
+    responses(
+        (status = 201, description = "Sent", body = Referral, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An open referral of the client to this partner for this service exists (`conflicting_id`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No valid consent (`consent_required`), fields outside its scope, or the partner does not offer the service", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals")]
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    body: web::Json<ReferralInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    let request_hash = idempotency::fingerprint("POST /referrals", &input);
+    let working_days = state.referral_working_days;
+    let created = db::run(&state.pool, move |conn| {
+        let client = clients::authorized(conn, &principal, input.client_id, Action::CreateReferral)?;
+        let today = domain::today();
+        let mut errors = FieldErrors::default();
+        let reason = errors.check("reason", bounded_text(&input.reason, 1, 2000));
+        let partner = organisations::queries::find(conn, input.to_organisation_id)?;
+        match &partner {
+            Some(partner) if partner.active && partner.id != client.organisation_id => {
+                let services: Vec<domain::SessionKind> = db::decode_list(&partner.services)?;
+                if !services.contains(&input.service) {
+                    errors.add("service", "the partner does not offer this service");
+                }
+            }
+            _ => errors.add("to_organisation_id", "is not an active partner organisation"),
+        }
+        let consent = crate::consents::queries::find(conn, client.id, input.consent_id)?;
+        let scope: Vec<ConsentScope> = match &consent {
+            Some(consent)
+                if consent.is_valid_on(today)
+                    && consent.purpose == ConsentPurpose::SharingWithPartner.code()
+                    && consent.partner_id == Some(input.to_organisation_id) =>
+            {
+                db::decode_list(&consent.scope)?
+            }
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "consent_required",
+                    "The client has no valid consent to share with this partner: record one first.",
+                ));
+            }
+        };
+        let shared_fields = errors.check("shared_fields", shared::check(&input.shared_fields, &scope));
+        let (reason, shared_fields) = errors.finish(|| Some((reason?, shared_fields?)))?;
+        if let Some(open) = queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)? {
+            return Err(ApiError::conflicts_with(
+                "duplicate_referral",
+                open,
+                "This client already has an open referral to this partner for this service.",
+            ));
+        }
+        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+            let row = queries::insert(
+                conn,
+                NewReferral {
+                    client_id: client.id,
+                    from: client.organisation_id,
+                    to: input.to_organisation_id,
+                    service: input.service,
+                    urgency: input.urgency.code(),
+                    reason: &reason,
+                    shared_fields: &shared_fields,
+                    consent_id: input.consent_id,
+                    respond_by: super::respond_by(input.urgency, today, working_days),
+                    created_by: principal.user_id,
+                },
+            )
+            .map_err(|error| match error {
+                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                    ApiError::conflict(
+                        "duplicate_referral",
+                        "This client already has an open referral to this partner for this service.",
+                    )
+                }
+                other => other.into(),
+            })?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "referral.create", RESOURCE).on(row.id).for_client(client.id),
+            )?;
+            let referral = view(conn, &principal, row, true)?;
+            Created::new(format!("/api/v1/referrals/{}", referral.id), referral.version, &referral)
+        })
+    })
+    .await?;
+    Ok(created.response())
+}
+
+/// Referrals received (`box=inbox`) or sent (`box=outbox`) by the caller's organisation.
+#[utoipa::path(
+    tag = "referrals",
+    params(ReferralFilter),
+    responses(
+        (status = 200, description = "A page of referrals", body = Page<Referral>),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/referrals")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<ReferralFilter>,
+) -> Result<web::Json<Page<Referral>>, ApiError> {
+    let filter = filter.into_inner();
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
+    let query = ReferralQuery {
+        r#box: filter.r#box,
+        status: filter.status,
+        service: filter.service,
+        urgency: filter.urgency.map(|u| u.code()),
+        partner: filter.partner,
+        overdue: filter.overdue,
+        today: domain::today(),
+    };
+    let page = db::run(&state.pool, move |conn| {
+        principal.authorize(
+            conn,
+            Action::ListReferrals,
+            Target::owned_by(principal.organisation_id),
+            RESOURCE,
+            None,
+        )?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        let rows = queries::list(conn, organisation_id, &query, page)?;
+        let items = rows.into_iter().map(|row| view(conn, &principal, row, false)).collect::<Result<Vec<_>, _>>()?;
+        audit::record(conn, Event::new(&principal.actor, "referral.list", RESOURCE))?;
+        Ok(Page::from_rows(items, page, |r| r.id, |r| r))
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// One referral with its history; for either of its two organisations only.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Id, Path, description = "Referral id")),
+    responses(
+        (status = 200, description = "The referral", body = Referral, headers(("ETag" = String))),
+        (status = 404, description = "No such referral (or not one of the caller's organisation)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/referrals/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let referral = db::run(&state.pool, move |conn| {
+        let row = authorized(conn, &principal, id, Action::ReadReferral)?;
+        audit::record(conn, Event::new(&principal.actor, "referral.read", RESOURCE).on(id))?;
+        view(conn, &principal, row, true)
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, referral.version, &referral))
+}
+
+/// The receiving organisation's view of the referred client: only the shared fields, and only
+/// while the referral is pending or accepted and the consent stands.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Id, Path, description = "Referral id")),
+    responses(
+        (status = 200, description = "The shared fields", body = SharedClient),
+        (status = 404, description = "Nothing to see: not the receiving organisation, or the referral is closed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/referrals/{id}/client")]
+pub async fn referred_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<web::Json<SharedClient>, ApiError> {
+    let id = id.into_inner();
+    let shared = db::run(&state.pool, move |conn| {
+        let row = authorized(conn, &principal, id, Action::ReadReferredClient)?;
+        let shared = shared_client(conn, &row)?.ok_or_else(|| ApiError::not_found("referred client"))?;
+        audit::record(
+            conn,
+            Event::new(&principal.actor, "referral.read_shared", RESOURCE).on(id).for_client(row.client_id),
+        )?;
+        Ok(shared)
+    })
+    .await?;
+    Ok(web::Json(shared))
+}
+
+/// The shared fields of an open referral with a standing consent; `None` otherwise.
+fn shared_client(conn: &mut DbConnection, row: &ReferralRow) -> Result<Option<SharedClient>, ApiError> {
+    let today = domain::today();
+    let consent_valid =
+        crate::consents::queries::find(conn, row.client_id, row.consent_id)?.is_some_and(|c| c.is_valid_on(today));
+    if !row.status_on(today)?.is_open() || !consent_valid {
+        return Ok(None);
+    }
+    let Some(client) = clients::queries::find(conn, row.client_id)? else {
+        return Ok(None);
+    };
+    let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, client.id, today)?;
+    let household = match client.household_id {
+        Some(household_id) => Some(clients::model::Household {
+            id: household_id,
+            members: clients::queries::household_members(conn, household_id)?,
+        }),
+        None => None,
+    };
+    let source =
+        Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines, household };
+    Ok(Some(SharedClient::of(source, &db::decode_list::<String>(&row.shared_fields)?)))
+}
+
+/// Runs a transition: the caller's side and the current status must allow it (409 with the
+/// current status otherwise), and the version must be the one the caller saw (412).
+fn apply(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    current: &ReferralRow,
+    if_match: IfMatch,
+    from: &[ReferralStatus],
+    change: &Change<'_>,
+    action: &'static str,
+) -> Result<ReferralRow, ApiError> {
+    let status = current.status_on(domain::today())?;
+    if !from.contains(&status) {
+        return Err(ApiError::wrong_status(
+            status.code(),
+            format!("A {} referral cannot be {}.", status.code(), change.to.code()),
+        ));
+    }
+    if current.version != if_match.0 {
+        return Err(IfMatch::stale());
+    }
+    let row = queries::transition(conn, current, Some(if_match.0), from, change, Some(principal.user_id))?
+        .ok_or_else(IfMatch::stale)?;
+    let event = Event::new(&principal.actor, action, RESOURCE).on(row.id);
+    let event = if principal.organisation_id == Some(row.from_organisation_id) {
+        event.for_client(row.client_id)
+    } else {
+        event
+    };
+    audit::record(conn, event)?;
+    Ok(row)
+}
+
+fn transition_response(referral: Referral) -> HttpResponse {
+    with_etag(StatusCode::OK, referral.version, &referral)
+}
+
+/// Accept a referral addressed to the caller's organisation: link an existing own client, or
+/// get a new client record pre-filled from the shared fields.
+#[utoipa::path(
+    tag = "referrals",
+    params(
+        ("id" = Id, Path, description = "Referral id"),
+        ("If-Match" = String, Header, description = "ETag of the referral"),
+    ),
+    request_body = AcceptRequest,
+    responses(
+        (status = 200, description = "Accepted", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or the client to link is not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending (`current_status`), or the consent no longer stands", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals/{id}/accept")]
+pub async fn accept(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: Option<web::Json<AcceptRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let request = body.map(web::Json::into_inner).unwrap_or_default();
+    let referral = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+        let linked = match request.client_id {
+            Some(client_id) => Some(clients::authorized(conn, &principal, client_id, Action::UpdateClient)?.id),
+            None => None,
+        };
+        let status = current.status_on(domain::today())?;
+        if status != ReferralStatus::Pending {
+            return Err(ApiError::wrong_status(
+                status.code(),
+                format!("A {} referral cannot be accepted.", status.code()),
+            ));
+        }
+        let shared = shared_client(conn, &current)?.ok_or_else(|| {
+            ApiError::conflict("consent_no_longer_valid", "The client's consent to share no longer stands.")
+        })?;
+        db::transaction(conn, |conn| {
+            let partner_client_id = match linked {
+                Some(id) => id,
+                None => {
+                    let fields = shared
+                        .as_new_client("Referred client")
+                        .parse(domain::today())
+                        .map_err(FieldErrors::into_error)?;
+                    let organisation = organisations::queries::find(conn, current.to_organisation_id)?
+                        .ok_or_else(|| ApiError::not_found("organisation"))?;
+                    let reference = clients::queries::next_reference(
+                        conn,
+                        organisation.id,
+                        &organisation.short_name,
+                        domain::today().year(),
+                    )?;
+                    let row = clients::queries::insert(conn, organisation.id, &reference, &fields)?;
+                    audit::record(
+                        conn,
+                        Event::new(&principal.actor, "client.create", "client").on(row.id).for_client(row.id),
+                    )?;
+                    row.id
+                }
+            };
+            let change = Change {
+                to: ReferralStatus::Accepted,
+                reason_code: None,
+                reason: None,
+                outcome: None,
+                partner_client_id: Some(partner_client_id),
+            };
+            let row =
+                apply(conn, &principal, &current, if_match, &[ReferralStatus::Pending], &change, "referral.accept")?;
+            view(conn, &principal, row, true)
+        })
+    })
+    .await?;
+    Ok(transition_response(referral))
+}
+
+/// Decline a referral addressed to the caller's organisation, with a reason.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Id, Path, description = "Referral id"), ("If-Match" = String, Header, description = "ETag of the referral")),
+    request_body = DeclineRequest,
+    responses(
+        (status = 200, description = "Declined", body = Referral, headers(("ETag" = String))),
+        (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending (`current_status`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals/{id}/decline")]
+pub async fn decline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: web::Json<DeclineRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let request = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let reason = match request.reason.as_deref() {
+        Some(reason) => errors.check("reason", bounded_text(reason, 1, 2000)),
+        None => None,
+    };
+    errors.finish(|| Some(()))?;
+    let referral = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+        db::transaction(conn, |conn| {
+            let change = Change {
+                to: ReferralStatus::Declined,
+                reason_code: Some(request.reason_code.code()),
+                reason: reason.as_deref(),
+                outcome: None,
+                partner_client_id: None,
+            };
+            let row =
+                apply(conn, &principal, &current, if_match, &[ReferralStatus::Pending], &change, "referral.decline")?;
+            view(conn, &principal, row, true)
+        })
+    })
+    .await?;
+    Ok(transition_response(referral))
+}
+
+/// Cancel a referral the caller's organisation sent (pending or accepted).
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Id, Path, description = "Referral id"), ("If-Match" = String, Header, description = "ETag of the referral")),
+    request_body = CancelRequest,
+    responses(
+        (status = 200, description = "Cancelled", body = Referral, headers(("ETag" = String))),
+        (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already closed (`current_status`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: Option<web::Json<CancelRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let request = body.map(web::Json::into_inner).unwrap_or_default();
+    let mut errors = FieldErrors::default();
+    let reason = match request.reason.as_deref() {
+        Some(reason) => errors.check("reason", bounded_text(reason, 1, 2000)),
+        None => None,
+    };
+    errors.finish(|| Some(()))?;
+    let referral = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::CancelReferral)?;
+        db::transaction(conn, |conn| {
+            let change = Change {
+                to: ReferralStatus::Cancelled,
+                reason_code: Some("cancelled_by_sender"),
+                reason: reason.as_deref(),
+                outcome: None,
+                partner_client_id: None,
+            };
+            let open = [ReferralStatus::Pending, ReferralStatus::Accepted];
+            let row = apply(conn, &principal, &current, if_match, &open, &change, "referral.cancel")?;
+            view(conn, &principal, row, true)
+        })
+    })
+    .await?;
+    Ok(transition_response(referral))
+}
+
+/// Complete an accepted referral with an outcome summary for the sender.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Id, Path, description = "Referral id"), ("If-Match" = String, Header, description = "ETag of the referral")),
+    request_body = CompleteRequest,
+    responses(
+        (status = 200, description = "Completed", body = Referral, headers(("ETag" = String))),
+        (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not accepted (`current_status`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outcome missing or too long", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals/{id}/complete")]
+pub async fn complete(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: web::Json<CompleteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut errors = FieldErrors::default();
+    let outcome = errors.check("outcome", bounded_text(&body.outcome, 1, 4000));
+    let outcome = errors.finish(|| outcome)?;
+    let referral = db::run(&state.pool, move |conn| {
+        let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+        db::transaction(conn, |conn| {
+            let change = Change {
+                to: ReferralStatus::Completed,
+                reason_code: None,
+                reason: None,
+                outcome: Some(&outcome),
+                partner_client_id: None,
+            };
+            let row =
+                apply(conn, &principal, &current, if_match, &[ReferralStatus::Accepted], &change, "referral.complete")?;
+            view(conn, &principal, row, true)
+        })
+    })
+    .await?;
+    Ok(transition_response(referral))
+}
+
+/// Referral events of the caller's organisation (sent or received) after a position, in the
+/// order they committed: poll with the last position seen and nothing is missed.
+#[utoipa::path(
+    tag = "referrals",
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "Events after the position", body = Changes),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/referrals/changes")]
+pub async fn changes(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ChangesQuery>,
+) -> Result<web::Json<Changes>, ApiError> {
+    let after = query.after.unwrap_or(0);
+    let limit = query.limit.unwrap_or(100);
+    let mut errors = FieldErrors::default();
+    if after < 0 {
+        errors.add("after", "must not be negative");
+    }
+    if !(1..=200).contains(&limit) {
+        errors.add("limit", "must be between 1 and 200");
+    }
+    errors.finish_query(|| Some(()))?;
+    let changes = db::run(&state.pool, move |conn| {
+        principal.authorize(
+            conn,
+            Action::ListReferrals,
+            Target::owned_by(principal.organisation_id),
+            RESOURCE,
+            None,
+        )?;
+        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+        let items = queries::changes(conn, organisation_id, after, limit)?
+            .into_iter()
+            .map(|event| event.view())
+            .collect::<Result<Vec<_>, _>>()?;
+        let last_position = items.last().map_or(after, |event| event.position);
+        Ok(Changes { items, last_position })
+    })
+    .await?;
+    Ok(web::Json(changes))
+}

@@ -1,0 +1,157 @@
+//! What a partner may see of a referred client: the fields the referral shares, each within a
+//! field group that the client's consent covers (SPEC §2.7).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::clients::model::{ClientDeadline, ClientInput, Household, Identifier};
+use crate::consents::model::ConsentScope;
+use crate::domain::client::{Accommodation, Sex, Vulnerability};
+
+/// The client fields of each consent scope group.
+pub const GROUPS: &[(ConsentScope, &[&str])] = &[
+    (
+        ConsentScope::Identity,
+        &[
+            "given_names",
+            "family_name",
+            "native_name",
+            "aliases",
+            "date_of_birth",
+            "birth_year",
+            "sex",
+            "nationalities",
+            "languages",
+            "interpreter_needed",
+            "identifiers",
+        ],
+    ),
+    (ConsentScope::Contact, &["phone", "email", "city", "accommodation"]),
+    (ConsentScope::Procedure, &["procedure_stage", "deadlines"]),
+    (ConsentScope::Vulnerabilities, &["vulnerabilities"]),
+    (ConsentScope::Household, &["household"]),
+];
+
+fn group_of(field: &str) -> Option<ConsentScope> {
+    GROUPS.iter().find(|(_, fields)| fields.contains(&field)).map(|(group, _)| *group)
+}
+
+/// Checks shared field names against the consent's scope; returns them without repeats.
+pub fn check(fields: &[String], scope: &[ConsentScope]) -> Result<Vec<String>, String> {
+    if fields.is_empty() {
+        return Err("must name at least one field".to_owned());
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for field in fields {
+        match group_of(field) {
+            None => return Err(format!("`{field}` is not a client field that can be shared")),
+            Some(group) if !scope.contains(&group) => {
+                return Err(format!("`{field}` is outside the consent's scope ({} not consented)", group.code()));
+            }
+            Some(_) if !checked.contains(field) => checked.push(field.clone()),
+            Some(_) => {}
+        }
+    }
+    Ok(checked)
+}
+
+/// The partner's view of a referred client: only shared fields are filled in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct SharedClient {
+    pub given_names: Option<String>,
+    pub family_name: Option<String>,
+    pub native_name: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub birth_year: Option<i32>,
+    pub sex: Option<Sex>,
+    pub nationalities: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub interpreter_needed: Option<bool>,
+    pub identifiers: Option<Vec<Identifier>>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub city: Option<String>,
+    pub accommodation: Option<Accommodation>,
+    pub procedure_stage: Option<String>,
+    pub deadlines: Option<Vec<ClientDeadline>>,
+    pub vulnerabilities: Option<Vec<Vulnerability>>,
+    pub household: Option<Household>,
+}
+
+/// Everything the sender holds that could be shared.
+pub struct Source {
+    pub input: ClientInput,
+    pub procedure_stage: Option<String>,
+    pub deadlines: Vec<ClientDeadline>,
+    pub household: Option<Household>,
+}
+
+impl SharedClient {
+    pub fn of(source: Source, shared: &[String]) -> Self {
+        let has = |field: &str| shared.iter().any(|f| f == field);
+        let input = source.input;
+        Self {
+            given_names: has("given_names").then_some(input.given_names),
+            family_name: has("family_name").then_some(input.family_name),
+            native_name: input.native_name.filter(|_| has("native_name")),
+            aliases: has("aliases").then_some(input.aliases),
+            date_of_birth: input.date_of_birth.filter(|_| has("date_of_birth")),
+            birth_year: input.birth_year.filter(|_| has("birth_year")),
+            sex: has("sex").then_some(input.sex),
+            nationalities: has("nationalities").then_some(input.nationalities),
+            languages: has("languages").then_some(input.languages),
+            interpreter_needed: has("interpreter_needed").then_some(input.interpreter_needed),
+            identifiers: has("identifiers").then_some(input.identifiers),
+            phone: input.phone.filter(|_| has("phone")),
+            email: input.email.filter(|_| has("email")),
+            city: input.city.filter(|_| has("city")),
+            accommodation: has("accommodation").then_some(input.accommodation),
+            procedure_stage: source.procedure_stage.filter(|_| has("procedure_stage")),
+            deadlines: has("deadlines").then_some(source.deadlines),
+            vulnerabilities: has("vulnerabilities").then_some(input.vulnerabilities),
+            household: source.household.filter(|_| has("household")),
+        }
+    }
+
+    /// A new client record for the partner, pre-filled from the shared fields. Without shared
+    /// names the record is named after the referral.
+    pub fn as_new_client(&self, placeholder: &str) -> ClientInput {
+        ClientInput {
+            given_names: self.given_names.clone().unwrap_or_else(|| placeholder.to_owned()),
+            family_name: self.family_name.clone().unwrap_or_else(|| placeholder.to_owned()),
+            native_name: self.native_name.clone(),
+            aliases: self.aliases.clone().unwrap_or_default(),
+            date_of_birth: self.date_of_birth,
+            birth_year: self.birth_year,
+            sex: self.sex.unwrap_or(Sex::Unknown),
+            nationalities: self.nationalities.clone().unwrap_or_default(),
+            region_of_origin: None,
+            languages: self.languages.clone().unwrap_or_default(),
+            interpreter_needed: self.interpreter_needed.unwrap_or(false),
+            city: self.city.clone(),
+            accommodation: self.accommodation.unwrap_or(Accommodation::Unknown),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            vulnerabilities: self.vulnerabilities.clone().unwrap_or_default(),
+            identifiers: self.identifiers.clone().unwrap_or_default(),
+            assigned_counselor_id: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_fields_must_lie_within_the_consented_groups() {
+        let scope = [ConsentScope::Identity, ConsentScope::Procedure];
+        let fields = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(check(&fields(&["given_names", "procedure_stage", "given_names"]), &scope).unwrap().len(), 2);
+        assert!(check(&fields(&["phone"]), &scope).unwrap_err().contains("contact"));
+        assert!(check(&fields(&["notes"]), &scope).is_err());
+        assert!(check(&[], &scope).is_err());
+    }
+}

@@ -1,0 +1,413 @@
+//! Referrals between partner organisations, gated by the client's consent.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::clients::create_client;
+use crate::helpers::{Account, TestApp, assert_problem, body};
+
+struct Consortium {
+    pfm: casebridge::db::Id,
+    legal_aid: casebridge::db::Id,
+    pfm_counselor: Account,
+    lawyer: Account,
+    legal_aid_psychologist: Account,
+    outsider: Account,
+}
+
+async fn consortium(app: &TestApp) -> Consortium {
+    let admin = app.admin().await;
+    let pfm = app.create_organisation(&admin, "PFM").await;
+    let legal_aid = app.create_organisation(&admin, "HFPC").await;
+    let third = app.create_organisation(&admin, "SIP").await;
+    let legal_aid_psychologist = app.create_user(&admin, Some(legal_aid), "counselor").await;
+    let version = app
+        .get(&format!("/api/v1/users/{}", legal_aid_psychologist.id))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .clone();
+    app.patch(&format!("/api/v1/users/{}", legal_aid_psychologist.id))
+        .bearer_auth(&admin.token)
+        .header("if-match", version)
+        .json(&json!({"specialties": ["psychological"]}))
+        .send()
+        .await
+        .unwrap();
+    Consortium {
+        pfm_counselor: app.create_user(&admin, Some(pfm), "counselor").await,
+        lawyer: app.create_user(&admin, Some(legal_aid), "counselor").await,
+        outsider: app.create_user(&admin, Some(third), "coordinator").await,
+        legal_aid_psychologist,
+        pfm,
+        legal_aid,
+    }
+}
+
+async fn consent(app: &TestApp, account: &Account, client: &str, partner: casebridge::db::Id, scope: Value) -> Value {
+    body(
+        app.post(&format!("/api/v1/clients/{client}/consents"))
+            .bearer_auth(&account.token)
+            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": scope,
+                          "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+fn referral_body(client: &Value, partner: casebridge::db::Id, consent: &Value) -> Value {
+    json!({"client_id": client["id"], "to_organisation_id": partner, "service": "legal", "urgency": "urgent",
+           "reason": "Negative first-instance decision; appeal due soon",
+           "shared_fields": ["given_names", "family_name", "languages", "procedure_stage", "deadlines"],
+           "consent_id": consent["id"]})
+}
+
+async fn refer(app: &TestApp, account: &Account, body: &Value) -> reqwest::Response {
+    app.post("/api/v1/referrals").bearer_auth(&account.token).json(body).send().await.unwrap()
+}
+
+async fn setup_referral(app: &TestApp, c: &Consortium) -> (Value, Value, Value) {
+    let client = create_client(
+        app,
+        &c.pfm_counselor,
+        json!({"given_names": "Aslan", "family_name": "Basayev", "languages": ["ce", "ru"], "phone": "+48 600 000 001",
+               "vulnerabilities": ["torture_victim"], "date_of_birth": "1990-01-01"}),
+    )
+    .await;
+    let consent =
+        consent(app, &c.pfm_counselor, client["id"].as_str().unwrap(), c.legal_aid, json!(["identity", "procedure"]))
+            .await;
+    let response = refer(app, &c.pfm_counselor, &referral_body(&client, c.legal_aid, &consent)).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    (client, consent, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_referral_story_across_two_organisations() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, _consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    assert_eq!(referral["status"], "pending");
+
+    let inbox: Value =
+        body(app.get("/api/v1/referrals?box=inbox").bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+    assert_eq!(inbox["items"][0]["id"], referral["id"]);
+    assert!(inbox["items"][0]["client_id"].is_null(), "the partner never sees the sender's record id");
+
+    let shared: Value =
+        body(app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap())
+            .await;
+    assert_eq!(shared["given_names"], "Aslan");
+    assert_eq!(shared["languages"], json!(["ce", "ru"]));
+    assert!(
+        shared["phone"].is_null() && shared["vulnerabilities"].is_null() && shared["date_of_birth"].is_null(),
+        "only shared fields: {shared}"
+    );
+
+    let accepted = app
+        .post(&format!("/api/v1/referrals/{id}/accept"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted: Value = accepted.json().await.unwrap();
+    let own_record = accepted["partner_client_id"].as_str().unwrap().to_owned();
+    let record: Value =
+        body(app.get(&format!("/api/v1/clients/{own_record}")).bearer_auth(&c.lawyer.token).send().await.unwrap())
+            .await;
+    assert_eq!(record["family_name"], "Basayev");
+    assert!(record["reference"].as_str().unwrap().starts_with("HFPC-"));
+    assert!(record["phone"].is_null(), "nothing beyond the shared fields is copied");
+
+    let session = app
+        .post(&format!("/api/v1/clients/{own_record}/sessions"))
+        .bearer_auth(&c.lawyer.token)
+        .json(
+            &json!({"kind": "legal", "mode": "in_person", "started_at": "2026-11-20T10:00:00Z", "duration_minutes": 90,
+                      "summary": "Appeal drafted", "notes": "Client fears return to Chechnya."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::CREATED);
+
+    let completed = app
+        .post(&format!("/api/v1/referrals/{id}/complete"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"2\"")
+        .json(&json!({"outcome": "Appeal lodged with the Refugee Board on 20 November."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), StatusCode::OK);
+
+    let seen_by_sender: Value =
+        body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&c.pfm_counselor.token).send().await.unwrap())
+            .await;
+    assert_eq!(seen_by_sender["status"], "completed");
+    assert_eq!(seen_by_sender["outcome"], "Appeal lodged with the Refugee Board on 20 November.");
+    assert!(seen_by_sender["partner_client_id"].is_null());
+    let kinds: Vec<&str> =
+        seen_by_sender["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["created", "accepted", "completed"]);
+    let sender_sessions: Value =
+        body(app.get("/api/v1/sessions").bearer_auth(&c.pfm_counselor.token).send().await.unwrap()).await;
+    assert_eq!(sender_sessions["items"], json!([]), "the sender never sees the partner's sessions");
+    let partner_record =
+        app.get(&format!("/api/v1/clients/{own_record}")).bearer_auth(&c.pfm_counselor.token).send().await.unwrap();
+    assert_eq!(partner_record.status(), StatusCode::NOT_FOUND);
+    let after_completion =
+        app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap();
+    assert_eq!(after_completion.status(), StatusCode::NOT_FOUND, "the shared view ends when the referral closes");
+    let _ = client;
+}
+
+#[tokio::test]
+async fn without_a_consent_to_share_there_is_no_referral() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let client = create_client(&app, &c.pfm_counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let processing_only: Value = body(
+        app.post(&format!("/api/v1/clients/{}/consents", client["id"].as_str().unwrap()))
+            .bearer_auth(&c.pfm_counselor.token)
+            .json(&json!({"purpose": "processing", "given_on": "2026-11-02", "language": "ru", "form_version": "v1"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let response = refer(&app, &c.pfm_counselor, &referral_body(&client, c.legal_aid, &processing_only)).await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "consent_required").await;
+
+    let narrow =
+        consent(&app, &c.pfm_counselor, client["id"].as_str().unwrap(), c.legal_aid, json!(["identity"])).await;
+    let outside = refer(&app, &c.pfm_counselor, &referral_body(&client, c.legal_aid, &narrow)).await;
+    let problem = assert_problem(outside, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"]["shared_fields"].as_str().unwrap().contains("procedure"));
+    let listed: Value =
+        body(app.get("/api/v1/referrals?box=outbox").bearer_auth(&c.pfm_counselor.token).send().await.unwrap()).await;
+    assert_eq!(listed["items"], json!([]));
+}
+
+#[tokio::test]
+async fn withdrawing_the_consent_cancels_the_referral_and_ends_the_partners_view() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    let withdraw = format!(
+        "/api/v1/clients/{}/consents/{}/withdraw",
+        client["id"].as_str().unwrap(),
+        consent["id"].as_str().unwrap()
+    );
+    assert_eq!(app.post(&withdraw).bearer_auth(&c.pfm_counselor.token).send().await.unwrap().status(), StatusCode::OK);
+    let seen: Value =
+        body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+    assert_eq!(seen["status"], "cancelled");
+    assert_eq!(seen["status_reason_code"], "consent_withdrawn");
+    let view = app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap();
+    assert_problem(view, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_third_organisation_finds_nothing() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_client, _consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    for path in [format!("/api/v1/referrals/{id}"), format!("/api/v1/referrals/{id}/client")] {
+        assert_problem(
+            app.get(&path).bearer_auth(&c.outsider.token).send().await.unwrap(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    let bodies = [
+        ("accept", json!({})),
+        ("decline", json!({"reason_code": "other"})),
+        ("cancel", json!({})),
+        ("complete", json!({"outcome": "x"})),
+    ];
+    for (transition, request) in bodies {
+        let response = app
+            .post(&format!("/api/v1/referrals/{id}/{transition}"))
+            .bearer_auth(&c.outsider.token)
+            .header("if-match", "\"1\"")
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{transition}");
+    }
+    let inbox: Value =
+        body(app.get("/api/v1/referrals?box=inbox").bearer_auth(&c.outsider.token).send().await.unwrap()).await;
+    assert_eq!(inbox["items"], json!([]));
+    let feed: Value =
+        body(app.get("/api/v1/referrals/changes").bearer_auth(&c.outsider.token).send().await.unwrap()).await;
+    assert_eq!(feed["items"], json!([]));
+}
+
+#[tokio::test]
+async fn concurrent_accept_and_cancel_let_exactly_one_win() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_client, _consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    let accept = app
+        .post(&format!("/api/v1/referrals/{id}/accept"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}));
+    let cancel = app
+        .post(&format!("/api/v1/referrals/{id}/cancel"))
+        .bearer_auth(&c.pfm_counselor.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}));
+    let (a, b) = tokio::join!(accept.send(), cancel.send());
+    let statuses = [a.unwrap().status(), b.unwrap().status()];
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert!(
+        statuses.iter().any(|s| *s == StatusCode::CONFLICT || *s == StatusCode::PRECONDITION_FAILED),
+        "{statuses:?}"
+    );
+    let seen: Value =
+        body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&c.pfm_counselor.token).send().await.unwrap())
+            .await;
+    assert_eq!(seen["history"].as_array().unwrap().len(), 2, "created and one transition");
+    assert_eq!(app.audit_count("referral.accept") + app.audit_count("referral.cancel"), 1);
+}
+
+#[tokio::test]
+async fn illegal_transitions_and_duplicates_are_conflicts() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    let early = app
+        .post(&format!("/api/v1/referrals/{id}/complete"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"outcome": "done"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(early, StatusCode::CONFLICT, "illegal_transition").await;
+    assert_eq!(problem["current_status"], "pending");
+
+    let twin = refer(&app, &c.pfm_counselor, &referral_body(&client, c.legal_aid, &consent)).await;
+    let problem = assert_problem(twin, StatusCode::CONFLICT, "duplicate_referral").await;
+    assert_eq!(problem["conflicting_id"], referral["id"]);
+
+    let unqualified = app
+        .post(&format!("/api/v1/referrals/{id}/accept"))
+        .bearer_auth(&c.legal_aid_psychologist.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(unqualified, StatusCode::FORBIDDEN, "forbidden").await;
+    let stale = app
+        .post(&format!("/api/v1/referrals/{id}/decline"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"9\"")
+        .json(&json!({"reason_code": "no_capacity"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, StatusCode::PRECONDITION_FAILED, "stale_version").await;
+    let declined = app
+        .post(&format!("/api/v1/referrals/{id}/decline"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"reason_code": "no_capacity", "reason": "No lawyer free this month"}))
+        .send()
+        .await
+        .unwrap();
+    let declined: Value = declined.json().await.unwrap();
+    assert_eq!(declined["status"], "declined");
+    assert_eq!(declined["status_reason_code"], "no_capacity");
+    let again = refer(&app, &c.pfm_counselor, &referral_body(&client, c.legal_aid, &consent)).await;
+    assert_eq!(again.status(), StatusCode::CREATED, "a declined referral does not block a new one");
+}
+
+#[tokio::test]
+async fn an_unanswered_referral_expires_for_both_sides() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_client, _consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap().to_owned();
+    app.db(|conn| {
+        use casebridge::db::schema::referrals::dsl;
+        use diesel::prelude::*;
+        diesel::update(dsl::referrals.find(&id))
+            .set(dsl::respond_by.eq(chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()))
+            .execute(conn)
+            .unwrap();
+    });
+    for account in [&c.pfm_counselor, &c.lawyer] {
+        let seen: Value =
+            body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&account.token).send().await.unwrap()).await;
+        assert_eq!(seen["status"], "expired");
+    }
+    let expired: Value =
+        body(app.get("/api/v1/referrals?box=inbox&status=expired").bearer_auth(&c.lawyer.token).send().await.unwrap())
+            .await;
+    assert_eq!(expired["items"].as_array().unwrap().len(), 1);
+    let late = app
+        .post(&format!("/api/v1/referrals/{id}/accept"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_problem(late, StatusCode::CONFLICT, "illegal_transition").await["current_status"], "expired");
+    let recorded =
+        app.db(|conn| casebridge::referrals::queries::expire_overdue(conn, casebridge::domain::today()).unwrap());
+    assert_eq!(recorded, 1);
+    let feed: Value =
+        body(app.get("/api/v1/referrals/changes").bearer_auth(&c.pfm_counselor.token).send().await.unwrap()).await;
+    assert_eq!(feed["items"].as_array().unwrap().last().unwrap()["kind"], "expired");
+}
+
+#[tokio::test]
+async fn the_change_feed_lists_every_transition_in_order() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_client, _consent, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    let first: Value =
+        body(app.get("/api/v1/referrals/changes").bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let position = first["last_position"].as_i64().unwrap();
+    app.post(&format!("/api/v1/referrals/{id}/accept"))
+        .bearer_auth(&c.lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let next: Value = body(
+        app.get(&format!("/api/v1/referrals/changes?after={position}"))
+            .bearer_auth(&c.pfm_counselor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let items = next["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "accepted");
+    assert!(items[0]["position"].as_i64().unwrap() > position);
+    let _ = (c.pfm, c.legal_aid);
+}
