@@ -107,3 +107,23 @@ pub fn rotate_master_key(config: &Config, batch: i64, progress: impl Fn(usize)) 
         progress(total);
     }
 }
+
+/// Lists clients closed longer than `older_than`; with `apply`, erases them (the same erasure
+/// as the API's). Returns the listed clients and how many were erased.
+pub fn retention(
+    config: &Config,
+    older_than: chrono::Duration,
+    apply: bool,
+) -> anyhow::Result<(Vec<crate::privacy::ClosedClient>, usize)> {
+    let mut conn = connect_and_migrate(config)?;
+    let cutoff = db::now().naive_utc() - older_than;
+    let due = crate::privacy::due_for_erasure(&mut conn, cutoff)?;
+    let mut erased = 0;
+    if apply {
+        for client in &due {
+            crate::privacy::erase(&mut conn, client.id, &Actor::default(), "retention period elapsed")?;
+            erased += 1;
+        }
+    }
+    Ok((due, erased))
+}

@@ -15,6 +15,7 @@ pub mod http;
 pub mod openapi;
 pub mod organisations;
 pub mod policy;
+pub mod privacy;
 pub mod procedure;
 pub mod reference;
 pub mod referrals;

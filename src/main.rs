@@ -44,6 +44,13 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// List clients closed longer than a period (e.g. `5y`, `18m`, `90d`); `--apply` erases them.
+    Retention {
+        #[arg(long)]
+        older_than: String,
+        #[arg(long)]
+        apply: bool,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -100,6 +107,22 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let total =
                 cli::rotate_master_key(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} key(s) re-wrapped"))?;
             println!("{total} client data key(s) re-wrapped with the newest master key");
+        }
+        Command::Retention { older_than, apply } => {
+            let period =
+                casebridge::privacy::parse_period(&older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
+            let (due, erased) = cli::retention(&config, period, apply)?;
+            for client in &due {
+                println!("{}\tclosed {}", client.reference, client.closed_at.format("%Y-%m-%d"));
+            }
+            if apply {
+                println!("{erased} client(s) erased");
+            } else {
+                println!(
+                    "{} client(s) closed longer than {older_than}; run again with --apply to erase them",
+                    due.len()
+                );
+            }
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let report = cli::audit_verify(&config)?;

@@ -44,6 +44,10 @@ pub enum Action {
     CancelReferral,
     /// The shared fields of a client referred to the caller's organisation.
     ReadReferredClient,
+    /// Everything held about one client (GDPR Art. 15/20).
+    ExportClient,
+    /// Irreversible anonymisation of a client (GDPR Art. 17).
+    EraseClient,
 }
 
 /// How far an allowed action reaches.
@@ -114,6 +118,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, RespondToReferral, OwnOrganisation),
     (Coordinator, CancelReferral, OwnOrganisation),
     (Coordinator, ReadReferredClient, OwnOrganisation),
+    (Coordinator, ExportClient, OwnOrganisation),
+    (Coordinator, EraseClient, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),

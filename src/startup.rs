@@ -21,8 +21,8 @@ use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
 use crate::{
-    audit, auth, clients, consents, health, http, openapi, organisations, procedure, reference, referrals, sessions,
-    users,
+    audit, auth, clients, consents, health, http, openapi, organisations, privacy, procedure, reference, referrals,
+    sessions, users,
 };
 
 /// What every handler can reach.
@@ -52,6 +52,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(procedure::routes::configure)
             .configure(sessions::routes::configure)
             .configure(referrals::routes::configure)
+            .configure(privacy::routes::configure)
             .configure(reference::configure),
     )
     .configure(health::configure)

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use self::model::{Client, ClientRow, Household};
 use crate::auth::Principal;
 use crate::db::{DbConnection, Id};
+use crate::domain::client::ClientStatus;
 use crate::http::ApiError;
 use crate::policy::{Action, Target};
 
@@ -25,6 +26,13 @@ pub fn authorized(
 ) -> Result<ClientRow, ApiError> {
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
+    let reads = matches!(
+        action,
+        Action::ReadClient | Action::ListSessions | Action::ReadConsents | Action::ReadProcedure | Action::ExportClient
+    );
+    if !reads && row.status == ClientStatus::Erased.code() {
+        return Err(ApiError::conflict("client_erased", "The client's record was erased; it can no longer change."));
+    }
     Ok(row)
 }
 

@@ -23,7 +23,10 @@ closed_list! {
 
 closed_list! { IdentifierKind { UdscCaseNumber, Tztc, Passport, Pesel, ResidenceCard } }
 
-closed_list! { ClientStatus { Active, Closed } }
+closed_list! {
+    /// `erased`: anonymised for good (the person's data-subject right); nothing can change it.
+    ClientStatus { Active, Closed, Erased }
+}
 
 closed_list! {
     HouseholdRelationship { Head, Spouse, Partner, Child, Parent, Sibling, Grandparent, Grandchild, OtherRelative, Other }

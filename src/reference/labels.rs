@@ -300,6 +300,9 @@ pub const ENUMERATIONS: &[Enumeration] = &[
         values: &[
             Label { code: "active", pl: "Aktywny", en: "Active", uk: "Активний", ru: "Активный" },
             Label { code: "closed", pl: "Zamknięty", en: "Closed", uk: "Закритий", ru: "Закрытый" },
+            Label {
+                code: "erased", pl: "Zanonimizowany", en: "Erased", uk: "Знеособлений", ru: "Обезличен"
+            },
         ],
     },
     Enumeration {

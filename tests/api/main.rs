@@ -10,6 +10,7 @@ mod clients;
 mod matrix;
 mod organisations;
 mod plumbing;
+mod privacy;
 mod procedure;
 mod referrals;
 mod sessions;

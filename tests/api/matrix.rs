@@ -71,6 +71,26 @@ const CASES: &[Case] = &[
     Case { method: "get", path: "/.well-known/jwks.json", rule: Rule::Public },
     Case { method: "get", path: "/api/v1/reference", rule: Rule::Public },
     Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/export",
+        rule: Rule::Policy {
+            action: Action::ExportClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.export"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/erase",
+        rule: Rule::Policy {
+            action: Action::EraseClient,
+            reaches: BOTH,
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("client.erase"),
+        },
+    },
+    Case {
         method: "post",
         path: "/api/v1/referrals",
         rule: Rule::Policy {
@@ -743,6 +763,12 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
                 .json(&json!({"authority": "Szef Urzędu do Spraw Cudzoziemców"}))
         }
         ("get", "/api/v1/deadlines") => app.get("/api/v1/deadlines?within_days=30"),
+        ("get", "/api/v1/clients/{id}/export") => {
+            app.get(&format!("/api/v1/clients/{}/export", fresh_client(app, organisation)))
+        }
+        ("post", "/api/v1/clients/{id}/erase") => app
+            .post(&format!("/api/v1/clients/{}/erase", fresh_client(app, organisation)))
+            .json(&json!({"reason": "Request of the client"})),
         ("post", "/api/v1/referrals") => {
             let (from, to) = if reach == Reach::Other { (world.other, world.own) } else { (world.own, world.other) };
             let client = fresh_client(app, from);

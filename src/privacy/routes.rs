@@ -1,0 +1,189 @@
+//! `/clients/{id}/export` and `/clients/{id}/erase`.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::clients::{self, model::Client};
+use crate::consents::model::Consent;
+use crate::db::schema::{referrals, sessions};
+use crate::db::{self, Id};
+use crate::domain::{self, bounded_text};
+use crate::http::{ApiError, FieldErrors, Problem};
+use crate::policy::Action;
+use crate::procedure::model::ProcedureEventView;
+use crate::referrals::model::{Referral, ReferralRow};
+use crate::sessions::model::{Notes, Session, SessionRow};
+use crate::startup::AppState;
+use diesel::prelude::*;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(export).service(erase);
+}
+
+/// A psychological session the exporting user may not open: that it exists, and whom to ask.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RestrictedSession {
+    pub id: Id,
+    pub started_at: DateTime<Utc>,
+    pub counselor_id: Id,
+    #[schema(example = "Psychological session: ask its author or a psychologist of the organisation for its content.")]
+    pub note: String,
+}
+
+/// Everything the organisation holds about one client (GDPR Art. 15 and 20).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClientExport {
+    pub exported_at: DateTime<Utc>,
+    /// The record with identifiers, household links and open deadlines.
+    pub client: Client,
+    pub consents: Vec<Consent>,
+    pub procedure_events: Vec<ProcedureEventView>,
+    /// Sessions the client took part in, with decrypted notes.
+    pub sessions: Vec<Session>,
+    pub restricted_sessions: Vec<RestrictedSession>,
+    /// Referrals of the client to partners, with their history.
+    pub referrals: Vec<Referral>,
+}
+
+/// Export everything held about a client as one JSON document (audited).
+#[utoipa::path(
+    tag = "privacy",
+    params(("id" = Id, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The export", body = ClientExport),
+        (status = 403, description = "Only coordinators export", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/clients/{id}/export")]
+pub async fn export(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+) -> Result<web::Json<ClientExport>, ApiError> {
+    let id = id.into_inner();
+    let keys_of = state.clone();
+    let export = db::run(&state.pool, move |conn| {
+        let row = clients::authorized(conn, &principal, id, Action::ExportClient)?;
+        let today = domain::today();
+        let client = clients::view(conn, row, today)?;
+        let consents = crate::consents::queries::of_client(conn, id)?
+            .into_iter()
+            .map(|c| c.view(today))
+            .collect::<Result<Vec<_>, _>>()?;
+        let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
+            .into_iter()
+            .map(|e| e.view())
+            .collect::<Result<Vec<_>, _>>()?;
+        let participated = crate::db::schema::session_participants::table
+            .filter(crate::db::schema::session_participants::client_id.eq(id))
+            .select(crate::db::schema::session_participants::session_id);
+        let rows: Vec<SessionRow> = sessions::table
+            .filter(sessions::id.eq_any(participated))
+            .order(sessions::started_at)
+            .select(SessionRow::as_select())
+            .load(conn)?;
+        let psychologist = principal.caller().psychologist();
+        let mut exported_sessions = Vec::new();
+        let mut restricted_sessions = Vec::new();
+        for row in rows {
+            if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
+                restricted_sessions.push(RestrictedSession {
+                    id: row.id,
+                    started_at: row.started_at.and_utc(),
+                    counselor_id: row.counselor_id,
+                    note:
+                        "Psychological session: ask its author or a psychologist of the organisation for its content."
+                            .to_owned(),
+                });
+                continue;
+            }
+            let notes =
+                match (&row.notes_ciphertext, crate::crypto::keys::existing(conn, &keys_of.master_keys, row.client_id))
+                {
+                    (None, _) => Notes::Shown(None),
+                    (Some(sealed), Ok(Some(key))) => match key.open_notes(row.id, sealed) {
+                        Ok(notes) => Notes::Shown(Some(notes)),
+                        Err(_) => Notes::Unreadable,
+                    },
+                    _ => Notes::Unreadable,
+                };
+            let participants = crate::sessions::queries::participants(conn, row.id)?;
+            exported_sessions.push(row.view(participants, notes)?);
+        }
+        let referral_rows: Vec<ReferralRow> = referrals::table
+            .filter(referrals::client_id.eq(id))
+            .order(referrals::id)
+            .select(ReferralRow::as_select())
+            .load(conn)?;
+        let mut exported_referrals = Vec::new();
+        for row in referral_rows {
+            let history = crate::referrals::queries::events_of(conn, row.id)?
+                .into_iter()
+                .map(|e| e.view())
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut referral = row.view(today, true)?;
+            referral.history = history;
+            exported_referrals.push(referral);
+        }
+        audit::record(conn, Event::new(&principal.actor, "client.export", clients::RESOURCE).on(id).for_client(id))?;
+        Ok(ClientExport {
+            exported_at: db::now(),
+            client,
+            consents,
+            procedure_events,
+            sessions: exported_sessions,
+            restricted_sessions,
+            referrals: exported_referrals,
+        })
+    })
+    .await?;
+    Ok(web::Json(export))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    /// Why (e.g. the client's request of a given date); kept with the anonymised record.
+    #[schema(max_length = 500)]
+    pub reason: String,
+}
+
+/// Erase a client: irreversible anonymisation. Names, contacts, identifiers, free texts and
+/// notes are destroyed (the client's data key too); counts used by reports stay.
+#[utoipa::path(
+    tag = "privacy",
+    params(("id" = Id, Path, description = "Client id")),
+    request_body = EraseRequest,
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 403, description = "Only coordinators erase", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Erased already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients/{id}/erase")]
+pub async fn erase(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Id>,
+    body: web::Json<EraseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut errors = FieldErrors::default();
+    let reason = errors.check("reason", bounded_text(&body.reason, 1, 500));
+    let reason = errors.finish(|| reason)?;
+    db::run(&state.pool, move |conn| {
+        clients::authorized(conn, &principal, id, Action::EraseClient)?;
+        Ok(super::erase(conn, id, &principal.actor, &reason)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,215 @@
+//! Data-subject rights: export, erasure, retention.
+
+use diesel::RunQueryDsl;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::clients::create_client;
+use crate::helpers::{Account, TestApp, assert_problem, body};
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// Every (table, text column) of the database.
+fn text_columns(app: &TestApp) -> Vec<(String, String)> {
+    app.db(|conn| {
+        if app.is_postgres() {
+            #[derive(diesel::QueryableByName)]
+            struct Column {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                table_name: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                column_name: String,
+            }
+            diesel::sql_query(
+                "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND data_type IN ('text', 'character varying')",
+            )
+            .load::<Column>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.table_name, c.column_name))
+            .collect()
+        } else {
+            let tables: Vec<Name> =
+                diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").load(conn).unwrap();
+            let mut columns = Vec::new();
+            for table in tables {
+                #[derive(diesel::QueryableByName)]
+                struct Info {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    name: String,
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    r#type: String,
+                }
+                let infos: Vec<Info> = diesel::sql_query(format!("PRAGMA table_info({})", table.name)).load(conn).unwrap();
+                columns.extend(infos.into_iter().filter(|i| i.r#type.eq_ignore_ascii_case("TEXT")).map(|i| (table.name.clone(), i.name)));
+            }
+            columns
+        }
+    })
+}
+
+fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (table, column) in text_columns(app) {
+        let count: Count = app.db(|conn| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table} WHERE {column} LIKE '%{needle}%'"))
+                .get_result(conn)
+                .unwrap()
+        });
+        if count.count > 0 {
+            found.push(format!("{table}.{column}"));
+        }
+    }
+    found
+}
+
+async fn coordinator_and_client(app: &TestApp) -> (Account, Account, Value) {
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let counselor = app.create_user(&admin, Some(organisation), "counselor").await;
+    let client = create_client(
+        app,
+        &counselor,
+        json!({"given_names": "Zelimkhan", "family_name": "Yandarbiyev", "native_name": "Зелимхан Яндарбиев",
+               "date_of_birth": "1985-06-01", "sex": "male", "nationalities": ["RU"], "phone": "+48 511 222 333",
+               "email": "zelimkhan@example.org", "city": "Lublin", "region_of_origin": "Vedeno",
+               "identifiers": [{"kind": "passport", "value": "ZY1234567"}], "vulnerabilities": ["ptsd"]}),
+    )
+    .await;
+    (coordinator, counselor, client)
+}
+
+#[tokio::test]
+async fn after_erasure_the_name_appears_nowhere_in_the_database() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let id = client["id"].as_str().unwrap();
+    let session = app
+        .post(&format!("/api/v1/clients/{id}/sessions"))
+        .bearer_auth(&counselor.token)
+        .header("idempotency-key", "log-zelimkhan-1")
+        .json(&json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 40,
+                      "summary": "Zelimkhan asked about the appeal", "notes": "Yandarbiyev family in Vedeno"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::CREATED);
+    app.post(&format!("/api/v1/clients/{id}/procedure-events"))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"kind": "application_lodged", "occurred_on": "2026-10-01", "notes": "Zelimkhan came with his brother"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!occurrences(&app, "Yandarbiyev").is_empty(), "the name is stored before erasure");
+
+    let erased = app
+        .post(&format!("/api/v1/clients/{id}/erase"))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of 2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    for needle in
+        ["Yandarbiyev", "Zelimkhan", "Яндарбиев", "ZY1234567", "511 222 333", "Vedeno", "zelimkhan@example.org"]
+    {
+        assert_eq!(occurrences(&app, needle), Vec::<String>::new(), "{needle} survived erasure");
+    }
+    let view: Value =
+        body(app.get(&format!("/api/v1/clients/{id}")).bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    assert_eq!(view["status"], "erased");
+    assert_eq!(view["birth_year"], 1985);
+    assert_eq!(view["nationalities"], json!(["RU"]));
+    let again = app
+        .post(&format!("/api/v1/clients/{id}/erase"))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "again"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(again, StatusCode::CONFLICT, "client_erased").await;
+    let change = app
+        .patch(&format!("/api/v1/clients/{id}"))
+        .bearer_auth(&coordinator.token)
+        .header("if-match", "\"2\"")
+        .json(&json!({"city": "Lublin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(change, StatusCode::CONFLICT, "client_erased").await;
+    let key_left: Count =
+        app.db(|conn| diesel::sql_query("SELECT COUNT(*) AS count FROM client_keys").get_result(conn).unwrap());
+    assert_eq!(key_left.count, 0, "the data key is destroyed");
+}
+
+#[tokio::test]
+async fn export_holds_everything_about_the_client() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let id = client["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/clients/{id}/sessions"))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 40, "notes": "Discussed the appeal"}))
+        .send()
+        .await
+        .unwrap();
+    app.post(&format!("/api/v1/clients/{id}/consents"))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"purpose": "processing", "given_on": "2026-11-02", "language": "ru", "form_version": "v1"}))
+        .send()
+        .await
+        .unwrap();
+    let export: Value =
+        body(app.get(&format!("/api/v1/clients/{id}/export")).bearer_auth(&coordinator.token).send().await.unwrap())
+            .await;
+    assert_eq!(export["client"]["family_name"], "Yandarbiyev");
+    assert_eq!(export["client"]["identifiers"][0]["value"], "ZY1234567");
+    assert_eq!(export["consents"].as_array().unwrap().len(), 1);
+    assert_eq!(export["sessions"][0]["notes"], "Discussed the appeal");
+    assert_eq!(app.audit_count("client.export"), 1);
+    let by_counselor =
+        app.get(&format!("/api/v1/clients/{id}/export")).bearer_auth(&counselor.token).send().await.unwrap();
+    assert_problem(by_counselor, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+#[tokio::test]
+async fn retention_lists_and_erases_clients_closed_long_ago() {
+    let app = TestApp::spawn().await;
+    let (coordinator, _counselor, client) = coordinator_and_client(&app).await;
+    let id = client["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/clients/{id}/close"))
+        .bearer_auth(&coordinator.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"reason": "Left Poland"}))
+        .send()
+        .await
+        .unwrap();
+    app.db(|conn| {
+        use casebridge::db::schema::clients::dsl;
+        use diesel::prelude::*;
+        let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(6 * 365);
+        diesel::update(dsl::clients.find(&id)).set(dsl::closed_at.eq(Some(long_ago))).execute(conn).unwrap();
+    });
+    let (vars, _data) = app.vars();
+    let config = casebridge::config::Config::from_vars(&vars).unwrap();
+    let five_years = casebridge::privacy::parse_period("5y").unwrap();
+    let (due, erased) = casebridge::cli::retention(&config, five_years, false).unwrap();
+    assert_eq!((due.len(), erased), (1, 0), "listing erases nothing");
+    let (_, erased) = casebridge::cli::retention(&config, five_years, true).unwrap();
+    assert_eq!(erased, 1);
+    assert!(occurrences(&app, "Yandarbiyev").is_empty());
+    let (due, _) = casebridge::cli::retention(&config, five_years, false).unwrap();
+    assert!(due.is_empty());
+}
