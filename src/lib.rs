@@ -19,6 +19,7 @@ pub mod privacy;
 pub mod procedure;
 pub mod reference;
 pub mod referrals;
+pub mod reports;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;

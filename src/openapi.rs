@@ -28,6 +28,7 @@ use crate::http::Problem;
         (name = "sessions", description = "Counseling sessions; confidential notes are encrypted at rest"),
         (name = "referrals", description = "Referrals between partner organisations, gated by consent"),
         (name = "privacy", description = "Data-subject rights: export and erasure"),
+        (name = "reports", description = "Donor indicators: aggregates only, no personal data"),
         (name = "reference", description = "Closed lists with labels in pl, en, uk, ru"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "health", description = "Liveness, readiness and metrics"),

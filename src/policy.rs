@@ -48,6 +48,10 @@ pub enum Action {
     ExportClient,
     /// Irreversible anonymisation of a client (GDPR Art. 17).
     EraseClient,
+    /// Aggregate indicators of one organisation (no personal data).
+    ReadOrganisationReport,
+    /// Aggregate indicators of every organisation, with small cells suppressed.
+    ReadConsortiumReport,
 }
 
 /// How far an allowed action reaches.
@@ -84,6 +88,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (ConsortiumAdmin, UpdateUser, Any),
     (ConsortiumAdmin, ResetUserPassword, Any),
     (ConsortiumAdmin, GrantConsortiumAdmin, Any),
+    (ConsortiumAdmin, ReadConsortiumReport, Any),
     // Separation of duties: the administrator holds no client records and audits
     // consortium-level actions only (an organisation's trail reveals which clients it serves).
     (ConsortiumAdmin, ReadAuditTrail, Consortium),
@@ -120,6 +125,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, ReadReferredClient, OwnOrganisation),
     (Coordinator, ExportClient, OwnOrganisation),
     (Coordinator, EraseClient, OwnOrganisation),
+    (Coordinator, ReadOrganisationReport, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
@@ -151,6 +157,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),
     (Analyst, CountSessions, OwnOrganisation),
+    (Analyst, ReadOrganisationReport, OwnOrganisation),
 ];
 
 /// Who is asking, as far as the policy cares.

@@ -22,7 +22,7 @@ use crate::db::{self, DbPool};
 use crate::health::Metrics;
 use crate::{
     audit, auth, clients, consents, health, http, openapi, organisations, privacy, procedure, reference, referrals,
-    sessions, users,
+    reports, sessions, users,
 };
 
 /// What every handler can reach.
@@ -53,6 +53,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(sessions::routes::configure)
             .configure(referrals::routes::configure)
             .configure(privacy::routes::configure)
+            .configure(reports::routes::configure)
             .configure(reference::configure),
     )
     .configure(health::configure)

@@ -13,5 +13,6 @@ mod plumbing;
 mod privacy;
 mod procedure;
 mod referrals;
+mod reports;
 mod sessions;
 mod users;

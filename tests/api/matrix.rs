@@ -39,6 +39,9 @@ enum Rule {
     Oneself { allowed: StatusCode, audit: Option<&'static str> },
     /// Decided by the policy table.
     Policy { action: Action, reaches: &'static [Reach], allowed: StatusCode, audit: Option<&'static str> },
+    /// Allowed when the table allows the first action for the consortium, or else the second
+    /// for the caller's reach (a report: consortium-wide or one organisation's).
+    Either { consortium: Action, action: Action, allowed: StatusCode, audit: Option<&'static str> },
 }
 
 struct Case {
@@ -70,6 +73,16 @@ const CASES: &[Case] = &[
     Case { method: "get", path: "/metrics", rule: Rule::Public },
     Case { method: "get", path: "/.well-known/jwks.json", rule: Rule::Public },
     Case { method: "get", path: "/api/v1/reference", rule: Rule::Public },
+    Case {
+        method: "get",
+        path: "/api/v1/reports/indicators",
+        rule: Rule::Either {
+            consortium: Action::ReadConsortiumReport,
+            action: Action::ReadOrganisationReport,
+            allowed: StatusCode::OK,
+            audit: Some("report.indicators"),
+        },
+    },
     Case {
         method: "get",
         path: "/api/v1/clients/{id}/export",
@@ -763,6 +776,7 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
                 .json(&json!({"authority": "Szef Urzędu do Spraw Cudzoziemców"}))
         }
         ("get", "/api/v1/deadlines") => app.get("/api/v1/deadlines?within_days=30"),
+        ("get", "/api/v1/reports/indicators") => app.get("/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30"),
         ("get", "/api/v1/clients/{id}/export") => {
             app.get(&format!("/api/v1/clients/{}/export", fresh_client(app, organisation)))
         }
@@ -877,26 +891,28 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
 
     let mut checked = 0;
     for case in CASES {
-        let (action, reaches, allowed, audit) = match &case.rule {
+        let (action, consortium_action, reaches, allowed, audit) = match &case.rule {
             Rule::Public => continue,
-            Rule::Oneself { allowed, audit } => (None, &[Reach::Consortium][..], *allowed, *audit),
-            Rule::Policy { action, reaches, allowed, audit } => (Some(*action), *reaches, *allowed, *audit),
+            Rule::Oneself { allowed, audit } => (None, None, &[Reach::Consortium][..], *allowed, *audit),
+            Rule::Policy { action, reaches, allowed, audit } => (Some(*action), None, *reaches, *allowed, *audit),
+            Rule::Either { consortium, action, allowed, audit } => {
+                (Some(*action), Some(*consortium), &[Reach::Consortium][..], *allowed, *audit)
+            }
         };
         for reach in reaches {
             let anonymous = request(&app, &world, case, *reach, &admin).send().await.unwrap();
             assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{} {} without a token", case.method, case.path);
             for (role, caller) in &callers {
-                let decision = action.map_or(Decision::Allow, |action| {
-                    policy::decide(
-                        Caller {
-                            role: *role,
-                            organisation_id: caller.organisation_id,
-                            user_id: Some(caller.id),
-                            specialties: casebridge::domain::Specialties::of(&[casebridge::domain::SessionKind::Legal]),
-                        },
-                        action,
-                        target(case, caller, &world, *reach),
-                    )
+                let as_caller = Caller {
+                    role: *role,
+                    organisation_id: caller.organisation_id,
+                    user_id: Some(caller.id),
+                    specialties: casebridge::domain::Specialties::of(&[casebridge::domain::SessionKind::Legal]),
+                };
+                let consortium_wide = consortium_action
+                    .is_some_and(|action| policy::decide(as_caller, action, Target::consortium()) == Decision::Allow);
+                let decision = action.filter(|_| !consortium_wide).map_or(Decision::Allow, |action| {
+                    policy::decide(as_caller, action, target(case, caller, &world, *reach))
                 });
                 let denials = app.audit_count("permission.denied");
                 let recorded = audit.map(|a| app.audit_count(a));

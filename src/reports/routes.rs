@@ -1,0 +1,120 @@
+//! `GET /reports/indicators`, as JSON or (with `Accept: text/csv`) CSV.
+
+use actix_web::http::header::{ACCEPT, CONTENT_DISPOSITION};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::queries::{self, Scope};
+use super::{IndicatorReport, OrganisationFigures, assemble, to_csv};
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::db::{self, Id};
+use crate::domain;
+use crate::http::{ApiError, FieldErrors, Problem};
+use crate::organisations;
+use crate::policy::{self, Action, Decision, Target};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(indicators);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First day of the period (Europe/Warsaw), inclusive.
+    pub from: NaiveDate,
+    /// Last day of the period, inclusive.
+    pub to: NaiveDate,
+    /// Consortium administrators: one organisation only (default: all). Others: their own.
+    pub organisation_id: Option<Id>,
+    /// Sessions held in this city (and clients living there) only.
+    pub city: Option<String>,
+}
+
+/// The donor indicators of SPEC §2.9 for a period. Coordinators and analysts get their
+/// organisation's; consortium administrators every organisation's, with small cells suppressed.
+#[utoipa::path(
+    tag = "reports",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report (JSON, or CSV in long format with Accept: text/csv)",
+         content((IndicatorReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No reports for this role", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/reports/indicators")]
+pub async fn indicators(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let ReportQuery { from, to, organisation_id, city } = query.into_inner();
+    let mut errors = FieldErrors::default();
+    if from > to || (to - from).num_days() > 3660 {
+        errors.add("to", "must be on or after from, within ten years");
+    }
+    if city.as_ref().is_some_and(|c| c.chars().count() > 100) {
+        errors.add("city", "must be at most 100 characters");
+    }
+    errors.finish_query(|| Some(()))?;
+    let wants_csv = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    let report = db::run(&state.pool, move |conn| {
+        let consortium =
+            policy::decide(principal.caller(), Action::ReadConsortiumReport, Target::consortium()) == Decision::Allow;
+        let organisation_ids: Vec<Id> = if consortium {
+            match organisation_id {
+                Some(id) => vec![id],
+                None => organisations::queries::list(
+                    conn,
+                    None,
+                    crate::http::pagination::PageRequest { limit: 10_000, after: None },
+                )?
+                .into_iter()
+                .map(|o| o.id)
+                .collect(),
+            }
+        } else {
+            let own = organisation_id.or(principal.organisation_id);
+            principal.authorize(conn, Action::ReadOrganisationReport, Target::owned_by(own), "report", None)?;
+            own.into_iter().collect()
+        };
+        let today = domain::today();
+        let mut figures = Vec::new();
+        for id in organisation_ids {
+            let organisation =
+                organisations::queries::find(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))?;
+            let scope = Scope {
+                organisation_id: id,
+                from: domain::start_of_day_utc(from),
+                until: domain::start_of_day_utc(to + chrono::Days::new(1)),
+                from_day: from,
+                to_day: to,
+                city: city.clone(),
+                today,
+            };
+            figures.push(OrganisationFigures {
+                organisation_id: id,
+                short_name: organisation.short_name,
+                figures: queries::figures(conn, &scope)?,
+            });
+        }
+        audit::record(conn, Event::new(&principal.actor, "report.indicators", "report"))?;
+        Ok(assemble(from, to, city, consortium, figures))
+    })
+    .await?;
+    if wants_csv {
+        let csv = to_csv(&report).map_err(|e| ApiError::Internal(e.into()))?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"indicators-{from}-{to}.csv\"")))
+            .body(csv));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
