@@ -140,7 +140,8 @@ pub fn due_for_erasure(conn: &mut DbConnection, cutoff: NaiveDateTime) -> QueryR
 /// Parses a retention period such as `5y`, `18m`, `90d`.
 pub fn parse_period(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let unit_at = text.char_indices().last().map_or(0, |(at, _)| at);
+    let (number, unit) = text.split_at(unit_at);
     let number: i64 = number.parse().map_err(|_| format!("`{text}` is not a period such as 5y, 18m or 90d"))?;
     let days = match unit {
         "d" => number,

@@ -393,3 +393,22 @@ async fn reference_data_labels_every_enumeration_in_four_languages() {
     }
     assert_eq!(refugee["labels"]["pl"], "Status uchodźcy");
 }
+
+#[tokio::test]
+async fn an_idempotency_key_holds_across_two_api_instances() {
+    let first = TestApp::spawn().await;
+    let second = first.sibling().await;
+    let counselor = counselor_of(&first, "PFM").await;
+    let send = |app: &TestApp| {
+        app.post("/api/v1/clients")
+            .bearer_auth(&counselor.token)
+            .header("idempotency-key", "shared-key-7")
+            .json(&json!({"given_names": "Amina", "family_name": "Saidova"}))
+            .send()
+    };
+    let on_first: Value = body(send(&first).await.unwrap()).await;
+    let on_second = send(&second).await.unwrap();
+    assert_eq!(on_second.status(), StatusCode::CREATED);
+    assert_eq!(on_second.json::<Value>().await.unwrap(), on_first);
+    assert_eq!(search(&second, &counselor, "q=amina").await.len(), 1);
+}

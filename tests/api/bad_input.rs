@@ -1,0 +1,129 @@
+//! A sweep over every documented operation with malformed requests: each answer is a 4xx
+//! problem document, never a 500, and nothing is written.
+
+use diesel::RunQueryDsl;
+use reqwest::Method;
+
+use crate::helpers::{Account, TestApp};
+
+/// Tables whose rows requests could create or change (the audit trail and failed-login counts
+/// legitimately grow with refused requests).
+const BUSINESS_TABLES: &[&str] = &[
+    "organisations",
+    "users",
+    "login_sessions",
+    "clients",
+    "consents",
+    "procedure_events",
+    "deadlines",
+    "sessions",
+    "session_participants",
+    "referrals",
+    "referral_events",
+    "client_keys",
+    "idempotency_keys",
+];
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+fn snapshot(app: &TestApp) -> Vec<i64> {
+    BUSINESS_TABLES
+        .iter()
+        .map(|table| {
+            app.db(|conn| {
+                diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}"))
+                    .get_result::<Count>(conn)
+                    .unwrap()
+                    .count
+            })
+        })
+        .collect()
+}
+
+async fn assert_refused(app: &TestApp, method: &Method, url: &str, token: &str, body: Option<&str>, what: &str) {
+    let mut request = app.client.request(method.clone(), format!("{}{}", app.address, url)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").header("if-match", "\"1\"").body(body.to_owned());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    assert!(status.is_client_error(), "{what}: {method} {url} answered {status}: {}", response.text().await.unwrap());
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json", "{what}: {method} {url}");
+}
+
+fn fill(path: &str, value: &str) -> String {
+    let mut filled = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        filled.push_str(&rest[..start]);
+        let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+        filled.push_str(value);
+        rest = &rest[end..];
+    }
+    filled.push_str(rest);
+    filled
+}
+
+#[tokio::test]
+async fn every_operation_refuses_malformed_input_without_writing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let before = snapshot(&app);
+
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let missing = casebridge::db::Id::new().to_string();
+    let hostile_bodies = [
+        ("malformed JSON", "{\"name\": "),
+        ("an array for an object", "[1, 2, 3]"),
+        ("unknown fields only", "{\"is_admin\": true, \"organisation_id\": \"x\"}"),
+        ("wrong types", "{\"email\": 5, \"given_names\": [], \"kind\": {}, \"from\": false}"),
+        ("SQL and script", "{\"name\": \"'; DROP TABLE users; --\", \"given_names\": \"<script>alert(1)</script>\"}"),
+        ("a huge number", "{\"duration_minutes\": 1e400, \"limit\": 99999999999999999999}"),
+    ];
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let token = if path.contains("/organisations") || path.contains("/users") {
+                &admin.token
+            } else {
+                &coordinator.token
+            };
+            if path.contains('{') {
+                for (what, value) in
+                    [("a missing id", missing.as_str()), ("a malformed id", "not-a-uuid"), ("invalid UTF-8", "%FF%FE")]
+                {
+                    let body = operation.get("requestBody").map(|_| "{}");
+                    assert_refused(&app, &method, &fill(path, value), token, body, what).await;
+                    checked += 1;
+                }
+            }
+            if operation.get("requestBody").is_some() && !path.contains('{') {
+                for (what, body) in hostile_bodies {
+                    assert_refused(&app, &method, path, token, Some(body), what).await;
+                    checked += 1;
+                }
+            }
+            let lists = operation["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "limit"));
+            if lists && !path.contains('{') {
+                for query in
+                    ["limit=99999999999999999999", "limit=0", "limit=-1", "cursor=%FF%FE", "cursor='%20OR%201=1--"]
+                {
+                    let url = format!("{path}?{query}&box=inbox&from=2026-01-01&to=2026-01-31");
+                    assert_refused(&app, &method, &url, token, None, query).await;
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} requests were tried");
+    assert_eq!(snapshot(&app), before, "a refused request wrote something");
+}
