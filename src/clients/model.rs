@@ -11,7 +11,7 @@ use crate::domain::client::{
     Accommodation, ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, Sex, Vulnerability,
     parse_date_of_birth, parse_identifier,
 };
-use crate::domain::{self, Email, bounded_text, distinct};
+use crate::domain::{self, Email, bounded_text, distinct, optional_text};
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
 
@@ -394,13 +394,6 @@ pub struct ClientFields {
     pub vulnerabilities: Vec<Vulnerability>,
     pub identifiers: Vec<Identifier>,
     pub assigned_counselor_id: Option<Id>,
-}
-
-fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, String> {
-    match raw.map(str::trim).filter(|text| !text.is_empty()) {
-        Some(text) => bounded_text(text, 1, max).map(Some),
-        None => Ok(None),
-    }
 }
 
 fn parse_phone(raw: Option<&str>) -> Result<Option<String>, String> {

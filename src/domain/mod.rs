@@ -135,6 +135,14 @@ pub fn bounded_text(raw: &str, min: usize, max: usize) -> Result<String, String>
     Ok(text.to_owned())
 }
 
+/// Optional free text: absent or blank is `None`, anything else must fit `bounded_text(1, max)`.
+pub fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, String> {
+    match raw.map(str::trim).filter(|text| !text.is_empty()) {
+        Some(text) => bounded_text(text, 1, max).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// A list without repeated entries, in first-seen order, of at most `max` items.
 pub fn distinct<T: PartialEq + Clone>(items: &[T], max: usize) -> Result<Vec<T>, String> {
     if items.len() > max {

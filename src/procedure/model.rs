@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::events::{EventKind, Outcome, ProcedureEvent};
 use crate::db::schema::procedure_events;
 use crate::db::{self, Id};
-use crate::domain::bounded_text;
+use crate::domain::optional_text;
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
 
@@ -167,12 +167,8 @@ impl ProcedureEventInput {
                 errors.add("delivered_on", "must not be before occurred_on");
             }
         }
-        let optional = |raw: &Option<String>, max| match raw.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(text) => bounded_text(text, 1, max).map(Some),
-            None => Ok(None),
-        };
-        let authority = errors.check("authority", optional(&self.authority, 200));
-        let notes = errors.check("notes", optional(&self.notes, 2000));
+        let authority = errors.check("authority", optional_text(self.authority.as_deref(), 200));
+        let notes = errors.check("notes", optional_text(self.notes.as_deref(), 2000));
         if !errors.is_empty() {
             return Err(errors);
         }

@@ -336,6 +336,13 @@ fn apply(
     Ok(row)
 }
 
+/// An optional explanation of a transition, at most 2000 characters.
+fn optional_reason(reason: Option<&str>) -> Result<Option<String>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let reason = errors.check("reason", domain::optional_text(reason, 2000));
+    errors.finish(|| reason)
+}
+
 fn transition_response(referral: Referral) -> HttpResponse {
     with_etag(StatusCode::OK, referral.version, &referral)
 }
@@ -447,12 +454,7 @@ pub async fn decline(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let request = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let reason = match request.reason.as_deref() {
-        Some(reason) => errors.check("reason", bounded_text(reason, 1, 2000)),
-        None => None,
-    };
-    errors.finish(|| Some(()))?;
+    let reason = optional_reason(request.reason.as_deref())?;
     let referral = db::run(&state.pool, move |conn| {
         let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
         db::transaction(conn, |conn| {
@@ -495,12 +497,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let request = body.map(web::Json::into_inner).unwrap_or_default();
-    let mut errors = FieldErrors::default();
-    let reason = match request.reason.as_deref() {
-        Some(reason) => errors.check("reason", bounded_text(reason, 1, 2000)),
-        None => None,
-    };
-    errors.finish(|| Some(()))?;
+    let reason = optional_reason(request.reason.as_deref())?;
     let referral = db::run(&state.pool, move |conn| {
         let current = authorized(conn, &principal, id, Action::CancelReferral)?;
         db::transaction(conn, |conn| {

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::schema::sessions;
 use crate::db::{self, Id};
 use crate::domain::client::LanguageCode;
-use crate::domain::{SessionKind, bounded_text, closed_list, distinct};
+use crate::domain::{SessionKind, bounded_text, closed_list, distinct, optional_text};
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
 
@@ -280,13 +280,6 @@ pub struct SessionFields {
 /// How far in the future a session may start: clocks of phones in reception centres drift.
 const CLOCK_SKEW_MINUTES: i64 = 5;
 
-fn optional(raw: &Option<String>, max: usize) -> Result<Option<String>, String> {
-    match raw.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(text) => bounded_text(text, 1, max).map(Some),
-        None => Ok(None),
-    }
-}
-
 impl SessionInput {
     /// Checks every field; `specialties` are the author's.
     pub fn parse(
@@ -306,10 +299,10 @@ impl SessionInput {
         if self.started_at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) || self.started_at < earliest {
             errors.add("started_at", "must not be in the future");
         }
-        let city = errors.check("city", optional(&self.city, 100));
+        let city = errors.check("city", optional_text(self.city.as_deref(), 100));
         let language = errors.check(
             "language",
-            optional(&self.language, 3)
+            optional_text(self.language.as_deref(), 3)
                 .and_then(|l| l.map(|l| LanguageCode::parse(&l).map(|c| c.as_str().to_owned())).transpose()),
         );
         let topics = errors.check(
@@ -320,8 +313,8 @@ impl SessionInput {
                 .collect::<Result<Vec<_>, _>>()
                 .and_then(|topics| distinct(&topics, 20)),
         );
-        let summary = errors.check("summary", optional(&self.summary, 2000));
-        let notes = errors.check("notes", optional(&self.notes, 20_000));
+        let summary = errors.check("summary", optional_text(self.summary.as_deref(), 2000));
+        let notes = errors.check("notes", optional_text(self.notes.as_deref(), 20_000));
         if let Some(follow_up) = self.follow_up_on
             && (follow_up < self.started_at.date_naive()
                 || follow_up > self.started_at.date_naive() + chrono::Days::new(730))
