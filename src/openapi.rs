@@ -49,6 +49,56 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Answers every operation of a kind can give, documented once instead of on each handler:
+/// 401 where a token is needed, 400/413/415 where a body is read, 412/428 where `If-Match` is.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn problem(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+        utoipa::openapi::ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::http::PROBLEM_JSON,
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+            .into()
+    }
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses.entry(status.to_owned()).or_insert_with(|| Self::problem(description));
+                };
+                if operation.security.as_ref().is_some_and(|security| !security.is_empty()) {
+                    add("401", "No valid access token");
+                }
+                if operation.request_body.is_some() {
+                    add("400", "Malformed JSON, unknown fields or wrong types");
+                    add("413", "Body larger than 1 MiB");
+                    add("415", "Body is not JSON");
+                }
+                let if_match = operation.parameters.as_ref().is_some_and(|parameters| {
+                    parameters.iter().any(|parameter| {
+                            matches!(parameter, utoipa::openapi::RefOr::T(parameter) if parameter.name == "If-Match")
+                        })
+                });
+                if if_match {
+                    add("412", "The resource changed since it was read");
+                    add("428", "If-Match missing");
+                }
+            }
+        }
+    }
+}
+
 /// The document for the routes `startup::register_routes` registers.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut document) = App::new()
@@ -57,6 +107,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::startup::register_routes)
         .split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // The paths exist only now, after the routes were collected.
+    CommonResponses.modify(&mut document);
     document
 }
 

@@ -117,6 +117,7 @@ fn query(
 
 /// The audit trail of the caller's organisation, oldest first.
 #[utoipa::path(
+    operation_id = "list_audit_events",
     tag = "audit",
     params(AuditFilter),
     responses(

@@ -289,61 +289,61 @@ pub struct ClientInput {
 }
 
 /// A partial update (JSON Merge Patch): absent fields stay, `null` clears optional ones.
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub given_names: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub family_name: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub native_name: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub aliases: Patch<Vec<String>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub date_of_birth: Patch<NaiveDate>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<i32>)]
     pub birth_year: Patch<i32>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Sex>)]
     pub sex: Patch<Sex>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub nationalities: Patch<Vec<String>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub region_of_origin: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub languages: Patch<Vec<String>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub interpreter_needed: Patch<bool>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub city: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Accommodation>)]
     pub accommodation: Patch<Accommodation>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub phone: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub email: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<Vulnerability>>)]
     pub vulnerabilities: Patch<Vec<Vulnerability>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<Identifier>>)]
     pub identifiers: Patch<Vec<Identifier>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Id>)]
     pub assigned_counselor_id: Patch<Id>,
 }

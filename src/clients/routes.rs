@@ -76,6 +76,7 @@ fn own_organisation(principal: &Principal) -> Target {
 
 /// Record a new client. The reference (`PFM-2026-0042`) is assigned by the server.
 #[utoipa::path(
+    operation_id = "create_client",
     tag = "clients",
     request_body = ClientInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
@@ -175,6 +176,7 @@ fn search_of(filter: &ClientFilter, today: chrono::NaiveDate) -> Result<queries:
 /// Search the organisation's clients (oldest first). `q` finds a reference, an identifier, or
 /// names whatever their case, diacritics or script; filters narrow further.
 #[utoipa::path(
+    operation_id = "search_clients",
     tag = "clients",
     params(ClientFilter),
     responses(
@@ -207,6 +209,7 @@ pub async fn list(
 
 /// Get a client with household and open deadlines.
 #[utoipa::path(
+    operation_id = "read_client",
     tag = "clients",
     params(("id" = Id, Path, description = "Client id")),
     responses(
@@ -234,6 +237,7 @@ pub async fn read(
 
 /// Change a client (JSON Merge Patch: absent fields stay, `null` clears optional ones).
 #[utoipa::path(
+    operation_id = "update_client",
     tag = "clients",
     params(
         ("id" = Id, Path, description = "Client id"),

@@ -59,6 +59,7 @@ fn check(conn: &mut DbConnection, own_organisation: Id, input: &ConsentInput) ->
 
 /// Record a consent the client gave.
 #[utoipa::path(
+    operation_id = "record_consent",
     tag = "consents",
     params(
         ("id" = Id, Path, description = "Client id"),
@@ -110,6 +111,7 @@ pub async fn record(
 
 /// The client's consents, oldest first.
 #[utoipa::path(
+    operation_id = "list_consents",
     tag = "consents",
     params(("id" = Id, Path, description = "Client id")),
     responses(

@@ -61,6 +61,7 @@ fn short_name_taken(error: ApiError) -> ApiError {
 
 /// Create an organisation.
 #[utoipa::path(
+    operation_id = "create_organisation",
     tag = "organisations",
     request_body = CreateOrganisationRequest,
     responses(
@@ -95,6 +96,7 @@ pub async fn create(
 
 /// List organisations (partners), oldest first.
 #[utoipa::path(
+    operation_id = "list_organisations",
     tag = "organisations",
     params(OrganisationFilter),
     responses(
@@ -123,6 +125,7 @@ pub async fn list(
 
 /// Get one organisation.
 #[utoipa::path(
+    operation_id = "read_organisation",
     tag = "organisations",
     params(("id" = Id, Path, description = "Organisation id")),
     responses(
@@ -149,6 +152,7 @@ pub async fn read(
 
 /// Change an organisation (JSON Merge Patch); `"active": false` deactivates it.
 #[utoipa::path(
+    operation_id = "update_organisation",
     tag = "organisations",
     params(
         ("id" = Id, Path, description = "Organisation id"),

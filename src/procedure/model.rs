@@ -107,25 +107,25 @@ pub struct ProcedureEventInput {
 }
 
 /// A correction (JSON Merge Patch).
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureEventPatch {
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<EventKind>)]
     pub kind: Patch<EventKind>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub occurred_on: Patch<NaiveDate>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub delivered_on: Patch<NaiveDate>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub authority: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Outcome>)]
     pub outcome: Patch<Outcome>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub notes: Patch<String>,
 }

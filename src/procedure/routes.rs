@@ -58,6 +58,7 @@ fn checked(
 
 /// Record a procedure event; the client's stage and deadlines follow from it.
 #[utoipa::path(
+    operation_id = "record_procedure_event",
     tag = "procedure",
     params(
         ("id" = Id, Path, description = "Client id"),

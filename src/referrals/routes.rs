@@ -78,6 +78,7 @@ fn view(
 /// Refer a client to a partner organisation. Needs a valid consent of the client to share with
 /// that partner, covering every shared field.
 #[utoipa::path(
+    operation_id = "create_referral",
     tag = "referrals",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = ReferralInput,
@@ -178,6 +179,7 @@ pub async fn create(
 
 /// Referrals received (`box=inbox`) or sent (`box=outbox`) by the caller's organisation.
 #[utoipa::path(
+    operation_id = "list_referrals",
     tag = "referrals",
     params(ReferralFilter),
     responses(
@@ -224,6 +226,7 @@ pub async fn list(
 
 /// One referral with its history; for either of its two organisations only.
 #[utoipa::path(
+    operation_id = "read_referral",
     tag = "referrals",
     params(("id" = Id, Path, description = "Referral id")),
     responses(

@@ -196,43 +196,43 @@ pub struct SessionInput {
 }
 
 /// A correction (JSON Merge Patch).
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionPatch {
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<SessionKind>)]
     pub kind: Patch<SessionKind>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<SessionMode>)]
     pub mode: Patch<SessionMode>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub city: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub started_at: Patch<DateTime<Utc>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<i32>)]
     pub duration_minutes: Patch<i32>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub language: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub interpreter_used: Patch<bool>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub topics: Patch<Vec<String>>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub summary: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub notes: Patch<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub follow_up_on: Patch<NaiveDate>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     #[schema(value_type = Option<Vec<ParticipantInput>>)]
     pub participants: Patch<Vec<ParticipantInput>>,
 }

@@ -207,6 +207,7 @@ fn session_query(filter: &SessionFilter) -> Result<(SessionQuery, crate::http::p
 
 /// The organisation's sessions the caller may see (oldest first, without notes).
 #[utoipa::path(
+    operation_id = "list_sessions",
     tag = "sessions",
     params(SessionFilter),
     responses(
@@ -268,6 +269,7 @@ pub async fn list_of_client(
 
 /// One session, with its confidential notes decrypted (the read is audited).
 #[utoipa::path(
+    operation_id = "read_session",
     tag = "sessions",
     params(("id" = Id, Path, description = "Session id")),
     responses(
@@ -297,6 +299,7 @@ pub async fn read(
 /// Correct a session (JSON Merge Patch). Counselors correct their own sessions; coordinators
 /// any of the organisation's they may see.
 #[utoipa::path(
+    operation_id = "update_session",
     tag = "sessions",
     params(
         ("id" = Id, Path, description = "Session id"),

@@ -51,6 +51,7 @@ fn find(conn: &mut DbConnection, id: Id) -> Result<UserRow, ApiError> {
 
 /// Create a user with an initial password.
 #[utoipa::path(
+    operation_id = "create_user",
     tag = "users",
     request_body = CreateUserRequest,
     responses(
@@ -123,6 +124,7 @@ pub async fn create(
 
 /// List users: everyone for consortium administrators, the caller's organisation otherwise.
 #[utoipa::path(
+    operation_id = "list_users",
     tag = "users",
     params(UserFilter),
     responses(
@@ -162,6 +164,7 @@ pub async fn list(
 
 /// Get one user.
 #[utoipa::path(
+    operation_id = "read_user",
     tag = "users",
     params(("id" = Id, Path, description = "User id")),
     responses(
@@ -194,6 +197,7 @@ pub async fn read(
 /// Change a user's name, role, specialties or activity (JSON Merge Patch). `"active": false`
 /// ends all the user's sessions at once.
 #[utoipa::path(
+    operation_id = "update_user",
     tag = "users",
     params(
         ("id" = Id, Path, description = "User id"),
