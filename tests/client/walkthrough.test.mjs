@@ -597,7 +597,12 @@ step("11. the partner's lawyer accepts it", async () => {
   assert.ok(mine, "the sender sees it accepted");
   assert.equal(mine.partner_client_id ?? null, null, "the sender never sees the partner's client id");
 
-  const changes = expectStatus(await api(tokens.coordinatorA).GET("/api/v1/referrals/changes"), 200);
+  const after = referral.history[0].position - 1;
+  const changes = expectStatus(
+    await api(tokens.coordinatorA).GET("/api/v1/referrals/changes", { params: { query: { after } } }),
+    200,
+  );
+  assert.ok(changes.last_position >= referral.history[1].position);
   assert.deepEqual(
     changes.items.filter((e) => e.referral_id === referral.id).map((e) => e.kind),
     ["created", "accepted"],
