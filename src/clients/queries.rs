@@ -53,6 +53,52 @@ pub fn next_reference(
     Ok(format!("{}-{year}-{number:04}", short_name.to_uppercase()))
 }
 
+/// The last reference number handed out for an organisation and year, if any.
+pub fn last_reference_number(conn: &mut DbConnection, organisation_id: Id, year: i32) -> QueryResult<Option<i32>> {
+    reference_counters::table
+        .find((organisation_id, year))
+        .select(reference_counters::last_number)
+        .first(conn)
+        .optional()
+}
+
+/// Moves an organisation's counter to `last_number`, so the next reference follows numbers that
+/// were assigned in bulk (by the seed generator).
+pub fn set_last_reference_number(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    year: i32,
+    last_number: i32,
+) -> QueryResult<()> {
+    let updated = diesel::update(reference_counters::table.find((organisation_id, year)))
+        .set(reference_counters::last_number.eq(last_number))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(reference_counters::table)
+            .values((
+                reference_counters::organisation_id.eq(organisation_id),
+                reference_counters::year.eq(year),
+                reference_counters::last_number.eq(last_number),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Moves the counter forward to `last_number` (never back: batches written side by side may
+/// commit out of order). The counter row must exist.
+pub fn advance_last_reference_number(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    year: i32,
+    last_number: i32,
+) -> QueryResult<usize> {
+    diesel::update(reference_counters::table.find((organisation_id, year)))
+        .filter(reference_counters::last_number.lt(last_number))
+        .set(reference_counters::last_number.eq(last_number))
+        .execute(conn)
+}
+
 fn city_key(fields: &ClientFields) -> Option<String> {
     fields.city.as_deref().map(crate::domain::names::fold)
 }
@@ -82,8 +128,10 @@ pub fn insert(
     Ok(row)
 }
 
+/// The columns a client's checked fields are stored in (shared by insert, update and the seed
+/// generator's multi-row insert).
 #[allow(clippy::type_complexity)]
-fn field_values(
+pub fn field_values(
     fields: &ClientFields,
 ) -> (
     (
@@ -139,6 +187,40 @@ fn field_values(
     )
 }
 
+/// The rows that index one client: folded name words, list-valued fields as tags, and
+/// identifier keys. The API and the seed generator both write exactly these.
+#[derive(Debug, Clone, Default)]
+pub struct IndexRows {
+    pub name_tokens: Vec<String>,
+    pub tags: Vec<(&'static str, String)>,
+    pub identifiers: Vec<(&'static str, String)>,
+}
+
+impl IndexRows {
+    pub fn of(fields: &ClientFields) -> Self {
+        let tags = fields
+            .nationalities
+            .iter()
+            .map(|c| ("nationality", c.as_str().to_owned()))
+            .chain(fields.languages.iter().map(|l| ("language", l.as_str().to_owned())))
+            .chain(fields.vulnerabilities.iter().map(|v| ("vulnerability", v.code().to_owned())))
+            .collect();
+        let mut identifiers: Vec<(&'static str, String)> =
+            fields.identifiers.iter().map(|i| (i.kind.code(), identifier_key(&i.value))).collect();
+        identifiers.sort();
+        identifiers.dedup();
+        Self { name_tokens: fields.search_tokens(), tags, identifiers }
+    }
+
+    pub fn len(&self) -> usize {
+        self.name_tokens.len() + self.tags.len() + self.identifiers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Rewrites the rows that index a client's names, list fields and identifiers.
 fn replace_index(
     conn: &mut DbConnection,
@@ -149,7 +231,8 @@ fn replace_index(
     diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
     diesel::delete(client_tags::table.filter(client_tags::client_id.eq(client_id))).execute(conn)?;
     diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(client_id))).execute(conn)?;
-    for token in fields.search_tokens() {
+    let rows = IndexRows::of(fields);
+    for token in rows.name_tokens {
         diesel::insert_into(client_name_tokens::table)
             .values((
                 client_name_tokens::client_id.eq(client_id),
@@ -158,13 +241,7 @@ fn replace_index(
             ))
             .execute(conn)?;
     }
-    let tags = fields
-        .nationalities
-        .iter()
-        .map(|c| ("nationality", c.as_str().to_owned()))
-        .chain(fields.languages.iter().map(|l| ("language", l.as_str().to_owned())))
-        .chain(fields.vulnerabilities.iter().map(|v| ("vulnerability", v.code().to_owned())));
-    for (kind, value) in tags {
+    for (kind, value) in rows.tags {
         diesel::insert_into(client_tags::table)
             .values((
                 client_tags::client_id.eq(client_id),
@@ -174,11 +251,7 @@ fn replace_index(
             ))
             .execute(conn)?;
     }
-    let mut keys: Vec<(&'static str, String)> =
-        fields.identifiers.iter().map(|i| (i.kind.code(), identifier_key(&i.value))).collect();
-    keys.sort();
-    keys.dedup();
-    for (kind, key) in keys {
+    for (kind, key) in rows.identifiers {
         diesel::insert_into(client_identifiers::table)
             .values((
                 client_identifiers::client_id.eq(client_id),
