@@ -16,6 +16,7 @@ pub mod organisations;
 pub mod policy;
 pub mod procedure;
 pub mod reference;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;
 pub mod users;
