@@ -11,4 +11,5 @@ mod matrix;
 mod organisations;
 mod plumbing;
 mod procedure;
+mod seed;
 mod users;
