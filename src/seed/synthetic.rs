@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::{Datelike, NaiveDate};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -183,6 +184,11 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
         let (clients, index_rows) = outcome?;
         report.clients += clients;
         report.index_rows += index_rows;
+    }
+    // PostgreSQL plans searches by table statistics; after a bulk load they are stale until
+    // autovacuum comes round, so they are refreshed now (not counted in the write rate).
+    if let DbConnection::Postgres(conn) = &mut *pool.get().context("no database connection")? {
+        conn.batch_execute("ANALYZE clients, client_name_tokens, client_tags, client_identifiers")?;
     }
     Ok(report)
 }
