@@ -297,3 +297,74 @@ async fn seeding_is_refused_in_production_mode() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Seeded 25 synthetic clients into CLI") && stdout.contains("rows/s"), "{stdout}");
 }
+
+/// Clients of an organisation whose index rows match, straight from the database.
+fn matching_in_database(
+    app: &TestApp,
+    organisation_id: Id,
+    word: Option<&str>,
+    tags: &[(&str, &str)],
+) -> BTreeSet<String> {
+    app.db(|conn| {
+        let mut sets: Vec<BTreeSet<String>> = Vec::new();
+        if let Some(word) = word {
+            let mut end = word.to_owned();
+            let last = end.pop().unwrap();
+            end.push(char::from(last as u8 + 1));
+            let ids: Vec<Id> = client_name_tokens::table
+                .filter(client_name_tokens::organisation_id.eq(organisation_id))
+                .filter(client_name_tokens::token.ge(word))
+                .filter(client_name_tokens::token.lt(end))
+                .select(client_name_tokens::client_id)
+                .load(conn)
+                .unwrap();
+            sets.push(ids.iter().map(Id::to_string).collect());
+        }
+        for (kind, value) in tags {
+            let ids: Vec<Id> = client_tags::table
+                .filter(client_tags::organisation_id.eq(organisation_id))
+                .filter(client_tags::kind.eq(*kind))
+                .filter(client_tags::value.eq(*value))
+                .select(client_tags::client_id)
+                .load(conn)
+                .unwrap();
+            sets.push(ids.iter().map(Id::to_string).collect());
+        }
+        sets.into_iter().reduce(|all, next| all.intersection(&next).cloned().collect()).unwrap()
+    })
+}
+
+#[tokio::test]
+async fn search_pages_hold_exactly_the_matches_whether_they_are_few_or_many() {
+    let app = TestApp::spawn().await;
+    let options = SyntheticOptions { clients: 6000, organisation: "WIDE".into(), batch: 2000, seed: 3, writers: 2 };
+    let report = synthetic(&app.pool, &options).unwrap();
+    let organisation_id = report.organisation_id;
+    let admin = app.admin().await;
+    let counselor = app.create_user(&admin, Some(organisation_id), "counselor").await;
+
+    // More than 2 000 clients are Russian citizens and speak Russian (checked per client while
+    // walking, or gathered when both are asked together); fewer are Belarusian or named Kady….
+    type Pairs = &'static [(&'static str, &'static str)];
+    let cases: [(Pairs, Option<&str>, Pairs); 6] = [
+        (&[("nationality", "RU")], None, &[("nationality", "RU")]),
+        (&[("language", "ru"), ("nationality", "BY")], None, &[("language", "ru"), ("nationality", "BY")]),
+        (&[("nationality", "RU"), ("language", "ru")], None, &[("nationality", "RU"), ("language", "ru")]),
+        (&[("q", "kady")], Some("kady"), &[]),
+        (&[("q", "kady"), ("nationality", "RU")], Some("kady"), &[("nationality", "RU")]),
+        (&[("q", "a"), ("language", "ru")], Some("a"), &[("language", "ru")]),
+    ];
+    for (query, word, tags) in cases {
+        let expected = matching_in_database(&app, organisation_id, word, tags);
+        assert!(!expected.is_empty(), "{query:?}");
+        let found = search_all(&app, &counselor, query).await;
+        let found_ids: Vec<String> = found.iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect();
+        let mut sorted = found_ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(found_ids, sorted, "{query:?}: pages in id order, no client twice");
+        assert_eq!(ids(&found), expected, "{query:?}: {} found, {} expected", found.len(), expected.len());
+    }
+    let russian = matching_in_database(&app, organisation_id, None, &[("nationality", "RU")]);
+    assert!(russian.len() > 2000, "the walk is exercised: {}", russian.len());
+}
