@@ -127,3 +127,31 @@ pub fn retention(
     }
     Ok((due, erased))
 }
+
+fn refuse_in_production(config: &Config) -> anyhow::Result<()> {
+    if config.is_production() {
+        bail!(
+            "refusing to seed invented data: CASEBRIDGE_ENV is production. \
+             Seed a development or benchmark database instead"
+        );
+    }
+    Ok(())
+}
+
+/// Writes the demo consortium (`seed --demo`); returns what was written, passwords included.
+pub fn seed_demo(config: &Config, seed: u64) -> anyhow::Result<crate::seed::DemoReport> {
+    refuse_in_production(config)?;
+    let mut conn = connect_and_migrate(config)?;
+    crate::seed::demo(&mut conn, seed)
+}
+
+/// Writes synthetic clients at benchmark scale (`seed --clients N`).
+pub fn seed_clients(
+    config: &Config,
+    options: &crate::seed::SyntheticOptions,
+) -> anyhow::Result<crate::seed::SyntheticReport> {
+    refuse_in_production(config)?;
+    connect_and_migrate(config)?;
+    let pool = db::pool(config.database_url.clone(), options.writers.max(1) as u32 + 1, config.db_timeout);
+    crate::seed::synthetic(&pool, options)
+}

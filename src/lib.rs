@@ -20,6 +20,7 @@ pub mod procedure;
 pub mod reference;
 pub mod referrals;
 pub mod reports;
+pub mod seed;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;

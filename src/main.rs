@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use casebridge::cli::{self, PasswordSource};
 use casebridge::config::Config;
+use casebridge::seed::SyntheticOptions;
 use casebridge::startup::Application;
 use casebridge::{openapi, telemetry};
 use clap::{Parser, Subcommand};
@@ -35,6 +36,29 @@ enum Command {
         email: String,
         #[arg(long)]
         name: String,
+    },
+    /// Fill a development or benchmark database with invented data (refused in production).
+    #[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "clients"]))]
+    Seed {
+        /// A small named consortium: organisations, a user of every role (passwords printed
+        /// once), about 200 clients with procedure timelines and consents.
+        #[arg(long)]
+        demo: bool,
+        /// This many synthetic clients in one organisation, for load tests.
+        #[arg(long, value_name = "N")]
+        clients: Option<u64>,
+        /// Short name of the organisation for --clients (created when missing).
+        #[arg(long, value_name = "SHORT", default_value = "BENCH", requires = "clients")]
+        organisation: String,
+        /// Clients written per transaction with --clients.
+        #[arg(long, value_name = "N", default_value_t = 5000, requires = "clients")]
+        batch: usize,
+        /// Connections writing side by side with --clients on PostgreSQL (SQLite uses one).
+        #[arg(long, value_name = "N", default_value_t = 2, requires = "clients")]
+        writers: usize,
+        /// Seed of the random generator: the same seed gives the same invented people.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// Print a new random key (base64), for CASEBRIDGE_JWT_SIGNING_KEY or CASEBRIDGE_MASTER_KEYS.
     GenerateKey,
@@ -123,6 +147,37 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     due.len()
                 );
             }
+        }
+        // clap lets exactly one of --demo and --clients through.
+        Command::Seed { clients: None, seed, .. } => {
+            let report = cli::seed_demo(&config, seed)?;
+            println!(
+                "Seeded the demo consortium: {} organisations ({}), {} clients, {} procedure events, {} consents.",
+                report.organisations.len(),
+                report.organisations.iter().map(|(short, _)| short.as_str()).collect::<Vec<_>>().join(", "),
+                report.clients,
+                report.procedure_events,
+                report.consents,
+            );
+            println!("Users (passwords are shown once; store them now):\n");
+            print!("{}", casebridge::seed::credentials_table(&report.users));
+        }
+        Command::Seed { clients: Some(clients), organisation, batch, writers, seed, .. } => {
+            let options = SyntheticOptions { clients, organisation, batch, seed, writers };
+            let report = cli::seed_clients(&config, &options)?;
+            println!(
+                "Seeded {} synthetic clients into {}{} ({} … {}), with {} index rows, in {:.1} s: \
+                 {:.0} clients/s, {:.0} rows/s",
+                report.clients,
+                report.organisation,
+                if report.organisation_created { " (created)" } else { "" },
+                report.first_reference.as_deref().unwrap_or("-"),
+                report.last_reference.as_deref().unwrap_or("-"),
+                report.index_rows,
+                report.elapsed.as_secs_f64(),
+                report.clients_per_second(),
+                report.rows_per_second(),
+            );
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let report = cli::audit_verify(&config)?;

@@ -1,7 +1,7 @@
 //! Database functions for clients and their search index.
 
 use chrono::NaiveDate;
-use diesel::dsl::count_star;
+use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
@@ -53,6 +53,52 @@ pub fn next_reference(
     Ok(format!("{}-{year}-{number:04}", short_name.to_uppercase()))
 }
 
+/// The last reference number handed out for an organisation and year, if any.
+pub fn last_reference_number(conn: &mut DbConnection, organisation_id: Id, year: i32) -> QueryResult<Option<i32>> {
+    reference_counters::table
+        .find((organisation_id, year))
+        .select(reference_counters::last_number)
+        .first(conn)
+        .optional()
+}
+
+/// Moves an organisation's counter to `last_number`, so the next reference follows numbers that
+/// were assigned in bulk (by the seed generator).
+pub fn set_last_reference_number(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    year: i32,
+    last_number: i32,
+) -> QueryResult<()> {
+    let updated = diesel::update(reference_counters::table.find((organisation_id, year)))
+        .set(reference_counters::last_number.eq(last_number))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(reference_counters::table)
+            .values((
+                reference_counters::organisation_id.eq(organisation_id),
+                reference_counters::year.eq(year),
+                reference_counters::last_number.eq(last_number),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Moves the counter forward to `last_number` (never back: batches written side by side may
+/// commit out of order). The counter row must exist.
+pub fn advance_last_reference_number(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    year: i32,
+    last_number: i32,
+) -> QueryResult<usize> {
+    diesel::update(reference_counters::table.find((organisation_id, year)))
+        .filter(reference_counters::last_number.lt(last_number))
+        .set(reference_counters::last_number.eq(last_number))
+        .execute(conn)
+}
+
 fn city_key(fields: &ClientFields) -> Option<String> {
     fields.city.as_deref().map(crate::domain::names::fold)
 }
@@ -82,8 +128,10 @@ pub fn insert(
     Ok(row)
 }
 
+/// The columns a client's checked fields are stored in (shared by insert, update and the seed
+/// generator's multi-row insert).
 #[allow(clippy::type_complexity)]
-fn field_values(
+pub fn field_values(
     fields: &ClientFields,
 ) -> (
     (
@@ -139,6 +187,40 @@ fn field_values(
     )
 }
 
+/// The rows that index one client: folded name words, list-valued fields as tags, and
+/// identifier keys. The API and the seed generator both write exactly these.
+#[derive(Debug, Clone, Default)]
+pub struct IndexRows {
+    pub name_tokens: Vec<String>,
+    pub tags: Vec<(&'static str, String)>,
+    pub identifiers: Vec<(&'static str, String)>,
+}
+
+impl IndexRows {
+    pub fn of(fields: &ClientFields) -> Self {
+        let tags = fields
+            .nationalities
+            .iter()
+            .map(|c| ("nationality", c.as_str().to_owned()))
+            .chain(fields.languages.iter().map(|l| ("language", l.as_str().to_owned())))
+            .chain(fields.vulnerabilities.iter().map(|v| ("vulnerability", v.code().to_owned())))
+            .collect();
+        let mut identifiers: Vec<(&'static str, String)> =
+            fields.identifiers.iter().map(|i| (i.kind.code(), identifier_key(&i.value))).collect();
+        identifiers.sort();
+        identifiers.dedup();
+        Self { name_tokens: fields.search_tokens(), tags, identifiers }
+    }
+
+    pub fn len(&self) -> usize {
+        self.name_tokens.len() + self.tags.len() + self.identifiers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Rewrites the rows that index a client's names, list fields and identifiers.
 fn replace_index(
     conn: &mut DbConnection,
@@ -149,7 +231,8 @@ fn replace_index(
     diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
     diesel::delete(client_tags::table.filter(client_tags::client_id.eq(client_id))).execute(conn)?;
     diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(client_id))).execute(conn)?;
-    for token in fields.search_tokens() {
+    let rows = IndexRows::of(fields);
+    for token in rows.name_tokens {
         diesel::insert_into(client_name_tokens::table)
             .values((
                 client_name_tokens::client_id.eq(client_id),
@@ -158,13 +241,7 @@ fn replace_index(
             ))
             .execute(conn)?;
     }
-    let tags = fields
-        .nationalities
-        .iter()
-        .map(|c| ("nationality", c.as_str().to_owned()))
-        .chain(fields.languages.iter().map(|l| ("language", l.as_str().to_owned())))
-        .chain(fields.vulnerabilities.iter().map(|v| ("vulnerability", v.code().to_owned())));
-    for (kind, value) in tags {
+    for (kind, value) in rows.tags {
         diesel::insert_into(client_tags::table)
             .values((
                 client_tags::client_id.eq(client_id),
@@ -174,11 +251,7 @@ fn replace_index(
             ))
             .execute(conn)?;
     }
-    let mut keys: Vec<(&'static str, String)> =
-        fields.identifiers.iter().map(|i| (i.kind.code(), identifier_key(&i.value))).collect();
-    keys.sort();
-    keys.dedup();
-    for (kind, key) in keys {
+    for (kind, key) in rows.identifiers {
         diesel::insert_into(client_identifiers::table)
             .values((
                 client_identifiers::client_id.eq(client_id),
@@ -263,19 +336,149 @@ fn prefix_end(prefix: &str) -> String {
     end
 }
 
-fn name_condition(organisation_id: Id, tokens: &[String]) -> Option<ClientCondition> {
-    tokens.iter().fold(None, |condition: Option<ClientCondition>, token| {
-        let matching = client_name_tokens::table
-            .filter(client_name_tokens::organisation_id.eq(organisation_id))
-            .filter(client_name_tokens::token.ge(token.clone()))
-            .filter(client_name_tokens::token.lt(prefix_end(token)))
-            .select(client_name_tokens::client_id);
-        let this: ClientCondition = Box::new(clients::id.eq_any(matching));
-        Some(match condition {
-            Some(previous) => Box::new(previous.and(this)),
-            None => this,
+/// Up to this many clients matching a name word or a tag are loaded and looked up by id.
+///
+/// A page is the first clients in id order after the cursor. Gathering every client that matches a
+/// condition and then sorting them costs as much as there are matches, which grows with the
+/// organisation: a common surname prefix or nationality matches thousands among a million. So a
+/// condition with more matches than this is instead checked on each client while the
+/// organisation's clients are walked in id order from the cursor; that costs about the page size
+/// divided by the share of clients that match, whatever the organisation's size. Either way a
+/// page costs about the same at ten thousand clients and at a million, at any depth.
+const LOADED_MATCHES_MAX: usize = 2_000;
+
+/// A condition on the rows that index clients.
+enum IndexCondition {
+    /// A name word starts with this (folded) prefix.
+    NameWord(String),
+    /// A list-valued field (nationality, language, vulnerability) holds this value.
+    Tag(&'static str, String),
+}
+
+/// The clients an index condition matches: all of them, when few enough to load, or too many.
+enum Matches {
+    Few(Vec<Id>),
+    Many,
+}
+
+impl IndexCondition {
+    /// Whether more than `LOADED_MATCHES_MAX` clients match, asked by skipping that many index
+    /// rows inside the database (nothing is sent back for them); if not, the matches.
+    fn matches(&self, conn: &mut DbConnection, organisation_id: Id) -> QueryResult<Matches> {
+        let most = LOADED_MATCHES_MAX as i64;
+        if !self.matching_ids(conn, organisation_id, most, 1)?.is_empty() {
+            return Ok(Matches::Many);
+        }
+        Ok(Matches::Few(self.matching_ids(conn, organisation_id, 0, most)?))
+    }
+
+    fn matching_ids(&self, conn: &mut DbConnection, organisation_id: Id, skip: i64, take: i64) -> QueryResult<Vec<Id>> {
+        match self {
+            Self::NameWord(word) => client_name_tokens::table
+                .filter(client_name_tokens::organisation_id.eq(organisation_id))
+                .filter(client_name_tokens::token.ge(word.clone()))
+                .filter(client_name_tokens::token.lt(prefix_end(word)))
+                .select(client_name_tokens::client_id)
+                .offset(skip)
+                .limit(take)
+                .load(conn),
+            Self::Tag(kind, value) => client_tags::table
+                .filter(client_tags::organisation_id.eq(organisation_id))
+                .filter(client_tags::kind.eq(*kind))
+                .filter(client_tags::value.eq(value.clone()))
+                .select(client_tags::client_id)
+                .offset(skip)
+                .limit(take)
+                .load(conn),
+        }
+    }
+
+    /// Checked on each client in turn. The cursor is repeated inside so that PostgreSQL, when it
+    /// merges this with the clients in id order, starts the index rows at the cursor too.
+    fn checked_per_client(&self, after: Option<Id>) -> ClientCondition {
+        match self {
+            Self::NameWord(word) => {
+                let rows = client_name_tokens::table
+                    .filter(client_name_tokens::client_id.eq(clients::id))
+                    .filter(client_name_tokens::token.ge(word.clone()))
+                    .filter(client_name_tokens::token.lt(prefix_end(word)));
+                match after {
+                    Some(after) => Box::new(exists(rows.filter(client_name_tokens::client_id.gt(after)))),
+                    None => Box::new(exists(rows)),
+                }
+            }
+            Self::Tag(kind, value) => {
+                let rows = client_tags::table
+                    .filter(client_tags::client_id.eq(clients::id))
+                    .filter(client_tags::kind.eq(*kind))
+                    .filter(client_tags::value.eq(value.clone()));
+                match after {
+                    Some(after) => Box::new(exists(rows.filter(client_tags::client_id.gt(after)))),
+                    None => Box::new(exists(rows)),
+                }
+            }
+        }
+    }
+
+    /// Every match gathered by the database, from the cursor on.
+    fn gathered(&self, organisation_id: Id, after: Option<Id>) -> ClientCondition {
+        match self {
+            Self::NameWord(word) => {
+                let rows = client_name_tokens::table
+                    .filter(client_name_tokens::organisation_id.eq(organisation_id))
+                    .filter(client_name_tokens::token.ge(word.clone()))
+                    .filter(client_name_tokens::token.lt(prefix_end(word)));
+                match after {
+                    Some(after) => Box::new(clients::id.eq_any(
+                        rows.filter(client_name_tokens::client_id.gt(after)).select(client_name_tokens::client_id),
+                    )),
+                    None => Box::new(clients::id.eq_any(rows.select(client_name_tokens::client_id))),
+                }
+            }
+            Self::Tag(kind, value) => {
+                let rows = client_tags::table
+                    .filter(client_tags::organisation_id.eq(organisation_id))
+                    .filter(client_tags::kind.eq(*kind))
+                    .filter(client_tags::value.eq(value.clone()));
+                match after {
+                    Some(after) => Box::new(
+                        clients::id
+                            .eq_any(rows.filter(client_tags::client_id.gt(after)).select(client_tags::client_id)),
+                    ),
+                    None => Box::new(clients::id.eq_any(rows.select(client_tags::client_id))),
+                }
+            }
+        }
+    }
+}
+
+/// The conditions on name words and tags, each checked the cheapest way (see
+/// `LOADED_MATCHES_MAX`): a condition with few matches by its loaded list; the others per client,
+/// which is cheap when a list narrows the candidates or when there is only one condition.
+/// Several conditions that each match many clients may still match few together, so then the
+/// database gathers their matches (as many as there are) rather than walk for a rare combination.
+fn index_conditions(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    conditions: &[IndexCondition],
+    after: Option<Id>,
+) -> QueryResult<Vec<ClientCondition>> {
+    let matches =
+        conditions.iter().map(|condition| condition.matches(conn, organisation_id)).collect::<QueryResult<Vec<_>>>()?;
+    let walk = conditions.len() == 1 || matches.iter().any(|m| matches!(m, Matches::Few(_)));
+    Ok(conditions
+        .iter()
+        .zip(matches)
+        .map(|(condition, matches)| match matches {
+            Matches::Few(ids) => Box::new(clients::id.eq_any(ids)) as ClientCondition,
+            Matches::Many if walk => condition.checked_per_client(after),
+            Matches::Many => condition.gathered(organisation_id, after),
         })
-    })
+        .collect())
+}
+
+fn all_of(conditions: Vec<ClientCondition>) -> Option<ClientCondition> {
+    conditions.into_iter().reduce(|all, next| Box::new(all.and(next)))
 }
 
 /// One page of an organisation's clients, oldest first.
@@ -297,7 +500,17 @@ pub fn search(
             .select(client_identifiers::client_id);
         Box::new(clients::id.eq_any(matching)) as ClientCondition
     });
-    match (by_identifier, name_condition(organisation_id, &search.name_tokens)) {
+    // Names and tags are weighed together: a rare tag narrows a common name and the other way round.
+    let conditions: Vec<IndexCondition> = search
+        .name_tokens
+        .iter()
+        .cloned()
+        .map(IndexCondition::NameWord)
+        .chain(search.tags.iter().map(|(kind, value)| IndexCondition::Tag(kind, value.clone())))
+        .collect();
+    let mut checks = index_conditions(conn, organisation_id, &conditions, page.after)?;
+    let tag_checks = checks.split_off(search.name_tokens.len());
+    match (by_identifier, all_of(checks)) {
         (Some(identifier), Some(name)) => query = query.filter(identifier.or(name)),
         (Some(only), None) | (None, Some(only)) => query = query.filter(only),
         (None, None) => {}
@@ -308,13 +521,8 @@ pub fn search(
     if let Some(city_key) = &search.city_key {
         query = query.filter(clients::city_key.eq(city_key.clone()));
     }
-    for (kind, value) in &search.tags {
-        let matching = client_tags::table
-            .filter(client_tags::organisation_id.eq(organisation_id))
-            .filter(client_tags::kind.eq(*kind))
-            .filter(client_tags::value.eq(value.clone()))
-            .select(client_tags::client_id);
-        query = query.filter(clients::id.eq_any(matching));
+    for check in tag_checks {
+        query = query.filter(check);
     }
     if let Some(counselor) = search.assigned_counselor_id {
         query = query.filter(clients::assigned_counselor_id.eq(counselor));

@@ -11,6 +11,15 @@ pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<OrganisationR
     organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
+/// The organisation with this short name (case-insensitive).
+pub fn find_by_short_name(conn: &mut DbConnection, short_name: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::short_name_key.eq(short_name.to_uppercase()))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn insert(conn: &mut DbConnection, fields: &OrganisationFields) -> QueryResult<OrganisationRow> {
     let now = db::now().naive_utc();
     diesel::insert_into(organisations::table)

@@ -15,5 +15,6 @@ mod privacy;
 mod procedure;
 mod referrals;
 mod reports;
+mod seed;
 mod sessions;
 mod users;

@@ -1,0 +1,356 @@
+//! Synthetic clients at benchmark scale (10 thousand to a million) in one organisation.
+//!
+//! One thread invents people while the calling thread writes the previous batch: each batch is
+//! one transaction of multi-row INSERTs into `clients` and the three index tables, with exactly
+//! the rows `clients::queries::insert` writes, so search behaves as on data entered by hand.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{Datelike, NaiveDate};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::people;
+use crate::clients::model::ClientFields;
+use crate::clients::queries::{self as clients_queries, IndexRows};
+use crate::db::schema::{client_identifiers, client_name_tokens, client_tags, clients};
+use crate::db::{self, DbConnection, DbPool, Id};
+use crate::domain::client::ClientStatus;
+use crate::domain::{self, SessionKind};
+use crate::organisations::model::{OrganisationFields, parse_short_name};
+use crate::organisations::queries as organisations;
+
+/// What `casebridge seed --clients N` was asked for.
+#[derive(Debug, Clone)]
+pub struct SyntheticOptions {
+    pub clients: u64,
+    /// Short name of the organisation that owns the clients; created when missing.
+    pub organisation: String,
+    /// Clients per transaction.
+    pub batch: usize,
+    /// The same seed gives the same people.
+    pub seed: u64,
+    /// Connections writing side by side on PostgreSQL (SQLite always uses one).
+    pub writers: usize,
+}
+
+impl Default for SyntheticOptions {
+    fn default() -> Self {
+        Self { clients: 10_000, organisation: "BENCH".to_owned(), batch: 5_000, seed: 42, writers: 2 }
+    }
+}
+
+/// What was written, and how fast.
+#[derive(Debug, Clone)]
+pub struct SyntheticReport {
+    pub organisation_id: Id,
+    pub organisation: String,
+    pub organisation_created: bool,
+    pub clients: u64,
+    /// Rows of `client_name_tokens`, `client_tags` and `client_identifiers`.
+    pub index_rows: u64,
+    pub first_reference: Option<String>,
+    pub last_reference: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl SyntheticReport {
+    pub fn clients_per_second(&self) -> f64 {
+        self.clients as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Client rows and index rows together.
+    pub fn rows_per_second(&self) -> f64 {
+        (self.clients + self.index_rows) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// PostgreSQL accepts 65 535 bind parameters per statement and the bundled SQLite 32 766;
+/// statements stay below both.
+const MAX_BIND_PARAMETERS: usize = 30_000;
+const CLIENT_COLUMNS: usize = 29;
+
+/// Why a synthetic client's file is closed, for the share that is.
+const CLOSED_REASONS: &[(&str, u32)] = &[
+    ("Left Poland", 40),
+    ("Protection granted, support concluded", 30),
+    ("No contact for 12 months", 20),
+    ("Moved to another organisation", 10),
+];
+
+struct SeededClient {
+    id: Id,
+    number: i32,
+    reference: String,
+    fields: ClientFields,
+    closed_reason: Option<&'static str>,
+    index: IndexRows,
+}
+
+type Batch = anyhow::Result<Vec<SeededClient>>;
+
+/// Writes `options.clients` invented clients into the organisation named by
+/// `options.organisation` (created when missing), continuing its reference numbers.
+///
+/// On PostgreSQL `options.writers` connections from `pool` write batches side by side (the
+/// database's work per row — index entries and foreign-key checks — is what limits the rate);
+/// SQLite has a single writer, so one connection writes there.
+pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<SyntheticReport> {
+    let short_name = parse_short_name(&options.organisation).map_err(|e| anyhow::anyhow!("--organisation {e}"))?;
+    if options.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let today = domain::today();
+    let year = today.year();
+    let mut conn = pool.get().context("no database connection")?;
+    let (organisation, organisation_created) = db::transaction(&mut conn, |conn| -> anyhow::Result<_> {
+        let found = match organisations::find_by_short_name(conn, &short_name)? {
+            Some(existing) => (existing, false),
+            None => (organisations::insert(conn, &benchmark_organisation(&short_name))?, true),
+        };
+        Ok(found)
+    })?;
+    let already = clients_queries::last_reference_number(&mut conn, organisation.id, year)?.unwrap_or(0);
+    let first_number = u64::try_from(already).unwrap_or(0) + 1;
+    let last_number = first_number - 1 + options.clients;
+    if last_number > 999_999_999 {
+        bail!(
+            "{} already has {already} references this year; {} more do not fit",
+            organisation.short_name,
+            options.clients
+        );
+    }
+    // The counter row exists before the writers start, so each of them only moves it forward.
+    clients_queries::set_last_reference_number(&mut conn, organisation.id, year, already)?;
+    let writers = match &*conn {
+        DbConnection::Postgres(_) => options.writers.max(1),
+        DbConnection::Sqlite(_) => 1,
+    };
+    drop(conn);
+
+    let plan = Plan {
+        prefix: organisation.short_name.to_uppercase(),
+        year,
+        first_number,
+        count: options.clients,
+        batch: options.batch,
+        seed: options.seed,
+        today,
+    };
+    let mut report = SyntheticReport {
+        organisation_id: organisation.id,
+        organisation: organisation.short_name.clone(),
+        organisation_created,
+        clients: 0,
+        index_rows: 0,
+        first_reference: (options.clients > 0).then(|| plan.reference(first_number)),
+        last_reference: (options.clients > 0).then(|| plan.reference(last_number)),
+        elapsed: Duration::ZERO,
+    };
+
+    let started = Instant::now();
+    let (sender, receiver) = sync_channel::<Batch>(writers + 1);
+    let receiver = Mutex::new(receiver);
+    let stop = AtomicBool::new(false);
+    let outcomes = std::thread::scope(|scope| {
+        scope.spawn(|| plan.generate(sender, &stop));
+        let handles: Vec<_> = (0..writers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let outcome = write_batches(pool, organisation.id, year, &receiver);
+                    if outcome.is_err() {
+                        // Stop the generator and take what it has queued, so it is not left
+                        // waiting for a writer.
+                        stop.store(true, Ordering::Relaxed);
+                        while let Ok(Ok(_)) = receiver.lock().map(|receiver| receiver.recv()) {}
+                    }
+                    outcome
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a writer thread panicked"))))
+            .collect::<Vec<_>>()
+    });
+    report.elapsed = started.elapsed();
+    for outcome in outcomes {
+        let (clients, index_rows) = outcome?;
+        report.clients += clients;
+        report.index_rows += index_rows;
+    }
+    // PostgreSQL plans searches by table statistics; after a bulk load they are stale until
+    // autovacuum comes round, so they are refreshed now (not counted in the write rate).
+    if let DbConnection::Postgres(conn) = &mut *pool.get().context("no database connection")? {
+        conn.batch_execute("ANALYZE clients, client_name_tokens, client_tags, client_identifiers")?;
+    }
+    Ok(report)
+}
+
+fn benchmark_organisation(short_name: &str) -> OrganisationFields {
+    OrganisationFields {
+        name: format!("{short_name} (synthetic data for load tests)"),
+        short_name: short_name.to_owned(),
+        cities: people::CITIES.iter().map(|(city, _)| (*city).to_owned()).collect(),
+        services: vec![SessionKind::Psychological, SessionKind::Legal, SessionKind::Vocational, SessionKind::Social],
+        contact_email: format!("office@{}.example.org", short_name.to_lowercase()),
+    }
+}
+
+/// What the generating thread produces.
+struct Plan {
+    prefix: String,
+    year: i32,
+    first_number: u64,
+    count: u64,
+    batch: usize,
+    seed: u64,
+    today: NaiveDate,
+}
+
+impl Plan {
+    /// `BENCH-2026-000042`: six digits, so a million clients sort in order.
+    fn reference(&self, number: u64) -> String {
+        format!("{}-{}-{number:06}", self.prefix, self.year)
+    }
+
+    fn generate(self, sender: SyncSender<Batch>, stop: &AtomicBool) {
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let mut made = 0u64;
+        while made < self.count && !stop.load(Ordering::Relaxed) {
+            let size = (self.count - made).min(self.batch as u64);
+            let batch = (0..size).map(|offset| self.client(&mut rng, made + offset)).collect::<Batch>();
+            let failed = batch.is_err();
+            if sender.send(batch).is_err() || failed {
+                return;
+            }
+            made += size;
+        }
+    }
+
+    fn client(&self, rng: &mut StdRng, serial: u64) -> anyhow::Result<SeededClient> {
+        let number = self.first_number + serial;
+        let input = people::person(rng, number);
+        let fields = input
+            .parse(self.today)
+            .map_err(|errors| anyhow::anyhow!("an invented client is invalid: {errors:?} ({input:?})"))?;
+        let closed_reason = rng.gen_bool(0.08).then(|| *people::weighted(rng, CLOSED_REASONS));
+        Ok(SeededClient {
+            id: Id::new(),
+            number: i32::try_from(number)?,
+            reference: self.reference(number),
+            index: IndexRows::of(&fields),
+            fields,
+            closed_reason,
+        })
+    }
+}
+
+/// Takes batches until there are none left; returns the clients and index rows written.
+fn write_batches(
+    pool: &DbPool,
+    organisation_id: Id,
+    year: i32,
+    batches: &Mutex<Receiver<Batch>>,
+) -> anyhow::Result<(u64, u64)> {
+    let mut conn = pool.get().context("no database connection")?;
+    let (mut clients, mut index_rows) = (0u64, 0u64);
+    loop {
+        let next = batches.lock().map_err(|_| anyhow::anyhow!("another writer failed"))?.recv();
+        let Ok(batch) = next else { return Ok((clients, index_rows)) };
+        let batch = batch?;
+        let Some(last_number) = batch.iter().map(|client| client.number).max() else { continue };
+        let size = batch.len() as u64;
+        let written = db::transaction(&mut conn, |conn| -> QueryResult<usize> {
+            let written = store(conn, organisation_id, batch)?;
+            // In the batch's own transaction, so an interrupted run leaves a counter at or past
+            // every client written, and the API continues after them.
+            clients_queries::advance_last_reference_number(conn, organisation_id, year, last_number)?;
+            Ok(written)
+        })
+        .with_context(|| format!("writing the clients up to number {last_number}"))?;
+        clients += size;
+        index_rows += written as u64;
+    }
+}
+
+/// Inserts `rows` with as few statements as the bind-parameter limit allows. Multi-row inserts do
+/// not compile on the `DbConnection` enum, so the one query is run on the concrete connection of
+/// whichever backend this is.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {{
+        let per_statement = MAX_BIND_PARAMETERS / $columns;
+        let mut rows = $rows.into_iter();
+        let mut inserted = 0usize;
+        loop {
+            let chunk: Vec<_> = rows.by_ref().take(per_statement).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            inserted += match &mut *$conn {
+                DbConnection::Postgres(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+            };
+        }
+        inserted
+    }};
+}
+
+/// Writes one batch of clients and their index rows; returns the number of index rows.
+fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>) -> QueryResult<usize> {
+    let now = db::now().naive_utc();
+    let mut tokens = Vec::new();
+    let mut tags = Vec::new();
+    let mut identifiers = Vec::new();
+    let mut client_rows = Vec::with_capacity(batch.len());
+    for client in batch {
+        let id = client.id;
+        tokens.extend(client.index.name_tokens.into_iter().map(|token| {
+            (
+                client_name_tokens::client_id.eq(id),
+                client_name_tokens::organisation_id.eq(organisation_id),
+                client_name_tokens::token.eq(token),
+            )
+        }));
+        tags.extend(client.index.tags.into_iter().map(|(kind, value)| {
+            (
+                client_tags::client_id.eq(id),
+                client_tags::organisation_id.eq(organisation_id),
+                client_tags::kind.eq(kind),
+                client_tags::value.eq(value),
+            )
+        }));
+        identifiers.extend(client.index.identifiers.into_iter().map(|(kind, key)| {
+            (
+                client_identifiers::client_id.eq(id),
+                client_identifiers::organisation_id.eq(organisation_id),
+                client_identifiers::kind.eq(kind),
+                client_identifiers::value_key.eq(key),
+            )
+        }));
+        let status = if client.closed_reason.is_some() { ClientStatus::Closed } else { ClientStatus::Active };
+        client_rows.push((
+            clients::id.eq(id),
+            clients::organisation_id.eq(organisation_id),
+            clients::reference.eq(client.reference),
+            clients::status.eq(status.code()),
+            clients::closed_reason.eq(client.closed_reason),
+            clients::closed_at.eq(client.closed_reason.map(|_| now)),
+            clients::created_at.eq(now),
+            clients::updated_at.eq(now),
+            clients::version.eq(1),
+            clients_queries::field_values(&client.fields),
+        ));
+    }
+    insert_rows!(conn, clients::table, client_rows, CLIENT_COLUMNS);
+    let mut index_rows = insert_rows!(conn, client_name_tokens::table, tokens, 3);
+    index_rows += insert_rows!(conn, client_tags::table, tags, 4);
+    index_rows += insert_rows!(conn, client_identifiers::table, identifiers, 4);
+    Ok(index_rows)
+}

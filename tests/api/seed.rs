@@ -1,0 +1,370 @@
+//! The seed generator: synthetic clients are found by the search API like hand-entered ones,
+//! and the demo consortium is consistent (users sign in, deadlines follow from the timelines).
+
+use std::collections::BTreeSet;
+
+use casebridge::clients::queries::IndexRows;
+use casebridge::db::Id;
+use casebridge::db::schema::{client_identifiers, client_name_tokens, client_tags, clients, deadlines, organisations};
+use casebridge::procedure::deadlines::{derive, procedure_stage};
+use casebridge::procedure::queries::events_of_client;
+use casebridge::seed::{SyntheticOptions, demo, synthetic};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use crate::helpers::{Account, TestApp, body};
+
+/// Every page of a client search, following `next_cursor`.
+async fn search_all(app: &TestApp, account: &Account, query: &[(&str, &str)]) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request =
+            app.get("/api/v1/clients").bearer_auth(&account.token).query(query).query(&[("limit", "200")]);
+        if let Some(cursor) = &cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        let page: Value = body(request.send().await.unwrap()).await;
+        items.extend(page["items"].as_array().unwrap_or_else(|| panic!("not a page: {page}")).iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+fn ids(items: &[Value]) -> BTreeSet<String> {
+    items.iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[derive(Queryable, Debug)]
+struct Seeded {
+    id: Id,
+    reference: String,
+    given_names: String,
+    family_name: String,
+    native_name: Option<String>,
+    birth_year: Option<i32>,
+}
+
+fn seeded_clients(app: &TestApp, organisation_id: Id) -> Vec<Seeded> {
+    app.db(|conn| {
+        clients::table
+            .filter(clients::organisation_id.eq(organisation_id))
+            .order(clients::reference)
+            .select((
+                clients::id,
+                clients::reference,
+                clients::given_names,
+                clients::family_name,
+                clients::native_name,
+                clients::birth_year,
+            ))
+            .load(conn)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues() {
+    let app = TestApp::spawn().await;
+    let options = SyntheticOptions { clients: 300, organisation: "SYNTH".into(), batch: 120, seed: 7, writers: 2 };
+    let report = synthetic(&app.pool, &options).unwrap();
+    assert_eq!(report.clients, 300);
+    assert!(report.organisation_created);
+    let year = casebridge::domain::today().format("%Y").to_string();
+    assert_eq!(report.first_reference.as_deref(), Some(format!("SYNTH-{year}-000001").as_str()));
+    assert_eq!(report.last_reference.as_deref(), Some(format!("SYNTH-{year}-000300").as_str()));
+
+    let organisation_id = report.organisation_id;
+    let stored_index_rows: i64 = app.db(|conn| {
+        let tokens: i64 = client_name_tokens::table
+            .filter(client_name_tokens::organisation_id.eq(organisation_id))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        let tags: i64 = client_tags::table
+            .filter(client_tags::organisation_id.eq(organisation_id))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        let identifiers: i64 = client_identifiers::table
+            .filter(client_identifiers::organisation_id.eq(organisation_id))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        tokens + tags + identifiers
+    });
+    assert_eq!(stored_index_rows as u64, report.index_rows);
+
+    let seeded = seeded_clients(&app, organisation_id);
+    assert_eq!(seeded.len(), 300);
+    let target = seeded.iter().find(|client| client.native_name.is_some()).expect("some clients have a native name");
+
+    // The index rows are the ones the API writes for the same fields.
+    let today = casebridge::domain::today();
+    let (expected_tokens, stored_tokens) = app.db(|conn| {
+        let row = casebridge::clients::queries::find(conn, target.id).unwrap().unwrap();
+        let fields = row.input().unwrap().parse(today).unwrap();
+        let stored: Vec<String> = client_name_tokens::table
+            .filter(client_name_tokens::client_id.eq(target.id))
+            .order(client_name_tokens::token)
+            .select(client_name_tokens::token)
+            .load(conn)
+            .unwrap();
+        (IndexRows::of(&fields).name_tokens, stored)
+    });
+    assert_eq!(stored_tokens, expected_tokens);
+
+    let admin = app.admin().await;
+    let counselor = app.create_user(&admin, Some(organisation_id), "counselor").await;
+    let target_id = target.id.to_string();
+
+    // By name in the native script, and by the same name in Latin letters in lower case.
+    let native = target.native_name.clone().unwrap();
+    let by_native = search_all(&app, &counselor, &[("q", &native)]).await;
+    assert!(ids(&by_native).contains(&target_id), "{native} did not find {target:?}");
+    let latin = format!("{} {}", target.given_names, target.family_name).to_lowercase();
+    let by_latin = search_all(&app, &counselor, &[("q", &latin)]).await;
+    assert!(ids(&by_latin).contains(&target_id), "{latin} did not find {target:?}");
+
+    // By the first letters of the family name: every match, over several pages.
+    let prefix: String = target.family_name.to_lowercase().chars().take(3).collect();
+    let by_prefix = search_all(&app, &counselor, &[("q", &prefix)]).await;
+    assert!(ids(&by_prefix).is_superset(&ids(&by_latin)));
+    assert_eq!(ids(&by_prefix).len(), by_prefix.len(), "no client appears on two pages");
+
+    // By reference, and by identifier.
+    let by_reference = search_all(&app, &counselor, &[("q", &target.reference)]).await;
+    assert_eq!(ids(&by_reference), BTreeSet::from([target_id.clone()]));
+    let (with_case_number, case_number) = app.db(|conn| {
+        let client: Id = client_identifiers::table
+            .filter(client_identifiers::organisation_id.eq(organisation_id))
+            .filter(client_identifiers::kind.eq("udsc_case_number"))
+            .select(client_identifiers::client_id)
+            .first(conn)
+            .unwrap();
+        let row = casebridge::clients::queries::find(conn, client).unwrap().unwrap();
+        let identifiers: Vec<casebridge::clients::model::Identifier> = serde_json::from_str(&row.identifiers).unwrap();
+        (client.to_string(), identifiers.into_iter().find(|i| i.value.starts_with("DPU")).unwrap().value)
+    });
+    let by_identifier = search_all(&app, &counselor, &[("q", &case_number)]).await;
+    assert_eq!(ids(&by_identifier), BTreeSet::from([with_case_number]));
+
+    // A client entered through the API continues the seeded numbering.
+    let created = app
+        .post("/api/v1/clients")
+        .bearer_auth(&counselor.token)
+        .json(&json!({"given_names": "Amina", "family_name": "Dudayeva"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["reference"], format!("SYNTH-{year}-0301"));
+
+    // The same seed invents the same people, into another organisation as well.
+    let again = SyntheticOptions { organisation: "SYNTH2".into(), batch: 300, ..options };
+    let second = synthetic(&app.pool, &again).unwrap();
+    let people = |rows: Vec<Seeded>| -> Vec<(String, String, Option<String>, Option<i32>)> {
+        rows.into_iter().map(|c| (c.given_names, c.family_name, c.native_name, c.birth_year)).collect()
+    };
+    assert_eq!(people(seeded_clients(&app, second.organisation_id)), people(seeded));
+}
+
+#[tokio::test]
+async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
+    let app = TestApp::spawn().await;
+    let report = app.db(|conn| demo(conn, 42).unwrap());
+    assert_eq!(report.organisations.len(), 6);
+    assert_eq!(report.clients, 200);
+    assert!(report.procedure_events > report.clients);
+    assert!(report.consents > report.clients, "some clients agreed to sharing as well");
+
+    use casebridge::domain::{Role, SessionKind};
+    let roles: BTreeSet<&str> = report.users.iter().map(|user| user.role.code()).collect();
+    assert_eq!(roles, BTreeSet::from(["analyst", "consortium_admin", "coordinator", "counselor"]));
+    let pfm_counselors: Vec<&Vec<SessionKind>> = report
+        .users
+        .iter()
+        .filter(|user| user.role == Role::Counselor && user.organisation.as_deref() == Some("PFM"))
+        .map(|user| &user.specialties)
+        .collect();
+    assert!(pfm_counselors.contains(&&vec![SessionKind::Psychological]));
+    assert!(pfm_counselors.contains(&&vec![SessionKind::Legal]));
+
+    let mut psychologist_token = None;
+    for user in &report.users {
+        let response = app.login(&user.email, user.password.expose_secret()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{} cannot sign in with the printed password", user.email);
+        let tokens: Value = response.json().await.unwrap();
+        let token = tokens["access_token"].as_str().unwrap().to_owned();
+        let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&token).send().await.unwrap()).await;
+        assert_eq!(me["role"], user.role.code());
+        if user.specialties == [SessionKind::Psychological] && user.organisation.as_deref() == Some("PFM") {
+            psychologist_token = Some(token);
+        }
+    }
+    let psychologist = psychologist_token.unwrap();
+    let page: Value = body(app.get("/api/v1/clients?limit=200").bearer_auth(&psychologist).send().await.unwrap()).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 70, "PFM's clients");
+
+    type DeadlineKey = (String, i32, String, NaiveDate, Option<String>);
+    let checked = app.db(|conn| {
+        let all: Vec<(Id, Id, Option<String>)> = clients::table
+            .select((clients::id, clients::organisation_id, clients::procedure_stage))
+            .load(conn)
+            .unwrap();
+        let mut open = 0;
+        for (client_id, _, stage) in &all {
+            let events: Vec<_> =
+                events_of_client(conn, *client_id).unwrap().iter().map(|row| row.engine_event().unwrap()).collect();
+            assert!(!events.is_empty());
+            let mut expected: Vec<DeadlineKey> = derive(&events)
+                .into_iter()
+                .map(|d| {
+                    (d.rule.code.to_owned(), d.rule.version as i32, d.trigger_event_id, d.due_on, d.closed_by_event_id)
+                })
+                .collect();
+            let mut stored: Vec<DeadlineKey> = deadlines::table
+                .filter(deadlines::client_id.eq(client_id))
+                .select((
+                    deadlines::rule_code,
+                    deadlines::rule_version,
+                    deadlines::trigger_event_id,
+                    deadlines::due_on,
+                    deadlines::closed_by_event_id,
+                ))
+                .load::<(String, i32, Id, NaiveDate, Option<Id>)>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|(code, version, trigger, due, closed)| {
+                    (code, version, trigger.to_string(), due, closed.map(|id| id.to_string()))
+                })
+                .collect();
+            expected.sort();
+            stored.sort();
+            assert_eq!(stored, expected, "deadlines of client {client_id}");
+            let expected_stage = procedure_stage(&events).map(<&str>::from);
+            assert_eq!(stage.as_deref(), expected_stage);
+            open += stored.iter().filter(|d| d.4.is_none()).count();
+        }
+        assert!(open > 0, "the demo shows running deadlines");
+        all.len()
+    });
+    assert_eq!(checked, 200);
+
+    let again = app.db(|conn| demo(conn, 42).unwrap_err());
+    assert!(again.to_string().contains("already"), "{again}");
+    let organisations: i64 = app.db(|conn| organisations::table.count().get_result(conn).unwrap());
+    assert_eq!(organisations, 6);
+}
+
+#[tokio::test]
+async fn seeding_is_refused_in_production_mode() {
+    use std::process::Command;
+    let app = TestApp::spawn().await;
+    let data = tempfile::tempdir().unwrap();
+    let key = casebridge::config::generate_key().unwrap();
+    for args in [&["seed", "--demo"][..], &["seed", "--clients", "10"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_casebridge"))
+            .args(args)
+            .env_clear()
+            .env("DATABASE_URL", &app.database_url)
+            .env("CASEBRIDGE_DATA_DIR", data.path())
+            .env("CASEBRIDGE_ENV", "production")
+            .env("CASEBRIDGE_JWT_SIGNING_KEY", &key)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("production"), "{stderr}");
+    }
+    let organisations: i64 = app.db(|conn| organisations::table.count().get_result(conn).unwrap());
+    assert_eq!(organisations, 0);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_casebridge"))
+        .args(["seed", "--clients", "25", "--organisation", "CLI", "--batch", "10"])
+        .env_clear()
+        .env("DATABASE_URL", &app.database_url)
+        .env("CASEBRIDGE_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Seeded 25 synthetic clients into CLI") && stdout.contains("rows/s"), "{stdout}");
+}
+
+/// Clients of an organisation whose index rows match, straight from the database.
+fn matching_in_database(
+    app: &TestApp,
+    organisation_id: Id,
+    word: Option<&str>,
+    tags: &[(&str, &str)],
+) -> BTreeSet<String> {
+    app.db(|conn| {
+        let mut sets: Vec<BTreeSet<String>> = Vec::new();
+        if let Some(word) = word {
+            let mut end = word.to_owned();
+            let last = end.pop().unwrap();
+            end.push(char::from(last as u8 + 1));
+            let ids: Vec<Id> = client_name_tokens::table
+                .filter(client_name_tokens::organisation_id.eq(organisation_id))
+                .filter(client_name_tokens::token.ge(word))
+                .filter(client_name_tokens::token.lt(end))
+                .select(client_name_tokens::client_id)
+                .load(conn)
+                .unwrap();
+            sets.push(ids.iter().map(Id::to_string).collect());
+        }
+        for (kind, value) in tags {
+            let ids: Vec<Id> = client_tags::table
+                .filter(client_tags::organisation_id.eq(organisation_id))
+                .filter(client_tags::kind.eq(*kind))
+                .filter(client_tags::value.eq(*value))
+                .select(client_tags::client_id)
+                .load(conn)
+                .unwrap();
+            sets.push(ids.iter().map(Id::to_string).collect());
+        }
+        sets.into_iter().reduce(|all, next| all.intersection(&next).cloned().collect()).unwrap()
+    })
+}
+
+#[tokio::test]
+async fn search_pages_hold_exactly_the_matches_whether_they_are_few_or_many() {
+    let app = TestApp::spawn().await;
+    let options = SyntheticOptions { clients: 6000, organisation: "WIDE".into(), batch: 2000, seed: 3, writers: 2 };
+    let report = synthetic(&app.pool, &options).unwrap();
+    let organisation_id = report.organisation_id;
+    let admin = app.admin().await;
+    let counselor = app.create_user(&admin, Some(organisation_id), "counselor").await;
+
+    // More than 2 000 clients are Russian citizens and speak Russian (checked per client while
+    // walking, or gathered when both are asked together); fewer are Belarusian or named Kady….
+    type Pairs = &'static [(&'static str, &'static str)];
+    let cases: [(Pairs, Option<&str>, Pairs); 6] = [
+        (&[("nationality", "RU")], None, &[("nationality", "RU")]),
+        (&[("language", "ru"), ("nationality", "BY")], None, &[("language", "ru"), ("nationality", "BY")]),
+        (&[("nationality", "RU"), ("language", "ru")], None, &[("nationality", "RU"), ("language", "ru")]),
+        (&[("q", "kady")], Some("kady"), &[]),
+        (&[("q", "kady"), ("nationality", "RU")], Some("kady"), &[("nationality", "RU")]),
+        (&[("q", "a"), ("language", "ru")], Some("a"), &[("language", "ru")]),
+    ];
+    for (query, word, tags) in cases {
+        let expected = matching_in_database(&app, organisation_id, word, tags);
+        assert!(!expected.is_empty(), "{query:?}");
+        let found = search_all(&app, &counselor, query).await;
+        let found_ids: Vec<String> = found.iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect();
+        let mut sorted = found_ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(found_ids, sorted, "{query:?}: pages in id order, no client twice");
+        assert_eq!(ids(&found), expected, "{query:?}: {} found, {} expected", found.len(), expected.len());
+    }
+    let russian = matching_in_database(&app, organisation_id, None, &[("nationality", "RU")]);
+    assert!(russian.len() > 2000, "the walk is exercised: {}", russian.len());
+}
