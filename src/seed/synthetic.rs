@@ -223,7 +223,7 @@ struct Plan {
 }
 
 impl Plan {
-    /// `BENCH-2026-000042`: six digits, so a million clients sort in order.
+    /// `BENCH-2026-000042`: six digits, so references up to 999 999 sort in number order.
     fn reference(&self, number: u64) -> String {
         format!("{}-{}-{number:06}", self.prefix, self.year)
     }
