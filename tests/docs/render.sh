@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 if ! command -v chromium >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q && apt-get install -y -q --no-install-recommends chromium
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 cargo build --locked -q
@@ -30,11 +30,25 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 
-timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$WORK_DIR/profile" \
-    --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
-    --virtual-time-budget=15000 --dump-dom "http://127.0.0.1:$PORT/docs/" >"$WORK_DIR/dom.html" 2>"$WORK_DIR/chromium.log"
+# Chromium is slow to start on a loaded machine: give it two tries and show its log when both fail.
+render() {
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic \
+        --no-first-run --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$WORK_DIR/profile-$1" \
+        --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+        --virtual-time-budget=15000 --dump-dom "http://127.0.0.1:$PORT/docs/" \
+        >"$WORK_DIR/dom.html" 2>"$WORK_DIR/chromium.log"
+}
+rendered=false
+for attempt in 1 2; do
+    if render "$attempt" && grep -q 'opblock-summary-path' "$WORK_DIR/dom.html"; then
+        rendered=true
+        break
+    fi
+    echo "chromium attempt $attempt did not render the page (exit code or empty page); log tail:" >&2
+    tail -n 20 "$WORK_DIR/chromium.log" >&2
+done
+$rendered || { echo "FAIL: chromium did not render /docs" >&2; exit 1; }
 
 operations=$(grep -o "class=\"opblock-summary-path\"" "$WORK_DIR/dom.html" | wc -l)
 expected=$(curl -fs "http://127.0.0.1:$PORT/api/v1/openapi.json" | python3 -c \
