@@ -92,7 +92,7 @@ pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
         for event in &pending {
             index += 1;
             let hash = link_hash(&prev_hash, index, event);
-            diesel::update(audit_events::table.find(event.id))
+            let sealed = diesel::update(audit_events::table.find(event.id))
                 .filter(audit_events::chain_index.is_null())
                 .set((
                     audit_events::chain_index.eq(index),
@@ -100,6 +100,11 @@ pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
                     audit_events::hash.eq(&hash),
                 ))
                 .execute(conn)?;
+            // Sealed meanwhile by someone else, or stored under an id this code cannot write
+            // back: give the batch up rather than chain past a link that is not there.
+            if sealed != 1 {
+                return Err(diesel::result::Error::NotFound);
+            }
             prev_hash = hash;
         }
         Ok(pending.len())

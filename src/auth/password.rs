@@ -1,5 +1,5 @@
-//! Passwords: Argon2id with OWASP parameters in PHC strings, computed on the blocking pool with
-//! a bound on how many run at once, and strength checked with zxcvbn.
+//! Passwords: Argon2id with OWASP parameters in PHC strings, computed on threads of their own at
+//! the lowest CPU priority with a bound on how many wait at once, and strength checked with zxcvbn.
 
 use std::sync::Arc;
 
@@ -30,19 +30,32 @@ pub fn hash_now(password: &SecretString) -> anyhow::Result<String> {
 
 /// Hashes and verifies passwords without letting a flood of logins pile up work: at most
 /// `max_in_flight` computations run or wait at once; beyond that callers get a fast 503.
+///
+/// The computations run on one thread per core at the lowest CPU priority (nice 19), so that a
+/// flood of sign-ins slows sign-ins down but not the requests of people already signed in.
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    threads: Arc<rayon::ThreadPool>,
     /// Verified against when the e-mail is unknown, so that costs the same as a wrong password.
     decoy_hash: Arc<str>,
 }
 
 impl Passwords {
-    pub fn new(max_in_flight: usize) -> anyhow::Result<Self> {
+    pub fn new(threads: usize, max_in_flight: usize) -> anyhow::Result<Self> {
         let decoy = argon2()
             .hash_password(b"decoy password that never matches")
             .map_err(|e| anyhow::anyhow!("cannot hash with Argon2: {e}"))?;
-        Ok(Self { permits: Arc::new(Semaphore::new(max_in_flight.max(1))), decoy_hash: decoy.to_string().into() })
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("password-{i}"))
+            .start_handler(|_| lowest_priority())
+            .build()?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            threads: Arc::new(threads),
+            decoy_hash: decoy.to_string().into(),
+        })
     }
 
     async fn off_the_workers<T: Send + 'static>(
@@ -55,16 +68,15 @@ impl Passwords {
                 "Too many sign-ins are being checked right now; retry in a moment.",
             ));
         };
-        let outcome = actix_web::web::block(move || {
-            let outcome = work();
+        let (answer, outcome) = tokio::sync::oneshot::channel();
+        self.threads.spawn(move || {
+            // The caller may have gone away; then nobody needs the answer.
+            let _ = answer.send(work());
             drop(permit);
-            outcome
-        })
-        .await;
-        outcome.map_err(|e| ApiError::Internal(anyhow::anyhow!("password task failed: {e}")))
+        });
+        outcome.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("password task ended without an answer")))
     }
 
-    /// The PHC string of a new password.
     pub async fn hash(&self, password: SecretString) -> Result<String, ApiError> {
         self.off_the_workers(move || hash_now(&password)).await?.map_err(ApiError::Internal)
     }
@@ -87,6 +99,14 @@ impl Passwords {
 /// A new password must be 12–128 characters and hard to guess: zxcvbn (with its own lists of
 /// common passwords, names and words) must rate it at least 3 of 4, also given the user's
 /// e-mail and name, which must not make it guessable.
+/// Lowers the calling thread to nice 19 (on Linux the nice value belongs to the thread). A
+/// refusal leaves the thread at normal priority, which is still correct, only less polite.
+fn lowest_priority() {
+    if let Err(error) = rustix::process::setpriority_process(None, 19) {
+        tracing::warn!(%error, "cannot lower the priority of a password thread");
+    }
+}
+
 pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LEN {
@@ -148,7 +168,7 @@ mod tests {
 
     #[actix_web::test]
     async fn verify_accepts_the_right_password_only() {
-        let passwords = Passwords::new(2).unwrap();
+        let passwords = Passwords::new(1, 2).unwrap();
         let hash = passwords.hash(SecretString::from("violet tram under Wawel 1987!")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(

@@ -77,25 +77,55 @@ impl DatabaseUrl {
     }
 }
 
+/// A pooled connection. A healthy pool hands connections out without a round trip to test them;
+/// instead, a connection on which work failed is pinged once, and one that lost its server is
+/// dropped on return rather than handed out again.
+pub struct PooledConnection {
+    inner: DbConnection,
+    lost: bool,
+}
+
+impl PooledConnection {
+    /// Called after work on the connection failed: finds out whether the server is still there.
+    fn check_after_failure(&mut self) {
+        self.lost = self.inner.batch_execute("SELECT 1").is_err();
+    }
+}
+
+impl std::ops::Deref for PooledConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.inner
+    }
+}
+
 /// r2d2 manager that opens the variant the URL names and returns the real error.
 pub struct ConnectionManager {
     url: DatabaseUrl,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PooledConnection;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        self.url.connect()
+    fn connect(&self) -> Result<PooledConnection, ConnectionError> {
+        let inner = self.url.connect()?;
+        Ok(PooledConnection { inner, lost: false })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+    fn is_valid(&self, conn: &mut PooledConnection) -> Result<(), ConnectionError> {
+        conn.inner.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
+    fn has_broken(&self, conn: &mut PooledConnection) -> bool {
+        conn.lost || diesel::r2d2::R2D2Connection::is_broken(&mut conn.inner)
     }
 }
 
@@ -108,7 +138,7 @@ pub fn pool(url: DatabaseUrl, size: u32, timeout: Duration) -> DbPool {
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(timeout)
-        .test_on_check_out(true)
+        .test_on_check_out(false)
         .build_unchecked(ConnectionManager { url })
 }
 
@@ -131,7 +161,11 @@ where
     let pool = pool.clone();
     actix_web::web::block(move || {
         let mut conn = pool.get().map_err(ApiError::DatabaseUnavailable)?;
-        work(&mut conn)
+        let outcome = work(&mut conn);
+        if matches!(outcome, Err(ApiError::Database(_))) {
+            conn.check_after_failure();
+        }
+        outcome
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
@@ -152,7 +186,11 @@ pub async fn every(
         let pool = pool.clone();
         let outcome = actix_web::web::block(move || -> anyhow::Result<usize> {
             let mut conn = pool.get()?;
-            work(&mut conn)
+            let outcome = work(&mut conn);
+            if outcome.is_err() {
+                conn.check_after_failure();
+            }
+            outcome
         })
         .await;
         match outcome {

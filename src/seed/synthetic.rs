@@ -131,7 +131,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
     }
     // The counter row exists before the writers start, so each of them only moves it forward.
     clients_queries::set_last_reference_number(&mut conn, organisation.id, year, already)?;
-    let writers = match &*conn {
+    let writers = match &**conn {
         DbConnection::Postgres(_) => options.writers.max(1),
         DbConnection::Sqlite(_) => 1,
     };
@@ -194,7 +194,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
     // table for every row) until autovacuum comes round; both are brought up to date now, which
     // is not counted in the write rate.
     let maintenance = Instant::now();
-    if let DbConnection::Postgres(conn) = &mut *pool.get().context("no database connection")? {
+    if let DbConnection::Postgres(conn) = &mut **pool.get().context("no database connection")? {
         conn.batch_execute("VACUUM (ANALYZE) clients, client_name_tokens, client_tags, client_identifiers")?;
     }
     report.maintenance = maintenance.elapsed();

@@ -67,6 +67,11 @@ fn replace_participants(
 ) -> QueryResult<()> {
     diesel::delete(session_participants::table.filter(session_participants::session_id.eq(session_id)))
         .execute(conn)?;
+    add_participants(conn, session_id, client_id, fields)
+}
+
+/// The session's own client (always attending) and the other participants.
+fn add_participants(conn: &mut DbConnection, session_id: Id, client_id: Id, fields: &SessionFields) -> QueryResult<()> {
     let everyone =
         std::iter::once((client_id, true)).chain(fields.participants.iter().map(|p| (p.client_id, p.attended)));
     for (participant, attended) in everyone {
@@ -120,7 +125,7 @@ pub fn insert(conn: &mut DbConnection, new: NewSession<'_>) -> QueryResult<Sessi
         ))
         .returning(sessions::all_columns)
         .get_result::<SessionRow>(conn)?;
-    replace_participants(conn, new.id, new.client_id, fields)?;
+    add_participants(conn, new.id, new.client_id, fields)?;
     Ok(row)
 }
 
