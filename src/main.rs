@@ -41,7 +41,8 @@ enum Command {
     #[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "clients"]))]
     Seed {
         /// A small named consortium: organisations, a user of every role (passwords printed
-        /// once), about 200 clients with procedure timelines and consents.
+        /// once), about 200 clients with procedure timelines, consents, sessions of every kind
+        /// and referrals in every state.
         #[arg(long)]
         demo: bool,
         /// This many synthetic clients in one organisation, for load tests.
@@ -162,6 +163,25 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 report.clients,
                 report.procedure_events,
                 report.consents,
+            );
+            println!(
+                "{} sessions ({}), {} referrals ({}), {} client records made by partners accepting referrals.",
+                report.sessions.sessions,
+                report
+                    .sessions
+                    .by_kind
+                    .iter()
+                    .map(|(kind, count)| format!("{kind} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                report.referrals.values().sum::<usize>(),
+                report
+                    .referrals
+                    .iter()
+                    .map(|(status, count)| format!("{status} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                report.referred_clients,
             );
             println!("Users (passwords are shown once; store them now):\n");
             print!("{}", casebridge::seed::credentials_table(&report.users));

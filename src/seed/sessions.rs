@@ -204,12 +204,16 @@ pub struct SessionPlan {
     counselors: Vec<Counselor>,
     /// Per kind (in `KINDS` order), the counselors qualified to log it.
     qualified: Vec<Vec<usize>>,
+    /// `KINDS` with the weight of a kind nobody is qualified for set to 0.
+    kinds: Vec<(SessionKind, u32)>,
     cities: Vec<String>,
     now: DateTime<Utc>,
     today: NaiveDate,
 }
 
 impl SessionPlan {
+    /// A plan for sessions logged by `counselors`; kinds none of them is qualified for are not
+    /// logged (everyone may log `other`).
     pub fn new(mean: u32, counselors: Vec<Counselor>, cities: Vec<String>, now: DateTime<Utc>) -> anyhow::Result<Self> {
         let qualified: Vec<Vec<usize>> = KINDS
             .iter()
@@ -219,11 +223,16 @@ impl SessionPlan {
                     .collect()
             })
             .collect();
-        if qualified.iter().any(Vec::is_empty) {
-            bail!("the synthetic counselors do not cover every session kind");
+        if counselors.is_empty() {
+            bail!("sessions need a counselor");
         }
+        let kinds = KINDS
+            .iter()
+            .zip(&qualified)
+            .map(|((kind, weight), who)| (*kind, if who.is_empty() { 0 } else { *weight }))
+            .collect();
         let today = now.with_timezone(&chrono_tz::Europe::Warsaw).date_naive();
-        Ok(Self { mean, counselors, qualified, cities, now, today })
+        Ok(Self { mean, counselors, qualified, kinds, cities, now, today })
     }
 
     /// How many counselors log the sessions.
@@ -250,13 +259,25 @@ impl SessionPlan {
         client_id: Id,
         client: &ClientFields,
     ) -> anyhow::Result<Vec<SeededSession>> {
+        self.sessions_since(rng, client_id, client, self.today - Days::new(HISTORY_DAYS))
+    }
+
+    /// The sessions of one client who came no earlier than `earliest`.
+    pub fn sessions_since(
+        &self,
+        rng: &mut impl Rng,
+        client_id: Id,
+        client: &ClientFields,
+        earliest: NaiveDate,
+    ) -> anyhow::Result<Vec<SeededSession>> {
         let count = self.count(rng);
-        if count == 0 {
+        let known_for = u64::try_from((self.today - earliest).num_days()).unwrap_or(0).min(HISTORY_DAYS);
+        if count == 0 || known_for < 3 {
             return Ok(Vec::new());
         }
-        // A client comes at some point in the last two years and is seen from then until now;
-        // each kind of help by one counselor.
-        let first_contact = rng.gen_range(1..=HISTORY_DAYS);
+        // A client comes at some point in the period and is seen from then until now; each kind
+        // of help by one counselor.
+        let first_contact = rng.gen_range(1..=known_for - 2);
         let mut counselor_of_kind: [Option<usize>; KINDS.len()] = [None; KINDS.len()];
         let city = match &client.city {
             Some(city) if self.cities.contains(city) => Some(city.clone()),
@@ -264,7 +285,7 @@ impl SessionPlan {
         };
         let mut drafts = Vec::with_capacity(count);
         for _ in 0..count {
-            let position = weighted_position(rng, KINDS);
+            let position = weighted_position(rng, &self.kinds);
             let (kind, _) = KINDS[position];
             let counselor = *counselor_of_kind[position].get_or_insert_with(|| *any(rng, &self.qualified[position]));
             let started_at = self.start(rng, first_contact);

@@ -366,7 +366,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
 #[tokio::test]
 async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
     let app = TestApp::spawn().await;
-    let report = app.db(|conn| demo(conn, 42).unwrap());
+    let report = app.db(|conn| demo(conn, 42, WORKING_DAYS).unwrap());
     assert_eq!(report.organisations.len(), 6);
     assert_eq!(report.clients, 200);
     assert!(report.procedure_events > report.clients);
@@ -398,7 +398,11 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
     }
     let psychologist = psychologist_token.unwrap();
     let page: Value = body(app.get("/api/v1/clients?limit=200").bearer_auth(&psychologist).send().await.unwrap()).await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 70, "PFM's clients");
+    let pfm = report.organisations.iter().find(|(short, _)| short == "PFM").unwrap().1;
+    let pfm_clients: i64 =
+        app.db(|conn| clients::table.filter(clients::organisation_id.eq(pfm)).count().get_result(conn).unwrap());
+    assert!(pfm_clients >= 70);
+    assert_eq!(page["items"].as_array().unwrap().len() as i64, pfm_clients, "PFM's clients");
 
     type DeadlineKey = (String, i32, String, NaiveDate, Option<String>);
     let checked = app.db(|conn| {
@@ -407,10 +411,13 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
             .load(conn)
             .unwrap();
         let mut open = 0;
+        let mut without_timeline = 0;
         for (client_id, _, stage) in &all {
             let events: Vec<_> =
                 events_of_client(conn, *client_id).unwrap().iter().map(|row| row.engine_event().unwrap()).collect();
-            assert!(!events.is_empty());
+            if events.is_empty() {
+                without_timeline += 1;
+            }
             let mut expected: Vec<DeadlineKey> = derive(&events)
                 .into_iter()
                 .map(|d| {
@@ -441,14 +448,145 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
             open += stored.iter().filter(|d| d.4.is_none()).count();
         }
         assert!(open > 0, "the demo shows running deadlines");
+        assert_eq!(without_timeline, report.referred_clients, "only records made on accepting a referral");
         all.len()
     });
-    assert_eq!(checked, 200);
+    assert_eq!(checked, 200 + report.referred_clients);
 
-    let again = app.db(|conn| demo(conn, 42).unwrap_err());
+    let again = app.db(|conn| demo(conn, 42, WORKING_DAYS).unwrap_err());
     assert!(again.to_string().contains("already"), "{again}");
     let organisations: i64 = app.db(|conn| organisations::table.count().get_result(conn).unwrap());
     assert_eq!(organisations, 6);
+}
+
+/// The test configuration's working days to answer an urgent and a routine referral.
+const WORKING_DAYS: (u32, u32) = (2, 10);
+
+#[tokio::test]
+async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_on_a_valid_consent() {
+    use casebridge::consents::model::ConsentScope;
+    use casebridge::referrals::model::{ReferralRow, Urgency};
+    let app = TestApp::spawn().await;
+    let report = app.db(|conn| demo(conn, 7, WORKING_DAYS).unwrap());
+    let today = casebridge::domain::today();
+
+    // Sessions of every kind, as counted.
+    let by_kind: Vec<(String, i64)> = app.db(|conn| {
+        sessions::table
+            .group_by(sessions::kind)
+            .select((sessions::kind, diesel::dsl::count_star()))
+            .order(sessions::kind)
+            .load(conn)
+            .unwrap()
+    });
+    let kinds: BTreeSet<&str> = by_kind.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["integration", "legal", "medical_referral", "other", "psychological", "social", "vocational"])
+    );
+    let counted: Vec<(String, i64)> = report.sessions.by_kind.iter().map(|(k, c)| (k.clone(), *c as i64)).collect();
+    assert_eq!(by_kind, counted);
+    let participants: i64 = app.db(|conn| session_participants::table.count().get_result(conn).unwrap());
+    assert_eq!(participants as u64, report.sessions.sessions);
+
+    // Referrals in every state, each on a consent to share with its partner that stood when it
+    // was sent and covers the shared fields, answered by the date its urgency gives.
+    let rows: Vec<ReferralRow> =
+        app.db(|conn| casebridge::db::schema::referrals::table.select(ReferralRow::as_select()).load(conn).unwrap());
+    let states: BTreeSet<String> = rows.iter().map(|row| row.status_on(today).unwrap().code().to_owned()).collect();
+    assert_eq!(
+        states,
+        BTreeSet::from(["accepted", "cancelled", "completed", "declined", "expired", "pending"].map(String::from))
+    );
+    let stored: BTreeSet<&str> = rows.iter().map(|row| row.status.as_str()).collect();
+    assert!(stored.contains("expired"), "the expiry is recorded, not only computed");
+    for row in &rows {
+        let consent = app.db(|conn| casebridge::consents::queries::find(conn, row.client_id, row.consent_id).unwrap());
+        let consent = consent.unwrap_or_else(|| panic!("referral {} has no consent of its client", row.id));
+        let sent_on = row.created_at.and_utc().with_timezone(&chrono_tz::Europe::Warsaw).date_naive();
+        assert_eq!(consent.purpose, "sharing_with_partner");
+        assert_eq!(consent.partner_id, Some(row.to_organisation_id));
+        assert!(consent.is_valid_on(sent_on) && consent.is_valid_on(today), "consent of referral {}", row.id);
+        let scope: Vec<ConsentScope> = casebridge::db::decode_list(&consent.scope).unwrap();
+        let shared: Vec<String> = casebridge::db::decode_list(&row.shared_fields).unwrap();
+        assert_eq!(casebridge::referrals::shared::check(&shared, &scope), Ok(shared.clone()));
+        let urgency: Urgency = casebridge::db::decode(&row.urgency).unwrap();
+        assert_eq!(row.respond_by, casebridge::referrals::respond_by(urgency, sent_on, WORKING_DAYS));
+        let linked = matches!(row.status.as_str(), "accepted" | "completed") || row.accepted_at.is_some();
+        assert_eq!(row.partner_client_id.is_some(), linked, "referral {} ({})", row.id, row.status);
+        if let Some(partner_client) = row.partner_client_id {
+            let owner: Id = app
+                .db(|conn| clients::table.find(partner_client).select(clients::organisation_id).first(conn).unwrap());
+            assert_eq!(owner, row.to_organisation_id);
+        }
+        for (at, status) in [
+            (row.accepted_at, "accepted"),
+            (row.declined_at, "declined"),
+            (row.cancelled_at, "cancelled"),
+            (row.completed_at, "completed"),
+            (row.expired_at, "expired"),
+        ] {
+            if let Some(at) = at {
+                assert!(at > row.created_at && at <= chrono::Utc::now().naive_utc(), "{status} of {}", row.id);
+            }
+        }
+        let history = app.db(|conn| casebridge::referrals::queries::events_of(conn, row.id).unwrap());
+        assert_eq!(history.first().map(|event| event.kind.as_str()), Some("created"));
+        let last = if row.status == "pending" { "created" } else { row.status.as_str() };
+        assert_eq!(history.last().map(|event| event.kind.as_str()), Some(last));
+    }
+    let counted: usize = report.referrals.values().sum();
+    assert_eq!(counted, rows.len());
+
+    // A psychological session is hidden from a counselor who is not a psychologist.
+    let sign_in = |email: &'static str| {
+        let user = report.users.iter().find(|user| user.email == email).unwrap();
+        let password = user.password.expose_secret().to_owned();
+        let app = &app;
+        async move {
+            let response = app.login(email, &password).await;
+            assert_eq!(response.status(), StatusCode::OK, "{email}");
+            let tokens: Value = response.json().await.unwrap();
+            tokens["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let lawyer = sign_in("prawnik@pfm.example.org").await;
+    let psychologist = sign_in("psycholog@pfm.example.org").await;
+    let pfm = report.organisations.iter().find(|(short, _)| short == "PFM").unwrap().1;
+    let (session_id, client_id): (Id, Id) = app.db(|conn| {
+        sessions::table
+            .filter(sessions::organisation_id.eq(pfm))
+            .filter(sessions::kind.eq("psychological"))
+            .select((sessions::id, sessions::client_id))
+            .first(conn)
+            .unwrap()
+    });
+    let path = format!("/api/v1/sessions/{session_id}");
+    let response = app.get(&path).bearer_auth(&lawyer).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app.get(&path).bearer_auth(&psychologist).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed = |token: String| {
+        let app = &app;
+        async move {
+            let page: Value = body(
+                app.get(&format!("/api/v1/clients/{client_id}/sessions?limit=200"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned())
+                .collect::<BTreeSet<_>>()
+        }
+    };
+    assert!(!listed(lawyer).await.contains(&session_id.to_string()));
+    assert!(listed(psychologist).await.contains(&session_id.to_string()));
 }
 
 #[tokio::test]
