@@ -142,7 +142,7 @@ fn refuse_in_production(config: &Config) -> anyhow::Result<()> {
 pub fn seed_demo(config: &Config, seed: u64) -> anyhow::Result<crate::seed::DemoReport> {
     refuse_in_production(config)?;
     let mut conn = connect_and_migrate(config)?;
-    crate::seed::demo(&mut conn, seed)
+    crate::seed::demo(&mut conn, seed, config.referral_working_days)
 }
 
 /// Writes synthetic clients at benchmark scale (`seed --clients N`).

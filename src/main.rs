@@ -41,7 +41,8 @@ enum Command {
     #[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "clients"]))]
     Seed {
         /// A small named consortium: organisations, a user of every role (passwords printed
-        /// once), about 200 clients with procedure timelines and consents.
+        /// once), about 200 clients with procedure timelines, consents, sessions of every kind
+        /// and referrals in every state.
         #[arg(long)]
         demo: bool,
         /// This many synthetic clients in one organisation, for load tests.
@@ -56,6 +57,10 @@ enum Command {
         /// Connections writing side by side with --clients on PostgreSQL (SQLite uses one).
         #[arg(long, value_name = "N", default_value_t = 2, requires = "clients")]
         writers: usize,
+        /// With --clients: counseling sessions per new client on average (skewed: many clients
+        /// have none or a few, some dozens), logged by synthetic counselors of the organisation.
+        #[arg(long, value_name = "M", default_value_t = 0, requires = "clients")]
+        sessions_per_client: u32,
         /// Seed of the random generator: the same seed gives the same invented people.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -159,11 +164,30 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 report.procedure_events,
                 report.consents,
             );
+            println!(
+                "{} sessions ({}), {} referrals ({}), {} client records made by partners accepting referrals.",
+                report.sessions.sessions,
+                report
+                    .sessions
+                    .by_kind
+                    .iter()
+                    .map(|(kind, count)| format!("{kind} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                report.referrals.values().sum::<usize>(),
+                report
+                    .referrals
+                    .iter()
+                    .map(|(status, count)| format!("{status} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                report.referred_clients,
+            );
             println!("Users (passwords are shown once; store them now):\n");
             print!("{}", casebridge::seed::credentials_table(&report.users));
         }
-        Command::Seed { clients: Some(clients), organisation, batch, writers, seed, .. } => {
-            let options = SyntheticOptions { clients, organisation, batch, seed, writers };
+        Command::Seed { clients: Some(clients), organisation, batch, writers, seed, sessions_per_client, .. } => {
+            let options = SyntheticOptions { clients, organisation, batch, seed, writers, sessions_per_client };
             let report = cli::seed_clients(&config, &options)?;
             println!(
                 "Seeded {} synthetic clients into {}{} ({} … {}), with {} index rows, in {:.1} s: \
@@ -178,6 +202,26 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 report.clients_per_second(),
                 report.rows_per_second(),
             );
+            if report.counselors > 0 {
+                let sessions = &report.sessions;
+                println!(
+                    "Of them, {} clients have sessions: {} sessions ({} hours; {}) with {} participant rows, \
+                     logged by {} synthetic counselors ({} created, who cannot sign in); {} rows in all.",
+                    sessions.clients_with_sessions,
+                    sessions.sessions,
+                    sessions.minutes / 60,
+                    sessions
+                        .by_kind
+                        .iter()
+                        .map(|(kind, count)| format!("{kind} {count}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    sessions.participants,
+                    report.counselors,
+                    report.counselors_created,
+                    report.rows(),
+                );
+            }
             if !report.maintenance.is_zero() {
                 println!("Then refreshed the database's statistics in {:.1} s.", report.maintenance.as_secs_f64());
             }

@@ -1,9 +1,11 @@
 //! Database functions for referrals and their change feed.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::model::{Box, EventRow, ReferralEventKind, ReferralRow, ReferralStatus};
+use super::shared::{SharedClient, Source};
+use crate::clients;
 use crate::db::schema::{referral_events, referral_feed, referrals};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::SessionKind;
@@ -34,6 +36,7 @@ fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// Records what happened to a referral at `at`.
 pub fn record_event(
     conn: &mut DbConnection,
     referral: &ReferralRow,
@@ -41,6 +44,7 @@ pub fn record_event(
     actor_id: Option<Id>,
     reason_code: Option<&str>,
     reason: Option<&str>,
+    at: NaiveDateTime,
 ) -> QueryResult<()> {
     let position = next_position(conn)?;
     diesel::insert_into(referral_events::table)
@@ -52,7 +56,7 @@ pub fn record_event(
             referral_events::to_organisation_id.eq(referral.to_organisation_id),
             referral_events::kind.eq(kind.code()),
             referral_events::actor_id.eq(actor_id),
-            referral_events::at.eq(db::now().naive_utc()),
+            referral_events::at.eq(at),
             referral_events::reason_code.eq(reason_code),
             referral_events::reason.eq(reason),
         ))
@@ -74,7 +78,12 @@ pub struct NewReferral<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, new: NewReferral<'_>) -> QueryResult<ReferralRow> {
-    let now = db::now().naive_utc();
+    insert_at(conn, new, db::now().naive_utc())
+}
+
+/// Inserts a referral made at `now`: the API's is the present; the demo data backdates its
+/// referrals, so that some have run past their answer date.
+pub fn insert_at(conn: &mut DbConnection, new: NewReferral<'_>, now: NaiveDateTime) -> QueryResult<ReferralRow> {
     let row: ReferralRow = diesel::insert_into(referrals::table)
         .values((
             referrals::id.eq(Id::new()),
@@ -95,7 +104,7 @@ pub fn insert(conn: &mut DbConnection, new: NewReferral<'_>) -> QueryResult<Refe
         ))
         .returning(referrals::all_columns)
         .get_result(conn)?;
-    record_event(conn, &row, ReferralEventKind::Created, Some(new.created_by), None, None)?;
+    record_event(conn, &row, ReferralEventKind::Created, Some(new.created_by), None, None, now)?;
     Ok(row)
 }
 
@@ -118,7 +127,19 @@ pub fn transition(
     change: &Change<'_>,
     actor_id: Option<Id>,
 ) -> QueryResult<Option<ReferralRow>> {
-    let now = db::now().naive_utc();
+    transition_at(conn, current, expected_version, from, change, actor_id, db::now().naive_utc())
+}
+
+/// `transition` as of `now` (see `insert_at`).
+pub fn transition_at(
+    conn: &mut DbConnection,
+    current: &ReferralRow,
+    expected_version: Option<i32>,
+    from: &[ReferralStatus],
+    change: &Change<'_>,
+    actor_id: Option<Id>,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ReferralRow>> {
     let at = Some(now);
     let none = None::<chrono::NaiveDateTime>;
     let stamp = |status: ReferralStatus| if change.to == status { at } else { none };
@@ -152,7 +173,7 @@ pub fn transition(
             ReferralStatus::Completed => ReferralEventKind::Completed,
             ReferralStatus::Expired => ReferralEventKind::Expired,
         };
-        record_event(conn, row, kind, actor_id, change.reason_code, change.reason)?;
+        record_event(conn, row, kind, actor_id, change.reason_code, change.reason, now)?;
     }
     Ok(updated)
 }
@@ -291,4 +312,31 @@ pub fn events_of(conn: &mut DbConnection, referral_id: Id) -> QueryResult<Vec<Ev
         .order(referral_events::position)
         .select(EventRow::as_select())
         .load(conn)
+}
+
+/// The shared fields of an open referral whose consent stands on `today`; `None` otherwise.
+pub fn shared_client(
+    conn: &mut DbConnection,
+    row: &ReferralRow,
+    today: NaiveDate,
+) -> QueryResult<Option<SharedClient>> {
+    let consent_valid =
+        crate::consents::queries::find(conn, row.client_id, row.consent_id)?.is_some_and(|c| c.is_valid_on(today));
+    if !row.status_on(today)?.is_open() || !consent_valid {
+        return Ok(None);
+    }
+    let Some(client) = clients::queries::find(conn, row.client_id)? else {
+        return Ok(None);
+    };
+    let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, client.id, today)?;
+    let household = match client.household_id {
+        Some(household_id) => Some(clients::model::Household {
+            id: household_id,
+            members: clients::queries::household_members(conn, household_id)?,
+        }),
+        None => None,
+    };
+    let source =
+        Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines, household };
+    Ok(Some(SharedClient::of(source, &db::decode_list::<String>(&row.shared_fields)?)))
 }

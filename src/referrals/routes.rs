@@ -10,7 +10,7 @@ use super::model::{
     ReferralInput, ReferralRow, ReferralStatus,
 };
 use super::queries::{self, Change, NewReferral, ReferralQuery};
-use super::shared::{self, SharedClient, Source};
+use super::shared::{self, SharedClient};
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::clients;
@@ -284,26 +284,7 @@ pub async fn referred_client(
 
 /// The shared fields of an open referral with a standing consent; `None` otherwise.
 fn shared_client(conn: &mut DbConnection, row: &ReferralRow) -> Result<Option<SharedClient>, ApiError> {
-    let today = domain::today();
-    let consent_valid =
-        crate::consents::queries::find(conn, row.client_id, row.consent_id)?.is_some_and(|c| c.is_valid_on(today));
-    if !row.status_on(today)?.is_open() || !consent_valid {
-        return Ok(None);
-    }
-    let Some(client) = clients::queries::find(conn, row.client_id)? else {
-        return Ok(None);
-    };
-    let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, client.id, today)?;
-    let household = match client.household_id {
-        Some(household_id) => Some(clients::model::Household {
-            id: household_id,
-            members: clients::queries::household_members(conn, household_id)?,
-        }),
-        None => None,
-    };
-    let source =
-        Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines, household };
-    Ok(Some(SharedClient::of(source, &db::decode_list::<String>(&row.shared_fields)?)))
+    Ok(queries::shared_client(conn, row, domain::today())?)
 }
 
 /// Runs a transition: the caller's side and the current status must allow it (409 with the

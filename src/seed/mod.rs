@@ -1,16 +1,19 @@
 //! Invented data for demonstrations and load tests (`casebridge seed`): a small named
 //! consortium with a user of every role (`--demo`), or synthetic clients at benchmark scale in
-//! one organisation (`--clients N`). Everything goes through the same parsing, index rows and
+//! one organisation (`--clients N`), optionally with their counseling sessions
+//! (`--sessions-per-client M`). Everything goes through the same parsing, index rows and
 //! deadline derivation as data entered through the API. Never for a production database.
 
 pub mod demo;
 pub mod people;
+pub mod sessions;
 pub mod synthetic;
 pub mod timeline;
 
 use secrecy::ExposeSecret;
 
 pub use demo::{DemoReport, DemoUser, demo};
+pub use sessions::SessionTally;
 pub use synthetic::{SyntheticOptions, SyntheticReport, synthetic};
 
 /// The demo users and their passwords as a plain-text table, to be printed once.

@@ -1,8 +1,11 @@
-//! Synthetic clients at benchmark scale (10 thousand to a million) in one organisation.
+//! Synthetic clients at benchmark scale (10 thousand to a million) in one organisation, and
+//! optionally their counseling sessions (to ten million).
 //!
 //! One thread invents people while the calling thread writes the previous batch: each batch is
 //! one transaction of multi-row INSERTs into `clients` and the three index tables, with exactly
-//! the rows `clients::queries::insert` writes, so search behaves as on data entered by hand.
+//! the rows `clients::queries::insert` writes, so search behaves as on data entered by hand; with
+//! sessions, the same transaction holds the batch's sessions and their `session_participants`
+//! rows, as `sessions::queries::insert` writes them (see `super::sessions`).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,14 +20,16 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::people;
+use super::sessions::{self as seeded_sessions, SeededSession, SessionPlan, SessionTally};
 use crate::clients::model::ClientFields;
 use crate::clients::queries::{self as clients_queries, IndexRows};
-use crate::db::schema::{client_identifiers, client_name_tokens, client_tags, clients};
+use crate::db::schema::{client_identifiers, client_name_tokens, client_tags, clients, session_participants, sessions};
 use crate::db::{self, DbConnection, DbPool, Id};
 use crate::domain::client::ClientStatus;
 use crate::domain::{self, SessionKind};
 use crate::organisations::model::{OrganisationFields, parse_short_name};
 use crate::organisations::queries as organisations;
+use crate::sessions::queries::{self as sessions_queries, NewSession};
 
 /// What `casebridge seed --clients N` was asked for.
 #[derive(Debug, Clone)]
@@ -38,11 +43,21 @@ pub struct SyntheticOptions {
     pub seed: u64,
     /// Connections writing side by side on PostgreSQL (SQLite always uses one).
     pub writers: usize,
+    /// Mean number of counseling sessions per new client (0: none). The number per client is
+    /// skewed (geometric), so the total is close to, not exactly, `clients × sessions_per_client`.
+    pub sessions_per_client: u32,
 }
 
 impl Default for SyntheticOptions {
     fn default() -> Self {
-        Self { clients: 10_000, organisation: "BENCH".to_owned(), batch: 5_000, seed: 42, writers: 2 }
+        Self {
+            clients: 10_000,
+            organisation: "BENCH".to_owned(),
+            batch: 5_000,
+            seed: 42,
+            writers: 2,
+            sessions_per_client: 0,
+        }
     }
 }
 
@@ -57,6 +72,12 @@ pub struct SyntheticReport {
     pub index_rows: u64,
     pub first_reference: Option<String>,
     pub last_reference: Option<String>,
+    /// Synthetic counselors the sessions are logged by (0 without sessions), and how many of
+    /// them this run created.
+    pub counselors: usize,
+    pub counselors_created: usize,
+    /// The sessions written for this run's clients.
+    pub sessions: SessionTally,
     /// Writing the rows.
     pub elapsed: Duration,
     /// Refreshing the database's statistics afterwards (PostgreSQL).
@@ -68,16 +89,25 @@ impl SyntheticReport {
         self.clients as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// Client rows and index rows together.
+    /// Every row written: clients, index rows, sessions and session participants.
+    pub fn rows(&self) -> u64 {
+        self.clients + self.index_rows + self.sessions.sessions + self.sessions.participants
+    }
+
     pub fn rows_per_second(&self) -> f64 {
-        (self.clients + self.index_rows) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.rows() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 }
 
 /// PostgreSQL accepts 65 535 bind parameters per statement and the bundled SQLite 32 766;
 /// statements stay below both.
 const MAX_BIND_PARAMETERS: usize = 30_000;
+
+/// Mixed into the seed for the sessions' random stream.
+const SESSION_STREAM: u64 = 0x5e55_1075_c0de_0001;
 const CLIENT_COLUMNS: usize = 29;
+const SESSION_COLUMNS: usize = 18;
+const PARTICIPANT_COLUMNS: usize = 3;
 
 /// Why a synthetic client's file is closed, for the share that is.
 const CLOSED_REASONS: &[(&str, u32)] = &[
@@ -94,12 +124,16 @@ struct SeededClient {
     fields: ClientFields,
     closed_reason: Option<&'static str>,
     index: IndexRows,
+    sessions: Vec<SeededSession>,
 }
 
 type Batch = anyhow::Result<Vec<SeededClient>>;
 
 /// Writes `options.clients` invented clients into the organisation named by
-/// `options.organisation` (created when missing), continuing its reference numbers.
+/// `options.organisation` (created when missing), continuing its reference numbers, and with
+/// `options.sessions_per_client` above 0 their sessions, logged by synthetic counselors of the
+/// organisation (created when missing). Only the clients of this run get sessions, so a second
+/// run adds clients with their own sessions and leaves the earlier ones as they were.
 ///
 /// On PostgreSQL `options.writers` connections from `pool` write batches side by side (the
 /// database's work per row — index entries and foreign-key checks — is what limits the rate);
@@ -131,6 +165,14 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
     }
     // The counter row exists before the writers start, so each of them only moves it forward.
     clients_queries::set_last_reference_number(&mut conn, organisation.id, year, already)?;
+    let (sessions, counselors_created) = if options.sessions_per_client > 0 && options.clients > 0 {
+        let (counselors, created) =
+            db::transaction(&mut conn, |conn| seeded_sessions::counselors(conn, &organisation))?;
+        let cities: Vec<String> = db::decode_list(&organisation.cities)?;
+        (Some(SessionPlan::new(options.sessions_per_client, counselors, cities, db::now())?), created)
+    } else {
+        (None, 0)
+    };
     let writers = match &**conn {
         DbConnection::Postgres(_) => options.writers.max(1),
         DbConnection::Sqlite(_) => 1,
@@ -145,6 +187,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
         batch: options.batch,
         seed: options.seed,
         today,
+        sessions,
     };
     let mut report = SyntheticReport {
         organisation_id: organisation.id,
@@ -154,6 +197,9 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
         index_rows: 0,
         first_reference: (options.clients > 0).then(|| plan.reference(first_number)),
         last_reference: (options.clients > 0).then(|| plan.reference(last_number)),
+        counselors: plan.sessions.as_ref().map_or(0, SessionPlan::counselors),
+        counselors_created,
+        sessions: SessionTally::default(),
         elapsed: Duration::ZERO,
         maintenance: Duration::ZERO,
     };
@@ -185,9 +231,10 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
     });
     report.elapsed = started.elapsed();
     for outcome in outcomes {
-        let (clients, index_rows) = outcome?;
-        report.clients += clients;
-        report.index_rows += index_rows;
+        let written = outcome?;
+        report.clients += written.clients;
+        report.index_rows += written.index_rows;
+        report.sessions.add(&written.sessions);
     }
     // After a bulk load PostgreSQL's statistics are stale (the planner would take a common name
     // prefix for a rare one) and its visibility map is empty (index-only scans would visit the
@@ -195,7 +242,11 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
     // is not counted in the write rate.
     let maintenance = Instant::now();
     if let DbConnection::Postgres(conn) = &mut **pool.get().context("no database connection")? {
-        conn.batch_execute("VACUUM (ANALYZE) clients, client_name_tokens, client_tags, client_identifiers")?;
+        let mut tables = "clients, client_name_tokens, client_tags, client_identifiers".to_owned();
+        if report.sessions.sessions > 0 {
+            tables.push_str(", sessions, session_participants");
+        }
+        conn.batch_execute(&format!("VACUUM (ANALYZE) {tables}"))?;
     }
     report.maintenance = maintenance.elapsed();
     Ok(report)
@@ -220,6 +271,7 @@ struct Plan {
     batch: usize,
     seed: u64,
     today: NaiveDate,
+    sessions: Option<SessionPlan>,
 }
 
 impl Plan {
@@ -230,10 +282,14 @@ impl Plan {
 
     fn generate(self, sender: SyncSender<Batch>, stop: &AtomicBool) {
         let mut rng = StdRng::seed_from_u64(self.seed);
+        // Sessions draw from a stream of their own, so a seed gives the same people with or
+        // without sessions.
+        let mut session_rng = StdRng::seed_from_u64(self.seed ^ SESSION_STREAM);
         let mut made = 0u64;
         while made < self.count && !stop.load(Ordering::Relaxed) {
             let size = (self.count - made).min(self.batch as u64);
-            let batch = (0..size).map(|offset| self.client(&mut rng, made + offset)).collect::<Batch>();
+            let batch =
+                (0..size).map(|offset| self.client(&mut rng, &mut session_rng, made + offset)).collect::<Batch>();
             let failed = batch.is_err();
             if sender.send(batch).is_err() || failed {
                 return;
@@ -242,39 +298,57 @@ impl Plan {
         }
     }
 
-    fn client(&self, rng: &mut StdRng, serial: u64) -> anyhow::Result<SeededClient> {
+    fn client(&self, rng: &mut StdRng, session_rng: &mut StdRng, serial: u64) -> anyhow::Result<SeededClient> {
         let number = self.first_number + serial;
         let input = people::person(rng, number);
         let fields = input
             .parse(self.today)
             .map_err(|errors| anyhow::anyhow!("an invented client is invalid: {errors:?} ({input:?})"))?;
         let closed_reason = rng.gen_bool(0.08).then(|| *people::weighted(rng, CLOSED_REASONS));
+        let id = Id::new();
+        let sessions = match &self.sessions {
+            Some(plan) => plan.sessions_of(session_rng, id, &fields)?,
+            None => Vec::new(),
+        };
         Ok(SeededClient {
-            id: Id::new(),
+            id,
             number: i32::try_from(number)?,
             reference: self.reference(number),
             index: IndexRows::of(&fields),
             fields,
             closed_reason,
+            sessions,
         })
     }
 }
 
-/// Takes batches until there are none left; returns the clients and index rows written.
+/// What one writer wrote.
+#[derive(Default)]
+struct Written {
+    clients: u64,
+    index_rows: u64,
+    sessions: SessionTally,
+}
+
+/// Takes batches until there are none left; returns what was written.
 fn write_batches(
     pool: &DbPool,
     organisation_id: Id,
     year: i32,
     batches: &Mutex<Receiver<Batch>>,
-) -> anyhow::Result<(u64, u64)> {
+) -> anyhow::Result<Written> {
     let mut conn = pool.get().context("no database connection")?;
-    let (mut clients, mut index_rows) = (0u64, 0u64);
+    let mut total = Written::default();
     loop {
         let next = batches.lock().map_err(|_| anyhow::anyhow!("another writer failed"))?.recv();
-        let Ok(batch) = next else { return Ok((clients, index_rows)) };
+        let Ok(batch) = next else { return Ok(total) };
         let batch = batch?;
         let Some(last_number) = batch.iter().map(|client| client.number).max() else { continue };
         let size = batch.len() as u64;
+        let mut tally = SessionTally::default();
+        for client in &batch {
+            tally.count(&client.sessions);
+        }
         let written = db::transaction(&mut conn, |conn| -> QueryResult<usize> {
             let written = store(conn, organisation_id, batch)?;
             // In the batch's own transaction, so an interrupted run leaves a counter at or past
@@ -283,8 +357,9 @@ fn write_batches(
             Ok(written)
         })
         .with_context(|| format!("writing the clients up to number {last_number}"))?;
-        clients += size;
-        index_rows += written as u64;
+        total.clients += size;
+        total.index_rows += written as u64;
+        total.sessions.add(&tally);
     }
 }
 
@@ -310,15 +385,32 @@ macro_rules! insert_rows {
     }};
 }
 
-/// Writes one batch of clients and their index rows; returns the number of index rows.
+/// Writes one batch of clients, their index rows and their sessions; returns the number of index
+/// rows.
 fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>) -> QueryResult<usize> {
     let now = db::now().naive_utc();
     let mut tokens = Vec::new();
     let mut tags = Vec::new();
     let mut identifiers = Vec::new();
     let mut client_rows = Vec::with_capacity(batch.len());
+    let mut session_rows = Vec::new();
+    let mut participant_rows = Vec::new();
     for client in batch {
         let id = client.id;
+        for session in &client.sessions {
+            participant_rows.extend(sessions_queries::participant_values(session.id, id, &session.fields));
+            session_rows.push(sessions_queries::row_values(
+                NewSession {
+                    id: session.id,
+                    organisation_id,
+                    client_id: id,
+                    counselor_id: session.counselor_id,
+                    fields: &session.fields,
+                    notes_ciphertext: None,
+                },
+                now,
+            ));
+        }
         tokens.extend(client.index.name_tokens.into_iter().map(|token| {
             (
                 client_name_tokens::client_id.eq(id),
@@ -360,5 +452,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
     let mut index_rows = insert_rows!(conn, client_name_tokens::table, tokens, 3);
     index_rows += insert_rows!(conn, client_tags::table, tags, 4);
     index_rows += insert_rows!(conn, client_identifiers::table, identifiers, 4);
+    insert_rows!(conn, sessions::table, session_rows, SESSION_COLUMNS);
+    insert_rows!(conn, session_participants::table, participant_rows, PARTICIPANT_COLUMNS);
     Ok(index_rows)
 }

@@ -70,20 +70,33 @@ fn replace_participants(
     add_participants(conn, session_id, client_id, fields)
 }
 
-/// The session's own client (always attending) and the other participants.
 fn add_participants(conn: &mut DbConnection, session_id: Id, client_id: Id, fields: &SessionFields) -> QueryResult<()> {
-    let everyone =
-        std::iter::once((client_id, true)).chain(fields.participants.iter().map(|p| (p.client_id, p.attended)));
-    for (participant, attended) in everyone {
-        diesel::insert_into(session_participants::table)
-            .values((
+    for row in participant_values(session_id, client_id, fields) {
+        diesel::insert_into(session_participants::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+type ParticipantValues = (
+    diesel::dsl::Eq<session_participants::session_id, Id>,
+    diesel::dsl::Eq<session_participants::client_id, Id>,
+    diesel::dsl::Eq<session_participants::attended, bool>,
+);
+
+/// The `session_participants` rows of a session: the client it is logged for (attended), then
+/// the further participants of a group session (shared by insert, update and the seed
+/// generator's multi-row insert).
+pub fn participant_values(session_id: Id, client_id: Id, fields: &SessionFields) -> Vec<ParticipantValues> {
+    std::iter::once((client_id, true))
+        .chain(fields.participants.iter().map(|p| (p.client_id, p.attended)))
+        .map(|(participant, attended)| {
+            (
                 session_participants::session_id.eq(session_id),
                 session_participants::client_id.eq(participant),
                 session_participants::attended.eq(attended),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+            )
+        })
+        .collect()
 }
 
 pub struct NewSession<'a> {
@@ -96,37 +109,70 @@ pub struct NewSession<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
-    let now = db::now().naive_utc();
-    let fields = new.fields;
+    let (id, client_id, fields) = (new.id, new.client_id, new.fields);
     let row = diesel::insert_into(sessions::table)
-        .values((
-            (
-                sessions::id.eq(new.id),
-                sessions::organisation_id.eq(new.organisation_id),
-                sessions::client_id.eq(new.client_id),
-                sessions::counselor_id.eq(new.counselor_id),
-                sessions::kind.eq(fields.kind.code()),
-                sessions::mode.eq(fields.mode.code()),
-                sessions::city.eq(&fields.city),
-                sessions::started_at.eq(fields.started_at),
-                sessions::duration_minutes.eq(fields.duration_minutes),
-            ),
-            (
-                sessions::language.eq(&fields.language),
-                sessions::interpreter_used.eq(fields.interpreter_used),
-                sessions::topics.eq(db::encode_list(&fields.topics)),
-                sessions::summary.eq(&fields.summary),
-                sessions::notes_ciphertext.eq(&new.notes_ciphertext),
-                sessions::follow_up_on.eq(fields.follow_up_on),
-                sessions::created_at.eq(now),
-                sessions::updated_at.eq(now),
-                sessions::version.eq(1),
-            ),
-        ))
+        .values(row_values(new, db::now().naive_utc()))
         .returning(sessions::all_columns)
         .get_result::<SessionRow>(conn)?;
-    add_participants(conn, new.id, new.client_id, fields)?;
+    add_participants(conn, id, client_id, fields)?;
     Ok(row)
+}
+
+/// The columns of a new session's row, created at `now` (shared by insert and the seed
+/// generator's multi-row insert).
+#[allow(clippy::type_complexity)]
+pub fn row_values(
+    new: NewSession<'_>,
+    now: NaiveDateTime,
+) -> (
+    (
+        diesel::dsl::Eq<sessions::id, Id>,
+        diesel::dsl::Eq<sessions::organisation_id, Id>,
+        diesel::dsl::Eq<sessions::client_id, Id>,
+        diesel::dsl::Eq<sessions::counselor_id, Id>,
+        diesel::dsl::Eq<sessions::kind, &'static str>,
+        diesel::dsl::Eq<sessions::mode, &'static str>,
+        diesel::dsl::Eq<sessions::city, Option<String>>,
+        diesel::dsl::Eq<sessions::started_at, NaiveDateTime>,
+        diesel::dsl::Eq<sessions::duration_minutes, i32>,
+    ),
+    (
+        diesel::dsl::Eq<sessions::language, Option<String>>,
+        diesel::dsl::Eq<sessions::interpreter_used, bool>,
+        diesel::dsl::Eq<sessions::topics, String>,
+        diesel::dsl::Eq<sessions::summary, Option<String>>,
+        diesel::dsl::Eq<sessions::notes_ciphertext, Option<Vec<u8>>>,
+        diesel::dsl::Eq<sessions::follow_up_on, Option<NaiveDate>>,
+        diesel::dsl::Eq<sessions::created_at, NaiveDateTime>,
+        diesel::dsl::Eq<sessions::updated_at, NaiveDateTime>,
+        diesel::dsl::Eq<sessions::version, i32>,
+    ),
+) {
+    let fields = new.fields;
+    (
+        (
+            sessions::id.eq(new.id),
+            sessions::organisation_id.eq(new.organisation_id),
+            sessions::client_id.eq(new.client_id),
+            sessions::counselor_id.eq(new.counselor_id),
+            sessions::kind.eq(fields.kind.code()),
+            sessions::mode.eq(fields.mode.code()),
+            sessions::city.eq(fields.city.clone()),
+            sessions::started_at.eq(fields.started_at),
+            sessions::duration_minutes.eq(fields.duration_minutes),
+        ),
+        (
+            sessions::language.eq(fields.language.clone()),
+            sessions::interpreter_used.eq(fields.interpreter_used),
+            sessions::topics.eq(db::encode_list(&fields.topics)),
+            sessions::summary.eq(fields.summary.clone()),
+            sessions::notes_ciphertext.eq(new.notes_ciphertext),
+            sessions::follow_up_on.eq(fields.follow_up_on),
+            sessions::created_at.eq(now),
+            sessions::updated_at.eq(now),
+            sessions::version.eq(1),
+        ),
+    )
 }
 
 /// Writes the corrected fields if the version is still `expected_version`; `notes_ciphertext`

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use casebridge::clients::queries::IndexRows;
 use casebridge::db::Id;
-use casebridge::db::schema::{client_identifiers, client_name_tokens, client_tags, clients, deadlines, organisations};
+use casebridge::db::schema::{
+    client_identifiers, client_name_tokens, client_tags, clients, deadlines, organisations, session_participants,
+    sessions, users,
+};
 use casebridge::procedure::deadlines::{derive, procedure_stage};
 use casebridge::procedure::queries::events_of_client;
 use casebridge::seed::{SyntheticOptions, demo, synthetic};
@@ -71,7 +74,14 @@ fn seeded_clients(app: &TestApp, organisation_id: Id) -> Vec<Seeded> {
 #[tokio::test]
 async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues() {
     let app = TestApp::spawn().await;
-    let options = SyntheticOptions { clients: 300, organisation: "SYNTH".into(), batch: 120, seed: 7, writers: 2 };
+    let options = SyntheticOptions {
+        clients: 300,
+        organisation: "SYNTH".into(),
+        batch: 120,
+        seed: 7,
+        writers: 2,
+        sessions_per_client: 0,
+    };
     let report = synthetic(&app.pool, &options).unwrap();
     assert_eq!(report.clients, 300);
     assert!(report.organisation_created);
@@ -175,10 +185,188 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
     assert_eq!(people(seeded_clients(&app, second.organisation_id)), people(seeded));
 }
 
+/// Every page of a client's sessions the account may see.
+async fn sessions_of_client(app: &TestApp, account: &Account, client_id: Id) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = app
+            .get(&format!("/api/v1/clients/{client_id}/sessions"))
+            .bearer_auth(&account.token)
+            .query(&[("limit", "200")]);
+        if let Some(cursor) = &cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        let page: Value = body(request.send().await.unwrap()).await;
+        items.extend(page["items"].as_array().unwrap_or_else(|| panic!("not a page: {page}")).iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+/// A user of the organisation created through the API with these specialties, signed in.
+async fn staff(app: &TestApp, admin: &Account, organisation_id: Id, role: &str, specialties: &[&str]) -> Account {
+    let email = format!("{role}-{}@example.org", Id::new().as_uuid().simple());
+    let response = app
+        .post("/api/v1/users")
+        .bearer_auth(&admin.token)
+        .json(&json!({
+            "organisation_id": organisation_id,
+            "email": email,
+            "display_name": format!("Test {role}"),
+            "role": role,
+            "specialties": specialties,
+            "password": crate::helpers::PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: Value = response.json().await.unwrap();
+    let account = Account {
+        id: user["id"].as_str().unwrap().parse().unwrap(),
+        email,
+        organisation_id: Some(organisation_id),
+        token: String::new(),
+        refresh_token: String::new(),
+    };
+    app.signed_in(account).await
+}
+
+/// Sessions of a client straight from the database: (all, psychological).
+fn stored_sessions_of(app: &TestApp, client_id: Id) -> (i64, i64) {
+    app.db(|conn| {
+        let all: i64 = sessions::table.filter(sessions::client_id.eq(client_id)).count().get_result(conn).unwrap();
+        let psychological: i64 = sessions::table
+            .filter(sessions::client_id.eq(client_id))
+            .filter(sessions::kind.eq("psychological"))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        (all, psychological)
+    })
+}
+
+#[tokio::test]
+async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_report() {
+    let app = TestApp::spawn().await;
+    let options = SyntheticOptions {
+        clients: 200,
+        organisation: "SESS".into(),
+        batch: 70,
+        seed: 9,
+        writers: 2,
+        sessions_per_client: 3,
+    };
+    let report = synthetic(&app.pool, &options).unwrap();
+    let tally = report.sessions.clone();
+    assert_eq!((report.counselors, report.counselors_created), (20, 20));
+    assert!((400..=800).contains(&tally.sessions), "about 3 per client: {}", tally.sessions);
+    assert_eq!(tally.participants, tally.sessions, "one participant row per session");
+    assert!(tally.clients_with_sessions < 200, "some clients have no session");
+    let kinds: BTreeSet<&str> = tally.by_kind.keys().map(String::as_str).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["integration", "legal", "medical_referral", "other", "psychological", "social", "vocational"])
+    );
+    assert_eq!(report.rows(), report.clients + report.index_rows + 2 * tally.sessions);
+
+    // What is stored is what was counted, with no notes, each session with its client only.
+    let organisation_id = report.organisation_id;
+    let (stored, participants, with_notes, foreign) = app.db(|conn| {
+        let stored: i64 =
+            sessions::table.filter(sessions::organisation_id.eq(organisation_id)).count().get_result(conn).unwrap();
+        let participants: Vec<(Id, Id, bool)> = session_participants::table
+            .inner_join(sessions::table)
+            .filter(sessions::organisation_id.eq(organisation_id))
+            .select((session_participants::client_id, sessions::client_id, session_participants::attended))
+            .load(conn)
+            .unwrap();
+        let with_notes: i64 =
+            sessions::table.filter(sessions::notes_ciphertext.is_not_null()).count().get_result(conn).unwrap();
+        let foreign: i64 = sessions::table
+            .inner_join(users::table.on(users::id.eq(sessions::counselor_id)))
+            .filter(users::organisation_id.ne(organisation_id))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        (stored, participants, with_notes, foreign)
+    });
+    assert_eq!(stored as u64, tally.sessions);
+    assert_eq!(participants.len() as u64, tally.participants);
+    assert!(participants.iter().all(|(participant, client, attended)| participant == client && *attended));
+    assert_eq!((with_notes, foreign), (0, 0));
+
+    // The indicator report of the organisation's coordinator says the same.
+    let admin = app.admin().await;
+    let coordinator = staff(&app, &admin, organisation_id, "coordinator", &[]).await;
+    let today = casebridge::domain::today();
+    let from = (today - chrono::Days::new(800)).to_string();
+    let indicators: Value = body(
+        app.get("/api/v1/reports/indicators")
+            .bearer_auth(&coordinator.token)
+            .query(&[("from", from.as_str()), ("to", today.to_string().as_str())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let figures = &indicators["organisations"][0]["indicators"];
+    assert_eq!(figures["sessions"], json!(tally.sessions), "{figures}");
+    assert_eq!(figures["clients_served"], json!(tally.clients_with_sessions));
+    assert_eq!(figures["counseling_hours"].as_f64().unwrap(), (tally.minutes as f64 / 6.0).round() / 10.0);
+    assert_eq!(figures["sessions_by_kind"], json!(tally.by_kind));
+    assert_eq!(figures["sessions_by_mode"], json!(tally.by_mode));
+
+    // A client's sessions through the API: all of them for a psychologist, all but the
+    // psychological ones for the coordinator.
+    let (busiest, most): (Id, i64) = app.db(|conn| {
+        sessions::table
+            .filter(sessions::organisation_id.eq(organisation_id))
+            .group_by(sessions::client_id)
+            .select((sessions::client_id, diesel::dsl::count_star()))
+            .order((diesel::dsl::count_star().desc(), sessions::client_id))
+            .first(conn)
+            .unwrap()
+    });
+    assert!(most >= 6, "the tail: {most}");
+    let (all, psychological) = stored_sessions_of(&app, busiest);
+    let psychologist = staff(&app, &admin, organisation_id, "counselor", &["psychological"]).await;
+    let listed = sessions_of_client(&app, &psychologist, busiest).await;
+    assert_eq!(listed.len() as i64, all);
+    let started: Vec<&str> = listed.iter().map(|s| s["started_at"].as_str().unwrap()).collect();
+    assert!(started.windows(2).all(|pair| pair[0] <= pair[1]), "oldest first: {started:?}");
+    for session in &listed {
+        assert_eq!(session["participants"].as_array().unwrap().len(), 1);
+        assert_eq!(session["participants"][0]["client_id"], busiest.to_string());
+        assert_eq!(session["has_notes"], false);
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(session["started_at"].as_str().unwrap()).unwrap() < chrono::Utc::now()
+        );
+    }
+    let seen_by_coordinator = sessions_of_client(&app, &coordinator, busiest).await;
+    assert_eq!(seen_by_coordinator.len() as i64, all - psychological);
+
+    // The synthetic counselors cannot sign in.
+    let response = app.login("counselor-01@sess.example.org", crate::helpers::PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // A second run adds clients with their own sessions and reuses the counselors.
+    let more = synthetic(&app.pool, &SyntheticOptions { clients: 50, seed: 10, ..options }).unwrap();
+    assert_eq!((more.counselors, more.counselors_created), (20, 0));
+    assert_eq!(stored_sessions_of(&app, busiest), (all, psychological));
+    let stored: i64 = app.db(|conn| {
+        sessions::table.filter(sessions::organisation_id.eq(organisation_id)).count().get_result(conn).unwrap()
+    });
+    assert_eq!(stored as u64, tally.sessions + more.sessions.sessions);
+}
+
 #[tokio::test]
 async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
     let app = TestApp::spawn().await;
-    let report = app.db(|conn| demo(conn, 42).unwrap());
+    let report = app.db(|conn| demo(conn, 42, WORKING_DAYS).unwrap());
     assert_eq!(report.organisations.len(), 6);
     assert_eq!(report.clients, 200);
     assert!(report.procedure_events > report.clients);
@@ -210,7 +398,11 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
     }
     let psychologist = psychologist_token.unwrap();
     let page: Value = body(app.get("/api/v1/clients?limit=200").bearer_auth(&psychologist).send().await.unwrap()).await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 70, "PFM's clients");
+    let pfm = report.organisations.iter().find(|(short, _)| short == "PFM").unwrap().1;
+    let pfm_clients: i64 =
+        app.db(|conn| clients::table.filter(clients::organisation_id.eq(pfm)).count().get_result(conn).unwrap());
+    assert!(pfm_clients >= 70);
+    assert_eq!(page["items"].as_array().unwrap().len() as i64, pfm_clients, "PFM's clients");
 
     type DeadlineKey = (String, i32, String, NaiveDate, Option<String>);
     let checked = app.db(|conn| {
@@ -219,10 +411,13 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
             .load(conn)
             .unwrap();
         let mut open = 0;
+        let mut without_timeline = 0;
         for (client_id, _, stage) in &all {
             let events: Vec<_> =
                 events_of_client(conn, *client_id).unwrap().iter().map(|row| row.engine_event().unwrap()).collect();
-            assert!(!events.is_empty());
+            if events.is_empty() {
+                without_timeline += 1;
+            }
             let mut expected: Vec<DeadlineKey> = derive(&events)
                 .into_iter()
                 .map(|d| {
@@ -253,14 +448,145 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
             open += stored.iter().filter(|d| d.4.is_none()).count();
         }
         assert!(open > 0, "the demo shows running deadlines");
+        assert_eq!(without_timeline, report.referred_clients, "only records made on accepting a referral");
         all.len()
     });
-    assert_eq!(checked, 200);
+    assert_eq!(checked, 200 + report.referred_clients);
 
-    let again = app.db(|conn| demo(conn, 42).unwrap_err());
+    let again = app.db(|conn| demo(conn, 42, WORKING_DAYS).unwrap_err());
     assert!(again.to_string().contains("already"), "{again}");
     let organisations: i64 = app.db(|conn| organisations::table.count().get_result(conn).unwrap());
     assert_eq!(organisations, 6);
+}
+
+/// The test configuration's working days to answer an urgent and a routine referral.
+const WORKING_DAYS: (u32, u32) = (2, 10);
+
+#[tokio::test]
+async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_on_a_valid_consent() {
+    use casebridge::consents::model::ConsentScope;
+    use casebridge::referrals::model::{ReferralRow, Urgency};
+    let app = TestApp::spawn().await;
+    let report = app.db(|conn| demo(conn, 7, WORKING_DAYS).unwrap());
+    let today = casebridge::domain::today();
+
+    // Sessions of every kind, as counted.
+    let by_kind: Vec<(String, i64)> = app.db(|conn| {
+        sessions::table
+            .group_by(sessions::kind)
+            .select((sessions::kind, diesel::dsl::count_star()))
+            .order(sessions::kind)
+            .load(conn)
+            .unwrap()
+    });
+    let kinds: BTreeSet<&str> = by_kind.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["integration", "legal", "medical_referral", "other", "psychological", "social", "vocational"])
+    );
+    let counted: Vec<(String, i64)> = report.sessions.by_kind.iter().map(|(k, c)| (k.clone(), *c as i64)).collect();
+    assert_eq!(by_kind, counted);
+    let participants: i64 = app.db(|conn| session_participants::table.count().get_result(conn).unwrap());
+    assert_eq!(participants as u64, report.sessions.sessions);
+
+    // Referrals in every state, each on a consent to share with its partner that stood when it
+    // was sent and covers the shared fields, answered by the date its urgency gives.
+    let rows: Vec<ReferralRow> =
+        app.db(|conn| casebridge::db::schema::referrals::table.select(ReferralRow::as_select()).load(conn).unwrap());
+    let states: BTreeSet<String> = rows.iter().map(|row| row.status_on(today).unwrap().code().to_owned()).collect();
+    assert_eq!(
+        states,
+        BTreeSet::from(["accepted", "cancelled", "completed", "declined", "expired", "pending"].map(String::from))
+    );
+    let stored: BTreeSet<&str> = rows.iter().map(|row| row.status.as_str()).collect();
+    assert!(stored.contains("expired"), "the expiry is recorded, not only computed");
+    for row in &rows {
+        let consent = app.db(|conn| casebridge::consents::queries::find(conn, row.client_id, row.consent_id).unwrap());
+        let consent = consent.unwrap_or_else(|| panic!("referral {} has no consent of its client", row.id));
+        let sent_on = row.created_at.and_utc().with_timezone(&chrono_tz::Europe::Warsaw).date_naive();
+        assert_eq!(consent.purpose, "sharing_with_partner");
+        assert_eq!(consent.partner_id, Some(row.to_organisation_id));
+        assert!(consent.is_valid_on(sent_on) && consent.is_valid_on(today), "consent of referral {}", row.id);
+        let scope: Vec<ConsentScope> = casebridge::db::decode_list(&consent.scope).unwrap();
+        let shared: Vec<String> = casebridge::db::decode_list(&row.shared_fields).unwrap();
+        assert_eq!(casebridge::referrals::shared::check(&shared, &scope), Ok(shared.clone()));
+        let urgency: Urgency = casebridge::db::decode(&row.urgency).unwrap();
+        assert_eq!(row.respond_by, casebridge::referrals::respond_by(urgency, sent_on, WORKING_DAYS));
+        let linked = matches!(row.status.as_str(), "accepted" | "completed") || row.accepted_at.is_some();
+        assert_eq!(row.partner_client_id.is_some(), linked, "referral {} ({})", row.id, row.status);
+        if let Some(partner_client) = row.partner_client_id {
+            let owner: Id = app
+                .db(|conn| clients::table.find(partner_client).select(clients::organisation_id).first(conn).unwrap());
+            assert_eq!(owner, row.to_organisation_id);
+        }
+        for (at, status) in [
+            (row.accepted_at, "accepted"),
+            (row.declined_at, "declined"),
+            (row.cancelled_at, "cancelled"),
+            (row.completed_at, "completed"),
+            (row.expired_at, "expired"),
+        ] {
+            if let Some(at) = at {
+                assert!(at > row.created_at && at <= chrono::Utc::now().naive_utc(), "{status} of {}", row.id);
+            }
+        }
+        let history = app.db(|conn| casebridge::referrals::queries::events_of(conn, row.id).unwrap());
+        assert_eq!(history.first().map(|event| event.kind.as_str()), Some("created"));
+        let last = if row.status == "pending" { "created" } else { row.status.as_str() };
+        assert_eq!(history.last().map(|event| event.kind.as_str()), Some(last));
+    }
+    let counted: usize = report.referrals.values().sum();
+    assert_eq!(counted, rows.len());
+
+    // A psychological session is hidden from a counselor who is not a psychologist.
+    let sign_in = |email: &'static str| {
+        let user = report.users.iter().find(|user| user.email == email).unwrap();
+        let password = user.password.expose_secret().to_owned();
+        let app = &app;
+        async move {
+            let response = app.login(email, &password).await;
+            assert_eq!(response.status(), StatusCode::OK, "{email}");
+            let tokens: Value = response.json().await.unwrap();
+            tokens["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let lawyer = sign_in("prawnik@pfm.example.org").await;
+    let psychologist = sign_in("psycholog@pfm.example.org").await;
+    let pfm = report.organisations.iter().find(|(short, _)| short == "PFM").unwrap().1;
+    let (session_id, client_id): (Id, Id) = app.db(|conn| {
+        sessions::table
+            .filter(sessions::organisation_id.eq(pfm))
+            .filter(sessions::kind.eq("psychological"))
+            .select((sessions::id, sessions::client_id))
+            .first(conn)
+            .unwrap()
+    });
+    let path = format!("/api/v1/sessions/{session_id}");
+    let response = app.get(&path).bearer_auth(&lawyer).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app.get(&path).bearer_auth(&psychologist).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed = |token: String| {
+        let app = &app;
+        async move {
+            let page: Value = body(
+                app.get(&format!("/api/v1/clients/{client_id}/sessions?limit=200"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned())
+                .collect::<BTreeSet<_>>()
+        }
+    };
+    assert!(!listed(lawyer).await.contains(&session_id.to_string()));
+    assert!(listed(psychologist).await.contains(&session_id.to_string()));
 }
 
 #[tokio::test]
@@ -287,7 +613,7 @@ async fn seeding_is_refused_in_production_mode() {
     assert_eq!(organisations, 0);
 
     let output = Command::new(env!("CARGO_BIN_EXE_casebridge"))
-        .args(["seed", "--clients", "25", "--organisation", "CLI", "--batch", "10"])
+        .args(["seed", "--clients", "25", "--organisation", "CLI", "--batch", "10", "--sessions-per-client", "2"])
         .env_clear()
         .env("DATABASE_URL", &app.database_url)
         .env("CASEBRIDGE_DATA_DIR", data.path())
@@ -296,6 +622,7 @@ async fn seeding_is_refused_in_production_mode() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Seeded 25 synthetic clients into CLI") && stdout.contains("rows/s"), "{stdout}");
+    assert!(stdout.contains("logged by 20 synthetic counselors (20 created"), "{stdout}");
 }
 
 /// Clients of an organisation whose index rows match, straight from the database.
@@ -337,7 +664,14 @@ fn matching_in_database(
 #[tokio::test]
 async fn search_pages_hold_exactly_the_matches_whether_they_are_few_or_many() {
     let app = TestApp::spawn().await;
-    let options = SyntheticOptions { clients: 6000, organisation: "WIDE".into(), batch: 2000, seed: 3, writers: 2 };
+    let options = SyntheticOptions {
+        clients: 6000,
+        organisation: "WIDE".into(),
+        batch: 2000,
+        seed: 3,
+        writers: 2,
+        sessions_per_client: 0,
+    };
     let report = synthetic(&app.pool, &options).unwrap();
     let organisation_id = report.organisation_id;
     let admin = app.admin().await;
