@@ -120,12 +120,14 @@ impl Application {
         });
 
         let document = Arc::new(openapi::document());
+        let allowed_methods = web::Data::new(http::AllowedMethods::of(&document));
         let origins = config.cors_origins.clone();
         let listener = TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(allowed_methods.clone())
                 .app_data(http::json_config())
                 .app_data(http::path_config())
                 .app_data(http::query_config())

@@ -250,6 +250,7 @@ pub async fn read(
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -440,6 +441,7 @@ pub async fn duplicate_check(
         (status = 200, description = "The client, now in the household", body = Client, headers(("ETag" = String))),
         (status = 404, description = "No such client (either of the two)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A client cannot join itself", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -454,7 +456,16 @@ pub async fn join_household(
     let link = body.into_inner();
     let client = db::run(&state.pool, move |conn| {
         let client = authorized(conn, &principal, id, Action::UpdateClient)?;
-        let other = authorized(conn, &principal, link.with_client_id, Action::UpdateClient)?;
+        // The client named in the path exists; an unknown client in the body is invalid input,
+        // not a missing resource.
+        let other = match authorized(conn, &principal, link.with_client_id, Action::UpdateClient) {
+            Err(ApiError::Problem(problem)) if problem.status == actix_web::http::StatusCode::NOT_FOUND.as_u16() => {
+                let mut errors = FieldErrors::default();
+                errors.add("with_client_id", "is not a client of your organisation");
+                return errors.finish(|| None);
+            }
+            other => other?,
+        };
         if client.id == other.id {
             let mut errors = FieldErrors::default();
             errors.add("with_client_id", "must be another client");

@@ -41,6 +41,9 @@ pub struct Problem {
     /// For a conflict with another resource: its id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<String>,
+    /// For 405: the methods the resource answers, sent as `Allow` (RFC 9110 §15.5.6).
+    #[serde(skip)]
+    pub allow: Option<String>,
 }
 
 impl Problem {
@@ -55,6 +58,7 @@ impl Problem {
             retry_after: None,
             current_status: None,
             conflicting_id: None,
+            allow: None,
         }
     }
 
@@ -67,6 +71,9 @@ impl Problem {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if let Some(methods) = &self.allow {
+            response.insert_header((header::ALLOW, methods.as_str()));
         }
         response.json(self)
     }
@@ -120,6 +127,17 @@ impl ApiError {
     pub fn conflicts_with(code: &str, id: impl ToString, detail: impl Into<String>) -> Self {
         let mut problem = Problem::new(StatusCode::CONFLICT, code, detail);
         problem.conflicting_id = Some(id.to_string());
+        Self::Problem(Box::new(problem))
+    }
+
+    /// 405 for a resource that exists but does not answer this method.
+    pub fn method_not_allowed(method: &str, allow: String) -> Self {
+        let mut problem = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not allowed on this resource."),
+        );
+        problem.allow = Some(allow);
         Self::Problem(Box::new(problem))
     }
 

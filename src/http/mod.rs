@@ -7,6 +7,8 @@ pub mod pagination;
 pub mod patch;
 pub mod precondition;
 
+use std::collections::HashMap;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -49,8 +51,16 @@ fn json_error(error: JsonPayloadError) -> ApiError {
 }
 
 pub fn path_config() -> web::PathConfig {
-    // A path that does not parse (say, an id that is not a UUID) names nothing that exists.
-    web::PathConfig::default().error_handler(|_: PathError, _req| ApiError::not_found("resource").into())
+    // A path that does not parse (say, an id that is not a UUID) names nothing that exists —
+    // unless it is another resource's path that a parameterised route took for another method
+    // (PATCH /clients/duplicate-check reaches PATCH /clients/{id}): that resource exists.
+    web::PathConfig::default().error_handler(|_: PathError, req| {
+        match req.resource_map().match_pattern(req.path()) {
+            Some(owner) if req.match_pattern().is_some_and(|taken| taken != owner) => method_not_allowed(req, &owner),
+            _ => ApiError::not_found("resource"),
+        }
+        .into()
+    })
 }
 
 pub fn query_config() -> web::QueryConfig {
@@ -61,15 +71,44 @@ pub fn query_config() -> web::QueryConfig {
 
 /// Answers requests no route took: 405 when the path exists for another method, else 404.
 pub async fn unmatched(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(if req.resource_map().has_resource(req.path()) {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on this resource.", req.method()),
-        )
-    } else {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is no such resource.")
+    Err(match req.resource_map().match_pattern(req.path()) {
+        Some(pattern) => method_not_allowed(&req, &pattern),
+        None => ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is no such resource."),
     })
+}
+
+/// The methods each route pattern answers (`/api/v1/clients/{id}` → `GET, PATCH`), read from
+/// the OpenAPI document, which is generated from exactly the registered routes.
+pub struct AllowedMethods(HashMap<String, String>);
+
+impl AllowedMethods {
+    pub fn of(document: &utoipa::openapi::OpenApi) -> Self {
+        let methods = |item: &utoipa::openapi::path::PathItem| {
+            [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ]
+            .into_iter()
+            .filter(|(_, operation)| operation.is_some())
+            .map(|(method, _)| method)
+            .collect::<Vec<_>>()
+            .join(", ")
+        };
+        Self(document.paths.paths.iter().map(|(path, item)| (path.clone(), methods(item))).collect())
+    }
+}
+
+/// 405 with `Allow`, which RFC 9110 requires on it. Only the read-only documentation pages are
+/// routes outside the document.
+fn method_not_allowed(req: &HttpRequest, pattern: &str) -> ApiError {
+    let allow = req
+        .app_data::<web::Data<AllowedMethods>>()
+        .and_then(|allowed| allowed.0.get(pattern).cloned())
+        .unwrap_or_else(|| "GET".to_owned());
+    ApiError::method_not_allowed(req.method().as_str(), allow)
 }
 
 /// Response headers for a JSON API that handles sensitive data: nothing is cached, nothing is

@@ -425,6 +425,7 @@ pub async fn accept(
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a reason that is too long)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -468,6 +469,7 @@ pub async fn decline(
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a reason that is too long)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -554,6 +556,7 @@ pub async fn complete(
     responses(
         (status = 200, description = "Events after the position", body = Changes),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees no referrals", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

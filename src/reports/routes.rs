@@ -45,6 +45,7 @@ pub struct ReportQuery {
          content((IndicatorReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No reports for this role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation, or another organisation's report", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -137,6 +137,7 @@ fn view(conn: &mut DbConnection, row: SessionRow, notes: Notes) -> Result<Sessio
         (status = 201, description = "Logged", body = Session, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a kind outside the author's specialties among them)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -355,7 +355,8 @@ async fn household_members_see_each_other() {
         .send()
         .await
         .unwrap();
-    assert_problem(across, StatusCode::NOT_FOUND, "not_found").await;
+    // Answered like an unknown id, so it reveals nothing about the other organisation.
+    assert_problem(across, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
 
 #[tokio::test]
@@ -411,4 +412,26 @@ async fn an_idempotency_key_holds_across_two_api_instances() {
     assert_eq!(on_second.status(), StatusCode::CREATED);
     assert_eq!(on_second.json::<Value>().await.unwrap(), on_first);
     assert_eq!(search(&second, &counselor, "q=amina").await.len(), 1);
+}
+
+/// The client in the path exists; an unknown (or another organisation's) client named in the
+/// body is invalid input (422 on `with_client_id`), not a missing resource (404).
+#[tokio::test]
+async fn joining_the_household_of_an_unknown_client_is_a_422() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let outsider = counselor_of(&app, "HFPC").await;
+    let son = create_client(&app, &counselor, json!({"given_names": "Adam", "family_name": "Saidov"})).await;
+    let stranger = create_client(&app, &outsider, json!({"given_names": "Amina", "family_name": "Saidova"})).await;
+    for with_client_id in [json!(casebridge::db::Id::new()), stranger["id"].clone()] {
+        let response = app
+            .request(reqwest::Method::PUT, &format!("/api/v1/clients/{}/household", son["id"].as_str().unwrap()))
+            .bearer_auth(&counselor.token)
+            .json(&json!({"with_client_id": with_client_id, "relationship": "child"}))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(problem["errors"]["with_client_id"].is_string(), "{problem}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The foundation: health, problem+json for every kind of bad request, headers, the API
 //! contract.
 
+use casebridge::db::Id;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -148,4 +149,35 @@ async fn an_unreachable_postgresql_url_is_a_clear_start_up_error_not_a_sqlite_fi
     assert!(format!("{error:#}").contains("cannot connect to the postgresql database"), "{error:#}");
     assert!(!std::path::Path::new(url).exists());
     assert!(!std::path::Path::new("postgres:").exists());
+}
+
+#[tokio::test]
+async fn a_405_names_the_allowed_methods() {
+    let app = TestApp::spawn().await;
+    let response = app.request(reqwest::Method::TRACE, "/api/v1/clients/duplicate-check").send().await.unwrap();
+    assert_eq!(response.headers().get("allow").unwrap(), "POST");
+    assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+
+    let response = app.request(reqwest::Method::PUT, &format!("/api/v1/clients/{}", Id::new())).send().await.unwrap();
+    assert_eq!(response.headers().get("allow").unwrap(), "GET, PATCH");
+    assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+}
+
+/// `/sessions/counts` is a resource of its own, not a session id the PATCH route cannot parse.
+#[tokio::test]
+async fn a_fixed_path_beside_a_parameterised_one_answers_405_for_other_methods() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (method, path, allow) in [
+        (reqwest::Method::PATCH, "/api/v1/sessions/counts", "GET"),
+        (reqwest::Method::PATCH, "/api/v1/clients/duplicate-check", "POST"),
+        (reqwest::Method::GET, "/api/v1/clients/duplicate-check", "POST"),
+    ] {
+        let response = app.request(method.clone(), path).bearer_auth(&admin.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(response.headers().get("allow").unwrap(), allow, "{method} {path}");
+    }
+    // A parameterised path with an id that does not parse still names nothing.
+    let response = app.patch("/api/v1/sessions/not-an-id").bearer_auth(&admin.token).send().await.unwrap();
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
 }

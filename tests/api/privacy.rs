@@ -213,3 +213,63 @@ async fn retention_lists_and_erases_clients_closed_long_ago() {
     let (due, _) = casebridge::cli::retention(&config, five_years, false).unwrap();
     assert!(due.is_empty());
 }
+
+/// Every write on an erased client's record answers 409 `client_erased`, and the contract
+/// documents that answer on each of these operations.
+#[tokio::test]
+async fn writes_on_an_erased_client_are_documented_409s() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let id = client["id"].as_str().unwrap();
+    let relative = create_client(&app, &counselor, json!({"given_names": "Aset", "family_name": "Yandarbiyeva"})).await;
+    let other = &relative["id"];
+    let erased = app
+        .post(&format!("/api/v1/clients/{id}/erase"))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of 2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    let document: Value = body(app.get("/api/v1/openapi.json").send().await.unwrap()).await;
+    let writes = [
+        (
+            "PUT",
+            "/api/v1/clients/{id}/household",
+            format!("/api/v1/clients/{id}/household"),
+            json!({"with_client_id": other, "relationship": "child"}),
+        ),
+        (
+            "POST",
+            "/api/v1/clients/{id}/consents",
+            format!("/api/v1/clients/{id}/consents"),
+            json!({"purpose": "processing", "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}),
+        ),
+        (
+            "POST",
+            "/api/v1/clients/{id}/procedure-events",
+            format!("/api/v1/clients/{id}/procedure-events"),
+            json!({"kind": "application_lodged", "occurred_on": "2026-10-01"}),
+        ),
+        (
+            "POST",
+            "/api/v1/clients/{id}/sessions",
+            format!("/api/v1/clients/{id}/sessions"),
+            json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 40}),
+        ),
+    ];
+    for (method, documented, path, request) in writes {
+        let method = method.parse::<reqwest::Method>().unwrap();
+        let response =
+            app.request(method.clone(), &path).bearer_auth(&coordinator.token).json(&request).send().await.unwrap();
+        assert_problem(response, StatusCode::CONFLICT, "client_erased").await;
+        let responses = &document["paths"][documented][method.as_str().to_lowercase()]["responses"];
+        assert!(responses["409"].is_object(), "{method} {documented} does not document 409: {responses}");
+    }
+    for (method, documented) in
+        [("patch", "/api/v1/clients/{id}"), ("patch", "/api/v1/clients/{id}/procedure-events/{event_id}")]
+    {
+        let responses = &document["paths"][documented][method]["responses"];
+        assert!(responses["409"].is_object(), "{method} {documented} does not document 409: {responses}");
+    }
+}

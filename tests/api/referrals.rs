@@ -411,3 +411,31 @@ async fn the_change_feed_lists_every_transition_in_order() {
     assert!(items[0]["position"].as_i64().unwrap() > position);
     let _ = (c.pfm, c.legal_aid);
 }
+
+/// Decline and cancel answer 422 to a reason over 2000 characters, and the contract says so.
+#[tokio::test]
+async fn a_too_long_reason_is_a_documented_422() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_, _, referral) = setup_referral(&app, &c).await;
+    let id = referral["id"].as_str().unwrap();
+    let reason = "x".repeat(2001);
+    let document: Value = body(app.get("/api/v1/openapi.json").send().await.unwrap()).await;
+    for (transition, account, request) in [
+        ("decline", &c.lawyer, json!({"reason_code": "no_capacity", "reason": reason})),
+        ("cancel", &c.pfm_counselor, json!({"reason": reason})),
+    ] {
+        let response = app
+            .post(&format!("/api/v1/referrals/{id}/{transition}"))
+            .bearer_auth(&account.token)
+            .header("if-match", "\"1\"")
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(problem["errors"]["reason"].is_string(), "{problem}");
+        let responses = &document["paths"][format!("/api/v1/referrals/{{id}}/{transition}")]["post"]["responses"];
+        assert!(responses["422"].is_object(), "{transition} does not document 422: {responses}");
+    }
+}

@@ -140,3 +140,25 @@ async fn a_consortium_report_hides_small_cells_so_totals_do_not_reveal_them() {
         .sum();
     assert_eq!(visible, 0, "no subtraction from the total gives the small organisation's count");
 }
+
+/// A coordinator naming another (or no) organisation gets a 404, as the contract documents.
+#[tokio::test]
+async fn another_organisations_report_is_a_documented_404() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let own = app.create_organisation(&admin, "PFM").await;
+    let other = app.create_organisation(&admin, "HFPC").await;
+    let coordinator = app.create_user(&admin, Some(own), "coordinator").await;
+    for organisation in [other, casebridge::db::Id::new()] {
+        let response = app
+            .get(&format!("/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30&organisation_id={organisation}"))
+            .bearer_auth(&coordinator.token)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let document: Value = body(app.get("/api/v1/openapi.json").send().await.unwrap()).await;
+    let responses = &document["paths"]["/api/v1/reports/indicators"]["get"]["responses"];
+    assert!(responses["404"].is_object(), "the report does not document 404: {responses}");
+}
