@@ -56,7 +56,7 @@ direct_rate() {
         {
             echo "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
             for ((i = 0; i < rounds; i++)); do
-                printf '%s\n' "${statements//:sn/\'$(printf '%08x-%04x-4000-8000-%012x' "$RUN_ID" "$c" "$i")\'}"
+                printf '%s\n' "${statements//:sn/\'$(printf '%08x-%04x-4%03x-8000-%012x' "$RUN_ID" "$c" "$connections" "$i")\'}"
             done
         } > "$WORK/$path-sqlite-$c.sql"
     done

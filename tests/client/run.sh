@@ -40,6 +40,8 @@ port_in_use() {
     timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
+# Ports are picked below Linux's ephemeral range (32768-60999), where an outgoing connection may
+# hold a port that nothing listens on, so that a free-looking port can always be bound.
 free_port() {
     local port
     for ((port = $1; port < $1 + 100; port++)); do
@@ -89,7 +91,7 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/casebridge"
 log "<== built in $((SECONDS - started))s"
 
 WORK_DIR=$(mktemp -d -t casebridge-client.XXXXXX)
-PORT=$(free_port 58180)
+PORT=$(free_port 28180)
 BASE="http://127.0.0.1:$PORT"
 
 # The server and the CLI read the same settings; a fresh database and development secrets live

@@ -60,6 +60,8 @@ port_in_use() {
     timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
+# Ports are picked below Linux's ephemeral range (32768-60999), where an outgoing connection may
+# hold a port that nothing listens on, so that a free-looking port can always be bound.
 free_port() {
     local port
     for ((port = $1; port < $1 + 100; port++)); do
@@ -124,7 +126,7 @@ WORK_DIR=$(mktemp -d -t casebridge-outage-api.XXXXXX)
 PG_ROOT=$(mktemp -d -t casebridge-outage-pg.XXXXXX)
 [[ $(id -u) -eq 0 ]] && chown "$PG_OWNER" "$PG_ROOT"
 PG_DATA="$PG_ROOT/data"
-PG_PORT=$(free_port 55432)
+PG_PORT=$(free_port 25432)
 
 as_pg "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres --no-sync >"$WORK_DIR/initdb.log" 2>&1 ||
     { cat "$WORK_DIR/initdb.log" >&2; fail "initdb failed"; }
@@ -144,7 +146,7 @@ pass "throwaway PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) 
 
 # --- Start the API against it -----------------------------------------------------------------
 
-API_PORT=$(free_port 58080)
+API_PORT=$(free_port 28080)
 BASE="http://127.0.0.1:$API_PORT"
 
 env -u CASEBRIDGE_JWT_SIGNING_KEY -u CASEBRIDGE_DB_POOL_SIZE \

@@ -51,6 +51,8 @@ port_in_use() {
     timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
+# Ports are picked below Linux's ephemeral range (32768-60999), where an outgoing connection may
+# hold a port that nothing listens on, so that a free-looking port can always be bound.
 free_port() {
     local port
     for ((port = $1; port < $1 + 100; port++)); do
@@ -213,7 +215,7 @@ pg_create() {
     PG_ROOT=$(mktemp -d -t casebridge-fault-pg.XXXXXX)
     [[ $(id -u) -eq 0 ]] && chown "$PG_OWNER" "$PG_ROOT"
     PG_DATA="$PG_ROOT/data"
-    PG_PORT=$(free_port 55432)
+    PG_PORT=$(free_port 25432)
     as_pg "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres --no-sync >"$WORK_DIR/initdb.log" 2>&1 ||
         { cat "$WORK_DIR/initdb.log"; fail "initdb failed"; }
     pg_start || fail "the throwaway PostgreSQL cluster did not start"
@@ -262,7 +264,7 @@ DB_TIMEOUT_SECONDS=${DB_TIMEOUT_SECONDS:-3}
 # The API's whole environment: nothing inherited but PATH and HOME, the same for every start and
 # for the command-line tools (development secrets live in $WORK_DIR/data and survive restarts).
 configure_api() {
-    API_PORT=$(free_port 58080)
+    API_PORT=$(free_port 28080)
     BASE="http://127.0.0.1:$API_PORT"
     API="$BASE/api/v1"
     API_ENV=(

@@ -56,6 +56,8 @@ port_in_use() {
     timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
+# Ports are picked below Linux's ephemeral range (32768-60999), where an outgoing connection may
+# hold a port that nothing listens on, so that a free-looking port can always be bound.
 free_port() {
     local port
     for ((port = $1; port < $1 + 100; port++)); do
@@ -116,7 +118,7 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/casebridge"
 log "<== built in $((SECONDS - started))s"
 
 WORK_DIR=$(mktemp -d -t casebridge-fuzz.XXXXXX)
-PORT=$(free_port 58280)
+PORT=$(free_port 28280)
 BASE="http://127.0.0.1:$PORT"
 API="$BASE/api/v1"
 
