@@ -39,7 +39,7 @@ usage: bash benches/run.sh [options]
   --sizes "N …"       client counts for the search benchmark (default: $SIZES)
   --report-sessions N sessions under the indicator report, 10 per client (default: $REPORT_SESSIONS)
   --backends "…"      sqlite and/or postgres (default: $BACKENDS)
-  --only SECTION      run one section: auth (1–2), search (3), paths (4–5), report (6), mixed (7)
+  --only "SECTION …"  run only these: auth (1–2), search (3), paths (4–5), report (6), mixed (7)
   --connections "N …" connections for the read and write paths (default: $PATH_CONNECTIONS)
   --duration S        seconds per latency measurement (default: $DURATION)
   --query PREFIX      the name prefix searched for (default: $QUERY, a common surname prefix)
@@ -269,7 +269,7 @@ cargo build --release
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/casebridge"
 
 for section in auth search paths report mixed; do
-    if [ "$ONLY" = all ] || [ "$ONLY" = "$section" ]; then
+    if [ "$ONLY" = all ] || [[ " $ONLY " == *" $section "* ]]; then
         # shellcheck source=/dev/null
         source "$BENCHES/$section.sh"
     fi

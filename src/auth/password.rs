@@ -1,5 +1,5 @@
-//! Passwords: Argon2id with OWASP parameters in PHC strings, computed on threads of their own at
-//! the lowest CPU priority with a bound on how many wait at once, and strength checked with zxcvbn.
+//! Passwords: Argon2id with OWASP parameters in PHC strings, computed on threads of their own
+//! with a bound on how many wait at once, and strength checked with zxcvbn.
 
 use std::sync::Arc;
 
@@ -31,8 +31,8 @@ pub fn hash_now(password: &SecretString) -> anyhow::Result<String> {
 /// Hashes and verifies passwords without letting a flood of logins pile up work: at most
 /// `max_in_flight` computations run or wait at once; beyond that callers get a fast 503.
 ///
-/// The computations run on one thread per core at the lowest CPU priority (nice 19), so that a
-/// flood of sign-ins slows sign-ins down but not the requests of people already signed in.
+/// The computations run on threads of their own (one per core), apart from the blocking pool
+/// that runs the database work of every request.
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
@@ -49,7 +49,6 @@ impl Passwords {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|i| format!("password-{i}"))
-            .start_handler(|_| lowest_priority())
             .build()?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
@@ -58,36 +57,50 @@ impl Passwords {
         })
     }
 
-    async fn off_the_workers<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            return Err(ApiError::unavailable(
+    /// Takes one of the places for a password computation, or answers 503 at once when all are
+    /// taken. A sign-in reserves before its database work, so a flood is turned away cheaply.
+    pub fn reserve(&self) -> Result<Reservation, ApiError> {
+        self.permits.clone().try_acquire_owned().map(|permit| Reservation { _permit: permit }).map_err(|_| {
+            ApiError::unavailable(
                 "password_checks_busy",
                 "Too many sign-ins are being checked right now; retry in a moment.",
-            ));
-        };
+            )
+        })
+    }
+
+    async fn compute<T: Send + 'static>(
+        &self,
+        reservation: Reservation,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let (answer, outcome) = tokio::sync::oneshot::channel();
         self.threads.spawn(move || {
             // The caller may have gone away; then nobody needs the answer.
             let _ = answer.send(work());
-            drop(permit);
+            drop(reservation);
         });
         outcome.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("password task ended without an answer")))
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, ApiError> {
-        self.off_the_workers(move || hash_now(&password)).await?.map_err(ApiError::Internal)
+        self.compute(self.reserve()?, move || hash_now(&password)).await?.map_err(ApiError::Internal)
     }
 
-    /// Whether `password` matches the stored hash; with no stored hash (unknown account) the
-    /// decoy is checked instead and the answer is always no.
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, ApiError> {
+        self.verify_reserved(self.reserve()?, password, stored).await
+    }
+
+    /// `verify` in a place taken earlier with `reserve`.
+    pub async fn verify_reserved(
+        &self,
+        reservation: Reservation,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<bool, ApiError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.decoy_hash.to_string());
         let matches = self
-            .off_the_workers(move || {
+            .compute(reservation, move || {
                 PasswordHash::new(&hash)
                     .is_ok_and(|parsed| argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
             })
@@ -96,15 +109,9 @@ impl Passwords {
     }
 }
 
-/// A new password must be 12–128 characters and hard to guess: zxcvbn (with its own lists of
-/// common passwords, names and words) must rate it at least 3 of 4, also given the user's
-/// e-mail and name, which must not make it guessable.
-/// Lowers the calling thread to nice 19 (on Linux the nice value belongs to the thread). A
-/// refusal leaves the thread at normal priority, which is still correct, only less polite.
-fn lowest_priority() {
-    if let Err(error) = rustix::process::setpriority_process(None, 19) {
-        tracing::warn!(%error, "cannot lower the priority of a password thread");
-    }
+/// A place for one password computation, given back when dropped.
+pub struct Reservation {
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), String> {

@@ -99,6 +99,8 @@ pub async fn login(
     let account_key = Email::key_of(&email);
     let ip = origin.ip.clone().unwrap_or_else(|| "unknown".to_owned());
     let rule = state.login_throttle;
+    // Before any database work, so that a flood beyond what can be checked is answered cheaply.
+    let reservation = state.passwords.reserve()?;
 
     let account = {
         let (account_key, ip, actor) = (account_key.clone(), ip.clone(), origin.actor());
@@ -126,7 +128,8 @@ pub async fn login(
     // takes the same time either way.
     let too_long = password.chars().count() > password::MAX_LEN;
     let stored_hash = account.as_ref().map(|(user, _)| user.password_hash.clone());
-    let matches = !too_long && state.passwords.verify(SecretString::from(password), stored_hash).await?;
+    let matches =
+        !too_long && state.passwords.verify_reserved(reservation, SecretString::from(password), stored_hash).await?;
     let account = account.filter(|(user, organisation_active)| matches && user.active && *organisation_active);
 
     let actor = origin.actor();
