@@ -82,10 +82,13 @@ impl Passwords {
         outcome.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("password task ended without an answer")))
     }
 
+    /// The PHC string of a new password.
     pub async fn hash(&self, password: SecretString) -> Result<String, ApiError> {
         self.compute(self.reserve()?, move || hash_now(&password)).await?.map_err(ApiError::Internal)
     }
 
+    /// Whether `password` matches the stored hash; with no stored hash (unknown account) the
+    /// decoy is checked instead and the answer is always no.
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, ApiError> {
         self.verify_reserved(self.reserve()?, password, stored).await
     }
@@ -114,6 +117,9 @@ pub struct Reservation {
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
+/// A new password must be 12–128 characters and hard to guess: zxcvbn (with its own lists of
+/// common passwords, names and words) must rate it at least 3 of 4, also given the user's
+/// e-mail and name, which must not make it guessable.
 pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LEN {
