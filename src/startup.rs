@@ -109,7 +109,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&config.tokens)?,
-            passwords: Passwords::new(cores, 2 * cores)?,
+            passwords: Passwords::new(2 * cores)?,
             login_throttle: config.login_throttle,
             session_ttl: config.tokens.session_ttl,
             refresh_ttl: config.tokens.refresh_ttl,

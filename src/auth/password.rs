@@ -1,5 +1,5 @@
-//! Passwords: Argon2id with OWASP parameters in PHC strings, computed on threads of their own
-//! with a bound on how many wait at once, and strength checked with zxcvbn.
+//! Passwords: Argon2id with OWASP parameters in PHC strings, computed on the blocking pool with
+//! a bound on how many run at once, and strength checked with zxcvbn.
 
 use std::sync::Arc;
 
@@ -30,31 +30,19 @@ pub fn hash_now(password: &SecretString) -> anyhow::Result<String> {
 
 /// Hashes and verifies passwords without letting a flood of logins pile up work: at most
 /// `max_in_flight` computations run or wait at once; beyond that callers get a fast 503.
-///
-/// The computations run on threads of their own (one per core), apart from the blocking pool
-/// that runs the database work of every request.
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
-    threads: Arc<rayon::ThreadPool>,
     /// Verified against when the e-mail is unknown, so that costs the same as a wrong password.
     decoy_hash: Arc<str>,
 }
 
 impl Passwords {
-    pub fn new(threads: usize, max_in_flight: usize) -> anyhow::Result<Self> {
+    pub fn new(max_in_flight: usize) -> anyhow::Result<Self> {
         let decoy = argon2()
             .hash_password(b"decoy password that never matches")
             .map_err(|e| anyhow::anyhow!("cannot hash with Argon2: {e}"))?;
-        let threads = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .thread_name(|i| format!("password-{i}"))
-            .build()?;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            threads: Arc::new(threads),
-            decoy_hash: decoy.to_string().into(),
-        })
+        Ok(Self { permits: Arc::new(Semaphore::new(max_in_flight.max(1))), decoy_hash: decoy.to_string().into() })
     }
 
     /// Takes one of the places for a password computation, or answers 503 at once when all are
@@ -73,13 +61,13 @@ impl Passwords {
         reservation: Reservation,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let (answer, outcome) = tokio::sync::oneshot::channel();
-        self.threads.spawn(move || {
-            // The caller may have gone away; then nobody needs the answer.
-            let _ = answer.send(work());
+        actix_web::web::block(move || {
+            let outcome = work();
             drop(reservation);
-        });
-        outcome.await.map_err(|_| ApiError::Internal(anyhow::anyhow!("password task ended without an answer")))
+            outcome
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password task failed: {e}")))
     }
 
     /// The PHC string of a new password.
@@ -181,7 +169,7 @@ mod tests {
 
     #[actix_web::test]
     async fn verify_accepts_the_right_password_only() {
-        let passwords = Passwords::new(1, 2).unwrap();
+        let passwords = Passwords::new(2).unwrap();
         let hash = passwords.hash(SecretString::from("violet tram under Wawel 1987!")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
