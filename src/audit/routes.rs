@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::chain::EventRow;
-use crate::auth::Principal;
+use crate::auth::SignedIn;
 use crate::db::schema::audit_events;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{DbConnection, Id};
 use crate::http::pagination::{Page, PageQuery, PageRequest};
 use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
@@ -130,7 +130,7 @@ fn query(
 #[get("/audit-events")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<AuditFilter>,
 ) -> Result<web::Json<Page<AuditEvent>>, ApiError> {
     let filter = filter.into_inner();
@@ -138,12 +138,19 @@ pub async fn list(
     if filter.action.as_ref().is_some_and(|a| a.len() > 100) {
         return Err(ApiError::bad_request("invalid_query", "action is at most 100 characters."));
     }
-    let organisation_id = principal.organisation_id;
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::ReadAuditTrail, Target::owned_by(organisation_id), "audit_event", None)?;
-        let rows = query(conn, organisation_id, &filter, page)?;
-        Ok(Page::from_rows(rows, page, |row| row.id, AuditEvent::from))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let organisation_id = principal.organisation_id;
+            principal.authorize(
+                conn,
+                Action::ReadAuditTrail,
+                Target::owned_by(organisation_id),
+                "audit_event",
+                None,
+            )?;
+            let rows = query(conn, organisation_id, &filter, page)?;
+            Ok(Page::from_rows(rows, page, |row| row.id, AuditEvent::from))
+        })
+        .await?;
     Ok(web::Json(page))
 }

@@ -1,5 +1,5 @@
 //! Authentication (SPEC §4.3): passwords, access tokens, login sessions with rotating refresh
-//! tokens, failed-login throttling, and the `Principal` every protected handler takes.
+//! tokens, failed-login throttling, and and `SignedIn`, which every protected handler takes.
 
 pub mod password;
 pub mod principal;
@@ -8,4 +8,4 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 
-pub use principal::{Origin, Principal};
+pub use principal::{Origin, Principal, SignedIn};

@@ -1,16 +1,14 @@
-//! Who is calling. A handler that takes a `Principal` cannot run for an unauthenticated
-//! request: the extractor verifies the access token and that its login session is still live
-//! (one indexed lookup), so logout, password change and deactivation take effect at once.
+//! Who is calling. A handler that takes `SignedIn` cannot run for a request without a valid
+//! access token; its work runs as a `Principal` only once the token's login session is
+//! confirmed live, on the same connection as the work itself.
 
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::sessions;
 use crate::audit::{self, Actor, Outcome};
-use crate::db::{DbConnection, Id};
+use crate::db::{DbConnection, DbPool, Id};
 use crate::domain::{Role, SessionKind, Specialties};
 use crate::http::{self, ApiError};
 use crate::policy::{self, Action, Caller, Decision, Target};
@@ -97,42 +95,66 @@ impl Principal {
     }
 }
 
-impl FromRequest for Principal {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+/// A request that carries a valid access token. Its login session is confirmed on the same
+/// pooled connection as the handler's own work (`run`), so a request crosses to the blocking
+/// pool once: the session check and the work share one hand-off and one connection.
+#[derive(Debug)]
+pub struct SignedIn {
+    user_id: Id,
+    session_id: Id,
+    origin: Origin,
+}
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-            let token = bearer_token(&req)
-                .ok_or_else(|| ApiError::unauthorized("Send an access token: `Authorization: Bearer <token>`."))?;
-            let claims =
-                state.tokens.verify(token).ok_or_else(|| ApiError::unauthorized("The access token is not valid."))?;
-            let origin = Origin::of(&req, &state.trusted_proxies);
-            let (user_id, session_id) = (claims.sub, claims.sid);
-            let live =
-                crate::db::run(&state.pool, move |conn| Ok(sessions::live_session_user(conn, session_id, user_id)?))
-                    .await?
-                    .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
-            Ok(Principal {
-                user_id,
+impl SignedIn {
+    /// Checks that the login session is still live (one indexed lookup), so logout, password
+    /// change and deactivation take effect at once, then runs `work` as that user.
+    pub async fn run<T, F>(self, pool: &DbPool, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, Principal) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::db::run(pool, move |conn| {
+            let principal = self.confirm(conn)?;
+            work(conn, principal)
+        })
+        .await
+    }
+
+    fn confirm(self, conn: &mut DbConnection) -> Result<Principal, ApiError> {
+        let Self { user_id, session_id, origin } = self;
+        let live = sessions::live_session_user(conn, session_id, user_id)?
+            .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+        Ok(Principal {
+            user_id,
+            organisation_id: live.organisation_id,
+            role: live.role,
+            specialties: live.specialties,
+            session_id,
+            actor: Actor {
+                user_id: Some(user_id),
                 organisation_id: live.organisation_id,
-                role: live.role,
-                specialties: live.specialties,
-                session_id,
-                actor: Actor {
-                    user_id: Some(user_id),
-                    organisation_id: live.organisation_id,
-                    request_id: origin.request_id,
-                    ip: origin.ip,
-                },
-            })
+                request_id: origin.request_id,
+                ip: origin.ip,
+            },
         })
     }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(signed_in(req))
+    }
+}
+
+fn signed_in(req: &HttpRequest) -> Result<SignedIn, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| anyhow::anyhow!("application state missing"))?;
+    let token = bearer_token(req)
+        .ok_or_else(|| ApiError::unauthorized("Send an access token: `Authorization: Bearer <token>`."))?;
+    let claims = state.tokens.verify(token).ok_or_else(|| ApiError::unauthorized("The access token is not valid."))?;
+    Ok(SignedIn { user_id: claims.sub, session_id: claims.sid, origin: Origin::of(req, &state.trusted_proxies) })
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<&str> {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::sessions::{self, RefreshToken, Rotation};
 use super::tokens::JsonWebKeySet;
-use super::{Origin, Principal, password, throttle};
+use super::{Origin, SignedIn, password, throttle};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::db::{self, Id};
 use crate::domain::Email;
@@ -97,7 +97,7 @@ pub async fn login(
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let account_key = Email::key_of(&email);
-    let ip = origin.ip.clone().unwrap_or_else(|| "unknown".to_owned());
+    let ip = client_ip(origin.ip.as_deref());
     let rule = state.login_throttle;
     // Before any database work, so that a flood beyond what can be checked is answered cheaply.
     let reservation = state.passwords.reserve()?;
@@ -249,13 +249,14 @@ pub async fn logout(
     security(("bearer" = []))
 )]
 #[get("/auth/me")]
-pub async fn me(state: web::Data<AppState>, principal: Principal) -> Result<web::Json<User>, ApiError> {
-    let user = db::run(&state.pool, move |conn| {
-        let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
-        audit::record(conn, Event::new(&principal.actor, "user.read", "user").on(principal.user_id))?;
-        Ok(row.view()?)
-    })
-    .await?;
+pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::Json<User>, ApiError> {
+    let user = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
+            audit::record(conn, Event::new(&principal.actor, "user.read", "user").on(principal.user_id))?;
+            Ok(row.view()?)
+        })
+        .await?;
     Ok(web::Json(user))
 }
 
@@ -274,27 +275,26 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> Result<web:
 #[post("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ChangePasswordRequest { current_password, new_password } = body.into_inner();
     let rule = state.login_throttle;
-    let ip = principal.actor.ip.clone().unwrap_or_else(|| "unknown".to_owned());
-    let user_id = principal.user_id;
-    let user = {
-        let ip = ip.clone();
-        db::run(&state.pool, move |conn| {
-            let user = users::find(conn, user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
-            if let Some(seconds) = throttle::retry_after(conn, &rule, &user.email_key, &ip)? {
+    let (user, principal) = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let user = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
+            if let Some(seconds) =
+                throttle::retry_after(conn, &rule, &user.email_key, &client_ip(principal.actor.ip.as_deref()))?
+            {
                 return Err(ApiError::too_many_requests(
                     seconds,
                     "Too many failed attempts; wait before trying again.",
                 ));
             }
-            Ok(user)
+            Ok((user, principal))
         })
-        .await?
-    };
+        .await?;
+    let (user_id, ip) = (principal.user_id, client_ip(principal.actor.ip.as_deref()));
     // A stolen access token must not become a way to guess the password: wrong answers count
     // as failed sign-ins.
     let matches =
@@ -318,6 +318,11 @@ pub async fn change_password(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's address as the failed-sign-in throttle counts it.
+fn client_ip(ip: Option<&str>) -> String {
+    ip.unwrap_or("unknown").to_owned()
 }
 
 /// Public keys that verify access tokens (for other services and for key rotation).

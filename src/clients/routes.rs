@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::{Principal, SignedIn};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::{ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, identifier_key};
 use crate::domain::{self, Role, names};
@@ -91,28 +91,32 @@ fn own_organisation(principal: &Principal) -> Target {
 #[post("/clients")]
 pub async fn create(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     key: IdempotencyKey,
     body: web::Json<ClientInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     let request_hash = idempotency::fingerprint("POST /clients", &input);
-    let created = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::CreateClient, own_organisation(&principal), RESOURCE, None)?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-            let fields = parse(conn, organisation_id, &input)?;
-            let organisation = organisations::queries::find(conn, organisation_id)?
-                .ok_or_else(|| ApiError::not_found("organisation"))?;
-            let today = domain::today();
-            let reference = queries::next_reference(conn, organisation_id, &organisation.short_name, today.year())?;
-            let row = queries::insert(conn, organisation_id, &reference, &fields)?;
-            audit::record(conn, Event::new(&principal.actor, "client.create", RESOURCE).on(row.id).for_client(row.id))?;
-            let client = view(conn, row, today)?;
-            Created::new(format!("/api/v1/clients/{}", client.id), client.version, &client)
+    let created = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(conn, Action::CreateClient, own_organisation(&principal), RESOURCE, None)?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+                let fields = parse(conn, organisation_id, &input)?;
+                let organisation = organisations::queries::find(conn, organisation_id)?
+                    .ok_or_else(|| ApiError::not_found("organisation"))?;
+                let today = domain::today();
+                let reference = queries::next_reference(conn, organisation_id, &organisation.short_name, today.year())?;
+                let row = queries::insert(conn, organisation_id, &reference, &fields)?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "client.create", RESOURCE).on(row.id).for_client(row.id),
+                )?;
+                let client = view(conn, row, today)?;
+                Created::new(format!("/api/v1/clients/{}", client.id), client.version, &client)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(created.response())
 }
 
@@ -189,21 +193,22 @@ fn search_of(filter: &ClientFilter, today: chrono::NaiveDate) -> Result<queries:
 #[get("/clients")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<ClientFilter>,
 ) -> Result<web::Json<Page<ClientSummary>>, ApiError> {
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
     let search = search_of(&filter, domain::today())?;
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let rows = queries::search(conn, organisation_id, &search, page)?;
-        let items = rows.into_iter().map(ClientRow::summary).collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
-        Ok(Page::from_rows(items, page, |c| c.id, |c| c))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let rows = queries::search(conn, organisation_id, &search, page)?;
+            let items = rows.into_iter().map(ClientRow::summary).collect::<Result<Vec<_>, _>>()?;
+            audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
+            Ok(Page::from_rows(items, page, |c| c.id, |c| c))
+        })
+        .await?;
     Ok(web::Json(page))
 }
 
@@ -222,16 +227,17 @@ pub async fn list(
 #[get("/clients/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let client = db::run(&state.pool, move |conn| {
-        let row = authorized(conn, &principal, id, Action::ReadClient)?;
-        audit::record(conn, Event::new(&principal.actor, "client.read", RESOURCE).on(id).for_client(id))?;
-        view(conn, row, domain::today())
-    })
-    .await?;
+    let client = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = authorized(conn, &principal, id, Action::ReadClient)?;
+            audit::record(conn, Event::new(&principal.actor, "client.read", RESOURCE).on(id).for_client(id))?;
+            view(conn, row, domain::today())
+        })
+        .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
 }
 
@@ -257,54 +263,56 @@ pub async fn read(
 #[patch("/clients/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<ClientPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let patch = body.into_inner();
-    let client = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::UpdateClient)?;
-        let mut errors = FieldErrors::default();
-        let input = patch.apply(current.input()?, &mut errors);
-        errors.finish(|| Some(()))?;
-        let fields = parse(conn, current.organisation_id, &input)?;
-        db::transaction(conn, |conn| {
-            let row = queries::update(conn, &current, if_match.0, &fields)?.ok_or_else(IfMatch::stale)?;
-            audit::record(conn, Event::new(&principal.actor, "client.update", RESOURCE).on(id).for_client(id))?;
-            view(conn, row, domain::today())
+    let client = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::UpdateClient)?;
+            let mut errors = FieldErrors::default();
+            let input = patch.apply(current.input()?, &mut errors);
+            errors.finish(|| Some(()))?;
+            let fields = parse(conn, current.organisation_id, &input)?;
+            db::transaction(conn, |conn| {
+                let row = queries::update(conn, &current, if_match.0, &fields)?.ok_or_else(IfMatch::stale)?;
+                audit::record(conn, Event::new(&principal.actor, "client.update", RESOURCE).on(id).for_client(id))?;
+                view(conn, row, domain::today())
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
 }
 
 async fn set_status(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: Id,
     if_match: IfMatch,
     status: ClientStatus,
     reason: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::UpdateClient)?;
-        if current.status == status.code() {
-            return Err(ApiError::conflict(
-                if status == ClientStatus::Closed { "already_closed" } else { "already_active" },
-                format!("The client is already {}.", status.code()),
-            ));
-        }
-        let action = if status == ClientStatus::Closed { "client.close" } else { "client.reopen" };
-        db::transaction(conn, |conn| {
-            let row =
-                queries::set_status(conn, id, if_match.0, status, reason.as_deref())?.ok_or_else(IfMatch::stale)?;
-            audit::record(conn, Event::new(&principal.actor, action, RESOURCE).on(id).for_client(id))?;
-            view(conn, row, domain::today())
+    let client = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::UpdateClient)?;
+            if current.status == status.code() {
+                return Err(ApiError::conflict(
+                    if status == ClientStatus::Closed { "already_closed" } else { "already_active" },
+                    format!("The client is already {}.", status.code()),
+                ));
+            }
+            let action = if status == ClientStatus::Closed { "client.close" } else { "client.reopen" };
+            db::transaction(conn, |conn| {
+                let row =
+                    queries::set_status(conn, id, if_match.0, status, reason.as_deref())?.ok_or_else(IfMatch::stale)?;
+                audit::record(conn, Event::new(&principal.actor, action, RESOURCE).on(id).for_client(id))?;
+                view(conn, row, domain::today())
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
 }
 
@@ -328,7 +336,7 @@ async fn set_status(
 #[post("/clients/{id}/close")]
 pub async fn close(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<CloseRequest>,
@@ -336,7 +344,7 @@ pub async fn close(
     let mut errors = FieldErrors::default();
     let reason = errors.check("reason", domain::bounded_text(&body.reason, 1, 500));
     errors.finish(|| Some(()))?;
-    set_status(state, principal, id.into_inner(), if_match, ClientStatus::Closed, reason).await
+    set_status(state, signed_in, id.into_inner(), if_match, ClientStatus::Closed, reason).await
 }
 
 /// Reopen a closed case.
@@ -357,11 +365,11 @@ pub async fn close(
 #[post("/clients/{id}/reopen")]
 pub async fn reopen(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    set_status(state, principal, id.into_inner(), if_match, ClientStatus::Active, None).await
+    set_status(state, signed_in, id.into_inner(), if_match, ClientStatus::Active, None).await
 }
 
 /// Likely existing records of the same person in the caller's organisation, to check before
@@ -380,7 +388,7 @@ pub async fn reopen(
 #[post("/clients/duplicate-check")]
 pub async fn duplicate_check(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     body: web::Json<DuplicateCheckRequest>,
 ) -> Result<web::Json<DuplicateCheckResponse>, ApiError> {
     let request = body.into_inner();
@@ -393,42 +401,43 @@ pub async fn duplicate_check(
     errors.finish(|| Some(()))?;
     let name_key = names::name_key(&request.given_names, &request.family_name);
     let identifier_keys: Vec<String> = request.identifiers.iter().map(|i| identifier_key(&i.value)).collect();
-    let matches = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let candidates = queries::duplicate_candidates(conn, organisation_id, &name_key, &identifier_keys)?;
-        let mut matches = Vec::new();
-        for candidate in candidates {
-            let mut matched = Vec::new();
-            let mut score: f64 = 0.0;
-            let keys = queries::identifier_keys_of(conn, candidate.id)?;
-            if identifier_keys.iter().any(|key| keys.contains(key)) {
-                matched.push("identifier".to_owned());
-                score = 1.0;
-            }
-            if candidate.name_key == name_key {
-                matched.push("name".to_owned());
-                score = score.max(0.5);
-                if request.date_of_birth.is_some() && candidate.date_of_birth == request.date_of_birth {
-                    matched.push("date_of_birth".to_owned());
-                    score = score.max(0.9);
-                } else if let Some(year) = request.birth_year.or(request.date_of_birth.map(|d| d.year()))
-                    && candidate.birth_year == Some(year)
-                {
-                    matched.push("birth_year".to_owned());
-                    score = score.max(0.7);
+    let matches = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let candidates = queries::duplicate_candidates(conn, organisation_id, &name_key, &identifier_keys)?;
+            let mut matches = Vec::new();
+            for candidate in candidates {
+                let mut matched = Vec::new();
+                let mut score: f64 = 0.0;
+                let keys = queries::identifier_keys_of(conn, candidate.id)?;
+                if identifier_keys.iter().any(|key| keys.contains(key)) {
+                    matched.push("identifier".to_owned());
+                    score = 1.0;
+                }
+                if candidate.name_key == name_key {
+                    matched.push("name".to_owned());
+                    score = score.max(0.5);
+                    if request.date_of_birth.is_some() && candidate.date_of_birth == request.date_of_birth {
+                        matched.push("date_of_birth".to_owned());
+                        score = score.max(0.9);
+                    } else if let Some(year) = request.birth_year.or(request.date_of_birth.map(|d| d.year()))
+                        && candidate.birth_year == Some(year)
+                    {
+                        matched.push("birth_year".to_owned());
+                        score = score.max(0.7);
+                    }
+                }
+                if score > 0.0 {
+                    matches.push(DuplicateMatch { client: candidate.summary()?, score, matched });
                 }
             }
-            if score > 0.0 {
-                matches.push(DuplicateMatch { client: candidate.summary()?, score, matched });
-            }
-        }
-        matches.sort_by(|a, b| b.score.total_cmp(&a.score));
-        matches.truncate(20);
-        audit::record(conn, Event::new(&principal.actor, "client.duplicate_check", RESOURCE))?;
-        Ok(matches)
-    })
-    .await?;
+            matches.sort_by(|a, b| b.score.total_cmp(&a.score));
+            matches.truncate(20);
+            audit::record(conn, Event::new(&principal.actor, "client.duplicate_check", RESOURCE))?;
+            Ok(matches)
+        })
+        .await?;
     Ok(web::Json(DuplicateCheckResponse { matches }))
 }
 
@@ -448,44 +457,50 @@ pub async fn duplicate_check(
 #[put("/clients/{id}/household")]
 pub async fn join_household(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     body: web::Json<HouseholdLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let link = body.into_inner();
-    let client = db::run(&state.pool, move |conn| {
-        let client = authorized(conn, &principal, id, Action::UpdateClient)?;
-        // The client named in the path exists; an unknown client in the body is invalid input,
-        // not a missing resource.
-        let other = match authorized(conn, &principal, link.with_client_id, Action::UpdateClient) {
-            Err(ApiError::Problem(problem)) if problem.status == actix_web::http::StatusCode::NOT_FOUND.as_u16() => {
+    let client = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = authorized(conn, &principal, id, Action::UpdateClient)?;
+            // The client named in the path exists; an unknown client in the body is invalid input,
+            // not a missing resource.
+            let other = match authorized(conn, &principal, link.with_client_id, Action::UpdateClient) {
+                Err(ApiError::Problem(problem))
+                    if problem.status == actix_web::http::StatusCode::NOT_FOUND.as_u16() =>
+                {
+                    let mut errors = FieldErrors::default();
+                    errors.add("with_client_id", "is not a client of your organisation");
+                    return errors.finish(|| None);
+                }
+                other => other?,
+            };
+            if client.id == other.id {
                 let mut errors = FieldErrors::default();
-                errors.add("with_client_id", "is not a client of your organisation");
+                errors.add("with_client_id", "must be another client");
                 return errors.finish(|| None);
             }
-            other => other?,
-        };
-        if client.id == other.id {
-            let mut errors = FieldErrors::default();
-            errors.add("with_client_id", "must be another client");
-            return errors.finish(|| None);
-        }
-        db::transaction(conn, |conn| {
-            let household_id = match other.household_id {
-                Some(household_id) => household_id,
-                None => {
-                    let household_id = Id::new();
-                    queries::set_household(conn, other.id, Some((household_id, HouseholdRelationship::Head)))?;
-                    household_id
-                }
-            };
-            let row = queries::set_household(conn, client.id, Some((household_id, link.relationship)))?;
-            audit::record(conn, Event::new(&principal.actor, "client.household_join", RESOURCE).on(id).for_client(id))?;
-            view(conn, row, domain::today())
+            db::transaction(conn, |conn| {
+                let household_id = match other.household_id {
+                    Some(household_id) => household_id,
+                    None => {
+                        let household_id = Id::new();
+                        queries::set_household(conn, other.id, Some((household_id, HouseholdRelationship::Head)))?;
+                        household_id
+                    }
+                };
+                let row = queries::set_household(conn, client.id, Some((household_id, link.relationship)))?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "client.household_join", RESOURCE).on(id).for_client(id),
+                )?;
+                view(conn, row, domain::today())
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
 }
 
@@ -503,24 +518,25 @@ pub async fn join_household(
 #[delete("/clients/{id}/household")]
 pub async fn leave_household(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let client = db::run(&state.pool, move |conn| {
-        let client = authorized(conn, &principal, id, Action::UpdateClient)?;
-        if client.household_id.is_none() {
-            return Err(ApiError::conflict("not_in_household", "The client is in no household."));
-        }
-        db::transaction(conn, |conn| {
-            let row = queries::set_household(conn, id, None)?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "client.household_leave", RESOURCE).on(id).for_client(id),
-            )?;
-            view(conn, row, domain::today())
+    let client = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = authorized(conn, &principal, id, Action::UpdateClient)?;
+            if client.household_id.is_none() {
+                return Err(ApiError::conflict("not_in_household", "The client is in no household."));
+            }
+            db::transaction(conn, |conn| {
+                let row = queries::set_household(conn, id, None)?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "client.household_leave", RESOURCE).on(id).for_client(id),
+                )?;
+                view(conn, row, domain::today())
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
 }

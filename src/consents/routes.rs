@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use super::model::{Consent, ConsentInput, ConsentPurpose, ConsentRow};
 use super::queries;
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::SignedIn;
 use crate::clients;
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::LanguageCode;
@@ -77,7 +77,7 @@ fn check(conn: &mut DbConnection, own_organisation: Id, input: &ConsentInput) ->
 #[post("/clients/{id}/consents")]
 pub async fn record(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     key: IdempotencyKey,
     body: web::Json<ConsentInput>,
@@ -85,28 +85,29 @@ pub async fn record(
     let client_id = id.into_inner();
     let input = body.into_inner();
     let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/consents"), &input);
-    let created = db::run(&state.pool, move |conn| {
-        let client = clients::authorized(conn, &principal, client_id, Action::RecordConsent)?;
-        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-            let (language, form_version) = check(conn, client.organisation_id, &input)?;
-            let row = queries::insert(
-                conn,
-                client_id,
-                client.organisation_id,
-                principal.user_id,
-                &input,
-                &language,
-                &form_version,
-            )?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "consent.create", RESOURCE).on(row.id).for_client(client_id),
-            )?;
-            let consent = row.view(domain::today())?;
-            Created::new(format!("/api/v1/clients/{client_id}/consents/{}", consent.id), consent.version, &consent)
+    let created = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = clients::authorized(conn, &principal, client_id, Action::RecordConsent)?;
+            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+                let (language, form_version) = check(conn, client.organisation_id, &input)?;
+                let row = queries::insert(
+                    conn,
+                    client_id,
+                    client.organisation_id,
+                    principal.user_id,
+                    &input,
+                    &language,
+                    &form_version,
+                )?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "consent.create", RESOURCE).on(row.id).for_client(client_id),
+                )?;
+                let consent = row.view(domain::today())?;
+                Created::new(format!("/api/v1/clients/{client_id}/consents/{}", consent.id), consent.version, &consent)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(created.response())
 }
 
@@ -124,21 +125,22 @@ pub async fn record(
 #[get("/clients/{id}/consents")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<web::Json<Page<Consent>>, ApiError> {
     let client_id = id.into_inner();
-    let consents = db::run(&state.pool, move |conn| {
-        clients::authorized(conn, &principal, client_id, Action::ReadConsents)?;
-        let today = domain::today();
-        let consents = queries::of_client(conn, client_id)?
-            .into_iter()
-            .map(|row| row.view(today))
-            .collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "consent.list", RESOURCE).for_client(client_id))?;
-        Ok(consents)
-    })
-    .await?;
+    let consents = signed_in
+        .run(&state.pool, move |conn, principal| {
+            clients::authorized(conn, &principal, client_id, Action::ReadConsents)?;
+            let today = domain::today();
+            let consents = queries::of_client(conn, client_id)?
+                .into_iter()
+                .map(|row| row.view(today))
+                .collect::<Result<Vec<_>, _>>()?;
+            audit::record(conn, Event::new(&principal.actor, "consent.list", RESOURCE).for_client(client_id))?;
+            Ok(consents)
+        })
+        .await?;
     Ok(web::Json(Page { items: consents, next_cursor: None }))
 }
 
@@ -156,26 +158,27 @@ pub async fn list(
 #[post("/clients/{id}/consents/{consent_id}/withdraw")]
 pub async fn withdraw(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     path: web::Path<(Id, Id)>,
 ) -> Result<HttpResponse, ApiError> {
     let (client_id, consent_id) = path.into_inner();
-    let consent = db::run(&state.pool, move |conn| {
-        clients::authorized(conn, &principal, client_id, Action::WithdrawConsent)?;
-        queries::find(conn, client_id, consent_id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-        let today = domain::today();
-        db::transaction(conn, |conn| {
-            let row: ConsentRow = queries::withdraw(conn, consent_id, today, principal.user_id)?
-                .ok_or_else(|| ApiError::conflict("already_withdrawn", "The consent was withdrawn already."))?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "consent.withdraw", RESOURCE).on(consent_id).for_client(client_id),
-            )?;
-            // Sharing rests on the consent: the open referrals that depend on it end with it.
-            crate::referrals::queries::cancel_for_consent(conn, consent_id, principal.user_id)?;
-            Ok(row.view(today)?)
+    let consent = signed_in
+        .run(&state.pool, move |conn, principal| {
+            clients::authorized(conn, &principal, client_id, Action::WithdrawConsent)?;
+            queries::find(conn, client_id, consent_id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+            let today = domain::today();
+            db::transaction(conn, |conn| {
+                let row: ConsentRow = queries::withdraw(conn, consent_id, today, principal.user_id)?
+                    .ok_or_else(|| ApiError::conflict("already_withdrawn", "The consent was withdrawn already."))?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "consent.withdraw", RESOURCE).on(consent_id).for_client(client_id),
+                )?;
+                // Sharing rests on the consent: the open referrals that depend on it end with it.
+                crate::referrals::queries::cancel_for_consent(conn, consent_id, principal.user_id)?;
+                Ok(row.view(today)?)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(StatusCode::OK, consent.version, &consent))
 }

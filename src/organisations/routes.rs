@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::queries;
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::SignedIn;
 use crate::db::{self, Id};
 use crate::domain::{self, Email};
 use crate::http::pagination::{Page, PageQuery};
@@ -76,21 +76,22 @@ fn short_name_taken(error: ApiError) -> ApiError {
 #[post("/organisations")]
 pub async fn create(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     body: web::Json<CreateOrganisationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let created = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::CreateOrganisation, Target::consortium(), RESOURCE, None)?;
-        let fields = parse_fields(&body.name, &body.short_name, &body.cities, &body.services, &body.contact_email)?;
-        db::transaction(conn, |conn| {
-            let row = queries::insert(conn, &fields)?;
-            audit::record(conn, Event::new(&principal.actor, "organisation.create", RESOURCE).on(row.id))?;
-            Ok::<_, ApiError>(row.view()?)
+    let created = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(conn, Action::CreateOrganisation, Target::consortium(), RESOURCE, None)?;
+            let fields = parse_fields(&body.name, &body.short_name, &body.cities, &body.services, &body.contact_email)?;
+            db::transaction(conn, |conn| {
+                let row = queries::insert(conn, &fields)?;
+                audit::record(conn, Event::new(&principal.actor, "organisation.create", RESOURCE).on(row.id))?;
+                Ok::<_, ApiError>(row.view()?)
+            })
+            .map_err(short_name_taken)
         })
-        .map_err(short_name_taken)
-    })
-    .await?;
+        .await?;
     Ok(created_response(format!("/api/v1/organisations/{}", created.id), created.version, &created))
 }
 
@@ -108,18 +109,19 @@ pub async fn create(
 #[get("/organisations")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<OrganisationFilter>,
 ) -> Result<web::Json<Page<Organisation>>, ApiError> {
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor }.parse()?;
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::ListOrganisations, Target::consortium(), RESOURCE, None)?;
-        let rows = queries::list(conn, filter.active, page)?;
-        let rows = rows.into_iter().map(OrganisationRow::view).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(rows, page, |o| o.id, |o| o))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(conn, Action::ListOrganisations, Target::consortium(), RESOURCE, None)?;
+            let rows = queries::list(conn, filter.active, page)?;
+            let rows = rows.into_iter().map(OrganisationRow::view).collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, page, |o| o.id, |o| o))
+        })
+        .await?;
     Ok(web::Json(page))
 }
 
@@ -137,16 +139,17 @@ pub async fn list(
 #[get("/organisations/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let organisation = db::run(&state.pool, move |conn| {
-        let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-        principal.authorize(conn, Action::ReadOrganisation, Target::organisation(row.id), RESOURCE, Some(id))?;
-        Ok(row.view()?)
-    })
-    .await?;
+    let organisation = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+            principal.authorize(conn, Action::ReadOrganisation, Target::organisation(row.id), RESOURCE, Some(id))?;
+            Ok(row.view()?)
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, organisation.version, &organisation))
 }
 
@@ -173,35 +176,42 @@ pub async fn read(
 #[patch("/organisations/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<UpdateOrganisationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
-    let organisation = db::run(&state.pool, move |conn| {
-        let current = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-        principal.authorize(conn, Action::UpdateOrganisation, Target::organisation(current.id), RESOURCE, Some(id))?;
-        let mut errors = FieldErrors::default();
-        let name = body.name.apply(&mut errors, "name", current.name.clone());
-        let short_name = body.short_name.apply(&mut errors, "short_name", current.short_name.clone());
-        let cities = body.cities.apply(&mut errors, "cities", db::decode_list(&current.cities)?);
-        let services = body.services.apply(&mut errors, "services", db::decode_list(&current.services)?);
-        let contact_email = body.contact_email.apply(&mut errors, "contact_email", current.contact_email.clone());
-        let active = body.active.apply(&mut errors, "active", current.active);
-        errors.finish(|| Some(()))?;
-        let fields = parse_fields(&name, &short_name, &cities, &services, &contact_email)?;
-        db::transaction(conn, |conn| {
-            let row = queries::update(conn, id, if_match.0, &fields, active)?.ok_or_else(IfMatch::stale)?;
-            if current.active && !active {
-                queries::end_member_sessions(conn, id)?;
-            }
-            audit::record(conn, Event::new(&principal.actor, "organisation.update", RESOURCE).on(id))?;
-            Ok::<_, ApiError>(row.view()?)
+    let organisation = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+            principal.authorize(
+                conn,
+                Action::UpdateOrganisation,
+                Target::organisation(current.id),
+                RESOURCE,
+                Some(id),
+            )?;
+            let mut errors = FieldErrors::default();
+            let name = body.name.apply(&mut errors, "name", current.name.clone());
+            let short_name = body.short_name.apply(&mut errors, "short_name", current.short_name.clone());
+            let cities = body.cities.apply(&mut errors, "cities", db::decode_list(&current.cities)?);
+            let services = body.services.apply(&mut errors, "services", db::decode_list(&current.services)?);
+            let contact_email = body.contact_email.apply(&mut errors, "contact_email", current.contact_email.clone());
+            let active = body.active.apply(&mut errors, "active", current.active);
+            errors.finish(|| Some(()))?;
+            let fields = parse_fields(&name, &short_name, &cities, &services, &contact_email)?;
+            db::transaction(conn, |conn| {
+                let row = queries::update(conn, id, if_match.0, &fields, active)?.ok_or_else(IfMatch::stale)?;
+                if current.active && !active {
+                    queries::end_member_sessions(conn, id)?;
+                }
+                audit::record(conn, Event::new(&principal.actor, "organisation.update", RESOURCE).on(id))?;
+                Ok::<_, ApiError>(row.view()?)
+            })
+            .map_err(short_name_taken)
         })
-        .map_err(short_name_taken)
-    })
-    .await?;
+        .await?;
     Ok(with_etag(StatusCode::OK, organisation.version, &organisation))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::SignedIn;
 use crate::clients::{self, model::Client};
 use crate::consents::model::Consent;
 use crate::db::schema::{referrals, sessions};
@@ -63,37 +63,38 @@ pub struct ClientExport {
 #[get("/clients/{id}/export")]
 pub async fn export(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<web::Json<ClientExport>, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
-    let export = db::run(&state.pool, move |conn| {
-        let row = clients::authorized(conn, &principal, id, Action::ExportClient)?;
-        let today = domain::today();
-        let client = clients::view(conn, row, today)?;
-        let consents = crate::consents::queries::of_client(conn, id)?
-            .into_iter()
-            .map(|c| c.view(today))
-            .collect::<Result<Vec<_>, _>>()?;
-        let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
-            .into_iter()
-            .map(|e| e.view())
-            .collect::<Result<Vec<_>, _>>()?;
-        let participated = crate::db::schema::session_participants::table
-            .filter(crate::db::schema::session_participants::client_id.eq(id))
-            .select(crate::db::schema::session_participants::session_id);
-        let rows: Vec<SessionRow> = sessions::table
-            .filter(sessions::id.eq_any(participated))
-            .order(sessions::started_at)
-            .select(SessionRow::as_select())
-            .load(conn)?;
-        let psychologist = principal.caller().psychologist();
-        let mut exported_sessions = Vec::new();
-        let mut restricted_sessions = Vec::new();
-        for row in rows {
-            if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
-                restricted_sessions.push(RestrictedSession {
+    let export = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = clients::authorized(conn, &principal, id, Action::ExportClient)?;
+            let today = domain::today();
+            let client = clients::view(conn, row, today)?;
+            let consents = crate::consents::queries::of_client(conn, id)?
+                .into_iter()
+                .map(|c| c.view(today))
+                .collect::<Result<Vec<_>, _>>()?;
+            let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
+                .into_iter()
+                .map(|e| e.view())
+                .collect::<Result<Vec<_>, _>>()?;
+            let participated = crate::db::schema::session_participants::table
+                .filter(crate::db::schema::session_participants::client_id.eq(id))
+                .select(crate::db::schema::session_participants::session_id);
+            let rows: Vec<SessionRow> = sessions::table
+                .filter(sessions::id.eq_any(participated))
+                .order(sessions::started_at)
+                .select(SessionRow::as_select())
+                .load(conn)?;
+            let psychologist = principal.caller().psychologist();
+            let mut exported_sessions = Vec::new();
+            let mut restricted_sessions = Vec::new();
+            for row in rows {
+                if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
+                    restricted_sessions.push(RestrictedSession {
                     id: row.id,
                     started_at: row.started_at.and_utc(),
                     counselor_id: row.counselor_id,
@@ -101,11 +102,12 @@ pub async fn export(
                         "Psychological session: ask its author or a psychologist of the organisation for its content."
                             .to_owned(),
                 });
-                continue;
-            }
-            let notes =
-                match (&row.notes_ciphertext, crate::crypto::keys::existing(conn, &keys_of.master_keys, row.client_id))
-                {
+                    continue;
+                }
+                let notes = match (
+                    &row.notes_ciphertext,
+                    crate::crypto::keys::existing(conn, &keys_of.master_keys, row.client_id),
+                ) {
                     (None, _) => Notes::Shown(None),
                     (Some(sealed), Ok(Some(key))) => match key.open_notes(row.id, sealed) {
                         Ok(notes) => Notes::Shown(Some(notes)),
@@ -113,36 +115,39 @@ pub async fn export(
                     },
                     _ => Notes::Unreadable,
                 };
-            let participants = crate::sessions::queries::participants(conn, row.id)?;
-            exported_sessions.push(row.view(participants, notes)?);
-        }
-        let referral_rows: Vec<ReferralRow> = referrals::table
-            .filter(referrals::client_id.eq(id))
-            .order(referrals::id)
-            .select(ReferralRow::as_select())
-            .load(conn)?;
-        let mut exported_referrals = Vec::new();
-        for row in referral_rows {
-            let history = crate::referrals::queries::events_of(conn, row.id)?
-                .into_iter()
-                .map(|e| e.view())
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut referral = row.view(today, true)?;
-            referral.history = history;
-            exported_referrals.push(referral);
-        }
-        audit::record(conn, Event::new(&principal.actor, "client.export", clients::RESOURCE).on(id).for_client(id))?;
-        Ok(ClientExport {
-            exported_at: db::now(),
-            client,
-            consents,
-            procedure_events,
-            sessions: exported_sessions,
-            restricted_sessions,
-            referrals: exported_referrals,
+                let participants = crate::sessions::queries::participants(conn, row.id)?;
+                exported_sessions.push(row.view(participants, notes)?);
+            }
+            let referral_rows: Vec<ReferralRow> = referrals::table
+                .filter(referrals::client_id.eq(id))
+                .order(referrals::id)
+                .select(ReferralRow::as_select())
+                .load(conn)?;
+            let mut exported_referrals = Vec::new();
+            for row in referral_rows {
+                let history = crate::referrals::queries::events_of(conn, row.id)?
+                    .into_iter()
+                    .map(|e| e.view())
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut referral = row.view(today, true)?;
+                referral.history = history;
+                exported_referrals.push(referral);
+            }
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "client.export", clients::RESOURCE).on(id).for_client(id),
+            )?;
+            Ok(ClientExport {
+                exported_at: db::now(),
+                client,
+                consents,
+                procedure_events,
+                sessions: exported_sessions,
+                restricted_sessions,
+                referrals: exported_referrals,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(web::Json(export))
 }
 
@@ -172,7 +177,7 @@ pub struct EraseRequest {
 #[post("/clients/{id}/erase")]
 pub async fn erase(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     body: web::Json<EraseRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -180,10 +185,11 @@ pub async fn erase(
     let mut errors = FieldErrors::default();
     let reason = errors.check("reason", bounded_text(&body.reason, 1, 500));
     let reason = errors.finish(|| reason)?;
-    db::run(&state.pool, move |conn| {
-        clients::authorized(conn, &principal, id, Action::EraseClient)?;
-        Ok(super::erase(conn, id, &principal.actor, &reason)?)
-    })
-    .await?;
+    signed_in
+        .run(&state.pool, move |conn, principal| {
+            clients::authorized(conn, &principal, id, Action::EraseClient)?;
+            Ok(super::erase(conn, id, &principal.actor, &reason)?)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

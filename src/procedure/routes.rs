@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::queries::{self, AgendaQuery};
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::SignedIn;
 use crate::clients::{self, model::ClientRow};
 use crate::db::{self, DbConnection, Id};
 use crate::domain;
@@ -76,7 +76,7 @@ fn checked(
 #[post("/clients/{id}/procedure-events")]
 pub async fn record(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     key: IdempotencyKey,
     body: web::Json<ProcedureEventInput>,
@@ -84,21 +84,26 @@ pub async fn record(
     let client_id = id.into_inner();
     let input = body.into_inner();
     let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/procedure-events"), &input);
-    let created = db::run(&state.pool, move |conn| {
-        let client = clients::authorized(conn, &principal, client_id, Action::RecordProcedureEvent)?;
-        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-            let fields = checked(conn, &client, &input, None)?;
-            let row = queries::insert_event(conn, client.id, client.organisation_id, principal.user_id, &fields)?;
-            queries::rederive(conn, client.id, client.organisation_id)?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "procedure_event.create", RESOURCE).on(row.id).for_client(client.id),
-            )?;
-            let event = row.view()?;
-            Created::new(format!("/api/v1/clients/{client_id}/procedure-events/{}", event.id), event.version, &event)
+    let created = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = clients::authorized(conn, &principal, client_id, Action::RecordProcedureEvent)?;
+            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+                let fields = checked(conn, &client, &input, None)?;
+                let row = queries::insert_event(conn, client.id, client.organisation_id, principal.user_id, &fields)?;
+                queries::rederive(conn, client.id, client.organisation_id)?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "procedure_event.create", RESOURCE).on(row.id).for_client(client.id),
+                )?;
+                let event = row.view()?;
+                Created::new(
+                    format!("/api/v1/clients/{client_id}/procedure-events/{}", event.id),
+                    event.version,
+                    &event,
+                )
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(created.response())
 }
 
@@ -115,20 +120,21 @@ pub async fn record(
 #[get("/clients/{id}/procedure-events")]
 pub async fn timeline(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<web::Json<Page<ProcedureEventView>>, ApiError> {
     let client_id = id.into_inner();
-    let events = db::run(&state.pool, move |conn| {
-        clients::authorized(conn, &principal, client_id, Action::ReadProcedure)?;
-        let events = queries::events_of_client(conn, client_id)?
-            .into_iter()
-            .map(EventRow::view)
-            .collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "procedure_event.list", RESOURCE).for_client(client_id))?;
-        Ok(events)
-    })
-    .await?;
+    let events = signed_in
+        .run(&state.pool, move |conn, principal| {
+            clients::authorized(conn, &principal, client_id, Action::ReadProcedure)?;
+            let events = queries::events_of_client(conn, client_id)?
+                .into_iter()
+                .map(EventRow::view)
+                .collect::<Result<Vec<_>, _>>()?;
+            audit::record(conn, Event::new(&principal.actor, "procedure_event.list", RESOURCE).for_client(client_id))?;
+            Ok(events)
+        })
+        .await?;
     Ok(web::Json(Page { items: events, next_cursor: None }))
 }
 
@@ -154,31 +160,33 @@ pub async fn timeline(
 #[patch("/clients/{id}/procedure-events/{event_id}")]
 pub async fn correct(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     path: web::Path<(Id, Id)>,
     if_match: IfMatch,
     body: web::Json<ProcedureEventPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (client_id, event_id) = path.into_inner();
     let patch = body.into_inner();
-    let event = db::run(&state.pool, move |conn| {
-        let client = clients::authorized(conn, &principal, client_id, Action::RecordProcedureEvent)?;
-        let current = queries::find_event(conn, client_id, event_id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-        let mut errors = FieldErrors::default();
-        let input = patch.apply(current.input()?, &mut errors);
-        errors.finish(|| Some(()))?;
-        let fields = checked(conn, &client, &input, Some(event_id))?;
-        db::transaction(conn, |conn| {
-            let row = queries::update_event(conn, event_id, if_match.0, &fields)?.ok_or_else(IfMatch::stale)?;
-            queries::rederive(conn, client.id, client.organisation_id)?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "procedure_event.update", RESOURCE).on(event_id).for_client(client_id),
-            )?;
-            Ok(row.view()?)
+    let event = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = clients::authorized(conn, &principal, client_id, Action::RecordProcedureEvent)?;
+            let current =
+                queries::find_event(conn, client_id, event_id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
+            let mut errors = FieldErrors::default();
+            let input = patch.apply(current.input()?, &mut errors);
+            errors.finish(|| Some(()))?;
+            let fields = checked(conn, &client, &input, Some(event_id))?;
+            db::transaction(conn, |conn| {
+                let row = queries::update_event(conn, event_id, if_match.0, &fields)?.ok_or_else(IfMatch::stale)?;
+                queries::rederive(conn, client.id, client.organisation_id)?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "procedure_event.update", RESOURCE).on(event_id).for_client(client_id),
+                )?;
+                Ok(row.view()?)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(StatusCode::OK, event.version, &event))
 }
 
@@ -198,7 +206,7 @@ pub async fn correct(
 #[get("/deadlines")]
 pub async fn agenda(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<AgendaFilter>,
 ) -> Result<web::Json<Page<AgendaItem>>, ApiError> {
     let filter = filter.into_inner();
@@ -215,22 +223,23 @@ pub async fn agenda(
     };
     errors.finish_query(|| Some(()))?;
     let query = AgendaQuery { counselor_id: filter.counselor_id, due_by, overdue: filter.overdue, today };
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(
-            conn,
-            Action::ListDeadlines,
-            Target::owned_by(principal.organisation_id),
-            "deadline",
-            None,
-        )?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let mut items = queries::agenda(conn, organisation_id, &query, &page)?;
-        let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() };
-        items.extend(sessions::queries::follow_ups(conn, organisation_id, viewer, &query, &page)?);
-        items.sort_by_key(|item| (item.due_on, item.id));
-        audit::record(conn, Event::new(&principal.actor, "deadline.list", "deadline"))?;
-        Ok(Page::from_keyed_rows(items, &page, |item| (item.due_on.to_string(), item.id), |item| item))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(
+                conn,
+                Action::ListDeadlines,
+                Target::owned_by(principal.organisation_id),
+                "deadline",
+                None,
+            )?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let mut items = queries::agenda(conn, organisation_id, &query, &page)?;
+            let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() };
+            items.extend(sessions::queries::follow_ups(conn, organisation_id, viewer, &query, &page)?);
+            items.sort_by_key(|item| (item.due_on, item.id));
+            audit::record(conn, Event::new(&principal.actor, "deadline.list", "deadline"))?;
+            Ok(Page::from_keyed_rows(items, &page, |item| (item.due_on.to_string(), item.id), |item| item))
+        })
+        .await?;
     Ok(web::Json(page))
 }

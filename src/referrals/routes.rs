@@ -12,7 +12,7 @@ use super::model::{
 use super::queries::{self, Change, NewReferral, ReferralQuery};
 use super::shared::{self, SharedClient};
 use crate::audit::{self, Event};
-use crate::auth::Principal;
+use crate::auth::{Principal, SignedIn};
 use crate::clients;
 use crate::consents::model::{ConsentPurpose, ConsentScope};
 use crate::db::{self, DbConnection, Id};
@@ -93,87 +93,88 @@ fn view(
 #[post("/referrals")]
 pub async fn create(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     key: IdempotencyKey,
     body: web::Json<ReferralInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     let request_hash = idempotency::fingerprint("POST /referrals", &input);
     let working_days = state.referral_working_days;
-    let created = db::run(&state.pool, move |conn| {
-        let client = clients::authorized(conn, &principal, input.client_id, Action::CreateReferral)?;
-        let today = domain::today();
-        let mut errors = FieldErrors::default();
-        let reason = errors.check("reason", bounded_text(&input.reason, 1, 2000));
-        let partner = organisations::queries::find(conn, input.to_organisation_id)?;
-        match &partner {
-            Some(partner) if partner.active && partner.id != client.organisation_id => {
-                let services: Vec<domain::SessionKind> = db::decode_list(&partner.services)?;
-                if !services.contains(&input.service) {
-                    errors.add("service", "the partner does not offer this service");
+    let created = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = clients::authorized(conn, &principal, input.client_id, Action::CreateReferral)?;
+            let today = domain::today();
+            let mut errors = FieldErrors::default();
+            let reason = errors.check("reason", bounded_text(&input.reason, 1, 2000));
+            let partner = organisations::queries::find(conn, input.to_organisation_id)?;
+            match &partner {
+                Some(partner) if partner.active && partner.id != client.organisation_id => {
+                    let services: Vec<domain::SessionKind> = db::decode_list(&partner.services)?;
+                    if !services.contains(&input.service) {
+                        errors.add("service", "the partner does not offer this service");
+                    }
                 }
+                _ => errors.add("to_organisation_id", "is not an active partner organisation"),
             }
-            _ => errors.add("to_organisation_id", "is not an active partner organisation"),
-        }
-        let consent = crate::consents::queries::find(conn, client.id, input.consent_id)?;
-        let scope: Vec<ConsentScope> = match &consent {
-            Some(consent)
-                if consent.is_valid_on(today)
-                    && consent.purpose == ConsentPurpose::SharingWithPartner.code()
-                    && consent.partner_id == Some(input.to_organisation_id) =>
-            {
-                db::decode_list(&consent.scope)?
-            }
-            _ => {
-                return Err(ApiError::unprocessable(
-                    "consent_required",
-                    "The client has no valid consent to share with this partner: record one first.",
+            let consent = crate::consents::queries::find(conn, client.id, input.consent_id)?;
+            let scope: Vec<ConsentScope> = match &consent {
+                Some(consent)
+                    if consent.is_valid_on(today)
+                        && consent.purpose == ConsentPurpose::SharingWithPartner.code()
+                        && consent.partner_id == Some(input.to_organisation_id) =>
+                {
+                    db::decode_list(&consent.scope)?
+                }
+                _ => {
+                    return Err(ApiError::unprocessable(
+                        "consent_required",
+                        "The client has no valid consent to share with this partner: record one first.",
+                    ));
+                }
+            };
+            let shared_fields = errors.check("shared_fields", shared::check(&input.shared_fields, &scope));
+            let (reason, shared_fields) = errors.finish(|| Some((reason?, shared_fields?)))?;
+            if let Some(open) = queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)? {
+                return Err(ApiError::conflicts_with(
+                    "duplicate_referral",
+                    open,
+                    "This client already has an open referral to this partner for this service.",
                 ));
             }
-        };
-        let shared_fields = errors.check("shared_fields", shared::check(&input.shared_fields, &scope));
-        let (reason, shared_fields) = errors.finish(|| Some((reason?, shared_fields?)))?;
-        if let Some(open) = queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)? {
-            return Err(ApiError::conflicts_with(
-                "duplicate_referral",
-                open,
-                "This client already has an open referral to this partner for this service.",
-            ));
-        }
-        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-            let row = queries::insert(
-                conn,
-                NewReferral {
-                    client_id: client.id,
-                    from: client.organisation_id,
-                    to: input.to_organisation_id,
-                    service: input.service,
-                    urgency: input.urgency.code(),
-                    reason: &reason,
-                    shared_fields: &shared_fields,
-                    consent_id: input.consent_id,
-                    respond_by: super::respond_by(input.urgency, today, working_days),
-                    created_by: principal.user_id,
-                },
-            )
-            .map_err(|error| match error {
-                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                    ApiError::conflict(
-                        "duplicate_referral",
-                        "This client already has an open referral to this partner for this service.",
-                    )
-                }
-                other => other.into(),
-            })?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "referral.create", RESOURCE).on(row.id).for_client(client.id),
-            )?;
-            let referral = view(conn, &principal, row, true)?;
-            Created::new(format!("/api/v1/referrals/{}", referral.id), referral.version, &referral)
+            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+                let row = queries::insert(
+                    conn,
+                    NewReferral {
+                        client_id: client.id,
+                        from: client.organisation_id,
+                        to: input.to_organisation_id,
+                        service: input.service,
+                        urgency: input.urgency.code(),
+                        reason: &reason,
+                        shared_fields: &shared_fields,
+                        consent_id: input.consent_id,
+                        respond_by: super::respond_by(input.urgency, today, working_days),
+                        created_by: principal.user_id,
+                    },
+                )
+                .map_err(|error| match error {
+                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                        ApiError::conflict(
+                            "duplicate_referral",
+                            "This client already has an open referral to this partner for this service.",
+                        )
+                    }
+                    other => other.into(),
+                })?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "referral.create", RESOURCE).on(row.id).for_client(client.id),
+                )?;
+                let referral = view(conn, &principal, row, true)?;
+                Created::new(format!("/api/v1/referrals/{}", referral.id), referral.version, &referral)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(created.response())
 }
 
@@ -192,7 +193,7 @@ pub async fn create(
 #[get("/referrals")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<ReferralFilter>,
 ) -> Result<web::Json<Page<Referral>>, ApiError> {
     let filter = filter.into_inner();
@@ -206,21 +207,23 @@ pub async fn list(
         overdue: filter.overdue,
         today: domain::today(),
     };
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(
-            conn,
-            Action::ListReferrals,
-            Target::owned_by(principal.organisation_id),
-            RESOURCE,
-            None,
-        )?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let rows = queries::list(conn, organisation_id, &query, page)?;
-        let items = rows.into_iter().map(|row| view(conn, &principal, row, false)).collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "referral.list", RESOURCE))?;
-        Ok(Page::from_rows(items, page, |r| r.id, |r| r))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(
+                conn,
+                Action::ListReferrals,
+                Target::owned_by(principal.organisation_id),
+                RESOURCE,
+                None,
+            )?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let rows = queries::list(conn, organisation_id, &query, page)?;
+            let items =
+                rows.into_iter().map(|row| view(conn, &principal, row, false)).collect::<Result<Vec<_>, _>>()?;
+            audit::record(conn, Event::new(&principal.actor, "referral.list", RESOURCE))?;
+            Ok(Page::from_rows(items, page, |r| r.id, |r| r))
+        })
+        .await?;
     Ok(web::Json(page))
 }
 
@@ -238,16 +241,17 @@ pub async fn list(
 #[get("/referrals/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let referral = db::run(&state.pool, move |conn| {
-        let row = authorized(conn, &principal, id, Action::ReadReferral)?;
-        audit::record(conn, Event::new(&principal.actor, "referral.read", RESOURCE).on(id))?;
-        view(conn, &principal, row, true)
-    })
-    .await?;
+    let referral = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = authorized(conn, &principal, id, Action::ReadReferral)?;
+            audit::record(conn, Event::new(&principal.actor, "referral.read", RESOURCE).on(id))?;
+            view(conn, &principal, row, true)
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, referral.version, &referral))
 }
 
@@ -265,20 +269,21 @@ pub async fn read(
 #[get("/referrals/{id}/client")]
 pub async fn referred_client(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<web::Json<SharedClient>, ApiError> {
     let id = id.into_inner();
-    let shared = db::run(&state.pool, move |conn| {
-        let row = authorized(conn, &principal, id, Action::ReadReferredClient)?;
-        let shared = shared_client(conn, &row)?.ok_or_else(|| ApiError::not_found("referred client"))?;
-        audit::record(
-            conn,
-            Event::new(&principal.actor, "referral.read_shared", RESOURCE).on(id).for_client(row.client_id),
-        )?;
-        Ok(shared)
-    })
-    .await?;
+    let shared = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = authorized(conn, &principal, id, Action::ReadReferredClient)?;
+            let shared = shared_client(conn, &row)?.ok_or_else(|| ApiError::not_found("referred client"))?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "referral.read_shared", RESOURCE).on(id).for_client(row.client_id),
+            )?;
+            Ok(shared)
+        })
+        .await?;
     Ok(web::Json(shared))
 }
 
@@ -352,66 +357,74 @@ fn transition_response(referral: Referral) -> HttpResponse {
 #[post("/referrals/{id}/accept")]
 pub async fn accept(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: Option<web::Json<AcceptRequest>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let request = body.map(web::Json::into_inner).unwrap_or_default();
-    let referral = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
-        let linked = match request.client_id {
-            Some(client_id) => Some(clients::authorized(conn, &principal, client_id, Action::UpdateClient)?.id),
-            None => None,
-        };
-        let status = current.status_on(domain::today())?;
-        if status != ReferralStatus::Pending {
-            return Err(ApiError::wrong_status(
-                status.code(),
-                format!("A {} referral cannot be accepted.", status.code()),
-            ));
-        }
-        let shared = shared_client(conn, &current)?.ok_or_else(|| {
-            ApiError::conflict("consent_no_longer_valid", "The client's consent to share no longer stands.")
-        })?;
-        db::transaction(conn, |conn| {
-            let partner_client_id = match linked {
-                Some(id) => id,
-                None => {
-                    let fields = shared
-                        .as_new_client("Referred client")
-                        .parse(domain::today())
-                        .map_err(FieldErrors::into_error)?;
-                    let organisation = organisations::queries::find(conn, current.to_organisation_id)?
-                        .ok_or_else(|| ApiError::not_found("organisation"))?;
-                    let reference = clients::queries::next_reference(
-                        conn,
-                        organisation.id,
-                        &organisation.short_name,
-                        domain::today().year(),
-                    )?;
-                    let row = clients::queries::insert(conn, organisation.id, &reference, &fields)?;
-                    audit::record(
-                        conn,
-                        Event::new(&principal.actor, "client.create", "client").on(row.id).for_client(row.id),
-                    )?;
-                    row.id
-                }
+    let referral = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+            let linked = match request.client_id {
+                Some(client_id) => Some(clients::authorized(conn, &principal, client_id, Action::UpdateClient)?.id),
+                None => None,
             };
-            let change = Change {
-                to: ReferralStatus::Accepted,
-                reason_code: None,
-                reason: None,
-                outcome: None,
-                partner_client_id: Some(partner_client_id),
-            };
-            let row =
-                apply(conn, &principal, &current, if_match, &[ReferralStatus::Pending], &change, "referral.accept")?;
-            view(conn, &principal, row, true)
+            let status = current.status_on(domain::today())?;
+            if status != ReferralStatus::Pending {
+                return Err(ApiError::wrong_status(
+                    status.code(),
+                    format!("A {} referral cannot be accepted.", status.code()),
+                ));
+            }
+            let shared = shared_client(conn, &current)?.ok_or_else(|| {
+                ApiError::conflict("consent_no_longer_valid", "The client's consent to share no longer stands.")
+            })?;
+            db::transaction(conn, |conn| {
+                let partner_client_id = match linked {
+                    Some(id) => id,
+                    None => {
+                        let fields = shared
+                            .as_new_client("Referred client")
+                            .parse(domain::today())
+                            .map_err(FieldErrors::into_error)?;
+                        let organisation = organisations::queries::find(conn, current.to_organisation_id)?
+                            .ok_or_else(|| ApiError::not_found("organisation"))?;
+                        let reference = clients::queries::next_reference(
+                            conn,
+                            organisation.id,
+                            &organisation.short_name,
+                            domain::today().year(),
+                        )?;
+                        let row = clients::queries::insert(conn, organisation.id, &reference, &fields)?;
+                        audit::record(
+                            conn,
+                            Event::new(&principal.actor, "client.create", "client").on(row.id).for_client(row.id),
+                        )?;
+                        row.id
+                    }
+                };
+                let change = Change {
+                    to: ReferralStatus::Accepted,
+                    reason_code: None,
+                    reason: None,
+                    outcome: None,
+                    partner_client_id: Some(partner_client_id),
+                };
+                let row = apply(
+                    conn,
+                    &principal,
+                    &current,
+                    if_match,
+                    &[ReferralStatus::Pending],
+                    &change,
+                    "referral.accept",
+                )?;
+                view(conn, &principal, row, true)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(transition_response(referral))
 }
 
@@ -432,7 +445,7 @@ pub async fn accept(
 #[post("/referrals/{id}/decline")]
 pub async fn decline(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<DeclineRequest>,
@@ -440,22 +453,30 @@ pub async fn decline(
     let id = id.into_inner();
     let request = body.into_inner();
     let reason = optional_reason(request.reason.as_deref())?;
-    let referral = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
-        db::transaction(conn, |conn| {
-            let change = Change {
-                to: ReferralStatus::Declined,
-                reason_code: Some(request.reason_code.code()),
-                reason: reason.as_deref(),
-                outcome: None,
-                partner_client_id: None,
-            };
-            let row =
-                apply(conn, &principal, &current, if_match, &[ReferralStatus::Pending], &change, "referral.decline")?;
-            view(conn, &principal, row, true)
+    let referral = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+            db::transaction(conn, |conn| {
+                let change = Change {
+                    to: ReferralStatus::Declined,
+                    reason_code: Some(request.reason_code.code()),
+                    reason: reason.as_deref(),
+                    outcome: None,
+                    partner_client_id: None,
+                };
+                let row = apply(
+                    conn,
+                    &principal,
+                    &current,
+                    if_match,
+                    &[ReferralStatus::Pending],
+                    &change,
+                    "referral.decline",
+                )?;
+                view(conn, &principal, row, true)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(transition_response(referral))
 }
 
@@ -476,7 +497,7 @@ pub async fn decline(
 #[post("/referrals/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: Option<web::Json<CancelRequest>>,
@@ -484,22 +505,23 @@ pub async fn cancel(
     let id = id.into_inner();
     let request = body.map(web::Json::into_inner).unwrap_or_default();
     let reason = optional_reason(request.reason.as_deref())?;
-    let referral = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::CancelReferral)?;
-        db::transaction(conn, |conn| {
-            let change = Change {
-                to: ReferralStatus::Cancelled,
-                reason_code: Some("cancelled_by_sender"),
-                reason: reason.as_deref(),
-                outcome: None,
-                partner_client_id: None,
-            };
-            let open = [ReferralStatus::Pending, ReferralStatus::Accepted];
-            let row = apply(conn, &principal, &current, if_match, &open, &change, "referral.cancel")?;
-            view(conn, &principal, row, true)
+    let referral = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::CancelReferral)?;
+            db::transaction(conn, |conn| {
+                let change = Change {
+                    to: ReferralStatus::Cancelled,
+                    reason_code: Some("cancelled_by_sender"),
+                    reason: reason.as_deref(),
+                    outcome: None,
+                    partner_client_id: None,
+                };
+                let open = [ReferralStatus::Pending, ReferralStatus::Accepted];
+                let row = apply(conn, &principal, &current, if_match, &open, &change, "referral.cancel")?;
+                view(conn, &principal, row, true)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(transition_response(referral))
 }
 
@@ -520,7 +542,7 @@ pub async fn cancel(
 #[post("/referrals/{id}/complete")]
 pub async fn complete(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<CompleteRequest>,
@@ -529,22 +551,30 @@ pub async fn complete(
     let mut errors = FieldErrors::default();
     let outcome = errors.check("outcome", bounded_text(&body.outcome, 1, 4000));
     let outcome = errors.finish(|| outcome)?;
-    let referral = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
-        db::transaction(conn, |conn| {
-            let change = Change {
-                to: ReferralStatus::Completed,
-                reason_code: None,
-                reason: None,
-                outcome: Some(&outcome),
-                partner_client_id: None,
-            };
-            let row =
-                apply(conn, &principal, &current, if_match, &[ReferralStatus::Accepted], &change, "referral.complete")?;
-            view(conn, &principal, row, true)
+    let referral = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+            db::transaction(conn, |conn| {
+                let change = Change {
+                    to: ReferralStatus::Completed,
+                    reason_code: None,
+                    reason: None,
+                    outcome: Some(&outcome),
+                    partner_client_id: None,
+                };
+                let row = apply(
+                    conn,
+                    &principal,
+                    &current,
+                    if_match,
+                    &[ReferralStatus::Accepted],
+                    &change,
+                    "referral.complete",
+                )?;
+                view(conn, &principal, row, true)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(transition_response(referral))
 }
 
@@ -563,7 +593,7 @@ pub async fn complete(
 #[get("/referrals/changes")]
 pub async fn changes(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     query: web::Query<ChangesQuery>,
 ) -> Result<web::Json<Changes>, ApiError> {
     let after = query.after.unwrap_or(0);
@@ -576,22 +606,23 @@ pub async fn changes(
         errors.add("limit", "must be between 1 and 200");
     }
     errors.finish_query(|| Some(()))?;
-    let changes = db::run(&state.pool, move |conn| {
-        principal.authorize(
-            conn,
-            Action::ListReferrals,
-            Target::owned_by(principal.organisation_id),
-            RESOURCE,
-            None,
-        )?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let items = queries::changes(conn, organisation_id, after, limit)?
-            .into_iter()
-            .map(|event| event.view())
-            .collect::<Result<Vec<_>, _>>()?;
-        let last_position = items.last().map_or(after, |event| event.position);
-        Ok(Changes { items, last_position })
-    })
-    .await?;
+    let changes = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(
+                conn,
+                Action::ListReferrals,
+                Target::owned_by(principal.organisation_id),
+                RESOURCE,
+                None,
+            )?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let items = queries::changes(conn, organisation_id, after, limit)?
+                .into_iter()
+                .map(|event| event.view())
+                .collect::<Result<Vec<_>, _>>()?;
+            let last_position = items.last().map_or(after, |event| event.position);
+            Ok(Changes { items, last_position })
+        })
+        .await?;
     Ok(web::Json(changes))
 }

@@ -9,8 +9,8 @@ use utoipa::IntoParams;
 use super::queries::{self, Scope};
 use super::{IndicatorReport, OrganisationFigures, assemble, to_csv};
 use crate::audit::{self, Event};
-use crate::auth::Principal;
-use crate::db::{self, Id};
+use crate::auth::SignedIn;
+use crate::db::Id;
 use crate::domain;
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
@@ -53,7 +53,7 @@ pub struct ReportQuery {
 pub async fn indicators(
     req: HttpRequest,
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ReportQuery { from, to, organisation_id, city } = query.into_inner();
@@ -66,50 +66,51 @@ pub async fn indicators(
     }
     errors.finish_query(|| Some(()))?;
     let wants_csv = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
-    let report = db::run(&state.pool, move |conn| {
-        let consortium =
-            policy::decide(principal.caller(), Action::ReadConsortiumReport, Target::consortium()) == Decision::Allow;
-        let organisation_ids: Vec<Id> = if consortium {
-            match organisation_id {
-                Some(id) => vec![id],
-                None => organisations::queries::list(
-                    conn,
-                    None,
-                    crate::http::pagination::PageRequest { limit: 10_000, after: None },
-                )?
-                .into_iter()
-                .map(|o| o.id)
-                .collect(),
-            }
-        } else {
-            let own = organisation_id.or(principal.organisation_id);
-            principal.authorize(conn, Action::ReadOrganisationReport, Target::owned_by(own), "report", None)?;
-            own.into_iter().collect()
-        };
-        let today = domain::today();
-        let mut figures = Vec::new();
-        for id in organisation_ids {
-            let organisation =
-                organisations::queries::find(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))?;
-            let scope = Scope {
-                organisation_id: id,
-                from: domain::start_of_day_utc(from),
-                until: domain::start_of_day_utc(to + chrono::Days::new(1)),
-                from_day: from,
-                to_day: to,
-                city: city.clone(),
-                today,
+    let report = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let consortium = policy::decide(principal.caller(), Action::ReadConsortiumReport, Target::consortium())
+                == Decision::Allow;
+            let organisation_ids: Vec<Id> = if consortium {
+                match organisation_id {
+                    Some(id) => vec![id],
+                    None => organisations::queries::list(
+                        conn,
+                        None,
+                        crate::http::pagination::PageRequest { limit: 10_000, after: None },
+                    )?
+                    .into_iter()
+                    .map(|o| o.id)
+                    .collect(),
+                }
+            } else {
+                let own = organisation_id.or(principal.organisation_id);
+                principal.authorize(conn, Action::ReadOrganisationReport, Target::owned_by(own), "report", None)?;
+                own.into_iter().collect()
             };
-            figures.push(OrganisationFigures {
-                organisation_id: id,
-                short_name: organisation.short_name,
-                figures: queries::figures(conn, &scope)?,
-            });
-        }
-        audit::record(conn, Event::new(&principal.actor, "report.indicators", "report"))?;
-        Ok(assemble(from, to, city, consortium, figures))
-    })
-    .await?;
+            let today = domain::today();
+            let mut figures = Vec::new();
+            for id in organisation_ids {
+                let organisation =
+                    organisations::queries::find(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))?;
+                let scope = Scope {
+                    organisation_id: id,
+                    from: domain::start_of_day_utc(from),
+                    until: domain::start_of_day_utc(to + chrono::Days::new(1)),
+                    from_day: from,
+                    to_day: to,
+                    city: city.clone(),
+                    today,
+                };
+                figures.push(OrganisationFigures {
+                    organisation_id: id,
+                    short_name: organisation.short_name,
+                    figures: queries::figures(conn, &scope)?,
+                });
+            }
+            audit::record(conn, Event::new(&principal.actor, "report.indicators", "report"))?;
+            Ok(assemble(from, to, city, consortium, figures))
+        })
+        .await?;
     if wants_csv {
         let csv = to_csv(&report).map_err(|e| ApiError::Internal(e.into()))?;
         return Ok(HttpResponse::Ok()

@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::queries::{self, NewSession, SessionQuery, Viewer};
 use crate::audit::{self, Event, Outcome};
-use crate::auth::Principal;
+use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
 use crate::crypto::keys::{self, KeyError};
 use crate::crypto::{CryptoError, MasterKeys};
@@ -144,7 +144,7 @@ fn view(conn: &mut DbConnection, row: SessionRow, notes: Notes) -> Result<Sessio
 #[post("/clients/{id}/sessions")]
 pub async fn log(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     key: IdempotencyKey,
     body: web::Json<SessionInput>,
@@ -153,34 +153,35 @@ pub async fn log(
     let input = body.into_inner();
     let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/sessions"), &input);
     let keys_of = state.clone();
-    let created = db::run(&state.pool, move |conn| {
-        let client = clients::authorized(conn, &principal, client_id, Action::LogSession)?;
-        let fields = input.parse(client_id, &principal.specialties, Utc::now()).map_err(FieldErrors::into_error)?;
-        check_participants(conn, &client, &fields)?;
-        idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-            let session_id = Id::new();
-            let notes_ciphertext =
-                seal_notes(conn, &keys_of.master_keys, client_id, session_id, fields.notes.as_deref())?;
-            let row = queries::insert(
-                conn,
-                NewSession {
-                    id: session_id,
-                    organisation_id: client.organisation_id,
-                    client_id,
-                    counselor_id: principal.user_id,
-                    fields: &fields,
-                    notes_ciphertext,
-                },
-            )?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
-            )?;
-            let session = view(conn, row, Notes::Shown(fields.notes.clone()))?;
-            Created::new(format!("/api/v1/sessions/{session_id}"), session.version, &session)
+    let created = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = clients::authorized(conn, &principal, client_id, Action::LogSession)?;
+            let fields = input.parse(client_id, &principal.specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+            check_participants(conn, &client, &fields)?;
+            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+                let session_id = Id::new();
+                let notes_ciphertext =
+                    seal_notes(conn, &keys_of.master_keys, client_id, session_id, fields.notes.as_deref())?;
+                let row = queries::insert(
+                    conn,
+                    NewSession {
+                        id: session_id,
+                        organisation_id: client.organisation_id,
+                        client_id,
+                        counselor_id: principal.user_id,
+                        fields: &fields,
+                        notes_ciphertext,
+                    },
+                )?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
+                )?;
+                let session = view(conn, row, Notes::Shown(fields.notes.clone()))?;
+                Created::new(format!("/api/v1/sessions/{session_id}"), session.version, &session)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(created.response())
 }
 
@@ -221,19 +222,27 @@ fn session_query(filter: &SessionFilter) -> Result<(SessionQuery, crate::http::p
 #[get("/sessions")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<SessionFilter>,
 ) -> Result<web::Json<Page<Session>>, ApiError> {
     let (query, page) = session_query(&filter)?;
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::ListSessions, Target::owned_by(principal.organisation_id), RESOURCE, None)?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let rows = queries::list(conn, organisation_id, viewer(&principal), &query, page)?;
-        let sessions = rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE))?;
-        Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(
+                conn,
+                Action::ListSessions,
+                Target::owned_by(principal.organisation_id),
+                RESOURCE,
+                None,
+            )?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let rows = queries::list(conn, organisation_id, viewer(&principal), &query, page)?;
+            let sessions =
+                rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
+            audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE))?;
+            Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
+        })
+        .await?;
     Ok(web::Json(page))
 }
 
@@ -250,21 +259,23 @@ pub async fn list(
 #[get("/clients/{id}/sessions")]
 pub async fn list_of_client(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     filter: web::Query<SessionFilter>,
 ) -> Result<web::Json<Page<Session>>, ApiError> {
     let client_id = id.into_inner();
     let (mut query, page) = session_query(&filter)?;
     query.client_id = Some(client_id);
-    let page = db::run(&state.pool, move |conn| {
-        let client = clients::authorized(conn, &principal, client_id, Action::ListSessions)?;
-        let rows = queries::list(conn, client.organisation_id, viewer(&principal), &query, page)?;
-        let sessions = rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
-        audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE).for_client(client_id))?;
-        Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let client = clients::authorized(conn, &principal, client_id, Action::ListSessions)?;
+            let rows = queries::list(conn, client.organisation_id, viewer(&principal), &query, page)?;
+            let sessions =
+                rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
+            audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE).for_client(client_id))?;
+            Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
+        })
+        .await?;
     Ok(web::Json(page))
 }
 
@@ -282,18 +293,22 @@ pub async fn list_of_client(
 #[get("/sessions/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
-    let session = db::run(&state.pool, move |conn| {
-        let row = authorized(conn, &principal, id, Action::ReadSession)?;
-        audit::record(conn, Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id))?;
-        let notes = open_notes(conn, &keys_of.master_keys, &principal, &row)?;
-        view(conn, row, notes)
-    })
-    .await?;
+    let session = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = authorized(conn, &principal, id, Action::ReadSession)?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id),
+            )?;
+            let notes = open_notes(conn, &keys_of.master_keys, &principal, &row)?;
+            view(conn, row, notes)
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, session.version, &session))
 }
 
@@ -319,7 +334,7 @@ pub async fn read(
 #[patch("/sessions/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<SessionPatch>,
@@ -327,38 +342,40 @@ pub async fn update(
     let id = id.into_inner();
     let patch = body.into_inner();
     let keys_of = state.clone();
-    let session = db::run(&state.pool, move |conn| {
-        let current = authorized(conn, &principal, id, Action::UpdateSession)?;
-        let client = clients::queries::find(conn, current.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
-        let participants = queries::participants(conn, id)?;
-        let touches_notes = patch.touches_notes();
-        let mut errors = FieldErrors::default();
-        let input = patch.apply(current.input(&participants, None)?, &mut errors);
-        errors.finish(|| Some(()))?;
-        // The author's specialties decide which kinds the session may have.
-        let author_specialties = crate::users::queries::find(conn, current.counselor_id)?
-            .map(|author| db::decode_list(&author.specialties))
-            .transpose()?
-            .unwrap_or_default();
-        let fields =
-            input.parse(current.client_id, &author_specialties, Utc::now()).map_err(FieldErrors::into_error)?;
-        check_participants(conn, &client, &fields)?;
-        db::transaction(conn, |conn| {
-            let notes = if touches_notes {
-                Some(seal_notes(conn, &keys_of.master_keys, current.client_id, id, fields.notes.as_deref())?)
-            } else {
-                None
-            };
-            let row = queries::update(conn, &current, if_match.0, &fields, notes)?.ok_or_else(IfMatch::stale)?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "session.update", RESOURCE).on(id).for_client(row.client_id),
-            )?;
-            let notes = if touches_notes { Notes::Shown(fields.notes.clone()) } else { Notes::Withheld };
-            view(conn, row, notes)
+    let session = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = authorized(conn, &principal, id, Action::UpdateSession)?;
+            let client =
+                clients::queries::find(conn, current.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
+            let participants = queries::participants(conn, id)?;
+            let touches_notes = patch.touches_notes();
+            let mut errors = FieldErrors::default();
+            let input = patch.apply(current.input(&participants, None)?, &mut errors);
+            errors.finish(|| Some(()))?;
+            // The author's specialties decide which kinds the session may have.
+            let author_specialties = crate::users::queries::find(conn, current.counselor_id)?
+                .map(|author| db::decode_list(&author.specialties))
+                .transpose()?
+                .unwrap_or_default();
+            let fields =
+                input.parse(current.client_id, &author_specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+            check_participants(conn, &client, &fields)?;
+            db::transaction(conn, |conn| {
+                let notes = if touches_notes {
+                    Some(seal_notes(conn, &keys_of.master_keys, current.client_id, id, fields.notes.as_deref())?)
+                } else {
+                    None
+                };
+                let row = queries::update(conn, &current, if_match.0, &fields, notes)?.ok_or_else(IfMatch::stale)?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "session.update", RESOURCE).on(id).for_client(row.client_id),
+                )?;
+                let notes = if touches_notes { Notes::Shown(fields.notes.clone()) } else { Notes::Withheld };
+                view(conn, row, notes)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(StatusCode::OK, session.version, &session))
 }
 
@@ -377,28 +394,29 @@ pub async fn update(
 #[delete("/sessions/{id}")]
 pub async fn remove(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db::run(&state.pool, move |conn| {
-        let row = authorized(conn, &principal, id, Action::DeleteSession)?;
-        if db::now().naive_utc() - row.created_at > Duration::hours(DELETION_WINDOW_HOURS) {
-            return Err(ApiError::conflict(
-                "deletion_window_passed",
-                "A session can be deleted only within 24 hours of logging it; correct it instead.",
-            ));
-        }
-        db::transaction(conn, |conn| {
-            queries::delete(conn, id)?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "session.delete", RESOURCE).on(id).for_client(row.client_id),
-            )?;
-            Ok(())
+    signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = authorized(conn, &principal, id, Action::DeleteSession)?;
+            if db::now().naive_utc() - row.created_at > Duration::hours(DELETION_WINDOW_HOURS) {
+                return Err(ApiError::conflict(
+                    "deletion_window_passed",
+                    "A session can be deleted only within 24 hours of logging it; correct it instead.",
+                ));
+            }
+            db::transaction(conn, |conn| {
+                queries::delete(conn, id)?;
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "session.delete", RESOURCE).on(id).for_client(row.client_id),
+                )?;
+                Ok(())
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -417,7 +435,7 @@ pub async fn remove(
 #[get("/sessions/counts")]
 pub async fn counts(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     period: web::Query<PeriodQuery>,
 ) -> Result<web::Json<SessionCounts>, ApiError> {
     let PeriodQuery { from, to } = period.into_inner();
@@ -426,29 +444,30 @@ pub async fn counts(
         errors.add("to", "must be on or after from, within ten years");
     }
     errors.finish_query(|| Some(()))?;
-    let counts = db::run(&state.pool, move |conn| {
-        principal.authorize(
-            conn,
-            Action::CountSessions,
-            Target::owned_by(principal.organisation_id),
-            RESOURCE,
-            None,
-        )?;
-        let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
-        let by_kind = queries::counts(
-            conn,
-            organisation_id,
-            domain::start_of_day_utc(from),
-            domain::start_of_day_utc(to + chrono::Days::new(1)),
-        )?;
-        Ok(SessionCounts {
-            from,
-            to,
-            sessions: by_kind.iter().map(|k| k.sessions).sum(),
-            minutes: by_kind.iter().map(|k| k.minutes).sum(),
-            by_kind,
+    let counts = signed_in
+        .run(&state.pool, move |conn, principal| {
+            principal.authorize(
+                conn,
+                Action::CountSessions,
+                Target::owned_by(principal.organisation_id),
+                RESOURCE,
+                None,
+            )?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let by_kind = queries::counts(
+                conn,
+                organisation_id,
+                domain::start_of_day_utc(from),
+                domain::start_of_day_utc(to + chrono::Days::new(1)),
+            )?;
+            Ok(SessionCounts {
+                from,
+                to,
+                sessions: by_kind.iter().map(|k| k.sessions).sum(),
+                minutes: by_kind.iter().map(|k| k.minutes).sum(),
+                by_kind,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(web::Json(counts))
 }

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::model::{CreateUserRequest, ResetPasswordRequest, UpdateUserRequest, User, UserFilter, UserRow};
 use super::queries::{self, NewUser, UserQuery};
 use crate::audit::{self, Event};
-use crate::auth::{Principal, password, sessions};
+use crate::auth::{SignedIn, password, sessions};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, Email, Role};
 use crate::http::pagination::{Page, PageQuery};
@@ -67,43 +67,43 @@ fn find(conn: &mut DbConnection, id: Id) -> Result<UserRow, ApiError> {
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let (draft, password) = {
-        let principal = principal.clone();
-        db::run(&state.pool, move |conn| {
-            let action = match body.role {
-                Role::ConsortiumAdmin => Action::GrantConsortiumAdmin,
-                _ => Action::CreateUser,
-            };
-            principal.authorize(conn, action, Target::owned_by(body.organisation_id), RESOURCE, None)?;
-            let mut errors = FieldErrors::default();
-            check_role_fits_organisation(&mut errors, body.role, body.organisation_id);
-            if let Some(organisation_id) = body.organisation_id {
-                let usable = organisations::queries::find(conn, organisation_id)?.is_some_and(|o| o.active);
-                if !usable {
-                    errors.add("organisation_id", "no such active organisation");
+    let (draft, password, principal) = {
+        signed_in
+            .run(&state.pool, move |conn, principal| {
+                let action = match body.role {
+                    Role::ConsortiumAdmin => Action::GrantConsortiumAdmin,
+                    _ => Action::CreateUser,
+                };
+                principal.authorize(conn, action, Target::owned_by(body.organisation_id), RESOURCE, None)?;
+                let mut errors = FieldErrors::default();
+                check_role_fits_organisation(&mut errors, body.role, body.organisation_id);
+                if let Some(organisation_id) = body.organisation_id {
+                    let usable = organisations::queries::find(conn, organisation_id)?.is_some_and(|o| o.active);
+                    if !usable {
+                        errors.add("organisation_id", "no such active organisation");
+                    }
                 }
-            }
-            let email = errors.check("email", Email::parse(&body.email));
-            let display_name = errors.check("display_name", domain::bounded_text(&body.display_name, 1, 120));
-            let specialties = errors.check("specialties", domain::distinct(&body.specialties, 16));
-            errors.check("password", password::check_strength(&body.password, &[&body.email, &body.display_name]));
-            let draft = errors.finish(|| {
-                Some(NewUser {
-                    organisation_id: body.organisation_id,
-                    email: email?,
-                    display_name: display_name?,
-                    role: body.role,
-                    specialties: specialties?,
-                    password_hash: String::new(),
-                })
-            })?;
-            Ok((draft, SecretString::from(body.password)))
-        })
-        .await?
+                let email = errors.check("email", Email::parse(&body.email));
+                let display_name = errors.check("display_name", domain::bounded_text(&body.display_name, 1, 120));
+                let specialties = errors.check("specialties", domain::distinct(&body.specialties, 16));
+                errors.check("password", password::check_strength(&body.password, &[&body.email, &body.display_name]));
+                let draft = errors.finish(|| {
+                    Some(NewUser {
+                        organisation_id: body.organisation_id,
+                        email: email?,
+                        display_name: display_name?,
+                        role: body.role,
+                        specialties: specialties?,
+                        password_hash: String::new(),
+                    })
+                })?;
+                Ok((draft, SecretString::from(body.password), principal))
+            })
+            .await?
     };
     let password_hash = state.passwords.hash(password).await?;
     let draft = NewUser { password_hash, ..draft };
@@ -138,27 +138,28 @@ pub async fn create(
 #[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     filter: web::Query<UserFilter>,
 ) -> Result<web::Json<Page<User>>, ApiError> {
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
-    let query = UserQuery {
-        organisation_id: filter.organisation_id.or(principal.organisation_id),
-        role: filter.role,
-        active: filter.active,
-    };
-    let page = db::run(&state.pool, move |conn| {
-        principal.authorize(conn, Action::ListUsers, Target::owned_by(query.organisation_id), RESOURCE, None)?;
-        let rows = queries::list(conn, &query, page)?;
-        let users = rows.into_iter().map(UserRow::view).collect::<Result<Vec<_>, _>>()?;
-        audit::record(
-            conn,
-            Event::new(&principal.actor, "user.list", RESOURCE).in_organisation(query.organisation_id),
-        )?;
-        Ok(Page::from_rows(users, page, |u| u.id, |u| u))
-    })
-    .await?;
+    let page = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let query = UserQuery {
+                organisation_id: filter.organisation_id.or(principal.organisation_id),
+                role: filter.role,
+                active: filter.active,
+            };
+            principal.authorize(conn, Action::ListUsers, Target::owned_by(query.organisation_id), RESOURCE, None)?;
+            let rows = queries::list(conn, &query, page)?;
+            let users = rows.into_iter().map(UserRow::view).collect::<Result<Vec<_>, _>>()?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "user.list", RESOURCE).in_organisation(query.organisation_id),
+            )?;
+            Ok(Page::from_rows(users, page, |u| u.id, |u| u))
+        })
+        .await?;
     Ok(web::Json(page))
 }
 
@@ -177,20 +178,21 @@ pub async fn list(
 #[get("/users/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let user = db::run(&state.pool, move |conn| {
-        let row = find(conn, id)?;
-        principal.authorize(conn, Action::ReadUser, Target::owned_by(row.organisation_id), RESOURCE, Some(id))?;
-        audit::record(
-            conn,
-            Event::new(&principal.actor, "user.read", RESOURCE).on(id).in_organisation(row.organisation_id),
-        )?;
-        Ok(row.view()?)
-    })
-    .await?;
+    let user = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let row = find(conn, id)?;
+            principal.authorize(conn, Action::ReadUser, Target::owned_by(row.organisation_id), RESOURCE, Some(id))?;
+            audit::record(
+                conn,
+                Event::new(&principal.actor, "user.read", RESOURCE).on(id).in_organisation(row.organisation_id),
+            )?;
+            Ok(row.view()?)
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, user.version, &user))
 }
 
@@ -217,44 +219,46 @@ pub async fn read(
 #[patch("/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     if_match: IfMatch,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
-    let user = db::run(&state.pool, move |conn| {
-        let current = find(conn, id)?;
-        let target = Target::owned_by(current.organisation_id);
-        principal.authorize(conn, Action::UpdateUser, target, RESOURCE, Some(id))?;
-        let current_role = current.role()?;
-        let mut errors = FieldErrors::default();
-        let display_name = body.display_name.apply(&mut errors, "display_name", current.display_name.clone());
-        let role = body.role.apply(&mut errors, "role", current_role);
-        let specialties = body.specialties.apply(&mut errors, "specialties", db::decode_list(&current.specialties)?);
-        let active = body.active.apply(&mut errors, "active", current.active);
-        if role == Role::ConsortiumAdmin && current_role != Role::ConsortiumAdmin {
-            principal.authorize(conn, Action::GrantConsortiumAdmin, target, RESOURCE, Some(id))?;
-        }
-        check_role_fits_organisation(&mut errors, role, current.organisation_id);
-        let display_name = errors.check("display_name", domain::bounded_text(&display_name, 1, 120));
-        let specialties = errors.check("specialties", domain::distinct(&specialties, 16));
-        let (display_name, specialties) = errors.finish(|| Some((display_name?, specialties?)))?;
-        db::transaction(conn, |conn| {
-            let row = queries::update(conn, id, if_match.0, &display_name, role, &specialties, active)?
-                .ok_or_else(IfMatch::stale)?;
-            if current.active && !active {
-                sessions::revoke_all(conn, id, "user_deactivated")?;
+    let user = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let current = find(conn, id)?;
+            let target = Target::owned_by(current.organisation_id);
+            principal.authorize(conn, Action::UpdateUser, target, RESOURCE, Some(id))?;
+            let current_role = current.role()?;
+            let mut errors = FieldErrors::default();
+            let display_name = body.display_name.apply(&mut errors, "display_name", current.display_name.clone());
+            let role = body.role.apply(&mut errors, "role", current_role);
+            let specialties =
+                body.specialties.apply(&mut errors, "specialties", db::decode_list(&current.specialties)?);
+            let active = body.active.apply(&mut errors, "active", current.active);
+            if role == Role::ConsortiumAdmin && current_role != Role::ConsortiumAdmin {
+                principal.authorize(conn, Action::GrantConsortiumAdmin, target, RESOURCE, Some(id))?;
             }
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "user.update", RESOURCE).on(id).in_organisation(row.organisation_id),
-            )?;
-            Ok(row.view()?)
+            check_role_fits_organisation(&mut errors, role, current.organisation_id);
+            let display_name = errors.check("display_name", domain::bounded_text(&display_name, 1, 120));
+            let specialties = errors.check("specialties", domain::distinct(&specialties, 16));
+            let (display_name, specialties) = errors.finish(|| Some((display_name?, specialties?)))?;
+            db::transaction(conn, |conn| {
+                let row = queries::update(conn, id, if_match.0, &display_name, role, &specialties, active)?
+                    .ok_or_else(IfMatch::stale)?;
+                if current.active && !active {
+                    sessions::revoke_all(conn, id, "user_deactivated")?;
+                }
+                audit::record(
+                    conn,
+                    Event::new(&principal.actor, "user.update", RESOURCE).on(id).in_organisation(row.organisation_id),
+                )?;
+                Ok(row.view()?)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(with_etag(StatusCode::OK, user.version, &user))
 }
 
@@ -274,31 +278,31 @@ pub async fn update(
 #[post("/users/{id}/password")]
 pub async fn reset_password(
     state: web::Data<AppState>,
-    principal: Principal,
+    signed_in: SignedIn,
     id: web::Path<Id>,
     body: web::Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
-    let (organisation_id, password) = {
-        let principal = principal.clone();
-        db::run(&state.pool, move |conn| {
-            let user = find(conn, id)?;
-            principal.authorize(
-                conn,
-                Action::ResetUserPassword,
-                Target::owned_by(user.organisation_id),
-                RESOURCE,
-                Some(id),
-            )?;
-            let mut errors = FieldErrors::default();
-            errors.check(
-                "new_password",
-                password::check_strength(&body.new_password, &[&user.email, &user.display_name]),
-            );
-            errors.finish(|| Some((user.organisation_id, SecretString::from(body.new_password))))
-        })
-        .await?
+    let (organisation_id, password, principal) = {
+        signed_in
+            .run(&state.pool, move |conn, principal| {
+                let user = find(conn, id)?;
+                principal.authorize(
+                    conn,
+                    Action::ResetUserPassword,
+                    Target::owned_by(user.organisation_id),
+                    RESOURCE,
+                    Some(id),
+                )?;
+                let mut errors = FieldErrors::default();
+                errors.check(
+                    "new_password",
+                    password::check_strength(&body.new_password, &[&user.email, &user.display_name]),
+                );
+                errors.finish(|| Some((user.organisation_id, SecretString::from(body.new_password), principal)))
+            })
+            .await?
     };
     let hash = state.passwords.hash(password).await?;
     db::run(&state.pool, move |conn| {
