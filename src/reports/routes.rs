@@ -10,7 +10,7 @@ use super::queries::{self, Scope};
 use super::{IndicatorReport, OrganisationFigures, assemble, to_csv};
 use crate::audit::{self, Event};
 use crate::auth::SignedIn;
-use crate::db::Id;
+use crate::db::{self, Id};
 use crate::domain;
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
@@ -88,25 +88,28 @@ pub async fn indicators(
                 own.into_iter().collect()
             };
             let today = domain::today();
-            let mut figures = Vec::new();
-            for id in organisation_ids {
-                let organisation =
-                    organisations::queries::find(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))?;
-                let scope = Scope {
-                    organisation_id: id,
-                    from: domain::start_of_day_utc(from),
-                    until: domain::start_of_day_utc(to + chrono::Days::new(1)),
-                    from_day: from,
-                    to_day: to,
-                    city: city.clone(),
-                    today,
-                };
-                figures.push(OrganisationFigures {
-                    organisation_id: id,
-                    short_name: organisation.short_name,
-                    figures: queries::figures(conn, &scope)?,
-                });
-            }
+            let figures = db::snapshot(conn, |conn| {
+                let mut figures = Vec::new();
+                for id in organisation_ids {
+                    let organisation =
+                        organisations::queries::find(conn, id)?.ok_or_else(|| ApiError::not_found("organisation"))?;
+                    let scope = Scope {
+                        organisation_id: id,
+                        from: domain::start_of_day_utc(from),
+                        until: domain::start_of_day_utc(to + chrono::Days::new(1)),
+                        from_day: from,
+                        to_day: to,
+                        city: city.clone(),
+                        today,
+                    };
+                    figures.push(OrganisationFigures {
+                        organisation_id: id,
+                        short_name: organisation.short_name,
+                        figures: queries::figures(conn, &scope)?,
+                    });
+                }
+                Ok::<_, ApiError>(figures)
+            })?;
             audit::record(conn, Event::new(&principal.actor, "report.indicators", "report"))?;
             Ok(assemble(from, to, city, consortium, figures))
         })
