@@ -10,6 +10,13 @@ use casebridge::{openapi, telemetry};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
+/// jemalloc, configured in .cargo/config.toml to give freed memory back to the system within
+/// about a second. With the system allocator, every 19 MiB Argon2 work area stayed resident in
+/// a per-thread arena after its sign-in, which kept the API at 90+ MiB under load
+/// (benches/README.md, section 7).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "casebridge",
