@@ -1,5 +1,6 @@
 //! Referrals between partner organisations, gated by the client's consent.
 
+use casebridge::db::Id;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -7,8 +8,8 @@ use crate::clients::create_client;
 use crate::helpers::{Account, TestApp, assert_problem, body};
 
 struct Consortium {
-    pfm: casebridge::db::Id,
-    legal_aid: casebridge::db::Id,
+    pfm: Id,
+    legal_aid: Id,
     pfm_counselor: Account,
     lawyer: Account,
     legal_aid_psychologist: Account,
@@ -46,7 +47,7 @@ async fn consortium(app: &TestApp) -> Consortium {
     }
 }
 
-async fn consent(app: &TestApp, account: &Account, client: &str, partner: casebridge::db::Id, scope: Value) -> Value {
+async fn consent(app: &TestApp, account: &Account, client: &str, partner: Id, scope: Value) -> Value {
     body(
         app.post(&format!("/api/v1/clients/{client}/consents"))
             .bearer_auth(&account.token)
@@ -59,15 +60,40 @@ async fn consent(app: &TestApp, account: &Account, client: &str, partner: casebr
     .await
 }
 
-fn referral_body(client: &Value, partner: casebridge::db::Id, consent: &Value) -> Value {
+fn referral_body(client: &Value, partner: Id, consent: &Value) -> Value {
     json!({"client_id": client["id"], "to_organisation_id": partner, "service": "legal", "urgency": "urgent",
            "reason": "Negative first-instance decision; appeal due soon",
            "shared_fields": ["given_names", "family_name", "languages", "procedure_stage", "deadlines"],
            "consent_id": consent["id"]})
 }
 
+/// `base` with the fields of `changes` set.
+fn merged(mut base: Value, changes: Value) -> Value {
+    for (field, value) in changes.as_object().unwrap() {
+        base[field] = value.clone();
+    }
+    base
+}
+
 async fn refer(app: &TestApp, account: &Account, body: &Value) -> reqwest::Response {
     app.post("/api/v1/referrals").bearer_auth(&account.token).json(body).send().await.unwrap()
+}
+
+/// The ids a list of referrals answers, in order.
+async fn listed(app: &TestApp, account: &Account, query: &str) -> Vec<String> {
+    let page: Value =
+        body(app.get(&format!("/api/v1/referrals?{query}")).bearer_auth(&account.token).send().await.unwrap()).await;
+    let items = page["items"].as_array().unwrap_or_else(|| panic!("not a page: {page}"));
+    items.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A client of PFM with a consent to share identity and procedure fields with `partner`.
+async fn consenting_client(app: &TestApp, c: &Consortium, partner: Id) -> (Value, Value) {
+    let client =
+        create_client(app, &c.pfm_counselor, json!({"given_names": "Zelimkhan", "family_name": "Umarov"})).await;
+    let consent =
+        consent(app, &c.pfm_counselor, client["id"].as_str().unwrap(), partner, json!(["identity", "procedure"])).await;
+    (client, consent)
 }
 
 async fn setup_referral(app: &TestApp, c: &Consortium) -> (Value, Value, Value) {
@@ -438,4 +464,34 @@ async fn a_too_long_reason_is_a_documented_422() {
         let responses = &document["paths"][format!("/api/v1/referrals/{{id}}/{transition}")]["post"]["responses"];
         assert!(responses["422"].is_object(), "{transition} does not document 422: {responses}");
     }
+}
+
+#[tokio::test]
+async fn retrying_a_referral_with_the_same_idempotency_key_answers_the_first_201_again() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let request = referral_body(&client, c.legal_aid, &consent);
+    let send = |request: &Value| {
+        app.post("/api/v1/referrals")
+            .bearer_auth(&c.pfm_counselor.token)
+            .header("idempotency-key", "refer-umarov-1")
+            .json(request)
+            .send()
+    };
+    let first = send(&request).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].clone();
+    let first: Value = first.json().await.unwrap();
+    let retry = send(&request).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED, "a retry is not a duplicate referral");
+    assert_eq!(retry.headers()["location"], location);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(retry, first, "the first answer, as it was");
+    assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, [first["id"].as_str().unwrap()]);
+    assert_eq!(app.audit_count("referral.create"), 1);
+
+    let other = merged(request, json!({"reason": "Another request under the same key"}));
+    assert_problem(send(&other).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused").await;
 }
