@@ -155,7 +155,7 @@ pub struct ReferralInput {
     /// Client field names the partner may see; each must belong to a field group the consent
     /// covers (identity: names, date of birth, sex, nationalities, languages, identifiers;
     /// contact: phone, email, city, accommodation; procedure: procedure_stage, deadlines;
-    /// vulnerabilities; household).
+    /// vulnerabilities). The household is never shared.
     #[schema(example = json!(["given_names", "family_name", "languages", "procedure_stage"]))]
     pub shared_fields: Vec<String>,
     pub consent_id: Id,

@@ -329,14 +329,6 @@ pub fn shared_client(
         return Ok(None);
     };
     let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, client.id, today)?;
-    let household = match client.household_id {
-        Some(household_id) => Some(clients::model::Household {
-            id: household_id,
-            members: clients::queries::household_members(conn, household_id)?,
-        }),
-        None => None,
-    };
-    let source =
-        Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines, household };
+    let source = Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines };
     Ok(Some(SharedClient::of(source, &db::decode_list::<String>(&row.shared_fields)?)))
 }

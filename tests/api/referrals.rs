@@ -79,6 +79,13 @@ async fn refer(app: &TestApp, account: &Account, body: &Value) -> reqwest::Respo
     app.post("/api/v1/referrals").bearer_auth(&account.token).json(body).send().await.unwrap()
 }
 
+/// Sends a referral that must be accepted as sent; returns it.
+async fn sent(app: &TestApp, account: &Account, body: &Value) -> Value {
+    let response = refer(app, account, body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
 /// The ids a list of referrals answers, in order.
 async fn listed(app: &TestApp, account: &Account, query: &str) -> Vec<String> {
     let page: Value =
@@ -494,4 +501,39 @@ async fn retrying_a_referral_with_the_same_idempotency_key_answers_the_first_201
 
     let other = merged(request, json!({"reason": "Another request under the same key"}));
     assert_problem(send(&other).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused").await;
+}
+
+#[tokio::test]
+async fn the_partner_never_sees_the_household_even_with_consent_to_it() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let client = create_client(&app, &c.pfm_counselor, json!({"given_names": "Aslan", "family_name": "Umarov"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let son = create_client(&app, &c.pfm_counselor, json!({"given_names": "Adam", "family_name": "Umarov"})).await;
+    let joined = app
+        .request(reqwest::Method::PUT, &format!("/api/v1/clients/{}/household", son["id"].as_str().unwrap()))
+        .bearer_auth(&c.pfm_counselor.token)
+        .json(&json!({"with_client_id": client_id, "relationship": "child"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::OK, "{}", joined.text().await.unwrap());
+    let consent = consent(&app, &c.pfm_counselor, client_id, c.legal_aid, json!(["identity", "household"])).await;
+    let asking =
+        merged(referral_body(&client, c.legal_aid, &consent), json!({"shared_fields": ["given_names", "household"]}));
+    let refused = refer(&app, &c.pfm_counselor, &asking).await;
+    let problem = assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"]["shared_fields"].as_str().unwrap().contains("household"), "{problem}");
+
+    let referral =
+        sent(&app, &c.pfm_counselor, &merged(asking, json!({"shared_fields": ["given_names", "family_name"]}))).await;
+    let id = referral["id"].as_str().unwrap();
+    let view = app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap();
+    let text = view.text().await.unwrap();
+    let shared: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shared["family_name"], "Umarov");
+    assert!(shared.get("household").is_none(), "no household field at all: {shared}");
+    for secret in [&son["id"], &son["reference"], &client["id"], &client["reference"]] {
+        assert!(!text.contains(secret.as_str().unwrap()), "the partner sees {secret}: {text}");
+    }
 }
