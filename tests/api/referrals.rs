@@ -8,6 +8,7 @@ use crate::clients::create_client;
 use crate::helpers::{Account, TestApp, assert_problem, body};
 
 struct Consortium {
+    admin: Account,
     pfm: Id,
     legal_aid: Id,
     pfm_counselor: Account,
@@ -42,6 +43,7 @@ async fn consortium(app: &TestApp) -> Consortium {
         lawyer: app.create_user(&admin, Some(legal_aid), "counselor").await,
         outsider: app.create_user(&admin, Some(third), "coordinator").await,
         legal_aid_psychologist,
+        admin,
         pfm,
         legal_aid,
     }
@@ -86,6 +88,12 @@ async fn sent(app: &TestApp, account: &Account, body: &Value) -> Value {
     response.json().await.unwrap()
 }
 
+/// The referral as `account` sees it, with its history.
+async fn read(app: &TestApp, account: &Account, referral: &Value) -> Value {
+    let id = referral["id"].as_str().unwrap();
+    body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&account.token).send().await.unwrap()).await
+}
+
 /// The ids a list of referrals answers, in order.
 async fn listed(app: &TestApp, account: &Account, query: &str) -> Vec<String> {
     let page: Value =
@@ -101,6 +109,14 @@ async fn consenting_client(app: &TestApp, c: &Consortium, partner: Id) -> (Value
     let consent =
         consent(app, &c.pfm_counselor, client["id"].as_str().unwrap(), partner, json!(["identity", "procedure"])).await;
     (client, consent)
+}
+
+/// Who is recorded as the actor of each audit event of `action`.
+fn audit_actors(app: &TestApp, action: &str) -> Vec<Option<Id>> {
+    use casebridge::db::schema::audit_events::dsl;
+    use diesel::prelude::*;
+    let action = action.to_owned();
+    app.db(|conn| dsl::audit_events.filter(dsl::action.eq(action)).select(dsl::actor_id).load(conn).unwrap())
 }
 
 async fn setup_referral(app: &TestApp, c: &Consortium) -> (Value, Value, Value) {
@@ -242,10 +258,14 @@ async fn withdrawing_the_consent_cancels_the_referral_and_ends_the_partners_view
         consent["id"].as_str().unwrap()
     );
     assert_eq!(app.post(&withdraw).bearer_auth(&c.pfm_counselor.token).send().await.unwrap().status(), StatusCode::OK);
-    let seen: Value =
-        body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+    let seen = read(&app, &c.lawyer, &referral).await;
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(seen["status_reason_code"], "consent_withdrawn");
+    let last = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "cancelled");
+    assert_eq!(last["actor_id"], json!(c.pfm_counselor.id), "the one who recorded the withdrawal");
+    assert_eq!(last["reason_code"], "consent_withdrawn");
+    assert_eq!(audit_actors(&app, "referral.cancel"), [Some(c.pfm_counselor.id)], "exactly one cancellation event");
     let view = app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap();
     assert_problem(view, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -406,8 +426,12 @@ async fn an_unanswered_referral_expires_for_both_sides() {
         .unwrap();
     assert_eq!(assert_problem(late, StatusCode::CONFLICT, "illegal_transition").await["current_status"], "expired");
     let recorded =
-        app.db(|conn| casebridge::referrals::queries::expire_overdue(conn, casebridge::domain::today()).unwrap());
+        app.db(|conn| casebridge::referrals::cascade::expire_overdue(conn, casebridge::domain::today()).unwrap());
     assert_eq!(recorded, 1);
+    assert_eq!(audit_actors(&app, "referral.expire"), [None], "one event, by no user");
+    let history = read(&app, &c.pfm_counselor, &referral).await["history"].clone();
+    let last = history.as_array().unwrap().last().unwrap();
+    assert_eq!((&last["kind"], &last["actor_id"]), (&json!("expired"), &Value::Null));
     let feed: Value =
         body(app.get("/api/v1/referrals/changes").bearer_auth(&c.pfm_counselor.token).send().await.unwrap()).await;
     assert_eq!(feed["items"].as_array().unwrap().last().unwrap()["kind"], "expired");
@@ -536,4 +560,26 @@ async fn the_partner_never_sees_the_household_even_with_consent_to_it() {
     for secret in [&son["id"], &son["reference"], &client["id"], &client["reference"]] {
         assert!(!text.contains(secret.as_str().unwrap()), "the partner sees {secret}: {text}");
     }
+}
+
+#[tokio::test]
+async fn erasing_the_client_cancels_its_referral_with_an_audit_event_of_the_eraser() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let coordinator = app.create_user(&c.admin, Some(c.pfm), "coordinator").await;
+    let (client, _, referral) = setup_referral(&app, &c).await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", client["id"].as_str().unwrap()))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of the client of 20 November"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    let seen = read(&app, &c.lawyer, &referral).await;
+    assert_eq!((&seen["status"], &seen["status_reason_code"]), (&json!("cancelled"), &json!("client_erased")));
+    let last = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((&last["kind"], &last["actor_id"]), (&json!("cancelled"), &json!(coordinator.id)));
+    assert_eq!(last["reason_code"], "client_erased");
+    assert_eq!(audit_actors(&app, "referral.cancel"), [Some(coordinator.id)]);
 }
