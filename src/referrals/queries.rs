@@ -235,10 +235,14 @@ pub fn list(
     if let Some(urgency) = query.urgency {
         select = select.filter(referrals::urgency.eq(urgency));
     }
-    if query.overdue == Some(true) {
-        select = select
-            .filter(referrals::status.eq(ReferralStatus::Pending.code()))
-            .filter(referrals::respond_by.le(query.today));
+    // Overdue as `ReferralRow::view` says: pending with the answer date today.
+    let pending = ReferralStatus::Pending.code();
+    match query.overdue {
+        Some(true) => {
+            select = select.filter(referrals::status.eq(pending)).filter(referrals::respond_by.eq(query.today))
+        }
+        Some(false) => select = select.filter(referrals::status.ne(pending).or(referrals::respond_by.ne(query.today))),
+        None => {}
     }
     if let Some(after) = page.after {
         select = select.filter(referrals::id.gt(after));

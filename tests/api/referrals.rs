@@ -11,6 +11,8 @@ struct Consortium {
     admin: Account,
     pfm: Id,
     legal_aid: Id,
+    /// The third organisation, the outsider's.
+    sip: Id,
     pfm_counselor: Account,
     lawyer: Account,
     legal_aid_psychologist: Account,
@@ -46,6 +48,7 @@ async fn consortium(app: &TestApp) -> Consortium {
         admin,
         pfm,
         legal_aid,
+        sip: third,
     }
 }
 
@@ -582,4 +585,67 @@ async fn erasing_the_client_cancels_its_referral_with_an_audit_event_of_the_eras
     assert_eq!((&last["kind"], &last["actor_id"]), (&json!("cancelled"), &json!(coordinator.id)));
     assert_eq!(last["reason_code"], "client_erased");
     assert_eq!(audit_actors(&app, "referral.cancel"), [Some(coordinator.id)]);
+}
+
+#[tokio::test]
+async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let to_legal_aid = referral_body(&client, c.legal_aid, &consent);
+    let urgent_legal = sent(&app, &c.pfm_counselor, &to_legal_aid).await;
+    let emergency_psychological = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(to_legal_aid, json!({"service": "psychological", "urgency": "emergency"})),
+    )
+    .await;
+    let (other, other_consent) = consenting_client(&app, &c, c.sip).await;
+    let routine_to_sip = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(referral_body(&other, c.sip, &other_consent), json!({"urgency": "routine"})),
+    )
+    .await;
+    let [urgent, emergency, routine] =
+        [&urgent_legal, &emergency_psychological, &routine_to_sip].map(|r| r["id"].as_str().unwrap().to_owned());
+    assert_eq!(emergency_psychological["overdue"], true, "due today, the day it is sent");
+    assert_eq!(urgent_legal["overdue"], false);
+
+    let (pfm, legal_aid, sip) = (c.pfm, c.legal_aid, c.sip);
+    let outbox = [
+        (String::new(), vec![&urgent, &emergency, &routine]),
+        ("&service=legal".into(), vec![&urgent, &routine]),
+        ("&service=psychological".into(), vec![&emergency]),
+        ("&urgency=emergency".into(), vec![&emergency]),
+        ("&urgency=routine".into(), vec![&routine]),
+        (format!("&partner={legal_aid}"), vec![&urgent, &emergency]),
+        (format!("&partner={sip}"), vec![&routine]),
+        ("&overdue=true".into(), vec![&emergency]),
+        ("&overdue=false".into(), vec![&urgent, &routine]),
+        (format!("&overdue=false&partner={legal_aid}&service=legal"), vec![&urgent]),
+    ];
+    for (filter, expected) in outbox {
+        let listed = listed(&app, &c.pfm_counselor, &format!("box=outbox{filter}")).await;
+        assert_eq!(listed.iter().collect::<Vec<_>>(), expected, "outbox{filter}");
+    }
+    let inbox = [
+        (String::new(), vec![&urgent, &emergency]),
+        ("&service=legal".into(), vec![&urgent]),
+        ("&urgency=emergency".into(), vec![&emergency]),
+        ("&urgency=routine".into(), vec![]),
+        (format!("&partner={pfm}"), vec![&urgent, &emergency]),
+        (format!("&partner={sip}"), vec![]),
+        ("&overdue=true".into(), vec![&emergency]),
+        ("&overdue=false".into(), vec![&urgent]),
+        ("&overdue=true&service=legal".into(), vec![]),
+    ];
+    for (filter, expected) in inbox {
+        let listed = listed(&app, &c.lawyer, &format!("box=inbox{filter}")).await;
+        assert_eq!(listed.iter().collect::<Vec<_>>(), expected, "inbox{filter}");
+    }
+    let overdue: Value =
+        body(app.get("/api/v1/referrals?box=inbox&overdue=true").bearer_auth(&c.lawyer.token).send().await.unwrap())
+            .await;
+    assert_eq!(overdue["items"][0]["overdue"], true, "the inbox flags it");
 }
