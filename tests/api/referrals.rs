@@ -1,6 +1,7 @@
 //! Referrals between partner organisations, gated by the client's consent.
 
 use casebridge::db::Id;
+use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -648,4 +649,27 @@ async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
         body(app.get("/api/v1/referrals?box=inbox&overdue=true").bearer_auth(&c.lawyer.token).send().await.unwrap())
             .await;
     assert_eq!(overdue["items"][0]["overdue"], true, "the inbox flags it");
+}
+
+/// The day `days` working days after `day`, by the project's calendar of days off.
+fn working_days_after(day: NaiveDate, days: usize) -> NaiveDate {
+    day.iter_days().skip(1).filter(|d| !casebridge::procedure::calendar::is_day_off(*d)).nth(days - 1).unwrap()
+}
+
+#[tokio::test]
+async fn answer_dates_are_today_for_an_emergency_and_count_working_days_otherwise() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let today = casebridge::domain::today();
+    for (urgency, service, expected) in [
+        ("emergency", "psychological", today),
+        ("urgent", "legal", working_days_after(today, 2)),
+        ("routine", "vocational", working_days_after(today, 10)),
+    ] {
+        let request =
+            merged(referral_body(&client, c.legal_aid, &consent), json!({"urgency": urgency, "service": service}));
+        let referral = sent(&app, &c.pfm_counselor, &request).await;
+        assert_eq!(referral["respond_by"], expected.to_string(), "{urgency}");
+    }
 }
