@@ -92,6 +92,25 @@ async fn sent(app: &TestApp, account: &Account, body: &Value) -> Value {
     response.json().await.unwrap()
 }
 
+/// `POST /referrals/{id}/{name}` with `If-Match` of `version`.
+async fn transition(
+    app: &TestApp,
+    account: &Account,
+    referral: &Value,
+    name: &str,
+    version: i64,
+    request: Value,
+) -> reqwest::Response {
+    let id = referral["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/referrals/{id}/{name}"))
+        .bearer_auth(&account.token)
+        .header("if-match", format!("\"{version}\""))
+        .json(&request)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The referral as `account` sees it, with its history.
 async fn read(app: &TestApp, account: &Account, referral: &Value) -> Value {
     let id = referral["id"].as_str().unwrap();
@@ -671,5 +690,39 @@ async fn answer_dates_are_today_for_an_emergency_and_count_working_days_otherwis
             merged(referral_body(&client, c.legal_aid, &consent), json!({"urgency": urgency, "service": service}));
         let referral = sent(&app, &c.pfm_counselor, &request).await;
         assert_eq!(referral["respond_by"], expected.to_string(), "{urgency}");
+    }
+}
+
+#[tokio::test]
+async fn declining_and_cancelling_record_actor_time_and_reason_in_the_history() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, declined) = setup_referral(&app, &c).await;
+    let cancelled = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(referral_body(&client, c.legal_aid, &consent), json!({"service": "vocational"})),
+    )
+    .await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let decline = json!({"reason_code": "outside_area", "reason": "We work in Wrocław only"});
+    assert_eq!(transition(&app, &c.lawyer, &declined, "decline", 1, decline).await.status(), StatusCode::OK);
+    let cancel = json!({"reason": "The client found a lawyer in Lublin"});
+    assert_eq!(transition(&app, &c.pfm_counselor, &cancelled, "cancel", 1, cancel).await.status(), StatusCode::OK);
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
+
+    for (referral, actor, kind, code, reason) in [
+        (&declined, &c.lawyer, "declined", "outside_area", "We work in Wrocław only"),
+        (&cancelled, &c.pfm_counselor, "cancelled", "cancelled_by_sender", "The client found a lawyer in Lublin"),
+    ] {
+        for side in [&c.pfm_counselor, &c.lawyer] {
+            let history = read(&app, side, referral).await["history"].clone();
+            let last = history.as_array().unwrap().last().unwrap().clone();
+            assert_eq!(last["kind"], kind);
+            assert_eq!(last["actor_id"], json!(actor.id), "{kind}");
+            assert_eq!((&last["reason_code"], &last["reason"]), (&json!(code), &json!(reason)));
+            let at: chrono::DateTime<chrono::Utc> = last["at"].as_str().unwrap().parse().unwrap();
+            assert!(before <= at && at <= after, "{kind} at {at}");
+        }
     }
 }
