@@ -726,3 +726,37 @@ async fn declining_and_cancelling_record_actor_time_and_reason_in_the_history() 
         }
     }
 }
+
+#[tokio::test]
+async fn accepting_into_an_existing_own_client_links_it_and_creates_no_new_record() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_, _, referral) = setup_referral(&app, &c).await;
+    let own = create_client(&app, &c.lawyer, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let clients_of_partner = || async {
+        let page: Value = body(app.get("/api/v1/clients").bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+        page["items"].as_array().unwrap().len()
+    };
+    let before = clients_of_partner().await;
+    let accepted = transition(&app, &c.lawyer, &referral, "accept", 1, json!({"client_id": own["id"]})).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted: Value = accepted.json().await.unwrap();
+    assert_eq!(accepted["partner_client_id"], own["id"]);
+    assert_eq!(clients_of_partner().await, before, "no new client record");
+    assert_eq!(app.audit_count("client.create"), 2, "only the two records made through /clients");
+}
+
+#[tokio::test]
+async fn accepting_into_another_organisations_client_is_not_found_and_leaves_the_referral_pending() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, _, referral) = setup_referral(&app, &c).await;
+    let outsiders = create_client(&app, &c.outsider, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    for foreign in [&client["id"], &outsiders["id"]] {
+        let accepted = transition(&app, &c.lawyer, &referral, "accept", 1, json!({"client_id": foreign})).await;
+        assert_problem(accepted, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let seen = read(&app, &c.lawyer, &referral).await;
+    assert_eq!((&seen["status"], &seen["version"]), (&json!("pending"), &json!(1)));
+    assert!(seen["partner_client_id"].is_null());
+}
