@@ -84,6 +84,7 @@ fn view(
     request_body = ReferralInput,
     responses(
         (status = 201, description = "Sent", body = Referral, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, description = "The role sends no referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An open referral of the client to this partner for this service exists (`conflicting_id`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No valid consent (`consent_required`), fields outside its scope, or the partner does not offer the service", body = Problem, content_type = "application/problem+json"),
@@ -209,6 +210,7 @@ pub async fn list(
     params(("id" = Id, Path, description = "Referral id")),
     responses(
         (status = 200, description = "The referral", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral (or not one of the caller's organisation)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -237,6 +239,7 @@ pub async fn read(
     params(("id" = Id, Path, description = "Referral id")),
     responses(
         (status = 200, description = "The shared fields", body = SharedClient),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Nothing to see: not the receiving organisation, or the referral is closed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -322,10 +325,11 @@ fn transition_response(referral: Referral) -> HttpResponse {
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "Accepted", body = Referral, headers(("ETag" = String))),
-        (status = 403, description = "The caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral, or the client to link is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (`current_status`), or the consent no longer stands", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The shared fields do not make a valid client record (no record is created)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -410,6 +414,7 @@ pub async fn accept(
     request_body = DeclineRequest,
     responses(
         (status = 200, description = "Declined", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
@@ -462,6 +467,7 @@ pub async fn decline(
     request_body = CancelRequest,
     responses(
         (status = 200, description = "Cancelled", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
@@ -507,6 +513,7 @@ pub async fn cancel(
     request_body = CompleteRequest,
     responses(
         (status = 200, description = "Completed", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not accepted (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),

@@ -760,3 +760,38 @@ async fn accepting_into_another_organisations_client_is_not_found_and_leaves_the
     assert_eq!((&seen["status"], &seen["version"]), (&json!("pending"), &json!(1)));
     assert!(seen["partner_client_id"].is_null());
 }
+
+#[tokio::test]
+async fn a_counselor_without_the_services_specialty_may_not_decline_or_complete() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_, _, referral) = setup_referral(&app, &c).await;
+    let psychologist = &c.legal_aid_psychologist;
+    let decline = transition(&app, psychologist, &referral, "decline", 1, json!({"reason_code": "no_capacity"})).await;
+    assert_problem(decline, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(transition(&app, &c.lawyer, &referral, "accept", 1, json!({})).await.status(), StatusCode::OK);
+    let complete = transition(&app, psychologist, &referral, "complete", 2, json!({"outcome": "Advice given"})).await;
+    assert_problem(complete, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(read(&app, &c.lawyer, &referral).await["status"], "accepted");
+}
+
+#[test]
+fn the_contract_documents_403_on_every_referral_route_and_422_on_accept() {
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let operations = [
+        ("/api/v1/referrals", "post"),
+        ("/api/v1/referrals", "get"),
+        ("/api/v1/referrals/changes", "get"),
+        ("/api/v1/referrals/{id}", "get"),
+        ("/api/v1/referrals/{id}/client", "get"),
+        ("/api/v1/referrals/{id}/accept", "post"),
+        ("/api/v1/referrals/{id}/decline", "post"),
+        ("/api/v1/referrals/{id}/cancel", "post"),
+        ("/api/v1/referrals/{id}/complete", "post"),
+    ];
+    for (path, method) in operations {
+        let responses = &document["paths"][path][method]["responses"];
+        assert!(responses["403"].is_object(), "{method} {path} does not document 403: {responses}");
+    }
+    assert!(document["paths"]["/api/v1/referrals/{id}/accept"]["post"]["responses"]["422"].is_object());
+}
