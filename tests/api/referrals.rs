@@ -460,38 +460,6 @@ async fn an_unanswered_referral_expires_for_both_sides() {
     assert_eq!(feed["items"].as_array().unwrap().last().unwrap()["kind"], "expired");
 }
 
-#[tokio::test]
-async fn the_change_feed_lists_every_transition_in_order() {
-    let app = TestApp::spawn().await;
-    let c = consortium(&app).await;
-    let (_client, _consent, referral) = setup_referral(&app, &c).await;
-    let id = referral["id"].as_str().unwrap();
-    let first: Value =
-        body(app.get("/api/v1/referrals/changes").bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
-    assert_eq!(first["items"].as_array().unwrap().len(), 1);
-    let position = first["last_position"].as_i64().unwrap();
-    app.post(&format!("/api/v1/referrals/{id}/accept"))
-        .bearer_auth(&c.lawyer.token)
-        .header("if-match", "\"1\"")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let next: Value = body(
-        app.get(&format!("/api/v1/referrals/changes?after={position}"))
-            .bearer_auth(&c.pfm_counselor.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let items = next["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["kind"], "accepted");
-    assert!(items[0]["position"].as_i64().unwrap() > position);
-    let _ = (c.pfm, c.legal_aid);
-}
-
 /// Decline and cancel answer 422 to a reason over 2000 characters, and the contract says so.
 #[tokio::test]
 async fn a_too_long_reason_is_a_documented_422() {
@@ -794,4 +762,62 @@ fn the_contract_documents_403_on_every_referral_route_and_422_on_accept() {
         assert!(responses["403"].is_object(), "{method} {path} does not document 403: {responses}");
     }
     assert!(document["paths"]["/api/v1/referrals/{id}/accept"]["post"]["responses"]["422"].is_object());
+}
+
+#[tokio::test]
+async fn the_change_feed_pages_every_event_once_and_in_order_for_both_organisations() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, completed) = setup_referral(&app, &c).await;
+    let cancelled = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(referral_body(&client, c.legal_aid, &consent), json!({"service": "vocational"})),
+    )
+    .await;
+    let (other, other_consent) = consenting_client(&app, &c, c.sip).await;
+    let declined = sent(&app, &c.pfm_counselor, &referral_body(&other, c.sip, &other_consent)).await;
+    for (account, referral, name, version, request) in [
+        (&c.lawyer, &completed, "accept", 1, json!({})),
+        (&c.pfm_counselor, &cancelled, "cancel", 1, json!({})),
+        (&c.outsider, &declined, "decline", 1, json!({"reason_code": "outside_area"})),
+        (&c.lawyer, &completed, "complete", 2, json!({"outcome": "Appeal lodged"})),
+    ] {
+        assert_eq!(transition(&app, account, referral, name, version, request).await.status(), StatusCode::OK);
+    }
+
+    let mut expected_pfm = vec![];
+    for referral in [&completed, &cancelled, &declined] {
+        for event in read(&app, &c.pfm_counselor, referral).await["history"].as_array().unwrap() {
+            expected_pfm.push(event.clone());
+        }
+    }
+    expected_pfm.sort_by_key(|event| event["position"].as_i64().unwrap());
+    assert_eq!(expected_pfm.len(), 7, "three created, accepted, cancelled, declined, completed");
+    let expected_legal_aid: Vec<Value> =
+        expected_pfm.iter().filter(|event| event["referral_id"] != declined["id"]).cloned().collect();
+
+    for (account, expected) in [(&c.pfm_counselor, expected_pfm), (&c.lawyer, expected_legal_aid)] {
+        let mut seen: Vec<Value> = vec![];
+        let mut after = 0;
+        loop {
+            let page: Value = body(
+                app.get(&format!("/api/v1/referrals/changes?after={after}&limit=1"))
+                    .bearer_auth(&account.token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 1, "{page}");
+            let Some(event) = items.first() else { break };
+            assert!(event["position"].as_i64().unwrap() > after, "positions increase");
+            after = page["last_position"].as_i64().unwrap();
+            assert_eq!(after, event["position"].as_i64().unwrap());
+            seen.push(event.clone());
+            assert!(seen.len() <= expected.len(), "more events than happened: {seen:?}");
+        }
+        assert_eq!(seen, expected, "every event of the organisation exactly once, in order");
+    }
 }
