@@ -54,16 +54,26 @@ async fn consortium(app: &TestApp) -> Consortium {
 }
 
 async fn consent(app: &TestApp, account: &Account, client: &str, partner: Id, scope: Value) -> Value {
-    body(
-        app.post(&format!("/api/v1/clients/{client}/consents"))
-            .bearer_auth(&account.token)
-            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": scope,
-                          "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    consent_as(app, account, client, partner, json!({"scope": scope})).await
+}
+
+/// A consent to share with `partner`, with `changes` to the usual fields (given on 2 November
+/// 2026, no expiry).
+async fn consent_as(app: &TestApp, account: &Account, client: &str, partner: Id, changes: Value) -> Value {
+    let consent = merged(
+        json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity"],
+               "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}),
+        changes,
+    );
+    let response = app
+        .post(&format!("/api/v1/clients/{client}/consents"))
+        .bearer_auth(&account.token)
+        .json(&consent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
 }
 
 fn referral_body(client: &Value, partner: Id, consent: &Value) -> Value {
@@ -820,4 +830,52 @@ async fn the_change_feed_pages_every_event_once_and_in_order_for_both_organisati
         }
         assert_eq!(seen, expected, "every event of the organisation exactly once, in order");
     }
+}
+
+#[tokio::test]
+async fn an_expired_withdrawn_or_other_partners_consent_is_no_consent() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let client = create_client(&app, &c.pfm_counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let today = casebridge::domain::today();
+    let expired = consent_as(
+        &app,
+        &c.pfm_counselor,
+        client_id,
+        c.legal_aid,
+        json!({"given_on": today - chrono::Days::new(400), "expires_on": today - chrono::Days::new(1)}),
+    )
+    .await;
+    let withdrawn = consent(&app, &c.pfm_counselor, client_id, c.legal_aid, json!(["identity"])).await;
+    let withdraw = format!("/api/v1/clients/{client_id}/consents/{}/withdraw", withdrawn["id"].as_str().unwrap());
+    assert_eq!(app.post(&withdraw).bearer_auth(&c.pfm_counselor.token).send().await.unwrap().status(), StatusCode::OK);
+    let for_sip = consent(&app, &c.pfm_counselor, client_id, c.sip, json!(["identity"])).await;
+    for (what, consent) in [("expired", expired), ("withdrawn", withdrawn), ("for another partner", for_sip)] {
+        let request = merged(referral_body(&client, c.legal_aid, &consent), json!({"shared_fields": ["given_names"]}));
+        let problem = assert_problem(
+            refer(&app, &c.pfm_counselor, &request).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "consent_required",
+        )
+        .await;
+        assert!(problem["detail"].is_string(), "{what}: {problem}");
+    }
+    assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_partner_that_does_not_offer_the_service_is_a_422() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let request = merged(referral_body(&client, c.legal_aid, &consent), json!({"service": "social"}));
+    let problem = assert_problem(
+        refer(&app, &c.pfm_counselor, &request).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(problem["errors"]["service"].as_str().unwrap().contains("does not offer"), "{problem}");
+    assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, Vec::<String>::new());
 }
