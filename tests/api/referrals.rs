@@ -879,3 +879,33 @@ async fn a_partner_that_does_not_offer_the_service_is_a_422() {
     assert!(problem["errors"]["service"].as_str().unwrap().contains("does not offer"), "{problem}");
     assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn concurrent_twins_under_one_idempotency_key_make_one_referral_and_both_get_its_201() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_WORKERS".into(), "4".into());
+    })
+    .await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let request = referral_body(&client, c.legal_aid, &consent);
+    for round in 0..20 {
+        let twin = || {
+            app.post("/api/v1/referrals")
+                .bearer_auth(&c.pfm_counselor.token)
+                .header("idempotency-key", format!("refer-umarov-{round}"))
+                .json(&request)
+                .send()
+        };
+        let (first, second) = tokio::join!(twin(), twin());
+        let (first, second) = (first.unwrap(), second.unwrap());
+        let statuses = (first.status(), second.status());
+        let (first, second): (Value, Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+        assert_eq!(statuses, (StatusCode::CREATED, StatusCode::CREATED), "round {round}: {first} {second}");
+        assert_eq!(first["id"], second["id"], "round {round}");
+        // Closed, it no longer stands in the way of the next round's referral.
+        let cancelled = transition(&app, &c.pfm_counselor, &first, "cancel", 1, json!({})).await;
+        assert_eq!(cancelled.status(), StatusCode::OK);
+    }
+    assert_eq!(app.audit_count("referral.create"), 20);
+}
