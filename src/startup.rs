@@ -157,7 +157,7 @@ impl Application {
 
         tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval));
         tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
-            Ok(referrals::queries::expire_overdue(conn, crate::domain::today())?)
+            Ok(referrals::cascade::expire_overdue(conn, crate::domain::today())?)
         }));
         Ok(Self { port, server, pool })
     }

@@ -175,7 +175,7 @@ pub async fn withdraw(
                     Event::new(&principal.actor, "consent.withdraw", RESOURCE).on(consent_id).for_client(client_id),
                 )?;
                 // Sharing rests on the consent: the open referrals that depend on it end with it.
-                crate::referrals::queries::cancel_for_consent(conn, consent_id, principal.user_id)?;
+                crate::referrals::cascade::cancel_for_consent(conn, &row, &principal.actor)?;
                 Ok(row.view(today)?)
             })
         })

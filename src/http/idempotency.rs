@@ -100,8 +100,13 @@ fn stored(conn: &mut DbConnection, actor_id: Id, key: &str) -> QueryResult<Optio
     idempotency_keys::table.find((actor_id, key)).select(StoredResponse::as_select()).first(conn).optional()
 }
 
-fn is_unique_violation(error: &ApiError) -> bool {
-    matches!(error, ApiError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
+/// Whether a failed creation may have met a concurrent twin: its key (a unique violation), or
+/// what the twin created (a refusal such as "duplicate" that the first request did not meet).
+fn may_have_met_a_twin(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::Problem(_) | ApiError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    )
 }
 
 /// Runs `create` in a transaction, at most once per caller and key.
@@ -136,7 +141,7 @@ pub fn create_once(
     });
     match outcome {
         // A concurrent twin of this request committed first: answer as it was answered.
-        Err(error) if is_unique_violation(&error) => match stored(conn, actor_id, key)? {
+        Err(error) if may_have_met_a_twin(&error) => match stored(conn, actor_id, key)? {
             Some(previous) => previous.replay(request_hash),
             None => Err(error),
         },

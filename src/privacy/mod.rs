@@ -13,8 +13,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::ClientStatus;
-use crate::referrals::model::{ReferralRow, ReferralStatus};
-use crate::referrals::queries::{self as referral_queries, Change};
+use crate::referrals::cascade as referral_cascade;
 
 /// What an erased record is called.
 pub const ERASED: &str = "[erased]";
@@ -67,41 +66,24 @@ pub fn erase(conn: &mut DbConnection, client_id: Id, actor: &Actor, reason: &str
         diesel::update(procedure_events::table.filter(procedure_events::client_id.eq(client_id)))
             .set((procedure_events::notes.eq(None::<String>), procedure_events::authority.eq(None::<String>)))
             .execute(conn)?;
-        erase_referrals(conn, client_id, actor.user_id)?;
+        let organisation = clients::table.find(client_id).select(clients::organisation_id).first::<Id>(conn)?;
+        erase_referrals(conn, (organisation, client_id), actor)?;
         // Stored responses of creating requests may repeat the client's data.
         diesel::delete(idempotency_keys::table.filter(idempotency_keys::body.like(format!("%{client_id}%"))))
             .execute(conn)?;
-        let mut event = Event::new(actor, "client.erase", crate::clients::RESOURCE).on(client_id).for_client(client_id);
-        let organisation = clients::table.find(client_id).select(clients::organisation_id).first::<Id>(conn)?;
-        event = event.in_organisation(Some(organisation));
+        let event = Event::new(actor, "client.erase", crate::clients::RESOURCE)
+            .on(client_id)
+            .for_client(client_id)
+            .in_organisation(Some(organisation));
         audit::record(conn, event)?;
         Ok(())
     })
 }
 
-fn erase_referrals(conn: &mut DbConnection, client_id: Id, actor_id: Option<Id>) -> QueryResult<()> {
-    let related: Vec<ReferralRow> = referrals::table
-        .filter(referrals::client_id.eq(client_id).or(referrals::partner_client_id.eq(client_id)))
-        .select(ReferralRow::as_select())
-        .load(conn)?;
-    let change = Change {
-        to: ReferralStatus::Cancelled,
-        reason_code: Some("client_erased"),
-        reason: None,
-        outcome: None,
-        partner_client_id: None,
-    };
-    for row in &related {
-        referral_queries::transition(
-            conn,
-            row,
-            None,
-            &[ReferralStatus::Pending, ReferralStatus::Accepted],
-            &change,
-            actor_id,
-        )?;
-    }
-    let ids: Vec<Id> = related.iter().map(|row| row.id).collect();
+/// Open referrals of the client end (which also ends the partner's view); the free texts of
+/// all its referrals go with the rest of the record.
+fn erase_referrals(conn: &mut DbConnection, client: (Id, Id), actor: &Actor) -> QueryResult<()> {
+    let ids = referral_cascade::cancel_for_erasure(conn, client, actor)?;
     diesel::update(referrals::table.filter(referrals::id.eq_any(&ids)))
         .set((
             referrals::reason.eq(ERASED),

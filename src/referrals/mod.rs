@@ -1,5 +1,7 @@
 //! Referrals between partner organisations (SPEC §2.6), gated by the client's consent.
 
+pub mod cascade;
+pub mod gate;
 pub mod model;
 pub mod queries;
 pub mod routes;

@@ -70,6 +70,12 @@ impl ReferralRow {
         Ok(if stored == ReferralStatus::Pending && self.respond_by < today { ReferralStatus::Expired } else { stored })
     }
 
+    /// Overdue: still pending on its answer date, the last day to answer. The day after, it is
+    /// expired instead (SPEC §2.6), so a referral is never both.
+    fn is_overdue_on(&self, today: NaiveDate, status: ReferralStatus) -> bool {
+        status == ReferralStatus::Pending && self.respond_by == today
+    }
+
     /// The view of one side. The receiving organisation never sees the sender's client id.
     pub fn view(self, today: NaiveDate, for_sender: bool) -> QueryResult<Referral> {
         let status = self.status_on(today)?;
@@ -77,7 +83,7 @@ impl ReferralRow {
             service: self.service()?,
             urgency: db::decode(&self.urgency)?,
             shared_fields: db::decode_list(&self.shared_fields)?,
-            overdue: status == ReferralStatus::Pending && self.respond_by <= today,
+            overdue: self.is_overdue_on(today, status),
             status,
             id: self.id,
             client_id: for_sender.then_some(self.client_id),
@@ -124,7 +130,8 @@ pub struct Referral {
     pub status_reason: Option<String>,
     /// The day the partner should answer by.
     pub respond_by: NaiveDate,
-    /// Pending and due today or earlier.
+    /// Pending and `respond_by` is today: the answer date has come and this is the last day to
+    /// answer. From the next day the referral is `expired`, never overdue.
     pub overdue: bool,
     /// The partner's own client record, once accepted (shown to the partner only).
     pub partner_client_id: Option<Id>,
@@ -155,7 +162,7 @@ pub struct ReferralInput {
     /// Client field names the partner may see; each must belong to a field group the consent
     /// covers (identity: names, date of birth, sex, nationalities, languages, identifiers;
     /// contact: phone, email, city, accommodation; procedure: procedure_stage, deadlines;
-    /// vulnerabilities; household).
+    /// vulnerabilities). The household is never shared.
     #[schema(example = json!(["given_names", "family_name", "languages", "procedure_stage"]))]
     pub shared_fields: Vec<String>,
     pub consent_id: Id,
@@ -215,7 +222,8 @@ pub struct ReferralFilter {
     pub urgency: Option<Urgency>,
     /// The other organisation.
     pub partner: Option<Id>,
-    /// Only pending referrals due today or earlier.
+    /// `true`: only overdue referrals (pending, answer date today, the last day to answer);
+    /// `false`: all others. A referral past its answer date is expired, not overdue.
     pub overdue: Option<bool>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

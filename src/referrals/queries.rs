@@ -117,6 +117,13 @@ pub struct Change<'a> {
     pub partner_client_id: Option<Id>,
 }
 
+impl Change<'_> {
+    /// A change of status and nothing else.
+    pub fn to(status: ReferralStatus) -> Self {
+        Self { to: status, reason_code: None, reason: None, outcome: None, partner_client_id: None }
+    }
+}
+
 /// Applies a transition if the referral is still in `from` status at `expected_version` (no
 /// version check when `None`); `None` when a concurrent change won.
 pub fn transition(
@@ -178,58 +185,6 @@ pub fn transition_at(
     Ok(updated)
 }
 
-/// Records the expiry of pending referrals whose answer date has passed; returns how many.
-pub fn expire_overdue(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<usize> {
-    db::transaction(conn, |conn| {
-        let overdue: Vec<ReferralRow> = referrals::table
-            .filter(referrals::status.eq(ReferralStatus::Pending.code()))
-            .filter(referrals::respond_by.lt(today))
-            .limit(500)
-            .select(ReferralRow::as_select())
-            .load(conn)?;
-        let change = Change {
-            to: ReferralStatus::Expired,
-            reason_code: None,
-            reason: None,
-            outcome: None,
-            partner_client_id: None,
-        };
-        let mut expired = 0;
-        for row in &overdue {
-            if transition(conn, row, None, &[ReferralStatus::Pending], &change, None)?.is_some() {
-                expired += 1;
-            }
-        }
-        Ok(expired)
-    })
-}
-
-/// Cancels the open referrals that rest on a consent (it was withdrawn). Run in the
-/// withdrawal's transaction.
-pub fn cancel_for_consent(conn: &mut DbConnection, consent_id: Id, actor_id: Id) -> QueryResult<usize> {
-    let open: Vec<ReferralRow> = referrals::table
-        .filter(referrals::consent_id.eq(consent_id))
-        .filter(referrals::status.eq_any([ReferralStatus::Pending.code(), ReferralStatus::Accepted.code()]))
-        .select(ReferralRow::as_select())
-        .load(conn)?;
-    let change = Change {
-        to: ReferralStatus::Cancelled,
-        reason_code: Some("consent_withdrawn"),
-        reason: Some("The client withdrew the consent to share."),
-        outcome: None,
-        partner_client_id: None,
-    };
-    let mut cancelled = 0;
-    for row in &open {
-        if transition(conn, row, None, &[ReferralStatus::Pending, ReferralStatus::Accepted], &change, Some(actor_id))?
-            .is_some()
-        {
-            cancelled += 1;
-        }
-    }
-    Ok(cancelled)
-}
-
 pub struct ReferralQuery {
     pub r#box: Box,
     pub status: Option<ReferralStatus>,
@@ -280,10 +235,14 @@ pub fn list(
     if let Some(urgency) = query.urgency {
         select = select.filter(referrals::urgency.eq(urgency));
     }
-    if query.overdue == Some(true) {
-        select = select
-            .filter(referrals::status.eq(ReferralStatus::Pending.code()))
-            .filter(referrals::respond_by.le(query.today));
+    // Overdue as `ReferralRow::view` says: pending with the answer date today.
+    let pending = ReferralStatus::Pending.code();
+    match query.overdue {
+        Some(true) => {
+            select = select.filter(referrals::status.eq(pending)).filter(referrals::respond_by.eq(query.today))
+        }
+        Some(false) => select = select.filter(referrals::status.ne(pending).or(referrals::respond_by.ne(query.today))),
+        None => {}
     }
     if let Some(after) = page.after {
         select = select.filter(referrals::id.gt(after));
@@ -329,14 +288,6 @@ pub fn shared_client(
         return Ok(None);
     };
     let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, client.id, today)?;
-    let household = match client.household_id {
-        Some(household_id) => Some(clients::model::Household {
-            id: household_id,
-            members: clients::queries::household_members(conn, household_id)?,
-        }),
-        None => None,
-    };
-    let source =
-        Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines, household };
+    let source = Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines };
     Ok(Some(SharedClient::of(source, &db::decode_list::<String>(&row.shared_fields)?)))
 }

@@ -5,16 +5,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Datelike;
 
+use super::gate;
 use super::model::{
     AcceptRequest, CancelRequest, Changes, ChangesQuery, CompleteRequest, DeclineRequest, Referral, ReferralFilter,
     ReferralInput, ReferralRow, ReferralStatus,
 };
 use super::queries::{self, Change, NewReferral, ReferralQuery};
-use super::shared::{self, SharedClient};
+use super::shared::SharedClient;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
-use crate::consents::model::{ConsentPurpose, ConsentScope};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, bounded_text};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
@@ -84,6 +84,7 @@ fn view(
     request_body = ReferralInput,
     responses(
         (status = 201, description = "Sent", body = Referral, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, description = "The role sends no referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An open referral of the client to this partner for this service exists (`conflicting_id`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No valid consent (`consent_required`), fields outside its scope, or the partner does not offer the service", body = Problem, content_type = "application/problem+json"),
@@ -103,45 +104,14 @@ pub async fn create(
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
             let client = clients::authorized(conn, &principal, input.client_id, Action::CreateReferral)?;
-            let today = domain::today();
-            let mut errors = FieldErrors::default();
-            let reason = errors.check("reason", bounded_text(&input.reason, 1, 2000));
-            let partner = organisations::queries::find(conn, input.to_organisation_id)?;
-            match &partner {
-                Some(partner) if partner.active && partner.id != client.organisation_id => {
-                    let services: Vec<domain::SessionKind> = db::decode_list(&partner.services)?;
-                    if !services.contains(&input.service) {
-                        errors.add("service", "the partner does not offer this service");
-                    }
-                }
-                _ => errors.add("to_organisation_id", "is not an active partner organisation"),
-            }
-            let consent = crate::consents::queries::find(conn, client.id, input.consent_id)?;
-            let scope: Vec<ConsentScope> = match &consent {
-                Some(consent)
-                    if consent.is_valid_on(today)
-                        && consent.purpose == ConsentPurpose::SharingWithPartner.code()
-                        && consent.partner_id == Some(input.to_organisation_id) =>
-                {
-                    db::decode_list(&consent.scope)?
-                }
-                _ => {
-                    return Err(ApiError::unprocessable(
-                        "consent_required",
-                        "The client has no valid consent to share with this partner: record one first.",
-                    ));
-                }
-            };
-            let shared_fields = errors.check("shared_fields", shared::check(&input.shared_fields, &scope));
-            let (reason, shared_fields) = errors.finish(|| Some((reason?, shared_fields?)))?;
-            if let Some(open) = queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)? {
-                return Err(ApiError::conflicts_with(
-                    "duplicate_referral",
-                    open,
-                    "This client already has an open referral to this partner for this service.",
-                ));
-            }
+            // A retry with the same key answers as the first request did, before any check that
+            // the first request's own referral would now fail (it is the open duplicate).
             idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
+                let today = domain::today();
+                let (reason, shared_fields) = gate::check(conn, &client, &input, today)?;
+                if let Some(open) = queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)? {
+                    return Err(duplicate(Some(open)));
+                }
                 let row = queries::insert(
                     conn,
                     NewReferral {
@@ -159,10 +129,7 @@ pub async fn create(
                 )
                 .map_err(|error| match error {
                     diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                        ApiError::conflict(
-                            "duplicate_referral",
-                            "This client already has an open referral to this partner for this service.",
-                        )
+                        duplicate(None)
                     }
                     other => other.into(),
                 })?;
@@ -176,6 +143,15 @@ pub async fn create(
         })
         .await?;
     Ok(created.response())
+}
+
+/// 409: the client already has an open referral to the partner for the service.
+fn duplicate(open: Option<Id>) -> ApiError {
+    let detail = "This client already has an open referral to this partner for this service.";
+    match open {
+        Some(open) => ApiError::conflicts_with("duplicate_referral", open, detail),
+        None => ApiError::conflict("duplicate_referral", detail),
+    }
 }
 
 /// Referrals received (`box=inbox`) or sent (`box=outbox`) by the caller's organisation.
@@ -234,6 +210,7 @@ pub async fn list(
     params(("id" = Id, Path, description = "Referral id")),
     responses(
         (status = 200, description = "The referral", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral (or not one of the caller's organisation)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -262,6 +239,7 @@ pub async fn read(
     params(("id" = Id, Path, description = "Referral id")),
     responses(
         (status = 200, description = "The shared fields", body = SharedClient),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Nothing to see: not the receiving organisation, or the referral is closed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -347,10 +325,11 @@ fn transition_response(referral: Referral) -> HttpResponse {
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "Accepted", body = Referral, headers(("ETag" = String))),
-        (status = 403, description = "The caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral, or the client to link is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (`current_status`), or the consent no longer stands", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The shared fields do not make a valid client record (no record is created)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -435,6 +414,7 @@ pub async fn accept(
     request_body = DeclineRequest,
     responses(
         (status = 200, description = "Declined", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
@@ -487,6 +467,7 @@ pub async fn decline(
     request_body = CancelRequest,
     responses(
         (status = 200, description = "Cancelled", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
@@ -532,6 +513,7 @@ pub async fn cancel(
     request_body = CompleteRequest,
     responses(
         (status = 200, description = "Completed", body = Referral, headers(("ETag" = String))),
+        (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not accepted (`current_status`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),

@@ -1,15 +1,18 @@
 //! What a partner may see of a referred client: the fields the referral shares, each within a
-//! field group that the client's consent covers (SPEC §2.7).
+//! field group that the client's consent covers (SPEC §2.7). The household is never among them:
+//! its members are other clients of the sender, with records, references and consents of their
+//! own, and the partner serves only the referred person.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::clients::model::{ClientDeadline, ClientInput, Household, Identifier};
+use crate::clients::model::{ClientDeadline, ClientInput, Identifier};
 use crate::consents::model::ConsentScope;
 use crate::domain::client::{Accommodation, Sex, Vulnerability};
 
-/// The client fields of each consent scope group.
+/// The client fields of each consent scope group that a partner may be shown (the `household`
+/// group covers none of them).
 pub const GROUPS: &[(ConsentScope, &[&str])] = &[
     (
         ConsentScope::Identity,
@@ -30,7 +33,6 @@ pub const GROUPS: &[(ConsentScope, &[&str])] = &[
     (ConsentScope::Contact, &["phone", "email", "city", "accommodation"]),
     (ConsentScope::Procedure, &["procedure_stage", "deadlines"]),
     (ConsentScope::Vulnerabilities, &["vulnerabilities"]),
-    (ConsentScope::Household, &["household"]),
 ];
 
 fn group_of(field: &str) -> Option<ConsentScope> {
@@ -45,6 +47,7 @@ pub fn check(fields: &[String], scope: &[ConsentScope]) -> Result<Vec<String>, S
     let mut checked: Vec<String> = Vec::new();
     for field in fields {
         match group_of(field) {
+            None if field == "household" => return Err("`household` is never shared with a partner".to_owned()),
             None => return Err(format!("`{field}` is not a client field that can be shared")),
             Some(group) if !scope.contains(&group) => {
                 return Err(format!("`{field}` is outside the consent's scope ({} not consented)", group.code()));
@@ -77,7 +80,6 @@ pub struct SharedClient {
     pub procedure_stage: Option<String>,
     pub deadlines: Option<Vec<ClientDeadline>>,
     pub vulnerabilities: Option<Vec<Vulnerability>>,
-    pub household: Option<Household>,
 }
 
 /// Everything the sender holds that could be shared.
@@ -85,7 +87,6 @@ pub struct Source {
     pub input: ClientInput,
     pub procedure_stage: Option<String>,
     pub deadlines: Vec<ClientDeadline>,
-    pub household: Option<Household>,
 }
 
 impl SharedClient {
@@ -111,7 +112,6 @@ impl SharedClient {
             procedure_stage: source.procedure_stage.filter(|_| has("procedure_stage")),
             deadlines: has("deadlines").then_some(source.deadlines),
             vulnerabilities: has("vulnerabilities").then_some(input.vulnerabilities),
-            household: source.household.filter(|_| has("household")),
         }
     }
 
@@ -152,6 +152,8 @@ mod tests {
         assert_eq!(check(&fields(&["given_names", "procedure_stage", "given_names"]), &scope).unwrap().len(), 2);
         assert!(check(&fields(&["phone"]), &scope).unwrap_err().contains("contact"));
         assert!(check(&fields(&["notes"]), &scope).is_err());
+        let everything = [ConsentScope::Identity, ConsentScope::Household];
+        assert!(check(&fields(&["household"]), &everything).unwrap_err().contains("never"));
         assert!(check(&[], &scope).is_err());
     }
 }

@@ -609,8 +609,14 @@ fn refer(
         ReferralStatus::Expired => {
             // The background job records the expiry the night after the answer date.
             let at = at_local(respond_by + Days::new(1), 1, 0);
-            let change = Change { to: status, reason_code: None, reason: None, outcome: None, partner_client_id: None };
-            move_to(conn, &row, &pending, change, None, at)?
+            let row = move_to(conn, &row, &pending, Change::to(status), None, at)?;
+            let system = Actor::default();
+            let event = Event::new(&system, "referral.expire", "referral")
+                .on(row.id)
+                .for_client(client.id)
+                .in_organisation(Some(from_id));
+            audit::record(conn, event)?;
+            row
         }
         ReferralStatus::Declined => {
             let reason_code = *people::any(

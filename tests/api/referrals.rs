@@ -1,5 +1,7 @@
 //! Referrals between partner organisations, gated by the client's consent.
 
+use casebridge::db::Id;
+use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -7,8 +9,11 @@ use crate::clients::create_client;
 use crate::helpers::{Account, TestApp, assert_problem, body};
 
 struct Consortium {
-    pfm: casebridge::db::Id,
-    legal_aid: casebridge::db::Id,
+    admin: Account,
+    pfm: Id,
+    legal_aid: Id,
+    /// The third organisation, the outsider's.
+    sip: Id,
     pfm_counselor: Account,
     lawyer: Account,
     legal_aid_psychologist: Account,
@@ -41,33 +46,110 @@ async fn consortium(app: &TestApp) -> Consortium {
         lawyer: app.create_user(&admin, Some(legal_aid), "counselor").await,
         outsider: app.create_user(&admin, Some(third), "coordinator").await,
         legal_aid_psychologist,
+        admin,
         pfm,
         legal_aid,
+        sip: third,
     }
 }
 
-async fn consent(app: &TestApp, account: &Account, client: &str, partner: casebridge::db::Id, scope: Value) -> Value {
-    body(
-        app.post(&format!("/api/v1/clients/{client}/consents"))
-            .bearer_auth(&account.token)
-            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": scope,
-                          "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+async fn consent(app: &TestApp, account: &Account, client: &str, partner: Id, scope: Value) -> Value {
+    consent_as(app, account, client, partner, json!({"scope": scope})).await
 }
 
-fn referral_body(client: &Value, partner: casebridge::db::Id, consent: &Value) -> Value {
+/// A consent to share with `partner`, with `changes` to the usual fields (given on 2 November
+/// 2026, no expiry).
+async fn consent_as(app: &TestApp, account: &Account, client: &str, partner: Id, changes: Value) -> Value {
+    let consent = merged(
+        json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity"],
+               "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}),
+        changes,
+    );
+    let response = app
+        .post(&format!("/api/v1/clients/{client}/consents"))
+        .bearer_auth(&account.token)
+        .json(&consent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+fn referral_body(client: &Value, partner: Id, consent: &Value) -> Value {
     json!({"client_id": client["id"], "to_organisation_id": partner, "service": "legal", "urgency": "urgent",
            "reason": "Negative first-instance decision; appeal due soon",
            "shared_fields": ["given_names", "family_name", "languages", "procedure_stage", "deadlines"],
            "consent_id": consent["id"]})
 }
 
+/// `base` with the fields of `changes` set.
+fn merged(mut base: Value, changes: Value) -> Value {
+    for (field, value) in changes.as_object().unwrap() {
+        base[field] = value.clone();
+    }
+    base
+}
+
 async fn refer(app: &TestApp, account: &Account, body: &Value) -> reqwest::Response {
     app.post("/api/v1/referrals").bearer_auth(&account.token).json(body).send().await.unwrap()
+}
+
+/// Sends a referral that must be accepted as sent; returns it.
+async fn sent(app: &TestApp, account: &Account, body: &Value) -> Value {
+    let response = refer(app, account, body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+/// `POST /referrals/{id}/{name}` with `If-Match` of `version`.
+async fn transition(
+    app: &TestApp,
+    account: &Account,
+    referral: &Value,
+    name: &str,
+    version: i64,
+    request: Value,
+) -> reqwest::Response {
+    let id = referral["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/referrals/{id}/{name}"))
+        .bearer_auth(&account.token)
+        .header("if-match", format!("\"{version}\""))
+        .json(&request)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The referral as `account` sees it, with its history.
+async fn read(app: &TestApp, account: &Account, referral: &Value) -> Value {
+    let id = referral["id"].as_str().unwrap();
+    body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&account.token).send().await.unwrap()).await
+}
+
+/// The ids a list of referrals answers, in order.
+async fn listed(app: &TestApp, account: &Account, query: &str) -> Vec<String> {
+    let page: Value =
+        body(app.get(&format!("/api/v1/referrals?{query}")).bearer_auth(&account.token).send().await.unwrap()).await;
+    let items = page["items"].as_array().unwrap_or_else(|| panic!("not a page: {page}"));
+    items.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A client of PFM with a consent to share identity and procedure fields with `partner`.
+async fn consenting_client(app: &TestApp, c: &Consortium, partner: Id) -> (Value, Value) {
+    let client =
+        create_client(app, &c.pfm_counselor, json!({"given_names": "Zelimkhan", "family_name": "Umarov"})).await;
+    let consent =
+        consent(app, &c.pfm_counselor, client["id"].as_str().unwrap(), partner, json!(["identity", "procedure"])).await;
+    (client, consent)
+}
+
+/// Who is recorded as the actor of each audit event of `action`.
+fn audit_actors(app: &TestApp, action: &str) -> Vec<Option<Id>> {
+    use casebridge::db::schema::audit_events::dsl;
+    use diesel::prelude::*;
+    let action = action.to_owned();
+    app.db(|conn| dsl::audit_events.filter(dsl::action.eq(action)).select(dsl::actor_id).load(conn).unwrap())
 }
 
 async fn setup_referral(app: &TestApp, c: &Consortium) -> (Value, Value, Value) {
@@ -209,10 +291,14 @@ async fn withdrawing_the_consent_cancels_the_referral_and_ends_the_partners_view
         consent["id"].as_str().unwrap()
     );
     assert_eq!(app.post(&withdraw).bearer_auth(&c.pfm_counselor.token).send().await.unwrap().status(), StatusCode::OK);
-    let seen: Value =
-        body(app.get(&format!("/api/v1/referrals/{id}")).bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+    let seen = read(&app, &c.lawyer, &referral).await;
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(seen["status_reason_code"], "consent_withdrawn");
+    let last = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "cancelled");
+    assert_eq!(last["actor_id"], json!(c.pfm_counselor.id), "the one who recorded the withdrawal");
+    assert_eq!(last["reason_code"], "consent_withdrawn");
+    assert_eq!(audit_actors(&app, "referral.cancel"), [Some(c.pfm_counselor.id)], "exactly one cancellation event");
     let view = app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap();
     assert_problem(view, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -373,43 +459,15 @@ async fn an_unanswered_referral_expires_for_both_sides() {
         .unwrap();
     assert_eq!(assert_problem(late, StatusCode::CONFLICT, "illegal_transition").await["current_status"], "expired");
     let recorded =
-        app.db(|conn| casebridge::referrals::queries::expire_overdue(conn, casebridge::domain::today()).unwrap());
+        app.db(|conn| casebridge::referrals::cascade::expire_overdue(conn, casebridge::domain::today()).unwrap());
     assert_eq!(recorded, 1);
+    assert_eq!(audit_actors(&app, "referral.expire"), [None], "one event, by no user");
+    let history = read(&app, &c.pfm_counselor, &referral).await["history"].clone();
+    let last = history.as_array().unwrap().last().unwrap();
+    assert_eq!((&last["kind"], &last["actor_id"]), (&json!("expired"), &Value::Null));
     let feed: Value =
         body(app.get("/api/v1/referrals/changes").bearer_auth(&c.pfm_counselor.token).send().await.unwrap()).await;
     assert_eq!(feed["items"].as_array().unwrap().last().unwrap()["kind"], "expired");
-}
-
-#[tokio::test]
-async fn the_change_feed_lists_every_transition_in_order() {
-    let app = TestApp::spawn().await;
-    let c = consortium(&app).await;
-    let (_client, _consent, referral) = setup_referral(&app, &c).await;
-    let id = referral["id"].as_str().unwrap();
-    let first: Value =
-        body(app.get("/api/v1/referrals/changes").bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
-    assert_eq!(first["items"].as_array().unwrap().len(), 1);
-    let position = first["last_position"].as_i64().unwrap();
-    app.post(&format!("/api/v1/referrals/{id}/accept"))
-        .bearer_auth(&c.lawyer.token)
-        .header("if-match", "\"1\"")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let next: Value = body(
-        app.get(&format!("/api/v1/referrals/changes?after={position}"))
-            .bearer_auth(&c.pfm_counselor.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let items = next["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["kind"], "accepted");
-    assert!(items[0]["position"].as_i64().unwrap() > position);
-    let _ = (c.pfm, c.legal_aid);
 }
 
 /// Decline and cancel answer 422 to a reason over 2000 characters, and the contract says so.
@@ -438,4 +496,416 @@ async fn a_too_long_reason_is_a_documented_422() {
         let responses = &document["paths"][format!("/api/v1/referrals/{{id}}/{transition}")]["post"]["responses"];
         assert!(responses["422"].is_object(), "{transition} does not document 422: {responses}");
     }
+}
+
+#[tokio::test]
+async fn retrying_a_referral_with_the_same_idempotency_key_answers_the_first_201_again() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let request = referral_body(&client, c.legal_aid, &consent);
+    let send = |request: &Value| {
+        app.post("/api/v1/referrals")
+            .bearer_auth(&c.pfm_counselor.token)
+            .header("idempotency-key", "refer-umarov-1")
+            .json(request)
+            .send()
+    };
+    let first = send(&request).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].clone();
+    let first: Value = first.json().await.unwrap();
+    let retry = send(&request).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED, "a retry is not a duplicate referral");
+    assert_eq!(retry.headers()["location"], location);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(retry, first, "the first answer, as it was");
+    assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, [first["id"].as_str().unwrap()]);
+    assert_eq!(app.audit_count("referral.create"), 1);
+
+    let other = merged(request, json!({"reason": "Another request under the same key"}));
+    assert_problem(send(&other).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused").await;
+}
+
+#[tokio::test]
+async fn the_partner_never_sees_the_household_even_with_consent_to_it() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let client = create_client(&app, &c.pfm_counselor, json!({"given_names": "Aslan", "family_name": "Umarov"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let son = create_client(&app, &c.pfm_counselor, json!({"given_names": "Adam", "family_name": "Umarov"})).await;
+    let joined = app
+        .request(reqwest::Method::PUT, &format!("/api/v1/clients/{}/household", son["id"].as_str().unwrap()))
+        .bearer_auth(&c.pfm_counselor.token)
+        .json(&json!({"with_client_id": client_id, "relationship": "child"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::OK, "{}", joined.text().await.unwrap());
+    let consent = consent(&app, &c.pfm_counselor, client_id, c.legal_aid, json!(["identity", "household"])).await;
+    let asking =
+        merged(referral_body(&client, c.legal_aid, &consent), json!({"shared_fields": ["given_names", "household"]}));
+    let refused = refer(&app, &c.pfm_counselor, &asking).await;
+    let problem = assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"]["shared_fields"].as_str().unwrap().contains("household"), "{problem}");
+
+    let referral =
+        sent(&app, &c.pfm_counselor, &merged(asking, json!({"shared_fields": ["given_names", "family_name"]}))).await;
+    let id = referral["id"].as_str().unwrap();
+    let view = app.get(&format!("/api/v1/referrals/{id}/client")).bearer_auth(&c.lawyer.token).send().await.unwrap();
+    let text = view.text().await.unwrap();
+    let shared: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shared["family_name"], "Umarov");
+    assert!(shared.get("household").is_none(), "no household field at all: {shared}");
+    for secret in [&son["id"], &son["reference"], &client["id"], &client["reference"]] {
+        assert!(!text.contains(secret.as_str().unwrap()), "the partner sees {secret}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn erasing_the_client_cancels_its_referral_with_an_audit_event_of_the_eraser() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let coordinator = app.create_user(&c.admin, Some(c.pfm), "coordinator").await;
+    let (client, _, referral) = setup_referral(&app, &c).await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", client["id"].as_str().unwrap()))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of the client of 20 November"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    let seen = read(&app, &c.lawyer, &referral).await;
+    assert_eq!((&seen["status"], &seen["status_reason_code"]), (&json!("cancelled"), &json!("client_erased")));
+    let last = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((&last["kind"], &last["actor_id"]), (&json!("cancelled"), &json!(coordinator.id)));
+    assert_eq!(last["reason_code"], "client_erased");
+    assert_eq!(audit_actors(&app, "referral.cancel"), [Some(coordinator.id)]);
+}
+
+#[tokio::test]
+async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let to_legal_aid = referral_body(&client, c.legal_aid, &consent);
+    let urgent_legal = sent(&app, &c.pfm_counselor, &to_legal_aid).await;
+    let emergency_psychological = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(to_legal_aid, json!({"service": "psychological", "urgency": "emergency"})),
+    )
+    .await;
+    let (other, other_consent) = consenting_client(&app, &c, c.sip).await;
+    let routine_to_sip = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(referral_body(&other, c.sip, &other_consent), json!({"urgency": "routine"})),
+    )
+    .await;
+    let [urgent, emergency, routine] =
+        [&urgent_legal, &emergency_psychological, &routine_to_sip].map(|r| r["id"].as_str().unwrap().to_owned());
+    assert_eq!(emergency_psychological["overdue"], true, "due today, the day it is sent");
+    assert_eq!(urgent_legal["overdue"], false);
+
+    let (pfm, legal_aid, sip) = (c.pfm, c.legal_aid, c.sip);
+    let outbox = [
+        (String::new(), vec![&urgent, &emergency, &routine]),
+        ("&service=legal".into(), vec![&urgent, &routine]),
+        ("&service=psychological".into(), vec![&emergency]),
+        ("&urgency=emergency".into(), vec![&emergency]),
+        ("&urgency=routine".into(), vec![&routine]),
+        (format!("&partner={legal_aid}"), vec![&urgent, &emergency]),
+        (format!("&partner={sip}"), vec![&routine]),
+        ("&overdue=true".into(), vec![&emergency]),
+        ("&overdue=false".into(), vec![&urgent, &routine]),
+        (format!("&overdue=false&partner={legal_aid}&service=legal"), vec![&urgent]),
+    ];
+    for (filter, expected) in outbox {
+        let listed = listed(&app, &c.pfm_counselor, &format!("box=outbox{filter}")).await;
+        assert_eq!(listed.iter().collect::<Vec<_>>(), expected, "outbox{filter}");
+    }
+    let inbox = [
+        (String::new(), vec![&urgent, &emergency]),
+        ("&service=legal".into(), vec![&urgent]),
+        ("&urgency=emergency".into(), vec![&emergency]),
+        ("&urgency=routine".into(), vec![]),
+        (format!("&partner={pfm}"), vec![&urgent, &emergency]),
+        (format!("&partner={sip}"), vec![]),
+        ("&overdue=true".into(), vec![&emergency]),
+        ("&overdue=false".into(), vec![&urgent]),
+        ("&overdue=true&service=legal".into(), vec![]),
+    ];
+    for (filter, expected) in inbox {
+        let listed = listed(&app, &c.lawyer, &format!("box=inbox{filter}")).await;
+        assert_eq!(listed.iter().collect::<Vec<_>>(), expected, "inbox{filter}");
+    }
+    let overdue: Value =
+        body(app.get("/api/v1/referrals?box=inbox&overdue=true").bearer_auth(&c.lawyer.token).send().await.unwrap())
+            .await;
+    assert_eq!(overdue["items"][0]["overdue"], true, "the inbox flags it");
+}
+
+/// The day `days` working days after `day`, by the project's calendar of days off.
+fn working_days_after(day: NaiveDate, days: usize) -> NaiveDate {
+    day.iter_days().skip(1).filter(|d| !casebridge::procedure::calendar::is_day_off(*d)).nth(days - 1).unwrap()
+}
+
+#[tokio::test]
+async fn answer_dates_are_today_for_an_emergency_and_count_working_days_otherwise() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let today = casebridge::domain::today();
+    for (urgency, service, expected) in [
+        ("emergency", "psychological", today),
+        ("urgent", "legal", working_days_after(today, 2)),
+        ("routine", "vocational", working_days_after(today, 10)),
+    ] {
+        let request =
+            merged(referral_body(&client, c.legal_aid, &consent), json!({"urgency": urgency, "service": service}));
+        let referral = sent(&app, &c.pfm_counselor, &request).await;
+        assert_eq!(referral["respond_by"], expected.to_string(), "{urgency}");
+    }
+}
+
+#[tokio::test]
+async fn declining_and_cancelling_record_actor_time_and_reason_in_the_history() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, declined) = setup_referral(&app, &c).await;
+    let cancelled = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(referral_body(&client, c.legal_aid, &consent), json!({"service": "vocational"})),
+    )
+    .await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let decline = json!({"reason_code": "outside_area", "reason": "We work in Wrocław only"});
+    assert_eq!(transition(&app, &c.lawyer, &declined, "decline", 1, decline).await.status(), StatusCode::OK);
+    let cancel = json!({"reason": "The client found a lawyer in Lublin"});
+    assert_eq!(transition(&app, &c.pfm_counselor, &cancelled, "cancel", 1, cancel).await.status(), StatusCode::OK);
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
+
+    for (referral, actor, kind, code, reason) in [
+        (&declined, &c.lawyer, "declined", "outside_area", "We work in Wrocław only"),
+        (&cancelled, &c.pfm_counselor, "cancelled", "cancelled_by_sender", "The client found a lawyer in Lublin"),
+    ] {
+        for side in [&c.pfm_counselor, &c.lawyer] {
+            let history = read(&app, side, referral).await["history"].clone();
+            let last = history.as_array().unwrap().last().unwrap().clone();
+            assert_eq!(last["kind"], kind);
+            assert_eq!(last["actor_id"], json!(actor.id), "{kind}");
+            assert_eq!((&last["reason_code"], &last["reason"]), (&json!(code), &json!(reason)));
+            let at: chrono::DateTime<chrono::Utc> = last["at"].as_str().unwrap().parse().unwrap();
+            assert!(before <= at && at <= after, "{kind} at {at}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn accepting_into_an_existing_own_client_links_it_and_creates_no_new_record() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_, _, referral) = setup_referral(&app, &c).await;
+    let own = create_client(&app, &c.lawyer, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let clients_of_partner = || async {
+        let page: Value = body(app.get("/api/v1/clients").bearer_auth(&c.lawyer.token).send().await.unwrap()).await;
+        page["items"].as_array().unwrap().len()
+    };
+    let before = clients_of_partner().await;
+    let accepted = transition(&app, &c.lawyer, &referral, "accept", 1, json!({"client_id": own["id"]})).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted: Value = accepted.json().await.unwrap();
+    assert_eq!(accepted["partner_client_id"], own["id"]);
+    assert_eq!(clients_of_partner().await, before, "no new client record");
+    assert_eq!(app.audit_count("client.create"), 2, "only the two records made through /clients");
+}
+
+#[tokio::test]
+async fn accepting_into_another_organisations_client_is_not_found_and_leaves_the_referral_pending() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, _, referral) = setup_referral(&app, &c).await;
+    let outsiders = create_client(&app, &c.outsider, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    for foreign in [&client["id"], &outsiders["id"]] {
+        let accepted = transition(&app, &c.lawyer, &referral, "accept", 1, json!({"client_id": foreign})).await;
+        assert_problem(accepted, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let seen = read(&app, &c.lawyer, &referral).await;
+    assert_eq!((&seen["status"], &seen["version"]), (&json!("pending"), &json!(1)));
+    assert!(seen["partner_client_id"].is_null());
+}
+
+#[tokio::test]
+async fn a_counselor_without_the_services_specialty_may_not_decline_or_complete() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (_, _, referral) = setup_referral(&app, &c).await;
+    let psychologist = &c.legal_aid_psychologist;
+    let decline = transition(&app, psychologist, &referral, "decline", 1, json!({"reason_code": "no_capacity"})).await;
+    assert_problem(decline, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(transition(&app, &c.lawyer, &referral, "accept", 1, json!({})).await.status(), StatusCode::OK);
+    let complete = transition(&app, psychologist, &referral, "complete", 2, json!({"outcome": "Advice given"})).await;
+    assert_problem(complete, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(read(&app, &c.lawyer, &referral).await["status"], "accepted");
+}
+
+#[test]
+fn the_contract_documents_403_on_every_referral_route_and_422_on_accept() {
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let operations = [
+        ("/api/v1/referrals", "post"),
+        ("/api/v1/referrals", "get"),
+        ("/api/v1/referrals/changes", "get"),
+        ("/api/v1/referrals/{id}", "get"),
+        ("/api/v1/referrals/{id}/client", "get"),
+        ("/api/v1/referrals/{id}/accept", "post"),
+        ("/api/v1/referrals/{id}/decline", "post"),
+        ("/api/v1/referrals/{id}/cancel", "post"),
+        ("/api/v1/referrals/{id}/complete", "post"),
+    ];
+    for (path, method) in operations {
+        let responses = &document["paths"][path][method]["responses"];
+        assert!(responses["403"].is_object(), "{method} {path} does not document 403: {responses}");
+    }
+    assert!(document["paths"]["/api/v1/referrals/{id}/accept"]["post"]["responses"]["422"].is_object());
+}
+
+#[tokio::test]
+async fn the_change_feed_pages_every_event_once_and_in_order_for_both_organisations() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, completed) = setup_referral(&app, &c).await;
+    let cancelled = sent(
+        &app,
+        &c.pfm_counselor,
+        &merged(referral_body(&client, c.legal_aid, &consent), json!({"service": "vocational"})),
+    )
+    .await;
+    let (other, other_consent) = consenting_client(&app, &c, c.sip).await;
+    let declined = sent(&app, &c.pfm_counselor, &referral_body(&other, c.sip, &other_consent)).await;
+    for (account, referral, name, version, request) in [
+        (&c.lawyer, &completed, "accept", 1, json!({})),
+        (&c.pfm_counselor, &cancelled, "cancel", 1, json!({})),
+        (&c.outsider, &declined, "decline", 1, json!({"reason_code": "outside_area"})),
+        (&c.lawyer, &completed, "complete", 2, json!({"outcome": "Appeal lodged"})),
+    ] {
+        assert_eq!(transition(&app, account, referral, name, version, request).await.status(), StatusCode::OK);
+    }
+
+    let mut expected_pfm = vec![];
+    for referral in [&completed, &cancelled, &declined] {
+        for event in read(&app, &c.pfm_counselor, referral).await["history"].as_array().unwrap() {
+            expected_pfm.push(event.clone());
+        }
+    }
+    expected_pfm.sort_by_key(|event| event["position"].as_i64().unwrap());
+    assert_eq!(expected_pfm.len(), 7, "three created, accepted, cancelled, declined, completed");
+    let expected_legal_aid: Vec<Value> =
+        expected_pfm.iter().filter(|event| event["referral_id"] != declined["id"]).cloned().collect();
+
+    for (account, expected) in [(&c.pfm_counselor, expected_pfm), (&c.lawyer, expected_legal_aid)] {
+        let mut seen: Vec<Value> = vec![];
+        let mut after = 0;
+        loop {
+            let page: Value = body(
+                app.get(&format!("/api/v1/referrals/changes?after={after}&limit=1"))
+                    .bearer_auth(&account.token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 1, "{page}");
+            let Some(event) = items.first() else { break };
+            assert!(event["position"].as_i64().unwrap() > after, "positions increase");
+            after = page["last_position"].as_i64().unwrap();
+            assert_eq!(after, event["position"].as_i64().unwrap());
+            seen.push(event.clone());
+            assert!(seen.len() <= expected.len(), "more events than happened: {seen:?}");
+        }
+        assert_eq!(seen, expected, "every event of the organisation exactly once, in order");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_withdrawn_or_other_partners_consent_is_no_consent() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let client = create_client(&app, &c.pfm_counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let today = casebridge::domain::today();
+    let expired = consent_as(
+        &app,
+        &c.pfm_counselor,
+        client_id,
+        c.legal_aid,
+        json!({"given_on": today - chrono::Days::new(400), "expires_on": today - chrono::Days::new(1)}),
+    )
+    .await;
+    let withdrawn = consent(&app, &c.pfm_counselor, client_id, c.legal_aid, json!(["identity"])).await;
+    let withdraw = format!("/api/v1/clients/{client_id}/consents/{}/withdraw", withdrawn["id"].as_str().unwrap());
+    assert_eq!(app.post(&withdraw).bearer_auth(&c.pfm_counselor.token).send().await.unwrap().status(), StatusCode::OK);
+    let for_sip = consent(&app, &c.pfm_counselor, client_id, c.sip, json!(["identity"])).await;
+    for (what, consent) in [("expired", expired), ("withdrawn", withdrawn), ("for another partner", for_sip)] {
+        let request = merged(referral_body(&client, c.legal_aid, &consent), json!({"shared_fields": ["given_names"]}));
+        let problem = assert_problem(
+            refer(&app, &c.pfm_counselor, &request).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "consent_required",
+        )
+        .await;
+        assert!(problem["detail"].is_string(), "{what}: {problem}");
+    }
+    assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_partner_that_does_not_offer_the_service_is_a_422() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let request = merged(referral_body(&client, c.legal_aid, &consent), json!({"service": "social"}));
+    let problem = assert_problem(
+        refer(&app, &c.pfm_counselor, &request).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(problem["errors"]["service"].as_str().unwrap().contains("does not offer"), "{problem}");
+    assert_eq!(listed(&app, &c.pfm_counselor, "box=outbox").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn concurrent_twins_under_one_idempotency_key_make_one_referral_and_both_get_its_201() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_WORKERS".into(), "4".into());
+    })
+    .await;
+    let c = consortium(&app).await;
+    let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
+    let request = referral_body(&client, c.legal_aid, &consent);
+    for round in 0..20 {
+        let twin = || {
+            app.post("/api/v1/referrals")
+                .bearer_auth(&c.pfm_counselor.token)
+                .header("idempotency-key", format!("refer-umarov-{round}"))
+                .json(&request)
+                .send()
+        };
+        let (first, second) = tokio::join!(twin(), twin());
+        let (first, second) = (first.unwrap(), second.unwrap());
+        let statuses = (first.status(), second.status());
+        let (first, second): (Value, Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+        assert_eq!(statuses, (StatusCode::CREATED, StatusCode::CREATED), "round {round}: {first} {second}");
+        assert_eq!(first["id"], second["id"], "round {round}");
+        // Closed, it no longer stands in the way of the next round's referral.
+        let cancelled = transition(&app, &c.pfm_counselor, &first, "cancel", 1, json!({})).await;
+        assert_eq!(cancelled.status(), StatusCode::OK);
+    }
+    assert_eq!(app.audit_count("referral.create"), 20);
 }
