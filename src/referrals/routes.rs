@@ -310,6 +310,46 @@ fn optional_reason(reason: Option<&str>) -> Result<Option<String>, ApiError> {
     errors.finish(|| reason)
 }
 
+/// A transition that needs no more than its reason or outcome: decline, cancel, complete.
+struct Transition {
+    action: Action,
+    from: &'static [ReferralStatus],
+    to: ReferralStatus,
+    event: &'static str,
+    reason_code: Option<&'static str>,
+    reason: Option<String>,
+    outcome: Option<String>,
+}
+
+impl Transition {
+    /// Authorizes the caller, applies the change in one transaction and answers the referral
+    /// as the caller sees it afterwards.
+    async fn run(
+        self,
+        state: &AppState,
+        signed_in: SignedIn,
+        id: Id,
+        if_match: IfMatch,
+    ) -> Result<HttpResponse, ApiError> {
+        let referral = signed_in
+            .run(&state.pool, move |conn, principal| {
+                let current = authorized(conn, &principal, id, self.action)?;
+                db::transaction(conn, |conn| {
+                    let change = Change {
+                        reason_code: self.reason_code,
+                        reason: self.reason.as_deref(),
+                        outcome: self.outcome.as_deref(),
+                        ..Change::to(self.to)
+                    };
+                    let row = apply(conn, &principal, &current, if_match, self.from, &change, self.event)?;
+                    view(conn, &principal, row, true)
+                })
+            })
+            .await?;
+        Ok(transition_response(referral))
+    }
+}
+
 fn transition_response(referral: Referral) -> HttpResponse {
     with_etag(StatusCode::OK, referral.version, &referral)
 }
@@ -433,31 +473,16 @@ pub async fn decline(
     let id = id.into_inner();
     let request = body.into_inner();
     let reason = optional_reason(request.reason.as_deref())?;
-    let referral = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
-            db::transaction(conn, |conn| {
-                let change = Change {
-                    to: ReferralStatus::Declined,
-                    reason_code: Some(request.reason_code.code()),
-                    reason: reason.as_deref(),
-                    outcome: None,
-                    partner_client_id: None,
-                };
-                let row = apply(
-                    conn,
-                    &principal,
-                    &current,
-                    if_match,
-                    &[ReferralStatus::Pending],
-                    &change,
-                    "referral.decline",
-                )?;
-                view(conn, &principal, row, true)
-            })
-        })
-        .await?;
-    Ok(transition_response(referral))
+    let transition = Transition {
+        action: Action::RespondToReferral,
+        from: &[ReferralStatus::Pending],
+        to: ReferralStatus::Declined,
+        event: "referral.decline",
+        reason_code: Some(request.reason_code.code()),
+        reason,
+        outcome: None,
+    };
+    transition.run(&state, signed_in, id, if_match).await
 }
 
 /// Cancel a referral the caller's organisation sent (pending or accepted).
@@ -486,24 +511,16 @@ pub async fn cancel(
     let id = id.into_inner();
     let request = body.map(web::Json::into_inner).unwrap_or_default();
     let reason = optional_reason(request.reason.as_deref())?;
-    let referral = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let current = authorized(conn, &principal, id, Action::CancelReferral)?;
-            db::transaction(conn, |conn| {
-                let change = Change {
-                    to: ReferralStatus::Cancelled,
-                    reason_code: Some("cancelled_by_sender"),
-                    reason: reason.as_deref(),
-                    outcome: None,
-                    partner_client_id: None,
-                };
-                let open = [ReferralStatus::Pending, ReferralStatus::Accepted];
-                let row = apply(conn, &principal, &current, if_match, &open, &change, "referral.cancel")?;
-                view(conn, &principal, row, true)
-            })
-        })
-        .await?;
-    Ok(transition_response(referral))
+    let transition = Transition {
+        action: Action::CancelReferral,
+        from: &[ReferralStatus::Pending, ReferralStatus::Accepted],
+        to: ReferralStatus::Cancelled,
+        event: "referral.cancel",
+        reason_code: Some("cancelled_by_sender"),
+        reason,
+        outcome: None,
+    };
+    transition.run(&state, signed_in, id, if_match).await
 }
 
 /// Complete an accepted referral with an outcome summary for the sender.
@@ -533,31 +550,16 @@ pub async fn complete(
     let mut errors = FieldErrors::default();
     let outcome = errors.check("outcome", bounded_text(&body.outcome, 1, 4000));
     let outcome = errors.finish(|| outcome)?;
-    let referral = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
-            db::transaction(conn, |conn| {
-                let change = Change {
-                    to: ReferralStatus::Completed,
-                    reason_code: None,
-                    reason: None,
-                    outcome: Some(&outcome),
-                    partner_client_id: None,
-                };
-                let row = apply(
-                    conn,
-                    &principal,
-                    &current,
-                    if_match,
-                    &[ReferralStatus::Accepted],
-                    &change,
-                    "referral.complete",
-                )?;
-                view(conn, &principal, row, true)
-            })
-        })
-        .await?;
-    Ok(transition_response(referral))
+    let transition = Transition {
+        action: Action::RespondToReferral,
+        from: &[ReferralStatus::Accepted],
+        to: ReferralStatus::Completed,
+        event: "referral.complete",
+        reason_code: None,
+        reason: None,
+        outcome: Some(outcome),
+    };
+    transition.run(&state, signed_in, id, if_match).await
 }
 
 /// Referral events of the caller's organisation (sent or received) after a position, in the
