@@ -2,6 +2,7 @@
 //! a bound on how many run at once, and strength checked with zxcvbn.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -13,6 +14,9 @@ use crate::http::ApiError;
 
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
+
+/// How long a password computation waits for a place: a few hashes' time.
+const WAIT_FOR_PLACE: Duration = Duration::from_millis(100);
 
 /// OWASP's Argon2id recommendation: 19 MiB of memory, 2 iterations, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -29,7 +33,7 @@ pub fn hash_now(password: &SecretString) -> anyhow::Result<String> {
 }
 
 /// Hashes and verifies passwords without letting a flood of logins pile up work: at most
-/// `max_in_flight` computations run or wait at once; beyond that callers get a fast 503.
+/// `max_in_flight` computations run at once; beyond that callers wait briefly, then get a 503.
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
@@ -45,15 +49,17 @@ impl Passwords {
         Ok(Self { permits: Arc::new(Semaphore::new(max_in_flight.max(1))), decoy_hash: decoy.to_string().into() })
     }
 
-    /// Takes one of the places for a password computation, or answers 503 at once when all are
-    /// taken. A sign-in reserves before its database work, so a flood is turned away cheaply.
-    pub fn reserve(&self) -> Result<Reservation, ApiError> {
-        self.permits.clone().try_acquire_owned().map(|permit| Reservation { _permit: permit }).map_err(|_| {
-            ApiError::unavailable(
+    /// Takes one of the places for a password computation, waiting at most `WAIT_FOR_PLACE`
+    /// for one to free up, then answers 503. Sign-ins arriving back to back thus keep every
+    /// place busy, while a flood is turned away at a bounded rate, before any database work.
+    pub async fn reserve(&self) -> Result<Reservation, ApiError> {
+        match tokio::time::timeout(WAIT_FOR_PLACE, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Reservation { _permit: permit }),
+            _ => Err(ApiError::unavailable(
                 "password_checks_busy",
                 "Too many sign-ins are being checked right now; retry in a moment.",
-            )
-        })
+            )),
+        }
     }
 
     async fn compute<T: Send + 'static>(
@@ -72,13 +78,13 @@ impl Passwords {
 
     /// The PHC string of a new password.
     pub async fn hash(&self, password: SecretString) -> Result<String, ApiError> {
-        self.compute(self.reserve()?, move || hash_now(&password)).await?.map_err(ApiError::Internal)
+        self.compute(self.reserve().await?, move || hash_now(&password)).await?.map_err(ApiError::Internal)
     }
 
     /// Whether `password` matches the stored hash; with no stored hash (unknown account) the
     /// decoy is checked instead and the answer is always no.
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, ApiError> {
-        self.verify_reserved(self.reserve()?, password, stored).await
+        self.verify_reserved(self.reserve().await?, password, stored).await
     }
 
     /// `verify` in a place taken earlier with `reserve`.
@@ -177,5 +183,19 @@ mod tests {
         );
         assert!(!passwords.verify(SecretString::from("violet tram under Wawel 1988!"), Some(hash)).await.unwrap());
         assert!(!passwords.verify(SecretString::from("decoy password that never matches"), None).await.unwrap());
+    }
+
+    #[actix_web::test]
+    async fn a_sign_in_waits_briefly_for_a_place_then_is_answered_busy() {
+        let passwords = Passwords::new(1).unwrap();
+        let held = passwords.reserve().await.unwrap();
+        let busy = passwords.reserve().await.err().map(|e| e.problem().status);
+        assert_eq!(busy, Some(503));
+        let release = async {
+            tokio::time::sleep(WAIT_FOR_PLACE / 4).await;
+            drop(held);
+        };
+        let (waited, ()) = tokio::join!(passwords.reserve(), release);
+        assert!(waited.is_ok(), "a place freed within the wait is taken");
     }
 }

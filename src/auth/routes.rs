@@ -100,7 +100,7 @@ pub async fn login(
     let ip = client_ip(origin.ip.as_deref());
     let rule = state.login_throttle;
     // Before any database work, so that a flood beyond what can be checked is answered cheaply.
-    let reservation = state.passwords.reserve()?;
+    let reservation = state.passwords.reserve().await?;
 
     let account = {
         let (account_key, ip, actor) = (account_key.clone(), ip.clone(), origin.actor());

@@ -242,9 +242,13 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
-        match problem.status {
-            500.. => tracing::error!(error = ?ErrorChain(self), status = problem.status, "request failed"),
-            _ => tracing::debug!(code = %problem.code, status = problem.status, "request refused"),
+        // A problem the code chose to answer (a refusal, or 503 while sign-ins are busy) is
+        // counted in /metrics, not logged line by line: a flood of them must not flood the log.
+        match (self, problem.status) {
+            (Self::Problem(_), _) | (_, ..500) => {
+                tracing::debug!(code = %problem.code, status = problem.status, "request refused")
+            }
+            _ => tracing::error!(error = ?ErrorChain(self), status = problem.status, "request failed"),
         }
         problem.to_response()
     }
