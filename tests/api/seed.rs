@@ -21,6 +21,14 @@ use serde_json::{Value, json};
 use crate::helpers::{Account, TestApp, body};
 
 /// Every page of a client search, following `next_cursor`.
+/// Signs in with a printed demo password and returns the access token.
+async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
+    let response = app.login(email, password).await;
+    assert_eq!(response.status(), StatusCode::OK, "{email} cannot sign in with the printed password");
+    let tokens: Value = response.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
 async fn search_all(app: &TestApp, account: &Account, query: &[(&str, &str)]) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
@@ -386,10 +394,7 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
 
     let mut psychologist_token = None;
     for user in &report.users {
-        let response = app.login(&user.email, user.password.expose_secret()).await;
-        assert_eq!(response.status(), StatusCode::OK, "{} cannot sign in with the printed password", user.email);
-        let tokens: Value = response.json().await.unwrap();
-        let token = tokens["access_token"].as_str().unwrap().to_owned();
+        let token = access_token(&app, &user.email, user.password.expose_secret()).await;
         let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&token).send().await.unwrap()).await;
         assert_eq!(me["role"], user.role.code());
         if user.specialties == [SessionKind::Psychological] && user.organisation.as_deref() == Some("PFM") {
@@ -539,19 +544,11 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     assert_eq!(counted, rows.len());
 
     // A psychological session is hidden from a counselor who is not a psychologist.
-    let sign_in = |email: &'static str| {
-        let user = report.users.iter().find(|user| user.email == email).unwrap();
-        let password = user.password.expose_secret().to_owned();
-        let app = &app;
-        async move {
-            let response = app.login(email, &password).await;
-            assert_eq!(response.status(), StatusCode::OK, "{email}");
-            let tokens: Value = response.json().await.unwrap();
-            tokens["access_token"].as_str().unwrap().to_owned()
-        }
-    };
-    let lawyer = sign_in("prawnik@pfm.example.org").await;
-    let psychologist = sign_in("psycholog@pfm.example.org").await;
+    let password_of = |email: &str| report.users.iter().find(|user| user.email == email).unwrap().password.clone();
+    let lawyer =
+        access_token(&app, "prawnik@pfm.example.org", password_of("prawnik@pfm.example.org").expose_secret()).await;
+    let psychologist =
+        access_token(&app, "psycholog@pfm.example.org", password_of("psycholog@pfm.example.org").expose_secret()).await;
     let pfm = report.organisations.iter().find(|(short, _)| short == "PFM").unwrap().1;
     let (session_id, client_id): (Id, Id) = app.db(|conn| {
         sessions::table
