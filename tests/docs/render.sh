@@ -40,9 +40,9 @@ if [[ ! -x "$CHROMIUM_PATH" ]]; then
     [[ -x "$CHROMIUM_PATH" ]] || fail "chromium is not at $CHROMIUM_PATH after installing it"
 fi
 
-# port_in_use and free_port
-# shellcheck source=tests/lib/ports.sh
-source "$ROOT/tests/lib/ports.sh"
+# port_in_use, free_port and wait_until_ready
+# shellcheck source=tests/lib/server.sh
+source "$ROOT/tests/lib/server.sh"
 
 # --- Clean-up, whatever happens ----------------------------------------------------------------
 
@@ -94,12 +94,7 @@ log "==> starting the server on $BASE"
     "$BIN" serve </dev/null >"$WORK_DIR/api.log" 2>&1) &
 API_PID=$!
 
-deadline=$((SECONDS + STARTUP_LIMIT))
-until curl -fsS --max-time 2 -o /dev/null "$BASE/health/ready" 2>/dev/null; do
-    kill -0 "$API_PID" 2>/dev/null || fail "the server exited during start-up"
-    ((SECONDS < deadline)) || fail "the server was not ready within ${STARTUP_LIMIT}s"
-    sleep 0.2
-done
+wait_until_ready "$BASE" "$API_PID" "$STARTUP_LIMIT"
 log "<== ready (pid $API_PID)"
 
 # --- The browser test ----------------------------------------------------------------------------

@@ -56,8 +56,8 @@ as_pg() {
 }
 
 # port_in_use and free_port
-# shellcheck source=tests/lib/ports.sh
-source tests/lib/ports.sh
+# shellcheck source=tests/lib/server.sh
+source tests/lib/server.sh
 
 # --- Clean-up, whatever happens ----------------------------------------------------------------
 

@@ -47,8 +47,8 @@ now_ms() {
 }
 
 # port_in_use and free_port
-# shellcheck source=tests/lib/ports.sh
-source "$FAULT_REPO/tests/lib/ports.sh"
+# shellcheck source=tests/lib/server.sh
+source "$FAULT_REPO/tests/lib/server.sh"
 
 require_tools() {
     local tool

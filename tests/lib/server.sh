@@ -1,4 +1,5 @@
-# Ports for the test scripts' own servers, on 127.0.0.1 (sourced; `fail` is the caller's).
+# The test scripts' own servers on 127.0.0.1: free ports and readiness (sourced; `fail` is the
+# caller's).
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_in_use() {
@@ -16,4 +17,15 @@ free_port() {
         fi
     done
     fail "no free port in $1..$(($1 + 99))"
+}
+
+# Waits until $1/health/ready answers 200; fails when the server (pid $2) exits first or $3
+# seconds pass.
+wait_until_ready() {
+    local deadline=$((SECONDS + $3))
+    until curl -fsS --max-time 2 -o /dev/null "$1/health/ready" 2>/dev/null; do
+        kill -0 "$2" 2>/dev/null || fail "the server exited during start-up"
+        ((SECONDS < deadline)) || fail "the server was not ready within ${3}s"
+        sleep 0.2
+    done
 }
