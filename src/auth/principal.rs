@@ -93,6 +93,18 @@ impl Principal {
             _ => ApiError::forbidden(),
         })
     }
+
+    /// `authorize` for work inside the caller's own organisation; returns that organisation
+    /// (403 for a caller who belongs to none).
+    pub fn authorize_in_own_organisation(
+        &self,
+        conn: &mut DbConnection,
+        action: Action,
+        resource: &'static str,
+    ) -> Result<Id, ApiError> {
+        self.authorize(conn, action, Target::owned_by(self.organisation_id), resource, None)?;
+        self.organisation_id.ok_or_else(ApiError::forbidden)
+    }
 }
 
 /// A request that carries a valid access token. Its login session is confirmed on the same

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
-use crate::auth::{Principal, SignedIn};
+use crate::auth::SignedIn;
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::{ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, identifier_key};
 use crate::domain::{self, Role, names};
@@ -18,7 +18,7 @@ use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::policy::{Action, Target};
+use crate::policy::Action;
 use crate::startup::AppState;
 use crate::{organisations, users};
 
@@ -70,10 +70,6 @@ fn parse(conn: &mut DbConnection, organisation_id: Id, input: &ClientInput) -> R
     errors.finish(|| fields)
 }
 
-fn own_organisation(principal: &Principal) -> Target {
-    Target::owned_by(principal.organisation_id)
-}
-
 /// Record a new client. The reference (`PFM-2026-0042`) is assigned by the server.
 #[utoipa::path(
     operation_id = "create_client",
@@ -99,8 +95,7 @@ pub async fn create(
     let request_hash = idempotency::fingerprint("POST /clients", &input);
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(conn, Action::CreateClient, own_organisation(&principal), RESOURCE, None)?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::CreateClient, RESOURCE)?;
             idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
                 let fields = parse(conn, organisation_id, &input)?;
                 let organisation = organisations::queries::find(conn, organisation_id)?
@@ -201,8 +196,7 @@ pub async fn list(
     let search = search_of(&filter, domain::today())?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
             let rows = queries::search(conn, organisation_id, &search, page)?;
             let items = rows.into_iter().map(ClientRow::summary).collect::<Result<Vec<_>, _>>()?;
             audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
@@ -403,8 +397,7 @@ pub async fn duplicate_check(
     let identifier_keys: Vec<String> = request.identifiers.iter().map(|i| identifier_key(&i.value)).collect();
     let matches = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(conn, Action::ListClients, own_organisation(&principal), RESOURCE, None)?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
             let candidates = queries::duplicate_candidates(conn, organisation_id, &name_key, &identifier_keys)?;
             let mut matches = Vec::new();
             for candidate in candidates {

@@ -212,7 +212,7 @@ where
     if let DbConnection::Postgres(_) = conn {
         return conn.transaction(work);
     }
-    within(conn, "BEGIN IMMEDIATE", "", work)
+    within(conn, "BEGIN IMMEDIATE", None, work)
 }
 
 /// A read-only transaction over one consistent snapshot, for figures that must agree with each
@@ -229,15 +229,15 @@ where
         DbConnection::Postgres(_) => within(
             conn,
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            "SET LOCAL plan_cache_mode = force_custom_plan",
+            Some("SET LOCAL plan_cache_mode = force_custom_plan"),
             work,
         ),
-        DbConnection::Sqlite(_) => within(conn, "BEGIN DEFERRED", "", work),
+        DbConnection::Sqlite(_) => within(conn, "BEGIN DEFERRED", None, work),
     }
 }
 
 /// Runs `work` between `begin` (then `setup`, if any) and a commit, or a rollback when it fails.
-fn within<T, E, F>(conn: &mut DbConnection, begin: &str, setup: &str, work: F) -> Result<T, E>
+fn within<T, E, F>(conn: &mut DbConnection, begin: &str, setup: Option<&str>, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
@@ -256,10 +256,9 @@ where
         DbConnection::Postgres(pg) => AnsiTransactionManager::begin_transaction_sql(pg, begin)?,
         DbConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, begin)?,
     }
-    let outcome = if setup.is_empty() {
-        work(conn)
-    } else {
-        conn.batch_execute(setup).map_err(E::from).and_then(|()| work(conn))
+    let outcome = match setup {
+        Some(setup) => conn.batch_execute(setup).map_err(E::from).and_then(|()| work(conn)),
+        None => work(conn),
     };
     match conn {
         DbConnection::Postgres(pg) => end(pg, outcome.is_ok())?,

@@ -17,7 +17,7 @@ use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::policy::{Action, Target};
+use crate::policy::Action;
 use crate::sessions::{self, queries::Viewer};
 use crate::startup::AppState;
 
@@ -225,14 +225,7 @@ pub async fn agenda(
     let query = AgendaQuery { counselor_id: filter.counselor_id, due_by, overdue: filter.overdue, today };
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(
-                conn,
-                Action::ListDeadlines,
-                Target::owned_by(principal.organisation_id),
-                "deadline",
-                None,
-            )?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListDeadlines, "deadline")?;
             let mut items = queries::agenda(conn, organisation_id, &query, &page)?;
             let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() };
             items.extend(sessions::queries::follow_ups(conn, organisation_id, viewer, &query, &page)?);

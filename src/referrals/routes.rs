@@ -185,14 +185,7 @@ pub async fn list(
     };
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(
-                conn,
-                Action::ListReferrals,
-                Target::owned_by(principal.organisation_id),
-                RESOURCE,
-                None,
-            )?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListReferrals, RESOURCE)?;
             let rows = queries::list(conn, organisation_id, &query, page)?;
             let items =
                 rows.into_iter().map(|row| view(conn, &principal, row, false)).collect::<Result<Vec<_>, _>>()?;
@@ -424,13 +417,8 @@ pub async fn accept(
                         row.id
                     }
                 };
-                let change = Change {
-                    to: ReferralStatus::Accepted,
-                    reason_code: None,
-                    reason: None,
-                    outcome: None,
-                    partner_client_id: Some(partner_client_id),
-                };
+                let change =
+                    Change { partner_client_id: Some(partner_client_id), ..Change::to(ReferralStatus::Accepted) };
                 let row = apply(
                     conn,
                     &principal,
@@ -592,14 +580,7 @@ pub async fn changes(
     errors.finish_query(|| Some(()))?;
     let changes = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(
-                conn,
-                Action::ListReferrals,
-                Target::owned_by(principal.organisation_id),
-                RESOURCE,
-                None,
-            )?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListReferrals, RESOURCE)?;
             let items = queries::changes(conn, organisation_id, after, limit)?
                 .into_iter()
                 .map(|event| event.view())

@@ -228,14 +228,7 @@ pub async fn list(
     let (query, page) = session_query(&filter)?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(
-                conn,
-                Action::ListSessions,
-                Target::owned_by(principal.organisation_id),
-                RESOURCE,
-                None,
-            )?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListSessions, RESOURCE)?;
             let rows = queries::list(conn, organisation_id, viewer(&principal), &query, page)?;
             let sessions =
                 rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
@@ -446,14 +439,7 @@ pub async fn counts(
     errors.finish_query(|| Some(()))?;
     let counts = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(
-                conn,
-                Action::CountSessions,
-                Target::owned_by(principal.organisation_id),
-                RESOURCE,
-                None,
-            )?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let organisation_id = principal.authorize_in_own_organisation(conn, Action::CountSessions, RESOURCE)?;
             let by_kind = queries::counts(
                 conn,
                 organisation_id,
