@@ -106,10 +106,11 @@ impl Application {
         let pool = db::pool(config.database_url.clone(), config.db_pool_size, config.db_timeout);
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let trusted_proxies = config.trusted_proxies.clone();
+        let passwords = Passwords::new(2 * cores)?;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&config.tokens)?,
-            passwords: Passwords::new(2 * cores)?,
+            passwords: passwords.clone(),
             login_throttle: config.login_throttle,
             session_ttl: config.tokens.session_ttl,
             refresh_ttl: config.tokens.refresh_ttl,
@@ -155,6 +156,7 @@ impl Application {
         }
         let server = server.run();
 
+        tokio::spawn(passwords.release_idle_areas());
         tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval));
         tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
             Ok(referrals::cascade::expire_overdue(conn, crate::domain::today())?)

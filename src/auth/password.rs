@@ -1,12 +1,12 @@
 //! Passwords: Argon2id with OWASP parameters in PHC strings, computed on the blocking pool with
 //! a bound on how many run at once, and strength checked with zxcvbn.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 
@@ -17,6 +17,9 @@ pub const MAX_LEN: usize = 128;
 
 /// How long a password computation waits for a place: a few hashes' time.
 const WAIT_FOR_PLACE: Duration = Duration::from_millis(100);
+
+/// How long an Argon2 work area is kept after its last use.
+const KEEP_IDLE_AREA: Duration = Duration::from_secs(2);
 
 /// OWASP's Argon2id recommendation: 19 MiB of memory, 2 iterations, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -37,6 +40,7 @@ pub fn hash_now(password: &SecretString) -> anyhow::Result<String> {
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    areas: Arc<WorkAreas>,
     /// Verified against when the e-mail is unknown, so that costs the same as a wrong password.
     decoy_hash: Arc<str>,
 }
@@ -46,7 +50,21 @@ impl Passwords {
         let decoy = argon2()
             .hash_password(b"decoy password that never matches")
             .map_err(|e| anyhow::anyhow!("cannot hash with Argon2: {e}"))?;
-        Ok(Self { permits: Arc::new(Semaphore::new(max_in_flight.max(1))), decoy_hash: decoy.to_string().into() })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            areas: Arc::default(),
+            decoy_hash: decoy.to_string().into(),
+        })
+    }
+
+    /// Gives back to the system, every second, the work areas no password check has used for
+    /// `KEEP_IDLE_AREA`; runs until the process ends.
+    pub async fn release_idle_areas(self) {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticker.tick().await;
+            self.areas.release_idle(KEEP_IDLE_AREA);
+        }
     }
 
     /// Takes one of the places for a password computation, waiting at most `WAIT_FOR_PLACE`
@@ -96,13 +114,58 @@ impl Passwords {
     ) -> Result<bool, ApiError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.decoy_hash.to_string());
+        let areas = self.areas.clone();
         let matches = self
             .compute(reservation, move || {
-                PasswordHash::new(&hash)
-                    .is_ok_and(|parsed| argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+                areas.with(|area| PasswordHash::new(&hash).is_ok_and(|hash| matches(area, &password, &hash)))
             })
             .await?;
         Ok(known && matches)
+    }
+}
+
+/// Whether `password` gives `hash`, computed in `area`, or in an area of its own when the hash
+/// asks for more memory than ours. `argon2`'s own verification would allocate a fresh area.
+fn matches(area: &mut [Block], password: &SecretString, hash: &PasswordHash) -> bool {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let argon2 = match (
+        Algorithm::try_from(hash.algorithm.as_str()),
+        hash.version.map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(hash),
+    ) {
+        (Ok(algorithm), Ok(version), Ok(params)) => Argon2::new(algorithm, version, params),
+        _ => return false,
+    };
+    let password = password.expose_secret().as_bytes();
+    let mut computed = vec![0; expected.len()];
+    let done = if argon2.params().block_count() <= area.len() {
+        argon2.hash_password_into_with_memory(password, salt, &mut computed, area)
+    } else {
+        argon2.hash_password_into(password, salt, &mut computed)
+    };
+    // `Output` compares in constant time.
+    done.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == *expected)
+}
+
+/// Argon2 work areas (19 MiB each) kept between password checks, at most one per place: a
+/// fresh area costs about as much again as the hash itself in page faults, as the allocator
+/// gives freed areas back to the system. Areas left unused for a while are given back too.
+#[derive(Default)]
+struct WorkAreas(Mutex<Vec<(Instant, Vec<Block>)>>);
+
+impl WorkAreas {
+    fn with<T>(&self, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let spare = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut area = spare.map_or_else(|| vec![Block::default(); argon2().params().block_count()], |(_, area)| area);
+        let outcome = work(&mut area);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push((Instant::now(), area));
+        outcome
+    }
+
+    fn release_idle(&self, idle: Duration) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).retain(|(last_used, _)| last_used.elapsed() < idle);
     }
 }
 
@@ -183,6 +246,31 @@ mod tests {
         );
         assert!(!passwords.verify(SecretString::from("violet tram under Wawel 1988!"), Some(hash)).await.unwrap());
         assert!(!passwords.verify(SecretString::from("decoy password that never matches"), None).await.unwrap());
+    }
+
+    #[test]
+    fn hashes_with_other_parameters_are_verified_too() {
+        let password = SecretString::from("violet tram under Wawel 1987!");
+        let mut area = vec![Block::default(); argon2().params().block_count()];
+        for (memory, lanes) in [(8 * 1024, 1), (19 * 1024, 2), (32 * 1024, 1)] {
+            let params = Params::new(memory, 2, lanes, None).unwrap();
+            let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(password.expose_secret().as_bytes())
+                .unwrap();
+            assert!(matches(&mut area, &password, &hash), "m={memory},p={lanes}");
+            assert!(!matches(&mut area, &SecretString::from("violet tram under Wawel 1988!"), &hash));
+        }
+    }
+
+    #[test]
+    fn work_areas_are_reused_and_given_back_when_idle() {
+        let areas = WorkAreas::default();
+        let first = areas.with(|area| area.as_ptr());
+        assert_eq!(areas.with(|area| area.as_ptr()), first, "the spare area is reused");
+        areas.release_idle(Duration::from_secs(60));
+        assert_eq!(areas.0.lock().unwrap().len(), 1, "a recently used area stays");
+        areas.release_idle(Duration::ZERO);
+        assert!(areas.0.lock().unwrap().is_empty(), "an idle area is given back");
     }
 
     #[actix_web::test]
