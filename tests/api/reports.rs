@@ -71,6 +71,47 @@ async fn an_organisations_report_adds_up_as_worked_out_by_hand() {
     assert_eq!(after["organisations"], report["organisations"], "erasure leaves past reports unchanged");
 }
 
+/// `city` narrows the report to sessions held there and clients living there.
+#[tokio::test]
+async fn a_report_for_one_city_counts_only_that_citys_sessions_and_clients() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let counselor = app.create_user(&admin, Some(organisation), "counselor").await;
+    let mut sessions_at = Vec::new();
+    for (name, city) in [("Anna", "Kraków"), ("Borys", "Kraków"), ("Daria", "Warszawa")] {
+        let client =
+            create_client(&app, &counselor, json!({"given_names": name, "family_name": "W", "city": city})).await;
+        sessions_at.push((client, city));
+    }
+    for (client, city) in &sessions_at {
+        let response = app
+            .post(&format!("/api/v1/clients/{}/sessions", client["id"].as_str().unwrap()))
+            .bearer_auth(&counselor.token)
+            .json(&json!({"kind": "legal", "mode": "in_person", "started_at": "2026-11-03T10:00:00Z", "duration_minutes": 60, "city": city}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    }
+    let all =
+        &fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30").await["organisations"][0]["indicators"];
+    assert_eq!(
+        (all["sessions"].clone(), all["clients_served"].clone(), all["new_clients"].clone()),
+        (json!(3), json!(3), json!(3))
+    );
+    let report = fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30&city=Krak%C3%B3w").await;
+    assert_eq!(report["city"], "Kraków");
+    let krakow = &report["organisations"][0]["indicators"];
+    assert_eq!(krakow["sessions"], 2);
+    assert_eq!(krakow["clients_served"], 2);
+    assert_eq!(krakow["new_clients"], 2);
+    assert_eq!(krakow["sessions_by_mode"], json!({"in_person": 2}));
+    let nowhere = &fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30&city=Gda%C5%84sk").await;
+    assert_eq!(nowhere["organisations"][0]["indicators"]["sessions"], 0);
+}
+
 async fn report_status(app: &TestApp, account: &Account, query: &str) -> StatusCode {
     app.get(&format!("/api/v1/reports/indicators?{query}")).bearer_auth(&account.token).send().await.unwrap().status()
 }
