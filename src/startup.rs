@@ -106,7 +106,7 @@ impl Application {
         let pool = db::pool(config.database_url.clone(), config.db_pool_size, config.db_timeout);
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let trusted_proxies = config.trusted_proxies.clone();
-        let passwords = Passwords::new(2 * cores)?;
+        let passwords = Passwords::new(cores)?;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&config.tokens)?,
