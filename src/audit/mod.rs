@@ -78,8 +78,10 @@ impl<'a> Event<'a> {
     }
 }
 
+/// Absent values are written as NULL (not `DEFAULT`), so the statement is always the same and
+/// stays prepared on the connection instead of being prepared again for every event.
 #[derive(Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 struct NewEventRow<'a> {
     id: Id,
     at: NaiveDateTime,
