@@ -156,7 +156,6 @@ impl Application {
         }
         let server = server.run();
 
-        tokio::spawn(passwords.release_idle_areas());
         tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval));
         tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
             Ok(referrals::cascade::expire_overdue(conn, crate::domain::today())?)

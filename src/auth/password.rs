@@ -1,8 +1,9 @@
 //! Passwords: Argon2id with OWASP parameters in PHC strings, computed on the blocking pool with
 //! a bound on how many run at once, and strength checked with zxcvbn.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::{Output, PasswordHash};
@@ -17,9 +18,6 @@ pub const MAX_LEN: usize = 128;
 
 /// How long a password computation waits for a place: a few hashes' time.
 const WAIT_FOR_PLACE: Duration = Duration::from_millis(100);
-
-/// How long an Argon2 work area is kept after its last use.
-const KEEP_IDLE_AREA: Duration = Duration::from_secs(2);
 
 /// OWASP's Argon2id recommendation: 19 MiB of memory, 2 iterations, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -57,22 +55,13 @@ impl Passwords {
         })
     }
 
-    /// Gives back to the system, every second, the work areas no password check has used for
-    /// `KEEP_IDLE_AREA`; runs until the process ends.
-    pub async fn release_idle_areas(self) {
-        let mut ticker = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            ticker.tick().await;
-            self.areas.release_idle(KEEP_IDLE_AREA);
-        }
-    }
-
     /// Takes one of the places for a password computation, waiting at most `WAIT_FOR_PLACE`
     /// for one to free up, then answers 503. Sign-ins arriving back to back thus keep every
     /// place busy, while a flood is turned away at a bounded rate, before any database work.
     pub async fn reserve(&self) -> Result<Reservation, ApiError> {
+        let queued = Queued::join(&self.areas);
         match tokio::time::timeout(WAIT_FOR_PLACE, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(Reservation { _permit: permit }),
+            Ok(Ok(permit)) => Ok(Reservation { _permit: permit, _queued: queued }),
             _ => Err(ApiError::unavailable(
                 "password_checks_busy",
                 "Too many sign-ins are being checked right now; retry in a moment.",
@@ -149,29 +138,53 @@ fn matches(area: &mut [Block], password: &SecretString, hash: &PasswordHash) -> 
     done.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == *expected)
 }
 
-/// Argon2 work areas (19 MiB each) kept between password checks, at most one per place: a
-/// fresh area costs about as much again as the hash itself in page faults, as the allocator
-/// gives freed areas back to the system. Areas left unused for a while are given back too.
+/// Argon2 work areas (19 MiB each), kept between password checks while other sign-ins hold or
+/// wait for a place: a fresh area costs about as much again as the hash itself in page faults,
+/// as the allocator gives freed areas back to the system. With nobody else queued the area is
+/// given back at once, so it costs no memory between sign-ins.
 #[derive(Default)]
-struct WorkAreas(Mutex<Vec<(Instant, Vec<Block>)>>);
+struct WorkAreas {
+    spare: Mutex<Vec<Vec<Block>>>,
+    /// Sign-ins holding or waiting for a place.
+    queued: AtomicUsize,
+}
 
 impl WorkAreas {
+    /// Runs `work` in a spare area or a new one, for a caller that holds a place.
     fn with<T>(&self, work: impl FnOnce(&mut [Block]) -> T) -> T {
-        let spare = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut area = spare.map_or_else(|| vec![Block::default(); argon2().params().block_count()], |(_, area)| area);
+        let spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut area = spare.unwrap_or_else(|| vec![Block::default(); argon2().params().block_count()]);
         let outcome = work(&mut area);
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push((Instant::now(), area));
+        if self.queued.load(Ordering::Acquire) > 1 {
+            self.spare.lock().unwrap_or_else(PoisonError::into_inner).push(area);
+        }
         outcome
     }
+}
 
-    fn release_idle(&self, idle: Duration) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).retain(|(last_used, _)| last_used.elapsed() < idle);
+/// Counts a sign-in as queued for a place from `reserve` until its reservation ends.
+struct Queued(Arc<WorkAreas>);
+
+impl Queued {
+    fn join(areas: &Arc<WorkAreas>) -> Self {
+        areas.queued.fetch_add(1, Ordering::AcqRel);
+        Self(areas.clone())
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        if self.0.queued.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last one out gives back an area kept for a sign-in that did not come.
+            self.0.spare.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        }
     }
 }
 
 /// A place for one password computation, given back when dropped.
 pub struct Reservation {
     _permit: tokio::sync::OwnedSemaphorePermit,
+    _queued: Queued,
 }
 
 /// A new password must be 12–128 characters and hard to guess: zxcvbn (with its own lists of
@@ -263,14 +276,18 @@ mod tests {
     }
 
     #[test]
-    fn work_areas_are_reused_and_given_back_when_idle() {
-        let areas = WorkAreas::default();
+    fn a_work_area_is_kept_only_while_other_sign_ins_are_queued() {
+        let areas = Arc::new(WorkAreas::default());
+        let alone = Queued::join(&areas);
+        areas.with(|_| ());
+        assert!(areas.spare.lock().unwrap().is_empty(), "nobody else queued: given back at once");
+        let next = Queued::join(&areas);
         let first = areas.with(|area| area.as_ptr());
-        assert_eq!(areas.with(|area| area.as_ptr()), first, "the spare area is reused");
-        areas.release_idle(Duration::from_secs(60));
-        assert_eq!(areas.0.lock().unwrap().len(), 1, "a recently used area stays");
-        areas.release_idle(Duration::ZERO);
-        assert!(areas.0.lock().unwrap().is_empty(), "an idle area is given back");
+        assert_eq!(areas.spare.lock().unwrap().len(), 1, "kept for the sign-in queued behind");
+        drop(alone);
+        assert_eq!(areas.with(|area| area.as_ptr()), first, "and reused by it");
+        drop(next);
+        assert!(areas.spare.lock().unwrap().is_empty(), "the last one out gives it back");
     }
 
     #[actix_web::test]
