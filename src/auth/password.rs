@@ -155,6 +155,7 @@ impl WorkAreas {
         let spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let mut area = spare.unwrap_or_else(|| vec![Block::default(); argon2().params().block_count()]);
         let outcome = work(&mut area);
+        // This sign-in counts itself until its reservation ends.
         if self.queued.load(Ordering::Acquire) > 1 {
             self.spare.lock().unwrap_or_else(PoisonError::into_inner).push(area);
         }
