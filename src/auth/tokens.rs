@@ -2,7 +2,6 @@
 //! keys may be live at once (`kid`), so signing keys can be rotated without logging anybody out.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -73,7 +72,7 @@ pub struct TokenKeys {
     /// Tokens that passed every check, by their SHA-256: a client sends the same token with
     /// every request for up to its lifetime, and checking the EdDSA signature again each time
     /// cost about 8 % of a simple read. Expiry is checked again on every use.
-    verified: quick_cache::sync::Cache<[u8; 32], Arc<AccessClaims>>,
+    verified: quick_cache::sync::Cache<[u8; 32], AccessClaims>,
     issuer: String,
     audience: String,
     pub access_ttl: Duration,
@@ -162,13 +161,13 @@ impl TokenKeys {
     fn verify_at(&self, token: &str, now: i64) -> Option<AccessClaims> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(claims) = self.verified.get(&digest) {
-            return (now <= claims.exp.saturating_add(LEEWAY as i64)).then(|| AccessClaims::clone(&claims));
+            return (now <= claims.exp.saturating_add(LEEWAY as i64)).then_some(claims);
         }
         let header = jsonwebtoken::decode_header(token).ok()?;
         let key = self.decoding.get(header.kid.as_deref()?)?;
         let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).ok()?;
         let claims = (data.claims.typ == ACCESS_TYPE).then_some(data.claims)?;
-        self.verified.insert(digest, Arc::new(claims.clone()));
+        self.verified.insert(digest, claims.clone());
         Some(claims)
     }
 }
