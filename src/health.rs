@@ -101,12 +101,12 @@ pub async fn record(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = crate::http::route_pattern(&req);
     let response = next.call(req).await?;
     if let Some(state) = state {
         let status = response.status().as_u16().to_string();
-        state.metrics.requests.with_label_values(&[&method, &route, &status]).inc();
-        state.metrics.durations.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
+        state.metrics.requests.with_label_values(&[method.as_str(), &route, status.as_str()]).inc();
+        state.metrics.durations.with_label_values(&[method.as_str(), &route]).observe(started.elapsed().as_secs_f64());
     }
     Ok(response)
 }

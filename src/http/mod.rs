@@ -8,6 +8,7 @@ pub mod patch;
 pub mod precondition;
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -141,14 +142,29 @@ pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(ToString::to_string)
 }
 
-/// Request spans that name the matched route pattern, never the concrete path or query
-/// string: those may hold identifiers or searched names, which do not belong in logs.
+/// The route pattern a request matches (`/api/v1/clients/{id}`), or `unmatched`: what logs and
+/// metrics call a request, never its concrete path or query string (those may hold identifiers
+/// or searched names). Finding it tries every route's pattern, so it is found once per request
+/// and kept with it.
+pub fn route_pattern(request: &ServiceRequest) -> Rc<str> {
+    #[derive(Clone)]
+    struct RoutePattern(Rc<str>);
+
+    if let Some(RoutePattern(pattern)) = request.extensions().get::<RoutePattern>() {
+        return pattern.clone();
+    }
+    let pattern: Rc<str> = request.match_pattern().as_deref().unwrap_or("unmatched").into();
+    request.extensions_mut().insert(RoutePattern(pattern.clone()));
+    pattern
+}
+
+/// Request spans that name the matched route pattern.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().map(ToString::to_string);
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let route = route_pattern(request);
         tracing::info_span!(
             "request",
             method = %request.method(),
