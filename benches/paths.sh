@@ -39,7 +39,7 @@ direct_rate() {
     if [ "$backend" = postgres ]; then
         local defines=() pair
         for pair in "${SQL_VARS[@]}"; do defines+=(-D "$pair"); done
-        taskset -c "$LOAD_CPU" pgbench -n -M prepared -c "$connections" -j 1 -T "$DURATION" \
+        taskset -c "$API_CPU" pgbench -n -M prepared -c "$connections" -j 1 -T "$DURATION" \
             "${defines[@]}" -f "$script" "$DATABASE_URL" > "$WORK/pgbench-$path.txt" 2>&1
         awk '/^tps/ { printf "%.1f", $3; exit }' "$WORK/pgbench-$path.txt"
         return 0
@@ -62,12 +62,22 @@ direct_rate() {
     done
     start=$(date +%s.%N)
     for ((c = 0; c < connections; c++)); do
-        taskset -c "$LOAD_CPU" sqlite3 "$DATABASE_URL" < "$WORK/$path-sqlite-$c.sql" > /dev/null &
+        taskset -c "$API_CPU" sqlite3 "$DATABASE_URL" < "$WORK/$path-sqlite-$c.sql" > /dev/null &
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
     end=$(date +%s.%N)
     awk -v n=$((rounds * connections)) -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", n / (b - a) }'
+}
+
+# Each measured run, the API's and the direct one, starts from the same state: what earlier runs
+# wrote is flushed to the database files first.
+settle() {
+    if [ "$1" = postgres ]; then
+        psql -X -q "$DATABASE_URL" -c CHECKPOINT > /dev/null
+    else
+        sqlite3 "$DATABASE_URL" 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
+    fi
 }
 
 RUN_ID=$(date +%s)
@@ -92,21 +102,28 @@ for backend in $BACKENDS; do
         esac
         say "$number. $path path, $backend: $what vs the same SQL on the database"
         for connections in $PATH_CONNECTIONS; do
-            out="$WORK/$path-$backend-c$connections.txt"
-            if [ "$path" = read ]; then
-                measure "$out" -c"$connections" -d"${DURATION}s" -H "Authorization: Bearer $counselor" "$API/clients/$client"
-            else
-                measure "$out" -c"$connections" -d"${DURATION}s" -s "$BENCHES/session.lua" \
-                    -H "Authorization: Bearer $counselor" "$API/clients/$client/sessions"
-            fi
-            api_rate=$(figure rps "$out")
-            stop_server
-            direct=$(direct_rate "$path" "$backend" "$connections")
-            start_server "$DATABASE_URL" "$WORK/server-paths-$backend.log"
-            share=$(awk -v a="$api_rate" -v d="$direct" 'BEGIN { printf "%.0f", 100 * a / d }')
-            echo "$connections connection(s): API $api_rate req/s (p50 $(figure p50_ms "$out") ms," \
-                "p99 $(figure p99_ms "$out") ms); the same SQL directly: $direct tx/s; share: $share %"
-            result "$number $path path $backend" "$what, $connections conn.: API / same SQL directly" \
+            pairs=()
+            for ((pair = 1; pair <= PATH_PAIRS; pair++)); do
+                out="$WORK/$path-$backend-c$connections-$pair.txt"
+                settle "$backend"
+                if [ "$path" = read ]; then
+                    measure "$out" -c"$connections" -d"${DURATION}s" -H "Authorization: Bearer $counselor" "$API/clients/$client"
+                else
+                    measure "$out" -c"$connections" -d"${DURATION}s" -s "$BENCHES/session.lua" \
+                        -H "Authorization: Bearer $counselor" "$API/clients/$client/sessions"
+                fi
+                api_rate=$(figure rps "$out")
+                stop_server
+                settle "$backend"
+                direct=$(direct_rate "$path" "$backend" "$connections")
+                start_server "$DATABASE_URL" "$WORK/server-paths-$backend.log"
+                share=$(awk -v a="$api_rate" -v d="$direct" 'BEGIN { printf "%.0f", 100 * a / d }')
+                echo "$connections connection(s), pair $pair: API $api_rate req/s (p50 $(figure p50_ms "$out") ms," \
+                    "p99 $(figure p99_ms "$out") ms); the same SQL directly: $direct tx/s; share: $share %"
+                pairs+=("$share $api_rate $direct")
+            done
+            read -r share api_rate direct < <(printf '%s\n' "${pairs[@]}" | sort -n | sed -n "$(((PATH_PAIRS + 1) / 2))p")
+            result "$number $path path $backend" "$what, $connections conn.: API / same SQL directly (median of $PATH_PAIRS pairs)" \
                 "$api_rate / $direct per s = $share %" "$target"
         done
     done

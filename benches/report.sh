@@ -66,9 +66,9 @@ for backend in $BACKENDS; do
     report_script "$backend" "$organisation" > "$WORK/report-$backend.sql"
     start=$(date +%s.%N)
     if [ "$backend" = postgres ]; then
-        psql -X -q -o /dev/null "$DATABASE_URL" -f "$WORK/report-$backend.sql"
+        taskset -c "$API_CPU" psql -X -q -o /dev/null "$DATABASE_URL" -f "$WORK/report-$backend.sql"
     else
-        sqlite3 "$DATABASE_URL" < "$WORK/report-$backend.sql" > /dev/null
+        taskset -c "$API_CPU" sqlite3 "$DATABASE_URL" < "$WORK/report-$backend.sql" > /dev/null
     fi
     end=$(date +%s.%N)
     direct_ms=$(awk -v a="$start" -v b="$end" -v n="$REPORT_ROUNDS" 'BEGIN { printf "%.1f", 1000 * (b - a) / n }')

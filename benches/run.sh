@@ -30,7 +30,9 @@ KEEP=0
 QUERY="kady"
 API_CPU=0
 LOAD_CPU=1
+DB_CPU=""
 PATH_CONNECTIONS="1 4"
+PATH_PAIRS=3
 
 usage() {
     cat <<EOF
@@ -41,6 +43,8 @@ usage: bash benches/run.sh [options]
   --backends "…"      sqlite and/or postgres (default: $BACKENDS)
   --only "SECTION …"  run only these: auth (1–2), search (3), paths (4–5), report (6), mixed (7)
   --connections "N …" connections for the read and write paths (default: $PATH_CONNECTIONS)
+  --pairs N           API and direct runs, one after the other, per figure of the read and write
+                      paths; the median share is reported (default: $PATH_PAIRS)
   --duration S        seconds per latency measurement (default: $DURATION)
   --query PREFIX      the name prefix searched for (default: $QUERY, a common surname prefix)
   --pg-url URL        PostgreSQL server, without a database name (default: $PG_URL)
@@ -48,6 +52,8 @@ usage: bash benches/run.sh [options]
   --work DIR          working folder (SQLite files, logs); reused databases stay there
   --keep              keep the databases (SQLite files and PostgreSQL casebridge_bench_*) for a later run
   --api-cpu N / --load-cpu N   cores for the API and for load generator (default: $API_CPU / $LOAD_CPU)
+  --db-cpu N          core for a PostgreSQL server on this machine, restored afterwards (default: the
+                      load generator's; "none" leaves it where it is)
 EOF
 }
 
@@ -60,6 +66,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY="$2"; shift ;;
         --duration) DURATION="$2"; shift ;;
         --connections) PATH_CONNECTIONS="$2"; shift ;;
+        --pairs) PATH_PAIRS="$2"; shift ;;
         --query) QUERY="$2"; shift ;;
         --pg-url) PG_URL="${2%/}"; shift ;;
         --port) PORT="$2"; shift ;;
@@ -67,6 +74,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --api-cpu) API_CPU="$2"; shift ;;
         --load-cpu) LOAD_CPU="$2"; shift ;;
+        --db-cpu) DB_CPU="$2"; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -77,6 +85,7 @@ if [ "$(nproc)" -lt 2 ]; then
     API_CPU=0
     LOAD_CPU=0
 fi
+DB_CPU=${DB_CPU:-$LOAD_CPU}
 if [ -z "$WORK" ]; then
     WORK=$(mktemp -d /tmp/casebridge-bench.XXXXXX)
 fi
@@ -91,6 +100,8 @@ COUNSELOR_EMAIL="bench-counselor@example.org"
 SERVER_PID=""
 FLOOD_PID=""
 CREATED_PG=()
+PG_POSTMASTER=""
+PG_AFFINITY=""
 
 say() { printf '\n== %s\n' "$*"; }
 load_average() { cut -d' ' -f1 /proc/loadavg; }
@@ -108,11 +119,37 @@ stop_server() {
     fi
 }
 
+# Pins a PostgreSQL server on this machine (postmaster, its processes and so every backend it
+# starts later) to core DB_CPU; unpin_postgres gives them back the cores they had.
+pin_postgres() {
+    local data_dir pid
+    [ "$DB_CPU" = none ] && return 0
+    data_dir=$(psql -Atq "$PG_URL/postgres" -c 'SHOW data_directory' 2>/dev/null) || return 0
+    PG_POSTMASTER=$(head -n1 "$data_dir/postmaster.pid" 2>/dev/null) || true
+    if [ -z "$PG_POSTMASTER" ] || ! kill -0 "$PG_POSTMASTER" 2>/dev/null; then
+        PG_POSTMASTER=""
+        return 0
+    fi
+    PG_AFFINITY=$(taskset -cp "$PG_POSTMASTER" | awk '{ print $NF }')
+    for pid in "$PG_POSTMASTER" $(pgrep -P "$PG_POSTMASTER"); do
+        taskset -a -cp "$DB_CPU" "$pid" >/dev/null 2>&1 || true
+    done
+}
+
+unpin_postgres() {
+    local pid
+    [ -n "$PG_POSTMASTER" ] || return 0
+    for pid in "$PG_POSTMASTER" $(pgrep -P "$PG_POSTMASTER"); do
+        taskset -a -cp "$PG_AFFINITY" "$pid" >/dev/null 2>&1 || true
+    done
+}
+
 cleanup() {
     if [ -n "$FLOOD_PID" ]; then
         kill "$FLOOD_PID" 2>/dev/null || true
     fi
     stop_server
+    unpin_postgres
     if [ "$KEEP" = 0 ]; then
         for database in "${CREATED_PG[@]}"; do
             psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null 2>&1 || true
@@ -255,9 +292,18 @@ say "machine"
 CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 MEMORY=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "cores: $(nproc); CPU: $CPU_MODEL; memory: $MEMORY; kernel: $(uname -r)"
+if [[ " $BACKENDS " == *" postgres "* ]]; then
+    pin_postgres
+fi
 echo "pinning: API (HTTP workers, blocking pool, Argon2) on core $API_CPU; wrk on core $LOAD_CPU;"
-echo "         SQLite runs inside the API process (core $API_CPU); PostgreSQL is the system's server at"
-echo "         $PG_URL and is not pinned (its backends run where the scheduler puts them)."
+echo "         SQLite runs inside the API process (core $API_CPU), and sqlite3 and pgbench run where the"
+echo "         API would (core $API_CPU) when they send its SQL directly;"
+if [ -n "$PG_POSTMASTER" ]; then
+    echo "         PostgreSQL at $PG_URL (postmaster $PG_POSTMASTER and all its processes) on core $DB_CPU"
+    echo "         (its cores before: $PG_AFFINITY, given back at the end)."
+else
+    echo "         PostgreSQL at $PG_URL is not pinned (not on this machine, or --db-cpu none)."
+fi
 echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg)  (another build or test run on this machine shows here)"
 echo "working folder: $WORK"
 
