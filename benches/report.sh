@@ -41,7 +41,7 @@ for backend in $BACKENDS; do
         else
             rm -f "$DATABASE_URL" "$DATABASE_URL-wal" "$DATABASE_URL-shm"
         fi
-        casebridge "$DATABASE_URL" seed --clients "$REPORT_CLIENTS" --sessions-per-client 10 |
+        seed_unpinned "$DATABASE_URL" seed --clients "$REPORT_CLIENTS" --sessions-per-client 10 |
             tee "$WORK/seed-report-$backend.txt"
         touch "$marker"
     fi
