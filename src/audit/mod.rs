@@ -99,20 +99,19 @@ struct NewEventRow<'a> {
 /// Appends an event. Call it inside the transaction of the change it records (or before
 /// answering a read), so the event is durable before the response is sent.
 pub fn record(conn: &mut DbConnection, event: Event<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(NewEventRow {
-            id: Id::new(),
-            at: crate::db::now().naive_utc(),
-            actor_id: event.actor.user_id,
-            organisation_id: event.organisation_id,
-            action: event.action,
-            resource: event.resource,
-            resource_id: event.resource_id,
-            client_id: event.client_id,
-            outcome: event.outcome.into(),
-            request_id: event.actor.request_id.as_deref(),
-            ip: event.actor.ip.as_deref(),
-        })
-        .execute(conn)?;
+    let row = NewEventRow {
+        id: Id::new(),
+        at: crate::db::now().naive_utc(),
+        actor_id: event.actor.user_id,
+        organisation_id: event.organisation_id,
+        action: event.action,
+        resource: event.resource,
+        resource_id: event.resource_id,
+        client_id: event.client_id,
+        outcome: event.outcome.into(),
+        request_id: event.actor.request_id.as_deref(),
+        ip: event.actor.ip.as_deref(),
+    };
+    crate::db::write(conn, |conn| diesel::insert_into(audit_events::table).values(row).execute(conn))?;
     Ok(())
 }

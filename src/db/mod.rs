@@ -5,6 +5,7 @@ pub mod id;
 pub mod schema;
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -201,9 +202,20 @@ pub async fn every(
     }
 }
 
-/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a transaction that reads
-/// before it writes takes the write lock up front (waiting under `busy_timeout`) instead of
-/// failing with SQLITE_BUSY when another writer commits in between.
+/// SQLite lets one connection write at a time, and a connection that finds the write lock taken
+/// sleeps before it tries again (1, 2, 5, 10 … 100 ms, until `busy_timeout`): under load a writer
+/// could wait hundreds of milliseconds while others kept taking the lock. The writers of this
+/// process queue here instead and each takes the lock as soon as the one before is done;
+/// `busy_timeout` still covers other processes (the command-line tools, say).
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+
+fn sqlite_writer() -> MutexGuard<'static, ()> {
+    SQLITE_WRITER.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A write transaction. On SQLite it queues with this process's other writers and starts with
+/// `BEGIN IMMEDIATE`, so a transaction that reads before it writes takes the write lock up front
+/// instead of failing with SQLITE_BUSY when another writer commits in between.
 pub fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -212,7 +224,22 @@ where
     if let DbConnection::Postgres(_) = conn {
         return conn.transaction(work);
     }
+    let _writer = sqlite_writer();
     within(conn, "BEGIN IMMEDIATE", None, work)
+}
+
+/// A write that is its own transaction unless one is open (the audit event of a read, say). On
+/// SQLite, outside a transaction, it queues with this process's other writers as `transaction`
+/// does; inside one, the transaction has already done so.
+pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> QueryResult<T> {
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return work(conn);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?.is_some() {
+        return work(conn);
+    }
+    let _writer = sqlite_writer();
+    work(conn)
 }
 
 /// A read-only transaction over one consistent snapshot, for figures that must agree with each
@@ -303,6 +330,23 @@ mod tests {
     struct Used {
         #[diesel(sql_type = Integer)]
         used: i32,
+    }
+
+    #[test]
+    fn sqlite_transactions_and_single_writes_queue_behind_this_processs_other_writers() {
+        let mut conn = DatabaseUrl::parse(":memory:").connect().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        transaction(&mut conn, |conn| {
+            assert!(SQLITE_WRITER.try_lock().is_err(), "a transaction holds the writers' place");
+            // Inside the transaction a single write does not queue again (it would wait for itself).
+            write(conn, |conn| conn.batch_execute("INSERT INTO t VALUES (1)"))
+        })
+        .unwrap();
+        write(&mut conn, |conn| {
+            assert!(SQLITE_WRITER.try_lock().is_err(), "a single write holds the writers' place");
+            conn.batch_execute("INSERT INTO t VALUES (2)")
+        })
+        .unwrap();
     }
 
     /// Set in .cargo/config.toml: without it every statement with `LIMIT ?` is parsed and
