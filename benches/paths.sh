@@ -46,7 +46,8 @@ direct_rate() {
     fi
     # sqlite3: each connection runs ROUNDS copies of the statements with the values written in,
     # with the pragmas the API sets on its connections.
-    local rounds=$SQLITE_ROUNDS statements start end pids=() c i
+    # Session ids are made unique per call from the time in milliseconds (a run lasts seconds).
+    local rounds=$SQLITE_ROUNDS run=$(( $(date +%s%3N) % 0x100000000 )) statements start end pids=() c i
     statements=$(cat "$script")
     local pair
     for pair in "${SQL_VARS[@]}"; do
@@ -56,7 +57,7 @@ direct_rate() {
         {
             echo "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
             for ((i = 0; i < rounds; i++)); do
-                printf '%s\n' "${statements//:sn/\'$(printf '%08x-%04x-4%03x-8000-%012x' "$RUN_ID" "$c" "$connections" "$i")\'}"
+                printf '%s\n' "${statements//:sn/\'$(printf '%08x-%04x-4%03x-8000-%012x' "$run" "$c" "$connections" "$i")\'}"
             done
         } > "$WORK/$path-sqlite-$c.sql"
     done
@@ -80,7 +81,6 @@ settle() {
     fi
 }
 
-RUN_ID=$(date +%s)
 SQLITE_ROUNDS=${SQLITE_ROUNDS:-3000}
 
 for backend in $BACKENDS; do

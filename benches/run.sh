@@ -121,6 +121,7 @@ stop_server() {
 
 # Pins a PostgreSQL server on this machine (postmaster, its processes and so every backend it
 # starts later) to core DB_CPU; unpin_postgres gives them back the cores they had.
+PG_PINNED=0
 pin_postgres() {
     local data_dir pid
     [ "$DB_CPU" = none ] && return 0
@@ -136,6 +137,7 @@ pin_postgres() {
     for pid in "$PG_POSTMASTER" $(pgrep -P "$PG_POSTMASTER"); do
         taskset -a -cp "$DB_CPU" "$pid" >/dev/null 2>&1 || true
     done
+    PG_PINNED=1
 }
 
 unpin_postgres() {
@@ -144,14 +146,16 @@ unpin_postgres() {
     for pid in "$PG_POSTMASTER" $(pgrep -P "$PG_POSTMASTER"); do
         taskset -a -cp "$PG_AFFINITY" "$pid" >/dev/null 2>&1 || true
     done
+    PG_PINNED=0
 }
 
 # Seeds with `casebridge seed` (arguments as for it), PostgreSQL on all its cores: seeding is
 # measured on its own, not side by side with anything.
 seed_unpinned() {
+    local pinned=$PG_PINNED
     unpin_postgres
     casebridge "$@"
-    if [ -n "$PG_POSTMASTER" ]; then
+    if [ "$pinned" = 1 ]; then
         pin_postgres
     fi
 }
@@ -312,7 +316,8 @@ echo "         SQLite runs inside the API process (core $API_CPU), and sqlite3 a
 echo "         API would (core $API_CPU) when they send its SQL directly;"
 if [ -n "$PG_POSTMASTER" ]; then
     echo "         PostgreSQL at $PG_URL (postmaster $PG_POSTMASTER and all its processes) on core $DB_CPU"
-    echo "         (its cores before: $PG_AFFINITY, given back at the end)."
+    echo "         for sign-ins, the read and write paths and the mixed load; on its own cores"
+    echo "         ($PG_AFFINITY, as before this run) for seeding, search and the report."
 else
     echo "         PostgreSQL at $PG_URL is not pinned (not on this machine, or --db-cpu none)."
 fi
@@ -328,6 +333,14 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/casebridge"
 
 for section in auth search paths report mixed; do
     if [ "$ONLY" = all ] || [[ " $ONLY " == *" $section "* ]]; then
+        # Search and the report time one request at a time: there PostgreSQL keeps all its cores,
+        # as its parallel workers would otherwise share one core with the backend they work for.
+        if [ -n "$PG_POSTMASTER" ]; then
+            case "$section" in
+                search|report) unpin_postgres ;;
+                *) pin_postgres ;;
+            esac
+        fi
         # shellcheck source=/dev/null
         source "$BENCHES/$section.sh"
     fi
