@@ -316,8 +316,8 @@ echo "         SQLite runs inside the API process (core $API_CPU), and sqlite3 a
 echo "         API would (core $API_CPU) when they send its SQL directly;"
 if [ -n "$PG_POSTMASTER" ]; then
     echo "         PostgreSQL at $PG_URL (postmaster $PG_POSTMASTER and all its processes) on core $DB_CPU"
-    echo "         for sign-ins, the read and write paths and the mixed load; on its own cores"
-    echo "         ($PG_AFFINITY, as before this run) for seeding, search and the report."
+    echo "         for sign-ins and the read and write paths; on its own cores ($PG_AFFINITY, as"
+    echo "         before this run) for seeding, search, the report and the mixed load."
 else
     echo "         PostgreSQL at $PG_URL is not pinned (not on this machine, or --db-cpu none)."
 fi
@@ -333,11 +333,12 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/casebridge"
 
 for section in auth search paths report mixed; do
     if [ "$ONLY" = all ] || [[ " $ONLY " == *" $section "* ]]; then
-        # Search and the report time one request at a time: there PostgreSQL keeps all its cores,
-        # as its parallel workers would otherwise share one core with the backend they work for.
+        # Search, the report and the mixed load run queries that PostgreSQL spreads over parallel
+        # workers (a million clients, a million sessions): there it keeps all its cores, as its
+        # workers would otherwise share one core with the backend they work for.
         if [ -n "$PG_POSTMASTER" ]; then
             case "$section" in
-                search|report) unpin_postgres ;;
+                search|report|mixed) unpin_postgres ;;
                 *) pin_postgres ;;
             esac
         fi
