@@ -125,6 +125,10 @@ PG_PINNED=0
 pin_postgres() {
     local data_dir pid
     [ "$DB_CPU" = none ] && return 0
+    case "$PG_URL" in
+        *@127.0.0.1*|*@localhost*|*://127.0.0.1*|*://localhost*) ;;
+        *) return 0 ;;
+    esac
     if [ -z "$PG_POSTMASTER" ]; then
         data_dir=$(psql -Atq "$PG_URL/postgres" -c 'SHOW data_directory' 2>/dev/null) || return 0
         PG_POSTMASTER=$(head -n1 "$data_dir/postmaster.pid" 2>/dev/null) || true
