@@ -55,7 +55,7 @@ direct_rate() {
     done
     for ((c = 0; c < connections; c++)); do
         {
-            echo "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+            echo "$SQLITE_PRAGMAS"
             for ((i = 0; i < rounds; i++)); do
                 printf '%s\n' "${statements//:sn/\'$(printf '%08x-%04x-4%03x-8000-%012x' "$run" "$c" "$connections" "$i")\'}"
             done

@@ -20,6 +20,7 @@ report_script() {
         -e "s/:until/'$UNTIL_UTC'/g" "$BENCHES/sql/report.sql")
     if [ "$backend" = sqlite ]; then
         statements=$(sed -e 's/= ANY(SELECT/IN (SELECT/g' <<<"$statements")
+        printf '%s\n' "$SQLITE_PRAGMAS"
     fi
     for ((i = 0; i < REPORT_ROUNDS; i++)); do printf '%s\n' "$statements"; done
 }

@@ -192,6 +192,10 @@ BENCH_ENV=(
     CASEBRIDGE_ACCESS_TOKEN_TTL_SECONDS=900
 )
 
+# What the API sets on each SQLite connection (src/db/mod.rs), for sqlite3 sending its SQL directly.
+SQLITE_PRAGMAS="PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+PRAGMA busy_timeout = 5000; PRAGMA cache_size = -1024;"
+
 # The session that the write benchmarks log (legal, so the bench counselor may), with notes.
 STARTED_AT=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)
 SESSION_BODY="{\"kind\":\"legal\",\"mode\":\"in_person\",\"city\":\"Lublin\",\"started_at\":\"$STARTED_AT\",
