@@ -71,13 +71,30 @@ direct_rate() {
     awk -v n=$((rounds * connections)) -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", n / (b - a) }'
 }
 
-# Each measured run, the API's and the direct one, starts from the same state: what earlier runs
-# wrote is flushed to the database files first.
+# Each measured run, the API's and the direct one, starts from the same state: with the API
+# running, its sealer has chained every audit event written before (the direct side's inserts
+# among them, which would otherwise be sealed during the API's next run), and what earlier runs
+# wrote is flushed to the database files.
 settle() {
+    if [ -n "$SERVER_PID" ]; then
+        for _ in $(seq 1 600); do
+            [ "$(sql_on "$1" 'SELECT count(*) FROM audit_events WHERE chain_index IS NULL')" = 0 ] && break
+            sleep 0.1
+        done
+    fi
     if [ "$1" = postgres ]; then
-        psql -X -q "$DATABASE_URL" -c CHECKPOINT > /dev/null
+        sql_on "$1" CHECKPOINT > /dev/null
     else
-        sqlite3 "$DATABASE_URL" 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
+        sql_on "$1" 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
+    fi
+}
+
+# Runs SQL statement $2 on the benchmark's database of backend $1.
+sql_on() {
+    if [ "$1" = postgres ]; then
+        psql -X -Atq "$DATABASE_URL" -c "$2"
+    else
+        sqlite3 "$DATABASE_URL" "$2"
     fi
 }
 
