@@ -43,8 +43,9 @@ usage: bash benches/run.sh [options]
   --backends "…"      sqlite and/or postgres (default: $BACKENDS)
   --only "SECTION …"  run only these: auth (1–2), search (3), paths (4–5), report (6), mixed (7)
   --connections "N …" connections for the read and write paths (default: $PATH_CONNECTIONS)
-  --pairs N           API and direct runs, one after the other, per figure of the read and write
-                      paths; the median share is reported (default: $PATH_PAIRS)
+  --pairs N           runs side by side per ratio figure, one after the other: API and direct
+                      (read and write paths), alone and during a login flood (/auth/me); the
+                      median is reported (default: $PATH_PAIRS)
   --duration S        seconds per latency measurement (default: $DURATION)
   --query PREFIX      the name prefix searched for (default: $QUERY, a common surname prefix)
   --pg-url URL        PostgreSQL server, without a database name (default: $PG_URL)

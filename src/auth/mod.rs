@@ -1,5 +1,5 @@
 //! Authentication (SPEC §4.3): passwords, access tokens, login sessions with rotating refresh
-//! tokens, failed-login throttling, and and `SignedIn`, which every protected handler takes.
+//! tokens, failed-login throttling, and `SignedIn`, which every protected handler takes.
 
 pub mod password;
 pub mod principal;
