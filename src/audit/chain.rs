@@ -81,32 +81,39 @@ fn head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
     })
 }
 
-/// Seals up to one batch of pending events; returns how many were sealed.
+/// Seals up to one batch of pending events; returns how many were sealed. The batch is read
+/// and hashed before the write transaction, so that (on SQLite) the write lock, which every
+/// request's audit event needs, is held only while the links are written.
 pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
+    let start = head(conn)?;
+    let pending: Vec<EventRow> = audit_events::table
+        .filter(audit_events::chain_index.is_null())
+        .order((audit_events::at, audit_events::id))
+        .limit(BATCH)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let (mut index, mut prev_hash) = start.clone();
+    let mut links = Vec::with_capacity(pending.len());
+    for event in &pending {
+        index += 1;
+        let hash = link_hash(&prev_hash, index, event);
+        links.push(Link { id: event.id, chain_index: index, prev_hash, hash: hash.clone() });
+        prev_hash = hash;
+    }
     db::transaction(conn, |conn| {
-        let (mut index, mut prev_hash) = head(conn)?;
-        let pending: Vec<EventRow> = audit_events::table
-            .filter(audit_events::chain_index.is_null())
-            .order((audit_events::at, audit_events::id))
-            .limit(BATCH)
-            .select(EventRow::as_select())
-            .load(conn)?;
-        if pending.is_empty() {
+        // Another sealer moved the chain on since: its next round starts from there.
+        if head(conn)? != start {
             return Ok(0);
-        }
-        let mut links = Vec::with_capacity(pending.len());
-        for event in &pending {
-            index += 1;
-            let hash = link_hash(&prev_hash, index, event);
-            links.push(Link { id: event.id, chain_index: index, prev_hash, hash: hash.clone() });
-            prev_hash = hash;
         }
         // Sealed meanwhile by someone else, or stored under an id this code cannot write
         // back: give the batch up rather than chain past a link that is not there.
         if write_links(conn, &links)? != links.len() {
             return Err(diesel::result::Error::NotFound);
         }
-        Ok(pending.len())
+        Ok(links.len())
     })
 }
 
