@@ -104,7 +104,7 @@ pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
         prev_hash = hash;
     }
     db::transaction(conn, |conn| {
-        // Another sealer moved the chain on since: its next round starts from there.
+        // Another sealer moved the chain on meanwhile: this one tries again next round.
         if head(conn)? != start {
             return Ok(0);
         }
