@@ -77,10 +77,15 @@ direct_rate() {
 # wrote is flushed to the database files.
 settle() {
     if [ -n "$SERVER_PID" ]; then
+        local pending
         for _ in $(seq 1 600); do
-            [ "$(sql_on "$1" 'SELECT count(*) FROM audit_events WHERE chain_index IS NULL')" = 0 ] && break
+            pending=$(sql_on "$1" 'SELECT count(*) FROM audit_events WHERE chain_index IS NULL')
+            [ "$pending" = 0 ] && break
             sleep 0.1
         done
+        if [ "$pending" != 0 ]; then
+            echo "warning: $pending audit events still unsealed after 60 s; the API's run seals them" >&2
+        fi
     fi
     if [ "$1" = postgres ]; then
         sql_on "$1" CHECKPOINT > /dev/null
