@@ -79,7 +79,7 @@ settle() {
     if [ -n "$SERVER_PID" ]; then
         local pending
         for _ in $(seq 1 600); do
-            pending=$(sql_on "$1" 'SELECT count(*) FROM audit_events WHERE chain_index IS NULL')
+            pending=$(sql_on "$1" 'SELECT count(*) FROM audit_pending')
             [ "$pending" = 0 ] && break
             sleep 0.1
         done

@@ -1,7 +1,8 @@
 //! Tamper evidence: events are chained in sealing order, `hash = SHA-256(prev_hash ‖ event)`.
-//! Sealing runs in the background, in batches, after the events are durable; a second sealer
-//! (another API instance) that races for the same chain position fails on the unique
-//! `chain_index` and simply tries again later.
+//! Sealing runs in the background, in batches, after the events are durable: it takes events off
+//! the queue a trigger fills (`audit_pending`) and appends their links to `audit_links`; an event
+//! row itself is never changed. A second sealer (another API instance) that races for the same
+//! chain position fails on the links' primary key and simply tries again later.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use diesel::sql_types::Text;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::audit_events;
+use crate::db::schema::{audit_events, audit_links, audit_pending};
 use crate::db::{self, DbConnection, DbPool, Id};
 
 /// The hash before the first event.
@@ -33,9 +34,16 @@ pub struct EventRow {
     pub outcome: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
-    pub chain_index: Option<i64>,
-    pub prev_hash: Option<String>,
-    pub hash: Option<String>,
+}
+
+/// An event's place in the chain. The event's id is kept as the event row spells it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_links)]
+struct Link {
+    chain_index: i64,
+    event_id: String,
+    prev_hash: String,
+    hash: String,
 }
 
 fn text(value: Option<impl ToString>) -> String {
@@ -69,16 +77,12 @@ pub fn link_hash(prev_hash: &str, chain_index: i64, event: &EventRow) -> String 
 }
 
 fn head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
-    let head = audit_events::table
-        .filter(audit_events::chain_index.is_not_null())
-        .order(audit_events::chain_index.desc())
-        .select((audit_events::chain_index, audit_events::hash))
-        .first::<(Option<i64>, Option<String>)>(conn)
+    let head = audit_links::table
+        .order(audit_links::chain_index.desc())
+        .select((audit_links::chain_index, audit_links::hash))
+        .first(conn)
         .optional()?;
-    Ok(match head {
-        Some((Some(index), Some(hash))) => (index, hash),
-        _ => (0, GENESIS.to_owned()),
-    })
+    Ok(head.unwrap_or_else(|| (0, GENESIS.to_owned())))
 }
 
 /// Seals up to one batch of pending events; returns how many were sealed. The batch is read
@@ -86,21 +90,23 @@ fn head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
 /// request's audit event needs, is held only while the links are written.
 pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
     let start = head(conn)?;
-    let pending: Vec<EventRow> = audit_events::table
-        .filter(audit_events::chain_index.is_null())
-        .order((audit_events::at, audit_events::id))
+    let pending: Vec<(i64, String, EventRow)> = audit_pending::table
+        .inner_join(audit_events::table)
+        .order(audit_pending::seq)
         .limit(BATCH)
-        .select(EventRow::as_select())
+        .select((audit_pending::seq, audit_pending::event_id, EventRow::as_select()))
         .load(conn)?;
     if pending.is_empty() {
         return Ok(0);
     }
     let (mut index, mut prev_hash) = start.clone();
+    let mut queued = Vec::with_capacity(pending.len());
     let mut links = Vec::with_capacity(pending.len());
-    for event in &pending {
+    for (seq, event_id, event) in &pending {
         index += 1;
         let hash = link_hash(&prev_hash, index, event);
-        links.push(Link { id: event.id, chain_index: index, prev_hash, hash: hash.clone() });
+        queued.push(*seq);
+        links.push(Link { chain_index: index, event_id: event_id.clone(), prev_hash, hash: hash.clone() });
         prev_hash = hash;
     }
     db::transaction(conn, |conn| {
@@ -108,45 +114,48 @@ pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
         if head(conn)? != start {
             return Ok(0);
         }
-        // Sealed meanwhile by someone else, or stored under an id this code cannot write
-        // back: give the batch up rather than chain past a link that is not there.
-        if write_links(conn, &links)? != links.len() {
+        // Taken off the queue meanwhile (by hand, say): give the batch up rather than chain
+        // events that may already be chained elsewhere.
+        if write_links(conn, &queued, &links)? != links.len() {
             return Err(diesel::result::Error::NotFound);
         }
         Ok(links.len())
     })
 }
 
-/// An event's place in the chain, as written back.
-#[derive(Serialize)]
-struct Link {
-    id: Id,
-    chain_index: i64,
-    prev_hash: String,
-    hash: String,
-}
-
-/// Writes a batch's links with one statement, the links travelling as one JSON parameter: one
-/// statement to prepare and run per batch instead of one per event (diesel prepares every
-/// `UPDATE` afresh). Returns how many still unsealed events it sealed.
-fn write_links(conn: &mut DbConnection, links: &[Link]) -> QueryResult<usize> {
-    let links = serde_json::to_string(links).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let sql = match conn {
-        DbConnection::Postgres(_) => {
-            "UPDATE audit_events SET chain_index = link.chain_index, prev_hash = link.prev_hash, hash = link.hash \
-             FROM json_to_recordset($1::json) AS link(id TEXT, chain_index BIGINT, prev_hash TEXT, hash TEXT) \
-             WHERE audit_events.id = link.id AND audit_events.chain_index IS NULL"
-        }
-        // `+` keeps SQLite from walking the unsealed events and scanning the links for each:
-        // it walks the links and finds each event by its id.
+/// Appends a batch's links and takes their events off the queue, links and queue entries
+/// travelling as JSON parameters: the same statements to prepare and run for any batch instead of
+/// one per event (diesel prepares afresh every statement with a varying number of values).
+/// Returns how many events it took off the queue.
+fn write_links(conn: &mut DbConnection, queued: &[i64], links: &[Link]) -> QueryResult<usize> {
+    fn json(value: &impl Serialize) -> QueryResult<String> {
+        serde_json::to_string(value).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+    }
+    let queued = json(&queued)?;
+    let links = json(&links)?;
+    match conn {
+        DbConnection::Postgres(_) => diesel::sql_query(
+            "WITH appended AS (INSERT INTO audit_links (chain_index, event_id, prev_hash, hash) \
+                 SELECT * FROM json_to_recordset($1::json) \
+                 AS link(chain_index BIGINT, event_id TEXT, prev_hash TEXT, hash TEXT)) \
+             DELETE FROM audit_pending WHERE seq IN (SELECT value::bigint FROM json_array_elements_text($2::json))",
+        )
+        .bind::<Text, _>(links)
+        .bind::<Text, _>(queued)
+        .execute(conn),
         DbConnection::Sqlite(_) => {
-            "UPDATE audit_events SET chain_index = link.value ->> 'chain_index', \
-             prev_hash = link.value ->> 'prev_hash', hash = link.value ->> 'hash' \
-             FROM json_each(?) AS link \
-             WHERE audit_events.id = link.value ->> 'id' AND +audit_events.chain_index IS NULL"
+            diesel::sql_query(
+                "INSERT INTO audit_links (chain_index, event_id, prev_hash, hash) \
+                 SELECT value ->> 'chain_index', value ->> 'event_id', value ->> 'prev_hash', value ->> 'hash' \
+                 FROM json_each(?)",
+            )
+            .bind::<Text, _>(links)
+            .execute(conn)?;
+            diesel::sql_query("DELETE FROM audit_pending WHERE seq IN (SELECT value FROM json_each(?))")
+                .bind::<Text, _>(queued)
+                .execute(conn)
         }
-    };
-    diesel::sql_query(sql).bind::<Text, _>(links).execute(conn)
+    }
 }
 
 /// Seals everything pending now.
@@ -177,7 +186,7 @@ pub struct Verification {
 #[derive(Debug, PartialEq, Eq)]
 pub struct BrokenLink {
     pub chain_index: i64,
-    pub event_id: Id,
+    pub event_id: String,
     pub reason: &'static str,
 }
 
@@ -186,34 +195,36 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
     let mut expected_index = 0i64;
     let mut prev_hash = GENESIS.to_owned();
     loop {
-        let batch: Vec<EventRow> = audit_events::table
-            .filter(audit_events::chain_index.gt(expected_index))
-            .order(audit_events::chain_index)
+        let batch: Vec<(Link, Option<EventRow>)> = audit_links::table
+            .left_join(audit_events::table)
+            .filter(audit_links::chain_index.gt(expected_index))
+            .order(audit_links::chain_index)
             .limit(BATCH)
-            .select(EventRow::as_select())
+            .select((Link::as_select(), Option::<EventRow>::as_select()))
             .load(conn)?;
-        for event in &batch {
+        for (link, event) in &batch {
             expected_index += 1;
-            let index = event.chain_index.unwrap_or_default();
-            let broken = |reason| BrokenLink { chain_index: expected_index, event_id: event.id, reason };
-            let reason = if index != expected_index {
-                Some("an event is missing before this one")
-            } else if event.prev_hash.as_deref() != Some(prev_hash.as_str()) {
-                Some("the link to the previous event does not match")
-            } else if event.hash.as_deref() != Some(link_hash(&prev_hash, index, event).as_str()) {
-                Some("the event's content does not match its hash")
-            } else {
-                None
+            let reason = match event {
+                _ if link.chain_index != expected_index => Some("a link is missing before this one"),
+                None => Some("the event of this link is missing"),
+                Some(_) if link.prev_hash != prev_hash => Some("the link to the previous event does not match"),
+                Some(event) if link.hash != link_hash(&prev_hash, link.chain_index, event) => {
+                    Some("the event's content does not match its hash")
+                }
+                Some(_) => None,
             };
             if let Some(reason) = reason {
-                let pending = count_pending(conn)?;
                 return Ok(Verification {
                     sealed: (expected_index - 1) as u64,
-                    pending,
-                    first_broken: Some(broken(reason)),
+                    pending: count_pending(conn)?,
+                    first_broken: Some(BrokenLink {
+                        chain_index: expected_index,
+                        event_id: link.event_id.clone(),
+                        reason,
+                    }),
                 });
             }
-            prev_hash = event.hash.clone().unwrap_or_default();
+            prev_hash.clone_from(&link.hash);
         }
         if batch.len() < BATCH as usize {
             break;
@@ -222,7 +233,12 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
     Ok(Verification { sealed: expected_index as u64, pending: count_pending(conn)?, first_broken: None })
 }
 
+/// Events not (yet) in the chain.
 fn count_pending(conn: &mut DbConnection) -> QueryResult<u64> {
-    let pending: i64 = audit_events::table.filter(audit_events::chain_index.is_null()).count().get_result(conn)?;
+    let pending: i64 = audit_events::table
+        .left_join(audit_links::table)
+        .filter(audit_links::chain_index.is_null())
+        .count()
+        .get_result(conn)?;
     Ok(pending as u64)
 }

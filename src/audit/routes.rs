@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::chain::EventRow;
 use crate::auth::SignedIn;
-use crate::db::schema::audit_events;
+use crate::db::schema::{audit_events, audit_links};
 use crate::db::{DbConnection, Id};
 use crate::http::pagination::{Page, PageQuery, PageRequest};
 use crate::http::{ApiError, Problem};
@@ -42,8 +42,11 @@ pub struct AuditEvent {
     pub hash: Option<String>,
 }
 
-impl From<EventRow> for AuditEvent {
-    fn from(row: EventRow) -> Self {
+/// An event with its place in the chain, if it has one yet.
+type ListedRow = (EventRow, Option<i64>, Option<String>);
+
+impl From<ListedRow> for AuditEvent {
+    fn from((row, chain_index, hash): ListedRow) -> Self {
         Self {
             id: row.id,
             at: row.at.and_utc(),
@@ -56,8 +59,8 @@ impl From<EventRow> for AuditEvent {
             outcome: row.outcome,
             request_id: row.request_id,
             ip: row.ip,
-            chain_index: row.chain_index,
-            hash: row.hash,
+            chain_index,
+            hash,
         }
     }
 }
@@ -85,8 +88,11 @@ fn query(
     organisation_id: Option<Id>,
     filter: &AuditFilter,
     page: PageRequest,
-) -> QueryResult<Vec<EventRow>> {
-    let mut query = audit_events::table.select(EventRow::as_select()).into_boxed();
+) -> QueryResult<Vec<ListedRow>> {
+    let mut query = audit_events::table
+        .left_join(audit_links::table)
+        .select((EventRow::as_select(), audit_links::chain_index.nullable(), audit_links::hash.nullable()))
+        .into_boxed();
     query = match organisation_id {
         Some(organisation_id) => query.filter(audit_events::organisation_id.eq(organisation_id)),
         None => query.filter(audit_events::organisation_id.is_null()),
@@ -149,7 +155,7 @@ pub async fn list(
                 None,
             )?;
             let rows = query(conn, organisation_id, &filter, page)?;
-            Ok(Page::from_rows(rows, page, |row| row.id, AuditEvent::from))
+            Ok(Page::from_rows(rows, page, |(row, ..)| row.id, AuditEvent::from))
         })
         .await?;
     Ok(web::Json(page))

@@ -77,9 +77,22 @@ diesel::table! {
         outcome -> Text,
         request_id -> Nullable<Text>,
         ip -> Nullable<Text>,
-        chain_index -> Nullable<BigInt>,
-        prev_hash -> Nullable<Text>,
-        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_links (chain_index) {
+        chain_index -> BigInt,
+        event_id -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_pending (seq) {
+        seq -> BigInt,
+        event_id -> Text,
     }
 }
 
@@ -310,6 +323,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(audit_links -> audit_events (event_id));
+diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (session_id));
@@ -330,6 +345,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_failures,
     audit_events,
+    audit_links,
+    audit_pending,
     reference_counters,
     clients,
     client_name_tokens,
