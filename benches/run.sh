@@ -304,7 +304,7 @@ measure() {
     local out="$1" script=(-s "$BENCHES/latency.lua")
     shift
     case " $* " in *" -s "*) script=() ;; esac
-    taskset -c "$LOAD_CPU" wrk -t1 --latency "${script[@]}" "$@" > "$out"
+    taskset -c "${WRK_CPU:-$LOAD_CPU}" wrk -t1 --latency "${script[@]}" "$@" > "$out"
     local failed
     failed=$(( $(figure non_2xx "$out") + $(figure socket_errors "$out") ))
     if [ "$failed" -gt 0 ]; then
@@ -327,6 +327,10 @@ if [ -n "$PG_POSTMASTER" ]; then
     echo "         PostgreSQL at $PG_URL (postmaster $PG_POSTMASTER and all its processes) on core $DB_CPU"
     echo "         for sign-ins and the read and write paths; on its own cores ($PG_AFFINITY, as"
     echo "         before this run) for seeding, search, the report and the mixed load."
+    if [ "$DB_CPU" = "$LOAD_CPU" ]; then
+        echo "         For the read and write paths on PostgreSQL wrk runs on core $API_CPU, beside the API, so"
+        echo "         that PostgreSQL's core carries PostgreSQL alone, as in the direct run."
+    fi
 else
     echo "         PostgreSQL at $PG_URL is not pinned (not on this machine, or --db-cpu none)."
 fi
