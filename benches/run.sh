@@ -320,7 +320,7 @@ echo "cores: $(nproc); CPU: $CPU_MODEL; memory: $MEMORY; kernel: $(uname -r)"
 if [[ " $BACKENDS " == *" postgres "* ]]; then
     pin_postgres
 fi
-echo "pinning: API (HTTP workers, blocking pool, Argon2) on core $API_CPU; wrk on core $LOAD_CPU;"
+echo "pinning: API (HTTP workers, blocking pool, password threads) on core $API_CPU; wrk on core $LOAD_CPU;"
 echo "         SQLite runs inside the API process (core $API_CPU), and sqlite3 and pgbench run where the"
 echo "         API would (core $API_CPU) when they send its SQL directly;"
 if [ -n "$PG_POSTMASTER" ]; then
