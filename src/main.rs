@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 /// jemalloc, configured in .cargo/config.toml to give freed memory back to the system within
-/// about a second. With the system allocator, every 19 MiB Argon2 work area stayed resident in
+/// about a quarter of a second. With the system allocator, every 19 MiB Argon2 work area stayed resident in
 /// a per-thread arena after its sign-in, which kept the API at 90+ MiB under load
 /// (benches/README.md, section 7). It also serves the C libraries' `malloc` (SQLite, libpq),
 /// so their freed memory is given back the same way.
