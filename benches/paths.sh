@@ -105,22 +105,12 @@ sql_on() {
 
 SQLITE_ROUNDS=${SQLITE_ROUNDS:-3000}
 
-# The core wrk runs on: never the database engine's, which has its core to itself in the direct
-# run. SQLite's engine runs in the API, so wrk takes the other core; a pinned PostgreSQL has the
-# other core, so wrk runs beside the API (which then pays for its own load).
-wrk_cpu() {
-    if [ "$1" = postgres ] && [ -n "$PG_POSTMASTER" ] && [ "$DB_CPU" = "$LOAD_CPU" ]; then
-        echo "$API_CPU"
-    else
-        echo "$LOAD_CPU"
-    fi
-}
-
 for backend in $BACKENDS; do
     size=$(echo "$SIZES" | awk '{ print $1 }')
     seeded_database "$backend" "$size"
     ensure_admin "$DATABASE_URL"
     start_server "$DATABASE_URL" "$WORK/server-paths-$backend.log"
+    wrk_on=$(path_load_cpu "$backend")
     counselor=$(bench_counselor)
     client=$(curl -fs "$API/clients?limit=1" -H "Authorization: Bearer $counselor" | jq -r '.items[0].id')
     SQL_VARS=("sid=$(claim "$counselor" .sid)" "uid=$(claim "$counselor" .sub)" "org=$(claim "$counselor" .org)" "cid=$client")
@@ -140,9 +130,9 @@ for backend in $BACKENDS; do
                 out="$WORK/$path-$backend-c$connections-$pair.txt"
                 settle "$backend"
                 if [ "$path" = read ]; then
-                    WRK_CPU=$(wrk_cpu "$backend") measure "$out" -c"$connections" -d"${DURATION}s" -H "Authorization: Bearer $counselor" "$API/clients/$client"
+                    WRK_CPU=$wrk_on measure "$out" -c"$connections" -d"${DURATION}s" -H "Authorization: Bearer $counselor" "$API/clients/$client"
                 else
-                    WRK_CPU=$(wrk_cpu "$backend") measure "$out" -c"$connections" -d"${DURATION}s" -s "$BENCHES/session.lua" \
+                    WRK_CPU=$wrk_on measure "$out" -c"$connections" -d"${DURATION}s" -s "$BENCHES/session.lua" \
                         -H "Authorization: Bearer $counselor" "$API/clients/$client/sessions"
                 fi
                 api_rate=$(figure rps "$out")

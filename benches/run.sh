@@ -298,8 +298,20 @@ claim() {
     base64 -d <<<"$payload" | jq -r "$2"
 }
 
-# wrk on the load core; $1 = output file, the rest = wrk arguments. The script is latency.lua
-# unless the arguments name one that loads it.
+# The core wrk runs on for the read and write paths of backend $1: never the database engine's,
+# which has its core to itself in the direct run. SQLite's engine runs in the API, so wrk takes
+# the load core; a PostgreSQL pinned to the load core leaves wrk beside the API (which then pays
+# for its own load).
+path_load_cpu() {
+    if [ "$1" = postgres ] && [ -n "$PG_POSTMASTER" ] && [ "$DB_CPU" = "$LOAD_CPU" ]; then
+        echo "$API_CPU"
+    else
+        echo "$LOAD_CPU"
+    fi
+}
+
+# wrk on the load core, or on core WRK_CPU if set; $1 = output file, the rest = wrk arguments.
+# The script is latency.lua unless the arguments name one that loads it.
 measure() {
     local out="$1" script=(-s "$BENCHES/latency.lua")
     shift
@@ -327,7 +339,7 @@ if [ -n "$PG_POSTMASTER" ]; then
     echo "         PostgreSQL at $PG_URL (postmaster $PG_POSTMASTER and all its processes) on core $DB_CPU"
     echo "         for sign-ins and the read and write paths; on its own cores ($PG_AFFINITY, as"
     echo "         before this run) for seeding, search, the report and the mixed load."
-    if [ "$DB_CPU" = "$LOAD_CPU" ]; then
+    if [ "$(path_load_cpu postgres)" != "$LOAD_CPU" ]; then
         echo "         For the read and write paths on PostgreSQL wrk runs on core $API_CPU, beside the API, so"
         echo "         that PostgreSQL's core carries PostgreSQL alone, as in the direct run."
     fi

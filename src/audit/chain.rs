@@ -37,7 +37,7 @@ pub struct EventRow {
 }
 
 /// An event's place in the chain. The event's id is kept as the event row spells it.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = audit_links)]
 struct Link {
     chain_index: i64,
@@ -102,11 +102,11 @@ pub fn seal_batch(conn: &mut DbConnection) -> QueryResult<usize> {
     let (mut index, mut prev_hash) = start.clone();
     let mut queued = Vec::with_capacity(pending.len());
     let mut links = Vec::with_capacity(pending.len());
-    for (seq, event_id, event) in &pending {
+    for (seq, event_id, event) in pending {
         index += 1;
-        let hash = link_hash(&prev_hash, index, event);
-        queued.push(*seq);
-        links.push(Link { chain_index: index, event_id: event_id.clone(), prev_hash, hash: hash.clone() });
+        let hash = link_hash(&prev_hash, index, &event);
+        queued.push(seq);
+        links.push(Link { chain_index: index, event_id, prev_hash, hash: hash.clone() });
         prev_hash = hash;
     }
     db::transaction(conn, |conn| {
