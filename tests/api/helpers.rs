@@ -280,6 +280,18 @@ impl TestApp {
 
     /// Creates a user through the API (as `creator`) and signs them in.
     pub async fn create_user(&self, creator: &Account, organisation_id: Option<Id>, role: &str) -> Account {
+        self.staff(creator, organisation_id, role, &["legal"]).await
+    }
+
+    /// Creates a user with these specialties in effect (the psychological one included) and
+    /// signs them in.
+    pub async fn staff(
+        &self,
+        creator: &Account,
+        organisation_id: Option<Id>,
+        role: &str,
+        specialties: &[&str],
+    ) -> Account {
         let email = format!("{role}-{}@example.org", Id::new().as_uuid().simple());
         let response = self
             .post("/api/v1/users")
@@ -289,7 +301,7 @@ impl TestApp {
                 "email": email,
                 "display_name": format!("Test {role}"),
                 "role": role,
-                "specialties": ["legal"],
+                "specialties": specialties,
                 "password": PASSWORD,
             }))
             .send()

@@ -25,22 +25,7 @@ async fn consortium(app: &TestApp) -> Consortium {
     let pfm = app.create_organisation(&admin, "PFM").await;
     let legal_aid = app.create_organisation(&admin, "HFPC").await;
     let third = app.create_organisation(&admin, "SIP").await;
-    let legal_aid_psychologist = app.create_user(&admin, Some(legal_aid), "counselor").await;
-    let version = app
-        .get(&format!("/api/v1/users/{}", legal_aid_psychologist.id))
-        .bearer_auth(&admin.token)
-        .send()
-        .await
-        .unwrap()
-        .headers()["etag"]
-        .clone();
-    app.patch(&format!("/api/v1/users/{}", legal_aid_psychologist.id))
-        .bearer_auth(&admin.token)
-        .header("if-match", version)
-        .json(&json!({"specialties": ["psychological"]}))
-        .send()
-        .await
-        .unwrap();
+    let legal_aid_psychologist = app.staff(&admin, Some(legal_aid), "counselor", &["psychological"]).await;
     Consortium {
         pfm_counselor: app.create_user(&admin, Some(pfm), "counselor").await,
         lawyer: app.create_user(&admin, Some(legal_aid), "counselor").await,

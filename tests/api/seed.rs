@@ -214,35 +214,6 @@ async fn sessions_of_client(app: &TestApp, account: &Account, client_id: Id) -> 
     }
 }
 
-/// A user of the organisation created through the API with these specialties, signed in.
-async fn staff(app: &TestApp, admin: &Account, organisation_id: Id, role: &str, specialties: &[&str]) -> Account {
-    let email = format!("{role}-{}@example.org", Id::new().as_uuid().simple());
-    let response = app
-        .post("/api/v1/users")
-        .bearer_auth(&admin.token)
-        .json(&json!({
-            "organisation_id": organisation_id,
-            "email": email,
-            "display_name": format!("Test {role}"),
-            "role": role,
-            "specialties": specialties,
-            "password": crate::helpers::PASSWORD,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let user: Value = response.json().await.unwrap();
-    let account = Account {
-        id: user["id"].as_str().unwrap().parse().unwrap(),
-        email,
-        organisation_id: Some(organisation_id),
-        token: String::new(),
-        refresh_token: String::new(),
-    };
-    app.signed_in(account).await
-}
-
 /// Sessions of a client straight from the database: (all, psychological).
 fn stored_sessions_of(app: &TestApp, client_id: Id) -> (i64, i64) {
     app.db(|conn| {
@@ -309,7 +280,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
 
     // The indicator report of the organisation's coordinator says the same.
     let admin = app.admin().await;
-    let coordinator = staff(&app, &admin, organisation_id, "coordinator", &[]).await;
+    let coordinator = app.staff(&admin, Some(organisation_id), "coordinator", &[]).await;
     let today = casebridge::domain::today();
     let from = (today - chrono::Days::new(800)).to_string();
     let indicators: Value = body(
@@ -341,7 +312,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
     });
     assert!(most >= 6, "the tail: {most}");
     let (all, psychological) = stored_sessions_of(&app, busiest);
-    let psychologist = staff(&app, &admin, organisation_id, "counselor", &["psychological"]).await;
+    let psychologist = app.staff(&admin, Some(organisation_id), "counselor", &["psychological"]).await;
     let listed = sessions_of_client(&app, &psychologist, busiest).await;
     assert_eq!(listed.len() as i64, all);
     let started: Vec<&str> = listed.iter().map(|s| s["started_at"].as_str().unwrap()).collect();

@@ -16,49 +16,15 @@ struct Team {
     vocational: Account,
 }
 
-async fn user_with(
-    app: &TestApp,
-    creator: &Account,
-    organisation: casebridge::db::Id,
-    role: &str,
-    specialties: Value,
-) -> Account {
-    let account = app.create_user(creator, Some(organisation), role).await;
-    let version = app
-        .get(&format!("/api/v1/users/{}", account.id))
-        .bearer_auth(&creator.token)
-        .send()
-        .await
-        .unwrap()
-        .headers()["etag"]
-        .clone();
-    let response = app
-        .patch(&format!("/api/v1/users/{}", account.id))
-        .bearer_auth(&creator.token)
-        .header("if-match", version)
-        .json(&json!({"specialties": specialties}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    account
-}
-
 async fn team(app: &TestApp) -> Team {
     let admin = app.admin().await;
     let organisation = app.create_organisation(&admin, "PFM").await;
-    let coordinator = user_with(app, &admin, organisation, "coordinator", json!(["social"])).await;
+    let organisation = Some(organisation);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
     Team {
-        psychologist: user_with(app, &coordinator, organisation, "counselor", json!(["psychological"])).await,
-        colleague_psychologist: user_with(
-            app,
-            &coordinator,
-            organisation,
-            "counselor",
-            json!(["psychological", "social"]),
-        )
-        .await,
-        vocational: user_with(app, &coordinator, organisation, "counselor", json!(["vocational"])).await,
+        psychologist: app.staff(&coordinator, organisation, "counselor", &["psychological"]).await,
+        colleague_psychologist: app.staff(&coordinator, organisation, "counselor", &["psychological", "social"]).await,
+        vocational: app.staff(&coordinator, organisation, "counselor", &["vocational"]).await,
         coordinator,
     }
 }
