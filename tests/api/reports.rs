@@ -18,6 +18,15 @@ async fn session(app: &TestApp, counselor: &Account, client: &Value, kind: &str,
     assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
 }
 
+/// Records every client as created in mid-November 2026, the month these reports cover, so
+/// `new_clients` does not depend on the day the tests run.
+fn clients_created_in_november(app: &TestApp) {
+    use casebridge::db::schema::clients;
+    use diesel::prelude::*;
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    app.db(|conn| diesel::update(clients::table).set(clients::created_at.eq(at)).execute(conn).unwrap());
+}
+
 async fn fetch_report(app: &TestApp, account: &Account, query: &str) -> Value {
     body(app.get(&format!("/api/v1/reports/indicators?{query}")).bearer_auth(&account.token).send().await.unwrap())
         .await
@@ -38,6 +47,7 @@ async fn an_organisations_report_adds_up_as_worked_out_by_hand() {
     session(&app, &counselor, &amina, "legal", "phone", "2026-11-04T10:00:00Z", 30).await;
     session(&app, &counselor, &bohdan, "other", "video", "2026-11-05T10:00:00Z", 45).await;
     session(&app, &counselor, &celina, "legal", "phone", "2026-10-15T10:00:00Z", 50).await;
+    clients_created_in_november(&app);
 
     let report = fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30").await;
     assert_eq!(report["consortium"], false);
@@ -95,6 +105,7 @@ async fn a_report_for_one_city_counts_only_that_citys_sessions_and_clients() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
     }
+    clients_created_in_november(&app);
     let all =
         &fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30").await["organisations"][0]["indicators"];
     assert_eq!(
