@@ -49,6 +49,8 @@ pub struct Config {
     pub master_keys: Vec<(String, SecretBox<[u8; 32]>)>,
     pub login_throttle: LoginThrottle,
     pub audit_seal_interval: Duration,
+    /// How often expired idempotency records are removed.
+    pub idempotency_purge_interval: Duration,
     /// Working days a partner has to answer an urgent and a routine referral.
     pub referral_working_days: (u32, u32),
 }
@@ -195,6 +197,8 @@ impl Config {
                 max_per_ip: parse(get, "CASEBRIDGE_LOGIN_MAX_FAILURES_PER_IP", "50")?,
             },
             audit_seal_interval: Duration::from_millis(parse(get, "CASEBRIDGE_AUDIT_SEAL_INTERVAL_MS", "1000")?),
+            idempotency_purge_interval: positive(seconds(get, "CASEBRIDGE_IDEMPOTENCY_PURGE_INTERVAL_SECONDS", 600)?)
+                .context("CASEBRIDGE_IDEMPOTENCY_PURGE_INTERVAL_SECONDS")?,
             referral_working_days: (
                 parse(get, "CASEBRIDGE_REFERRAL_URGENT_WORKING_DAYS", "2")?,
                 parse(get, "CASEBRIDGE_REFERRAL_ROUTINE_WORKING_DAYS", "10")?,
@@ -220,6 +224,12 @@ where
 
 fn seconds<'a>(get: impl Fn(&str) -> Option<&'a str>, name: &str, default: u64) -> anyhow::Result<Duration> {
     parse::<u64>(get, name, &default.to_string()).map(Duration::from_secs)
+}
+
+/// A period of periodic work: zero would make it spin.
+fn positive(period: Duration) -> anyhow::Result<Duration> {
+    anyhow::ensure!(!period.is_zero(), "must be greater than zero");
+    Ok(period)
 }
 
 fn decode_key(name: &str, encoded: &str) -> anyhow::Result<[u8; 32]> {

@@ -77,6 +77,19 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: DbPool,
+    _background: BackgroundTasks,
+}
+
+/// The periodic work of one instance (sealing, expiry, purges); it ends with the server, so a
+/// stopped instance leaves nothing running on its pool.
+struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl Application {
@@ -156,11 +169,16 @@ impl Application {
         }
         let server = server.run();
 
-        tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval));
-        tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
-            Ok(referrals::cascade::expire_overdue(conn, crate::domain::today())?)
-        }));
-        Ok(Self { port, server, pool })
+        let background = BackgroundTasks(vec![
+            tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval)),
+            tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
+                Ok(referrals::cascade::expire_overdue(conn, crate::domain::today())?)
+            })),
+            tokio::spawn(db::every(pool.clone(), config.idempotency_purge_interval, "idempotency purge", |conn| {
+                Ok(http::idempotency::purge_expired(conn)?)
+            })),
+        ]);
+        Ok(Self { port, server, pool, _background: background })
     }
 
     pub fn port(&self) -> u16 {

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
-use crate::auth::SignedIn;
+use crate::auth::{Principal, SignedIn};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::{ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, identifier_key};
 use crate::domain::{self, Role, names};
@@ -92,27 +92,38 @@ pub async fn create(
     body: web::Json<ClientInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let request_hash = idempotency::fingerprint("POST /clients", &input);
+    let request_hash = idempotency::fingerprint("POST /clients", &input)?;
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
-            let organisation_id = principal.authorize_in_own_organisation(conn, Action::CreateClient, RESOURCE)?;
-            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-                let fields = parse(conn, organisation_id, &input)?;
-                let organisation = organisations::queries::find(conn, organisation_id)?
-                    .ok_or_else(|| ApiError::not_found("organisation"))?;
-                let today = domain::today();
-                let reference = queries::next_reference(conn, organisation_id, &organisation.short_name, today.year())?;
-                let row = queries::insert(conn, organisation_id, &reference, &fields)?;
-                audit::record(
-                    conn,
-                    Event::new(&principal.actor, "client.create", RESOURCE).on(row.id).for_client(row.id),
-                )?;
-                let client = view(conn, row, today)?;
-                Created::new(format!("/api/v1/clients/{}", client.id), client.version, &client)
-            })
+            idempotency::create_once(
+                conn,
+                principal.user_id,
+                &key,
+                &request_hash,
+                |conn, id| read_one(conn, &principal, id).map(created),
+                |conn| principal.authorize_in_own_organisation(conn, Action::CreateClient, RESOURCE),
+                |conn, organisation_id| {
+                    let fields = parse(conn, organisation_id, &input)?;
+                    let organisation = organisations::queries::find(conn, organisation_id)?
+                        .ok_or_else(|| ApiError::not_found("organisation"))?;
+                    let today = domain::today();
+                    let reference =
+                        queries::next_reference(conn, organisation_id, &organisation.short_name, today.year())?;
+                    let row = queries::insert(conn, organisation_id, &reference, &fields)?;
+                    audit::record(
+                        conn,
+                        Event::new(&principal.actor, "client.create", RESOURCE).on(row.id).for_client(row.id),
+                    )?;
+                    Ok(created(view(conn, row, today)?))
+                },
+            )
         })
         .await?;
     Ok(created.response())
+}
+
+fn created(client: Client) -> Created<Client> {
+    Created::new(client.id, format!("/api/v1/clients/{}", client.id), client.version, client)
 }
 
 fn search_of(filter: &ClientFilter, today: chrono::NaiveDate) -> Result<queries::Search, ApiError> {
@@ -225,14 +236,15 @@ pub async fn read(
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let client = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let row = authorized(conn, &principal, id, Action::ReadClient)?;
-            audit::record(conn, Event::new(&principal.actor, "client.read", RESOURCE).on(id).for_client(id))?;
-            view(conn, row, domain::today())
-        })
-        .await?;
+    let client = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, client.version, &client))
+}
+
+/// What `GET /clients/{id}` answers; a retried creation is answered the same way.
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Client, ApiError> {
+    let row = authorized(conn, principal, id, Action::ReadClient)?;
+    audit::record(conn, Event::new(&principal.actor, "client.read", RESOURCE).on(id).for_client(id))?;
+    view(conn, row, domain::today())
 }
 
 /// Change a client (JSON Merge Patch: absent fields stay, `null` clears optional ones).

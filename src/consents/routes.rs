@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use super::model::{Consent, ConsentInput, ConsentPurpose, ConsentRow};
 use super::queries;
 use crate::audit::{self, Event};
-use crate::auth::SignedIn;
+use crate::auth::{Principal, SignedIn};
 use crate::clients;
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::LanguageCode;
@@ -84,31 +84,47 @@ pub async fn record(
 ) -> Result<HttpResponse, ApiError> {
     let client_id = id.into_inner();
     let input = body.into_inner();
-    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/consents"), &input);
+    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/consents"), &input)?;
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
-            let client = clients::authorized(conn, &principal, client_id, Action::RecordConsent)?;
-            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-                let (language, form_version) = check(conn, client.organisation_id, &input)?;
-                let row = queries::insert(
-                    conn,
-                    client_id,
-                    client.organisation_id,
-                    principal.user_id,
-                    &input,
-                    &language,
-                    &form_version,
-                )?;
-                audit::record(
-                    conn,
-                    Event::new(&principal.actor, "consent.create", RESOURCE).on(row.id).for_client(client_id),
-                )?;
-                let consent = row.view(domain::today())?;
-                Created::new(format!("/api/v1/clients/{client_id}/consents/{}", consent.id), consent.version, &consent)
-            })
+            idempotency::create_once(
+                conn,
+                principal.user_id,
+                &key,
+                &request_hash,
+                |conn, id| {
+                    let consent = of_client(conn, &principal, client_id)?
+                        .into_iter()
+                        .find(|consent| consent.id == id)
+                        .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+                    Ok(created(client_id, consent))
+                },
+                |conn| clients::authorized(conn, &principal, client_id, Action::RecordConsent),
+                |conn, client| {
+                    let (language, form_version) = check(conn, client.organisation_id, &input)?;
+                    let row = queries::insert(
+                        conn,
+                        client_id,
+                        client.organisation_id,
+                        principal.user_id,
+                        &input,
+                        &language,
+                        &form_version,
+                    )?;
+                    audit::record(
+                        conn,
+                        Event::new(&principal.actor, "consent.create", RESOURCE).on(row.id).for_client(client_id),
+                    )?;
+                    Ok(created(client_id, row.view(domain::today())?))
+                },
+            )
         })
         .await?;
     Ok(created.response())
+}
+
+fn created(client_id: Id, consent: Consent) -> Created<Consent> {
+    Created::new(consent.id, format!("/api/v1/clients/{client_id}/consents/{}", consent.id), consent.version, consent)
 }
 
 /// The client's consents, oldest first.
@@ -129,19 +145,19 @@ pub async fn list(
     id: web::Path<Id>,
 ) -> Result<web::Json<Page<Consent>>, ApiError> {
     let client_id = id.into_inner();
-    let consents = signed_in
-        .run(&state.pool, move |conn, principal| {
-            clients::authorized(conn, &principal, client_id, Action::ReadConsents)?;
-            let today = domain::today();
-            let consents = queries::of_client(conn, client_id)?
-                .into_iter()
-                .map(|row| row.view(today))
-                .collect::<Result<Vec<_>, _>>()?;
-            audit::record(conn, Event::new(&principal.actor, "consent.list", RESOURCE).for_client(client_id))?;
-            Ok(consents)
-        })
-        .await?;
+    let consents = signed_in.run(&state.pool, move |conn, principal| of_client(conn, &principal, client_id)).await?;
     Ok(web::Json(Page { items: consents, next_cursor: None }))
+}
+
+/// What `GET /clients/{id}/consents` answers. A consent has no `GET` of its own, so a retried
+/// recording is answered with its consent from this list.
+fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> Result<Vec<Consent>, ApiError> {
+    clients::authorized(conn, principal, client_id, Action::ReadConsents)?;
+    let today = domain::today();
+    let consents =
+        queries::of_client(conn, client_id)?.into_iter().map(|row| row.view(today)).collect::<Result<Vec<_>, _>>()?;
+    audit::record(conn, Event::new(&principal.actor, "consent.list", RESOURCE).for_client(client_id))?;
+    Ok(consents)
 }
 
 /// Withdraw a consent, effective at once.

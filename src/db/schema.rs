@@ -226,8 +226,8 @@ diesel::table! {
         status -> Integer,
         location -> Nullable<Text>,
         etag -> Nullable<Text>,
-        body -> Text,
         created_at -> Timestamp,
+        resource_id -> Text,
     }
 }
 

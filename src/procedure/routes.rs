@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::queries::{self, AgendaQuery};
 use crate::audit::{self, Event};
-use crate::auth::SignedIn;
+use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
 use crate::db::{self, DbConnection, Id};
 use crate::domain;
@@ -83,28 +83,43 @@ pub async fn record(
 ) -> Result<HttpResponse, ApiError> {
     let client_id = id.into_inner();
     let input = body.into_inner();
-    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/procedure-events"), &input);
+    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/procedure-events"), &input)?;
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
-            let client = clients::authorized(conn, &principal, client_id, Action::RecordProcedureEvent)?;
-            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-                let fields = checked(conn, &client, &input, None)?;
-                let row = queries::insert_event(conn, client.id, client.organisation_id, principal.user_id, &fields)?;
-                queries::rederive(conn, client.id, client.organisation_id)?;
-                audit::record(
-                    conn,
-                    Event::new(&principal.actor, "procedure_event.create", RESOURCE).on(row.id).for_client(client.id),
-                )?;
-                let event = row.view()?;
-                Created::new(
-                    format!("/api/v1/clients/{client_id}/procedure-events/{}", event.id),
-                    event.version,
-                    &event,
-                )
-            })
+            idempotency::create_once(
+                conn,
+                principal.user_id,
+                &key,
+                &request_hash,
+                |conn, id| {
+                    let event = timeline_of(conn, &principal, client_id)?
+                        .into_iter()
+                        .find(|event| event.id == id)
+                        .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+                    Ok(created(client_id, event))
+                },
+                |conn| clients::authorized(conn, &principal, client_id, Action::RecordProcedureEvent),
+                |conn, client| {
+                    let fields = checked(conn, &client, &input, None)?;
+                    let row =
+                        queries::insert_event(conn, client.id, client.organisation_id, principal.user_id, &fields)?;
+                    queries::rederive(conn, client.id, client.organisation_id)?;
+                    audit::record(
+                        conn,
+                        Event::new(&principal.actor, "procedure_event.create", RESOURCE)
+                            .on(row.id)
+                            .for_client(client.id),
+                    )?;
+                    Ok(created(client_id, row.view()?))
+                },
+            )
         })
         .await?;
     Ok(created.response())
+}
+
+fn created(client_id: Id, event: ProcedureEventView) -> Created<ProcedureEventView> {
+    Created::new(event.id, format!("/api/v1/clients/{client_id}/procedure-events/{}", event.id), event.version, event)
 }
 
 /// The client's procedure timeline, oldest first.
@@ -124,18 +139,22 @@ pub async fn timeline(
     id: web::Path<Id>,
 ) -> Result<web::Json<Page<ProcedureEventView>>, ApiError> {
     let client_id = id.into_inner();
-    let events = signed_in
-        .run(&state.pool, move |conn, principal| {
-            clients::authorized(conn, &principal, client_id, Action::ReadProcedure)?;
-            let events = queries::events_of_client(conn, client_id)?
-                .into_iter()
-                .map(EventRow::view)
-                .collect::<Result<Vec<_>, _>>()?;
-            audit::record(conn, Event::new(&principal.actor, "procedure_event.list", RESOURCE).for_client(client_id))?;
-            Ok(events)
-        })
-        .await?;
+    let events = signed_in.run(&state.pool, move |conn, principal| timeline_of(conn, &principal, client_id)).await?;
     Ok(web::Json(Page { items: events, next_cursor: None }))
+}
+
+/// What `GET /clients/{id}/procedure-events` answers. An event has no `GET` of its own, so a
+/// retried recording is answered with its event from this timeline.
+fn timeline_of(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    client_id: Id,
+) -> Result<Vec<ProcedureEventView>, ApiError> {
+    clients::authorized(conn, principal, client_id, Action::ReadProcedure)?;
+    let events =
+        queries::events_of_client(conn, client_id)?.into_iter().map(EventRow::view).collect::<Result<Vec<_>, _>>()?;
+    audit::record(conn, Event::new(&principal.actor, "procedure_event.list", RESOURCE).for_client(client_id))?;
+    Ok(events)
 }
 
 /// Correct a recorded event (JSON Merge Patch); deadlines are derived again.

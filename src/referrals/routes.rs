@@ -99,50 +99,62 @@ pub async fn create(
     body: web::Json<ReferralInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let request_hash = idempotency::fingerprint("POST /referrals", &input);
+    let request_hash = idempotency::fingerprint("POST /referrals", &input)?;
     let working_days = state.referral_working_days;
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
-            let client = clients::authorized(conn, &principal, input.client_id, Action::CreateReferral)?;
-            // A retry with the same key answers as the first request did, before any check that
-            // the first request's own referral would now fail (it is the open duplicate).
-            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-                let today = domain::today();
-                let (reason, shared_fields) = gate::check(conn, &client, &input, today)?;
-                if let Some(open) = queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)? {
-                    return Err(duplicate(Some(open)));
-                }
-                let row = queries::insert(
-                    conn,
-                    NewReferral {
-                        client_id: client.id,
-                        from: client.organisation_id,
-                        to: input.to_organisation_id,
-                        service: input.service,
-                        urgency: input.urgency.code(),
-                        reason: &reason,
-                        shared_fields: &shared_fields,
-                        consent_id: input.consent_id,
-                        respond_by: super::respond_by(input.urgency, today, working_days),
-                        created_by: principal.user_id,
-                    },
-                )
-                .map_err(|error| match error {
-                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                        duplicate(None)
+            // A retry with the same key is answered as the referral stands now, before any check
+            // that the first request's own referral would now fail (it is the open duplicate).
+            idempotency::create_once(
+                conn,
+                principal.user_id,
+                &key,
+                &request_hash,
+                |conn, id| read_one(conn, &principal, id).map(created),
+                |conn| clients::authorized(conn, &principal, input.client_id, Action::CreateReferral),
+                |conn, client| {
+                    let today = domain::today();
+                    let (reason, shared_fields) = gate::check(conn, &client, &input, today)?;
+                    if let Some(open) =
+                        queries::open_duplicate(conn, client.id, input.to_organisation_id, input.service)?
+                    {
+                        return Err(duplicate(Some(open)));
                     }
-                    other => other.into(),
-                })?;
-                audit::record(
-                    conn,
-                    Event::new(&principal.actor, "referral.create", RESOURCE).on(row.id).for_client(client.id),
-                )?;
-                let referral = view(conn, &principal, row, true)?;
-                Created::new(format!("/api/v1/referrals/{}", referral.id), referral.version, &referral)
-            })
+                    let row = queries::insert(
+                        conn,
+                        NewReferral {
+                            client_id: client.id,
+                            from: client.organisation_id,
+                            to: input.to_organisation_id,
+                            service: input.service,
+                            urgency: input.urgency.code(),
+                            reason: &reason,
+                            shared_fields: &shared_fields,
+                            consent_id: input.consent_id,
+                            respond_by: super::respond_by(input.urgency, today, working_days),
+                            created_by: principal.user_id,
+                        },
+                    )
+                    .map_err(|error| match error {
+                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                            duplicate(None)
+                        }
+                        other => other.into(),
+                    })?;
+                    audit::record(
+                        conn,
+                        Event::new(&principal.actor, "referral.create", RESOURCE).on(row.id).for_client(client.id),
+                    )?;
+                    Ok(created(view(conn, &principal, row, true)?))
+                },
+            )
         })
         .await?;
     Ok(created.response())
+}
+
+fn created(referral: Referral) -> Created<Referral> {
+    Created::new(referral.id, format!("/api/v1/referrals/{}", referral.id), referral.version, referral)
 }
 
 /// 409: the client already has an open referral to the partner for the service.
@@ -215,14 +227,15 @@ pub async fn read(
     id: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let referral = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let row = authorized(conn, &principal, id, Action::ReadReferral)?;
-            audit::record(conn, Event::new(&principal.actor, "referral.read", RESOURCE).on(id))?;
-            view(conn, &principal, row, true)
-        })
-        .await?;
+    let referral = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
     Ok(with_etag(StatusCode::OK, referral.version, &referral))
+}
+
+/// What `GET /referrals/{id}` answers; a retried referral is answered the same way.
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Referral, ApiError> {
+    let row = authorized(conn, principal, id, Action::ReadReferral)?;
+    audit::record(conn, Event::new(&principal.actor, "referral.read", RESOURCE).on(id))?;
+    view(conn, principal, row, true)
 }
 
 /// The receiving organisation's view of the referred client: only the shared fields, and only

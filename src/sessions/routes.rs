@@ -151,38 +151,52 @@ pub async fn log(
 ) -> Result<HttpResponse, ApiError> {
     let client_id = id.into_inner();
     let input = body.into_inner();
-    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/sessions"), &input);
+    let request_hash = idempotency::fingerprint(&format!("POST /clients/{client_id}/sessions"), &input)?;
     let keys_of = state.clone();
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
-            let client = clients::authorized(conn, &principal, client_id, Action::LogSession)?;
-            let fields = input.parse(client_id, &principal.specialties, Utc::now()).map_err(FieldErrors::into_error)?;
-            check_participants(conn, &client, &fields)?;
-            idempotency::create_once(conn, principal.user_id, &key, &request_hash, |conn| {
-                let session_id = Id::new();
-                let notes_ciphertext =
-                    seal_notes(conn, &keys_of.master_keys, client_id, session_id, fields.notes.as_deref())?;
-                let row = queries::insert(
-                    conn,
-                    NewSession {
-                        id: session_id,
-                        organisation_id: client.organisation_id,
-                        client_id,
-                        counselor_id: principal.user_id,
-                        fields: &fields,
-                        notes_ciphertext,
-                    },
-                )?;
-                audit::record(
-                    conn,
-                    Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
-                )?;
-                let session = view(conn, row, Notes::Shown(fields.notes.clone()))?;
-                Created::new(format!("/api/v1/sessions/{session_id}"), session.version, &session)
-            })
+            let master = &keys_of.master_keys;
+            idempotency::create_once(
+                conn,
+                principal.user_id,
+                &key,
+                &request_hash,
+                |conn, id| read_one(conn, master, &principal, id).map(created),
+                |conn| {
+                    let client = clients::authorized(conn, &principal, client_id, Action::LogSession)?;
+                    let fields =
+                        input.parse(client_id, &principal.specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+                    check_participants(conn, &client, &fields)?;
+                    Ok((client, fields))
+                },
+                |conn, (client, fields)| {
+                    let session_id = Id::new();
+                    let notes_ciphertext = seal_notes(conn, master, client_id, session_id, fields.notes.as_deref())?;
+                    let row = queries::insert(
+                        conn,
+                        NewSession {
+                            id: session_id,
+                            organisation_id: client.organisation_id,
+                            client_id,
+                            counselor_id: principal.user_id,
+                            fields: &fields,
+                            notes_ciphertext,
+                        },
+                    )?;
+                    audit::record(
+                        conn,
+                        Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
+                    )?;
+                    Ok(created(view(conn, row, Notes::Shown(fields.notes.clone()))?))
+                },
+            )
         })
         .await?;
     Ok(created.response())
+}
+
+fn created(session: Session) -> Created<Session> {
+    Created::new(session.id, format!("/api/v1/sessions/{}", session.id), session.version, session)
 }
 
 fn session_query(filter: &SessionFilter) -> Result<(SessionQuery, crate::http::pagination::PageRequest), ApiError> {
@@ -291,18 +305,18 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
-    let session = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let row = authorized(conn, &principal, id, Action::ReadSession)?;
-            audit::record(
-                conn,
-                Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id),
-            )?;
-            let notes = open_notes(conn, &keys_of.master_keys, &principal, &row)?;
-            view(conn, row, notes)
-        })
-        .await?;
+    let session =
+        signed_in.run(&state.pool, move |conn, principal| read_one(conn, &keys_of.master_keys, &principal, id)).await?;
     Ok(with_etag(StatusCode::OK, session.version, &session))
+}
+
+/// What `GET /sessions/{id}` answers; a retried logging is answered the same way, so a deleted
+/// session or one outside the caller's tier is not repeated from a stored copy.
+fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal, id: Id) -> Result<Session, ApiError> {
+    let row = authorized(conn, principal, id, Action::ReadSession)?;
+    audit::record(conn, Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id))?;
+    let notes = open_notes(conn, master, principal, &row)?;
+    view(conn, row, notes)
 }
 
 /// Correct a session (JSON Merge Patch). Counselors correct their own sessions; coordinators
