@@ -219,9 +219,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (actor_id, idempotency_key) {
+    idempotency_keys (actor_id, key_hash) {
         actor_id -> Text,
-        idempotency_key -> Text,
+        key_hash -> Text,
         request_hash -> Text,
         status -> Integer,
         location -> Nullable<Text>,

@@ -3,10 +3,11 @@
 //! another body gets 422. Keys are kept per caller in the database, so a retry may reach any API
 //! instance.
 //!
-//! A record holds no content of the response, only where the resource is: notes and every other
-//! field would otherwise sit in clear in the database and its backups, and a replay would repeat
-//! them after the resource was deleted or the caller lost sight of it. A replay reads the
-//! resource again as its `GET` does, with the same authorisation and audit.
+//! A record holds no content, only where the resource is: notes and every other field would
+//! otherwise sit in clear in the database and its backups, and a replay would repeat them after
+//! the resource was deleted or the caller lost sight of it. A replay reads the resource again as
+//! its `GET` does, with the same authorisation and audit. The key itself is kept as a digest:
+//! callers choose keys, and a key such as `log-zelimkhan-1` names a person.
 
 use std::future::{Ready, ready};
 
@@ -110,7 +111,11 @@ pub fn fingerprint(route: &str, body: &impl Serialize) -> Result<String, ApiErro
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// The caller's live record of this key; an expired one is as good as none.
+fn digest(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The caller's live record of this key (its digest); an expired one is as good as none.
 fn stored(conn: &mut DbConnection, actor_id: Id, key: &str) -> QueryResult<Option<Record>> {
     idempotency_keys::table
         .find((actor_id, key))
@@ -155,10 +160,11 @@ pub fn create_once<A, T: Serialize>(
     check: impl FnOnce(&mut DbConnection) -> Result<A, ApiError>,
     create: impl FnOnce(&mut DbConnection, A) -> Result<Created<T>, ApiError>,
 ) -> Result<Created<T>, ApiError> {
-    let Some(key) = key.0.as_deref() else {
+    let Some(key) = key.0.as_deref().map(digest) else {
         let checked = check(conn)?;
         return db::transaction(conn, |conn| create(conn, checked));
     };
+    let key = key.as_str();
     if let Some(previous) = stored(conn, actor_id, key)? {
         return read(conn, previous.resource_of(request_hash)?);
     }
@@ -172,7 +178,7 @@ pub fn create_once<A, T: Serialize>(
         diesel::insert_into(idempotency_keys::table)
             .values((
                 idempotency_keys::actor_id.eq(actor_id),
-                idempotency_keys::idempotency_key.eq(key),
+                idempotency_keys::key_hash.eq(key),
                 idempotency_keys::request_hash.eq(request_hash),
                 idempotency_keys::status.eq(i32::from(StatusCode::CREATED.as_u16())),
                 idempotency_keys::location.eq(&created.location),

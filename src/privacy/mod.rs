@@ -67,8 +67,8 @@ pub fn erase(conn: &mut DbConnection, client_id: Id, actor: &Actor, reason: &str
             .execute(conn)?;
         let organisation = clients::table.find(client_id).select(clients::organisation_id).first::<Id>(conn)?;
         erase_referrals(conn, (organisation, client_id), actor)?;
-        // Idempotency records hold no content to destroy: a retry reads the erased record again,
-        // as its GET does.
+        // Idempotency records hold nothing of the client to destroy (digests and ids only): a
+        // retry reads the erased record again, as its GET does.
         let event = Event::new(actor, "client.erase", crate::clients::RESOURCE)
             .on(client_id)
             .for_client(client_id)

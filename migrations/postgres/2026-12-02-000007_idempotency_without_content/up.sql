@@ -5,6 +5,8 @@
 -- table new files instead of leaving dead rows for VACUUM.
 TRUNCATE idempotency_keys;
 ALTER TABLE idempotency_keys DROP COLUMN body;
+-- SHA-256 of the key: callers choose keys, and a key may name a person.
+ALTER TABLE idempotency_keys RENAME COLUMN idempotency_key TO key_hash;
 -- The created resource, read again on a replay.
 ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT NOT NULL;
 -- Records answer retries for 24 hours; the server removes older ones in the background.

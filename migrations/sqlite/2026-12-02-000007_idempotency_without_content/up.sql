@@ -8,7 +8,8 @@ DELETE FROM idempotency_keys;
 DROP TABLE idempotency_keys;
 CREATE TABLE idempotency_keys (
     actor_id TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
+    -- SHA-256 of the key: callers choose keys, and a key may name a person.
+    key_hash TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     status INTEGER NOT NULL,
     location TEXT,
@@ -16,7 +17,7 @@ CREATE TABLE idempotency_keys (
     created_at TIMESTAMP NOT NULL,
     -- The created resource, read again on a replay.
     resource_id TEXT NOT NULL,
-    PRIMARY KEY (actor_id, idempotency_key)
+    PRIMARY KEY (actor_id, key_hash)
 );
 -- Records answer retries for 24 hours; the server removes older ones in the background.
 CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
