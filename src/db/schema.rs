@@ -35,6 +35,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    enrolment_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        issued_by -> Nullable<Text>,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    specialty_grants (id) {
+        id -> Text,
+        organisation_id -> Text,
+        user_id -> Text,
+        specialty -> Text,
+        status -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_sessions (id) {
         id -> Text,
         user_id -> Text,
@@ -341,6 +366,8 @@ diesel::joinable!(session_participants -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
+    enrolment_tokens,
+    specialty_grants,
     login_sessions,
     refresh_tokens,
     login_failures,

@@ -17,7 +17,6 @@ use secrecy::SecretString;
 use super::sessions::{Counselor, SessionPlan, SessionTally};
 use super::{people, timeline};
 use crate::audit::{self, Actor, Event};
-use crate::auth::password;
 use crate::clients::model::ClientFields;
 use crate::clients::queries as clients;
 use crate::consents::model::{ConsentInput, ConsentPurpose, ConsentScope};
@@ -93,7 +92,8 @@ pub fn short_names() -> impl Iterator<Item = &'static str> {
     PARTNERS.iter().map(|partner| partner.short_name)
 }
 
-/// A demo user and the password generated for it, to be shown once.
+/// A demo user and its one-time enrolment token, to be shown once: the user sets their own
+/// password with it at `POST /auth/enrol`.
 #[derive(Debug, Clone)]
 pub struct DemoUser {
     pub email: String,
@@ -101,7 +101,7 @@ pub struct DemoUser {
     pub role: Role,
     pub specialties: Vec<SessionKind>,
     pub organisation: Option<String>,
-    pub password: SecretString,
+    pub enrolment_token: SecretString,
 }
 
 /// What the demo wrote.
@@ -238,7 +238,7 @@ const REFERRALS: &[(ReferralStatus, usize)] = &[
 ];
 
 /// Writes the demo consortium in one transaction. Refuses when any of its organisations exists.
-/// Passwords are random (never derived from `seed`); everything else follows from `seed`.
+/// Enrolment tokens are random (never derived from `seed`); everything else follows from `seed`.
 /// `working_days` are the configured days to answer an urgent and a routine referral.
 pub fn demo(conn: &mut DbConnection, seed: u64, working_days: (u32, u32)) -> anyhow::Result<DemoReport> {
     let existing = short_names()
@@ -253,14 +253,8 @@ pub fn demo(conn: &mut DbConnection, seed: u64, working_days: (u32, u32)) -> any
             existing.join(", ")
         );
     }
-    let mut accounts = Vec::with_capacity(USERS.len());
-    for plan in USERS {
-        let password = SecretString::from(crate::config::generate_key()?);
-        let password_hash = password::hash_now(&password)?;
-        accounts.push((plan, password, password_hash));
-    }
     let mut rng = StdRng::seed_from_u64(seed);
-    db::transaction(conn, |conn| write(conn, &mut rng, accounts, working_days))
+    db::transaction(conn, |conn| write(conn, &mut rng, working_days))
 }
 
 /// A demo client, remembered for its sessions and referrals.
@@ -274,12 +268,7 @@ struct DemoClient {
     form_version: String,
 }
 
-fn write(
-    conn: &mut DbConnection,
-    rng: &mut StdRng,
-    accounts: Vec<(&'static UserPlan, SecretString, String)>,
-    working_days: (u32, u32),
-) -> anyhow::Result<DemoReport> {
+fn write(conn: &mut DbConnection, rng: &mut StdRng, working_days: (u32, u32)) -> anyhow::Result<DemoReport> {
     let system = crate::audit::Actor::default();
     let mut organisation_ids = Vec::with_capacity(PARTNERS.len());
     for partner in PARTNERS {
@@ -300,13 +289,13 @@ fn write(
         organisation_ids.push(row.id);
     }
 
-    let mut demo_users = Vec::with_capacity(accounts.len());
+    let mut demo_users = Vec::with_capacity(USERS.len());
     // Users who record clients, per partner: the first records, counselors are assigned.
     let mut recorders: Vec<Option<Id>> = vec![None; PARTNERS.len()];
     let mut counselors: Vec<Vec<Id>> = vec![Vec::new(); PARTNERS.len()];
     // Everyone who logs sessions, per partner, with their specialties.
     let mut staff: Vec<Vec<Counselor>> = vec![Vec::new(); PARTNERS.len()];
-    for (plan, password, password_hash) in accounts {
+    for plan in USERS {
         let organisation_id = plan.partner.map(|index| organisation_ids[index]);
         let email = Email::parse(plan.email).map_err(|e| anyhow::anyhow!("{}: {e}", plan.email))?;
         let row = users::insert(
@@ -317,9 +306,10 @@ fn write(
                 display_name: plan.display_name.to_owned(),
                 role: plan.role,
                 specialties: plan.specialties.to_vec(),
-                password_hash,
+                password_hash: String::new(),
             },
         )?;
+        let enrolment = crate::auth::enrolment::issue(conn, row.id, None)?;
         crate::audit::record(
             conn,
             crate::audit::Event::new(&system, "user.create", "user").on(row.id).in_organisation(organisation_id),
@@ -342,7 +332,7 @@ fn write(
             role: plan.role,
             specialties: plan.specialties.to_vec(),
             organisation: plan.partner.map(|index| PARTNERS[index].short_name.to_owned()),
-            password,
+            enrolment_token: SecretString::from(enrolment.token),
         });
     }
 

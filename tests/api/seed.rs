@@ -21,10 +21,12 @@ use serde_json::{Value, json};
 use crate::helpers::{Account, TestApp, body};
 
 /// Every page of a client search, following `next_cursor`.
-/// Signs in with a printed demo password and returns the access token.
-async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
-    let response = app.login(email, password).await;
-    assert_eq!(response.status(), StatusCode::OK, "{email} cannot sign in with the printed password");
+/// Enrols with a printed demo enrolment token, signs in and returns the access token.
+async fn access_token(app: &TestApp, email: &str, enrolment_token: &str) -> String {
+    let enrolled = app.enrol(enrolment_token, crate::helpers::PASSWORD).await;
+    assert_eq!(enrolled.status(), StatusCode::NO_CONTENT, "{email} cannot enrol with the printed token");
+    let response = app.login(email, crate::helpers::PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK, "{email} cannot sign in after enrolling");
     let tokens: Value = response.json().await.unwrap();
     tokens["access_token"].as_str().unwrap().to_owned()
 }
@@ -365,7 +367,7 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
 
     let mut psychologist_token = None;
     for user in &report.users {
-        let token = access_token(&app, &user.email, user.password.expose_secret()).await;
+        let token = access_token(&app, &user.email, user.enrolment_token.expose_secret()).await;
         let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&token).send().await.unwrap()).await;
         assert_eq!(me["role"], user.role.code());
         if user.specialties == [SessionKind::Psychological] && user.organisation.as_deref() == Some("PFM") {
@@ -515,7 +517,8 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     assert_eq!(counted, rows.len());
 
     // A psychological session is hidden from a counselor who is not a psychologist.
-    let password_of = |email: &str| report.users.iter().find(|user| user.email == email).unwrap().password.clone();
+    let password_of =
+        |email: &str| report.users.iter().find(|user| user.email == email).unwrap().enrolment_token.clone();
     let lawyer =
         access_token(&app, "prawnik@pfm.example.org", password_of("prawnik@pfm.example.org").expose_secret()).await;
     let psychologist =
