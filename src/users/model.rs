@@ -99,7 +99,6 @@ pub struct CreateUserRequest {
 /// A new user and the one-time token with which they set their own password.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedUser {
-    #[serde(flatten)]
     pub user: User,
     pub enrolment: Enrolment,
 }

@@ -146,7 +146,7 @@ async fn an_administrator_confirms_only_where_the_organisation_has_no_psychologi
             .unwrap(),
     )
     .await;
-    let id: casebridge::db::Id = created["id"].as_str().unwrap().parse().unwrap();
+    let id: casebridge::db::Id = created["user"]["id"].as_str().unwrap().parse().unwrap();
     let grant = pending_grant(&app, &requesting_admin, id).await;
     let own_request = decide(&app, &requesting_admin, &grant, "confirm").await;
     assert_problem(own_request, StatusCode::FORBIDDEN, "forbidden").await;

@@ -322,7 +322,7 @@ impl TestApp {
         let enrolled = self.enrol(user["enrolment"]["token"].as_str().unwrap(), PASSWORD).await;
         assert_eq!(enrolled.status(), StatusCode::NO_CONTENT, "enrolling: {}", enrolled.text().await.unwrap());
         let account = Account {
-            id: user["id"].as_str().unwrap().parse().unwrap(),
+            id: user["user"]["id"].as_str().unwrap().parse().unwrap(),
             email,
             organisation_id,
             token: String::new(),

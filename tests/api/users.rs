@@ -27,14 +27,15 @@ async fn coordinator_creates_a_counselor_who_enrols_and_signs_in() {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["etag"], "\"1\"");
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let user: Value = response.json().await.unwrap();
+    let created: Value = response.json().await.unwrap();
+    let user = &created["user"];
     assert_eq!(location, format!("/api/v1/users/{}", user["id"].as_str().unwrap()));
     assert_eq!(user["email"], "Olena.Kovalenko@example.org");
     assert_eq!(user["specialties"], json!(["social"]), "the psychological specialty waits for a second person");
     assert_eq!(user["pending_specialties"], json!(["psychological"]));
     assert_eq!(user["enrolled"], false);
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
-    let token = user["enrolment"]["token"].as_str().unwrap().to_owned();
+    let token = created["enrolment"]["token"].as_str().unwrap().to_owned();
     assert!(token.len() >= 40, "a long random token");
     assert_eq!(app.login("olena.kovalenko@example.org", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
 

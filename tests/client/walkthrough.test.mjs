@@ -297,32 +297,33 @@ step("4-5. coordinators and counselors of both organisations", async () => {
   const admin = api(tokens.admin);
   /** The user part of a person (the password is theirs to choose when they enrol). @param {{email: string, display_name: string}} person */
   const who = (person) => ({ email: person.email, display_name: person.display_name });
-  const coordinatorA = expectStatus(
+  const createdA = expectStatus(
     await admin.POST("/api/v1/users", {
       body: { organisation_id: pfm.id, role: "coordinator", ...who(people.coordinatorA) },
     }),
     201,
   );
+  const coordinatorA = createdA.user;
   assert.equal(coordinatorA.role, "coordinator");
   assert.equal(coordinatorA.organisation_id, pfm.id);
   assert.equal(coordinatorA.email, people.coordinatorA.email);
   assert.equal(coordinatorA.enrolled, false);
   assert.ok(!("password" in coordinatorA), "no password in the answer");
-  assert.ok(coordinatorA.enrolment.token.length >= 40, "a one-time enrolment token");
-  await enrol(coordinatorA.enrolment.token, people.coordinatorA.password);
+  assert.ok(createdA.enrolment.token.length >= 40, "a one-time enrolment token");
+  await enrol(createdA.enrolment.token, people.coordinatorA.password);
 
-  const coordinatorB = expectStatus(
+  const createdB = expectStatus(
     await admin.POST("/api/v1/users", {
       body: { organisation_id: partner.id, role: "coordinator", ...who(people.coordinatorB) },
     }),
     201,
   );
-  assert.equal(coordinatorB.organisation_id, partner.id);
-  await enrol(coordinatorB.enrolment.token, people.coordinatorB.password);
+  assert.equal(createdB.user.organisation_id, partner.id);
+  await enrol(createdB.enrolment.token, people.coordinatorB.password);
 
   // The coordinator signs in and creates a counselor of their organisation (README step 5).
   tokens.coordinatorA = await signIn(people.coordinatorA.email, people.coordinatorA.password);
-  const psychologist = expectStatus(
+  const { user: psychologist, enrolment } = expectStatus(
     await api(tokens.coordinatorA).POST("/api/v1/users", {
       body: {
         organisation_id: pfm.id,
@@ -339,11 +340,11 @@ step("4-5. coordinators and counselors of both organisations", async () => {
 
   // A weak password is refused with field errors, and the token stays usable.
   const weak = await api().POST("/api/v1/auth/enrol", {
-    body: { token: psychologist.enrolment.token, password: "password1234" },
+    body: { token: enrolment.token, password: "password1234" },
   });
   const refusal = expectProblem(weak, 422);
   assert.ok(refusal.errors && "password" in refusal.errors, `the error names the password: ${JSON.stringify(refusal)}`);
-  await enrol(psychologist.enrolment.token, people.psychologistA.password);
+  await enrol(enrolment.token, people.psychologistA.password);
 
   // PFM has no psychologist yet, so the consortium administrator (who did not ask) confirms.
   const grants = expectStatus(
@@ -360,14 +361,14 @@ step("4-5. coordinators and counselors of both organisations", async () => {
   assert.equal(confirmed.status, "confirmed");
 
   tokens.coordinatorB = await signIn(people.coordinatorB.email, people.coordinatorB.password);
-  const lawyer = expectStatus(
+  const { user: lawyer, enrolment: lawyerEnrolment } = expectStatus(
     await api(tokens.coordinatorB).POST("/api/v1/users", {
       body: { organisation_id: partner.id, role: "counselor", specialties: ["legal"], ...who(people.lawyerB) },
     }),
     201,
   );
   lawyerId = lawyer.id;
-  await enrol(lawyer.enrolment.token, people.lawyerB.password);
+  await enrol(lawyerEnrolment.token, people.lawyerB.password);
 
   tokens.psychologistA = await signIn(people.psychologistA.email, people.psychologistA.password);
   tokens.lawyerB = await signIn(people.lawyerB.email, people.lawyerB.password);

@@ -349,7 +349,8 @@ set_up_records() {
     call POST /users "$admin_token" "$(jq -nc --arg org "$ORG_ID" --arg e "$COUNSELOR_EMAIL" \
         '{organisation_id: $org, email: $e, display_name: "Anna Zielińska", role: "counselor",
           specialties: ["legal"]}')"
-    COUNSELOR_ID=$(created_id "create counselor")
+    [[ "$HTTP_CODE" == 201 ]] || fail "create counselor: HTTP $HTTP_CODE $(head -c 400 "$WORK_DIR/last.body")"
+    COUNSELOR_ID=$(jq -er '.user.id' "$WORK_DIR/last.body") || fail "create counselor: no id"
     local enrolment_token
     enrolment_token=$(jq -er '.enrolment.token' "$WORK_DIR/last.body") || fail "no enrolment token"
     call POST /auth/enrol "" "$(jq -nc --arg t "$enrolment_token" --arg p "$COUNSELOR_PASSWORD" '{token: $t, password: $p}')"

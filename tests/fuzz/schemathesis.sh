@@ -164,7 +164,7 @@ enrolled() {
     answer=$(cat)
     token=$("$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["enrolment"]["token"])' <<<"$answer")
     post /auth/enrol "" "{\"token\":\"$token\",\"password\":\"$PASSWORD\"}" >/dev/null
-    json_field id <<<"$answer"
+    "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])' <<<"$answer"
 }
 
 declare -A EMAIL=([consortium_admin]=admin@example.org)
