@@ -296,7 +296,7 @@ pub fn counts(
 }
 
 /// Open follow-ups: a follow-up date of a session after which no later session with the client
-/// was logged yet.
+/// that the viewer may see was logged yet.
 pub fn follow_ups(
     conn: &mut DbConnection,
     organisation_id: Id,
@@ -314,7 +314,16 @@ pub fn follow_ups(
         .filter(diesel::dsl::not(diesel::dsl::exists(
             later
                 .filter(later.field(sessions::client_id).eq(sessions::client_id))
-                .filter(later.field(sessions::started_at).gt(sessions::started_at)),
+                .filter(later.field(sessions::started_at).gt(sessions::started_at))
+                // A later session the viewer may not see must not close the follow-up either:
+                // its disappearing would reveal the hidden session.
+                .filter(
+                    later
+                        .field(sessions::kind)
+                        .ne(SessionKind::Psychological.code())
+                        .or(later.field(sessions::counselor_id).eq(viewer.user_id))
+                        .or(viewer.psychologist.into_sql::<Bool>()),
+                ),
         )))
         .select((
             sessions::id,

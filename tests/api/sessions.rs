@@ -318,6 +318,43 @@ async fn follow_ups_join_the_agenda_until_a_later_session_is_logged() {
 }
 
 #[tokio::test]
+async fn a_hidden_psychological_session_does_not_close_a_follow_up_for_those_outside_the_tier() {
+    let app = TestApp::spawn().await;
+    let team = team(&app).await;
+    let client = create_client(&app, &team.vocational, json!({"given_names": "Amina", "family_name": "Saidova"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let first = logged(
+        &app,
+        &team.vocational,
+        client_id,
+        json!({"kind": "vocational", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 30, "follow_up_on": "2026-12-01"}),
+    )
+    .await;
+    logged(
+        &app,
+        &team.psychologist,
+        client_id,
+        json!({"kind": "psychological", "mode": "in_person", "started_at": "2026-11-10T09:00:00Z", "duration_minutes": 50}),
+    )
+    .await;
+    let follow_ups = |agenda: Value| -> Vec<Value> {
+        agenda["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "follow_up")
+            .map(|i| i["session_id"].clone())
+            .collect()
+    };
+    let for_coordinator: Value =
+        body(app.get("/api/v1/deadlines").bearer_auth(&team.coordinator.token).send().await.unwrap()).await;
+    assert_eq!(follow_ups(for_coordinator), vec![first["id"].clone()], "still open as far as the coordinator can see");
+    let for_psychologist: Value =
+        body(app.get("/api/v1/deadlines").bearer_auth(&team.psychologist.token).send().await.unwrap()).await;
+    assert!(follow_ups(for_psychologist).is_empty(), "inside the tier the later session closes it");
+}
+
+#[tokio::test]
 async fn a_group_session_shows_on_every_participants_file() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
