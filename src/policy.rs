@@ -80,6 +80,9 @@ pub enum Scope {
     /// Things of the caller's own organisation that ask for a service among the caller's
     /// specialties (answering a referral).
     Qualified,
+    /// Things of the caller's own organisation, for psychologists only (refused openly to
+    /// colleagues without the specialty).
+    Psychologists,
     /// Users other than the caller, in any organisation.
     Others,
     /// Users of the caller's own organisation other than the caller.
@@ -182,6 +185,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, RespondToReferral, Qualified),
     (Counselor, CancelReferral, OwnOrganisation),
     (Counselor, ReadReferredClient, OwnOrganisation),
+    // The psychological tier's part of a data subject's export is made inside the tier.
+    (Counselor, ExportClient, Psychologists),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),
@@ -295,6 +300,7 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
             own_organisation && target.service.is_some_and(|service| caller.specialties.contains(service)),
             own_organisation,
         ),
+        Psychologists => (own_organisation && caller.psychologist(), own_organisation),
         Others => (!oneself, true),
         OthersInOwnOrganisation => (own_organisation && !oneself, own_organisation),
         SecondPsychologist => (own_organisation && caller.psychologist() && second_person, own_organisation),

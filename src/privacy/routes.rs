@@ -24,16 +24,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(export).service(erase);
 }
 
-/// A psychological session the exporting user may not open: that it exists, and whom to ask.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RestrictedSession {
-    pub id: Id,
-    pub started_at: DateTime<Utc>,
-    pub counselor_id: Id,
-    #[schema(example = "Psychological session: ask its author or a psychologist of the organisation for its content.")]
-    pub note: String,
-}
-
 /// Everything the organisation holds about one client (GDPR Art. 15 and 20).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClientExport {
@@ -42,9 +32,11 @@ pub struct ClientExport {
     pub client: Client,
     pub consents: Vec<Consent>,
     pub procedure_events: Vec<ProcedureEventView>,
-    /// Sessions the client took part in, with decrypted notes.
+    /// Sessions the client took part in, with decrypted notes. Psychological sessions appear
+    /// only in an export made by their author or a psychologist of the organisation (for
+    /// everyone else they do not exist): an Art. 15 request is answered by the coordinator's
+    /// export and a psychologist's.
     pub sessions: Vec<Session>,
-    pub restricted_sessions: Vec<RestrictedSession>,
     /// Referrals of the client to partners, with their history.
     pub referrals: Vec<Referral>,
 }
@@ -55,7 +47,7 @@ pub struct ClientExport {
     params(("id" = Id, Path, description = "Client id")),
     responses(
         (status = 200, description = "The export", body = ClientExport),
-        (status = 403, description = "Only coordinators export", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only coordinators and psychologists export", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -91,17 +83,8 @@ pub async fn export(
                 .load(conn)?;
             let psychologist = principal.caller().psychologist();
             let mut exported_sessions = Vec::new();
-            let mut restricted_sessions = Vec::new();
             for row in rows {
                 if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
-                    restricted_sessions.push(RestrictedSession {
-                    id: row.id,
-                    started_at: row.started_at.and_utc(),
-                    counselor_id: row.counselor_id,
-                    note:
-                        "Psychological session: ask its author or a psychologist of the organisation for its content."
-                            .to_owned(),
-                });
                     continue;
                 }
                 let notes = match (
@@ -143,7 +126,6 @@ pub async fn export(
                 consents,
                 procedure_events,
                 sessions: exported_sessions,
-                restricted_sessions,
                 referrals: exported_referrals,
             })
         })

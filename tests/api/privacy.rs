@@ -273,3 +273,40 @@ async fn writes_on_an_erased_client_are_documented_409s() {
         assert!(responses["409"].is_object(), "{method} {documented} does not document 409: {responses}");
     }
 }
+
+#[tokio::test]
+async fn a_coordinators_export_shows_no_trace_of_a_psychological_session_and_a_psychologists_does() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let lawyer = app.staff(&coordinator, organisation, "counselor", &["legal"]).await;
+    let client = create_client(&app, &lawyer, json!({"given_names": "Zelimkhan", "family_name": "A"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let session: Value = body(
+        app.post(&format!("/api/v1/clients/{client_id}/sessions"))
+            .bearer_auth(&psychologist.token)
+            .json(&json!({"kind": "psychological", "mode": "in_person", "started_at": "2026-11-03T09:00:00Z",
+                          "duration_minutes": 50, "notes": "Nightmares"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let session_id = session["id"].as_str().unwrap();
+    let export =
+        |account: &Account| app.get(&format!("/api/v1/clients/{client_id}/export")).bearer_auth(&account.token).send();
+
+    let by_coordinator = export(&coordinator).await.unwrap();
+    assert_eq!(by_coordinator.status(), StatusCode::OK);
+    let text = by_coordinator.text().await.unwrap();
+    assert!(!text.contains(session_id) && !text.contains(&psychologist.id.to_string()), "no trace: {text}");
+    assert!(!text.contains("restricted"), "no list of sessions withheld: {text}");
+
+    let by_psychologist: Value = body(export(&psychologist).await.unwrap()).await;
+    let sessions = by_psychologist["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["notes"], "Nightmares");
+    assert_problem(export(&lawyer).await.unwrap(), StatusCode::FORBIDDEN, "forbidden").await;
+}
