@@ -96,7 +96,7 @@ impl Application {
         let (applied, master_keys) = web::block(move || -> anyhow::Result<(Vec<String>, MasterKeys)> {
             let mut conn = url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
             let applied = db::migrate(&mut conn)?;
-            crate::crypto::keys::check_master_keys(&mut conn, &master_keys)?;
+            crate::sessions::sealing::after_migrating(&mut conn, &master_keys)?;
             Ok((applied, master_keys))
         })
         .await??;

@@ -279,13 +279,18 @@ diesel::table! {
         duration_minutes -> Integer,
         language -> Nullable<Text>,
         interpreter_used -> Bool,
+        /// Plaintext of databases older than the sealed details: emptied ("[]") at start-up,
+        /// never written otherwise; a later migration drops it.
         topics -> Text,
+        /// As `topics`: always NULL after start-up.
         summary -> Nullable<Text>,
         notes_ciphertext -> Nullable<Binary>,
         follow_up_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        /// Summary and topics, sealed with the client's data key.
+        details_ciphertext -> Nullable<Binary>,
     }
 }
 

@@ -9,6 +9,8 @@ use crate::audit::{self, Event};
 use crate::auth::SignedIn;
 use crate::clients::{self, model::Client};
 use crate::consents::model::Consent;
+use crate::crypto::SessionField;
+use crate::crypto::keys::KeyRing;
 use crate::db::schema::{referrals, sessions};
 use crate::db::{self, Id};
 use crate::domain::{self, bounded_text};
@@ -17,6 +19,7 @@ use crate::policy::Action;
 use crate::procedure::model::ProcedureEventView;
 use crate::referrals::model::{Referral, ReferralRow};
 use crate::sessions::model::{Notes, Session, SessionRow};
+use crate::sessions::sealing::open_details;
 use crate::startup::AppState;
 use diesel::prelude::*;
 
@@ -32,7 +35,7 @@ pub struct ClientExport {
     pub client: Client,
     pub consents: Vec<Consent>,
     pub procedure_events: Vec<ProcedureEventView>,
-    /// Sessions the client took part in, with decrypted notes. Psychological sessions appear
+    /// Sessions the client took part in, with decrypted notes, summaries and topics. Psychological sessions appear
     /// only in an export made by their author or a psychologist of the organisation (for
     /// everyone else they do not exist): an Art. 15 request is answered by the coordinator's
     /// export and a psychologist's.
@@ -82,24 +85,24 @@ pub async fn export(
                 .select(SessionRow::as_select())
                 .load(conn)?;
             let psychologist = principal.caller().psychologist();
+            let mut keys = KeyRing::new(&keys_of.master_keys);
             let mut exported_sessions = Vec::new();
             for row in rows {
                 if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
                     continue;
                 }
-                let notes = match (
-                    &row.notes_ciphertext,
-                    crate::crypto::keys::existing(conn, &keys_of.master_keys, row.client_id),
-                ) {
+                let key = keys.existing(conn, row.client_id)?;
+                let notes = match (&row.notes_ciphertext, key) {
                     (None, _) => Notes::Shown(None),
-                    (Some(sealed), Ok(Some(key))) => match key.open_notes(row.id, sealed) {
+                    (Some(sealed), Some(key)) => match key.open(SessionField::Notes, row.id, sealed) {
                         Ok(notes) => Notes::Shown(Some(notes)),
                         Err(_) => Notes::Unreadable,
                     },
-                    _ => Notes::Unreadable,
+                    (Some(_), None) => Notes::Unreadable,
                 };
+                let details = open_details(key, &row);
                 let participants = crate::sessions::queries::participants(conn, row.id)?;
-                exported_sessions.push(row.view(participants, notes)?);
+                exported_sessions.push(row.view(participants, notes, details)?);
             }
             let referral_rows: Vec<ReferralRow> = referrals::table
                 .filter(referrals::client_id.eq(id))
@@ -151,7 +154,7 @@ pub struct EraseRequest {
         (status = 204, description = "Erased"),
         (status = 403, description = "Only coordinators erase", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Erased already", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Erased already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

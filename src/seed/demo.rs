@@ -4,7 +4,8 @@
 //! sessions of every kind, and referrals between the partners in every state of their lifecycle.
 //!
 //! Rows are written by the API's own query functions, with the audit events the API records.
-//! Sessions carry no notes: sealing them needs the master keys of the configuration.
+//! Sessions carry a summary and topics, sealed with each client's data key as the API seals them,
+//! and no notes.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use crate::clients::model::ClientFields;
 use crate::clients::queries as clients;
 use crate::consents::model::{ConsentInput, ConsentPurpose, ConsentScope};
 use crate::consents::queries as consents;
+use crate::crypto::MasterKeys;
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, Email, Role, SessionKind};
 use crate::organisations::model::OrganisationFields;
@@ -31,6 +33,7 @@ use crate::procedure::queries as procedure;
 use crate::referrals::model::{DeclineReason, ReferralRow, ReferralStatus, Urgency};
 use crate::referrals::queries::{self as referrals, Change, NewReferral};
 use crate::sessions::queries::{self as sessions, NewSession};
+use crate::sessions::sealing::Sealer;
 use crate::users::queries::{self as users, NewUser};
 
 /// A partner of the demo consortium and how many clients it gets.
@@ -239,8 +242,14 @@ const REFERRALS: &[(ReferralStatus, usize)] = &[
 
 /// Writes the demo consortium in one transaction. Refuses when any of its organisations exists.
 /// Enrolment tokens are random (never derived from `seed`); everything else follows from `seed`.
-/// `working_days` are the configured days to answer an urgent and a routine referral.
-pub fn demo(conn: &mut DbConnection, seed: u64, working_days: (u32, u32)) -> anyhow::Result<DemoReport> {
+/// `working_days` are the configured days to answer an urgent and a routine referral; `master`
+/// wraps the clients' data keys.
+pub fn demo(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    seed: u64,
+    working_days: (u32, u32),
+) -> anyhow::Result<DemoReport> {
     let existing = short_names()
         .map(|short| organisations::find_by_short_name(conn, short).map(|found| found.map(|_| short)))
         .collect::<Result<Vec<_>, _>>()?
@@ -254,7 +263,7 @@ pub fn demo(conn: &mut DbConnection, seed: u64, working_days: (u32, u32)) -> any
         );
     }
     let mut rng = StdRng::seed_from_u64(seed);
-    db::transaction(conn, |conn| write(conn, &mut rng, working_days))
+    db::transaction(conn, |conn| write(conn, master, &mut rng, working_days))
 }
 
 /// A demo client, remembered for its sessions and referrals.
@@ -268,7 +277,12 @@ struct DemoClient {
     form_version: String,
 }
 
-fn write(conn: &mut DbConnection, rng: &mut StdRng, working_days: (u32, u32)) -> anyhow::Result<DemoReport> {
+fn write(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    rng: &mut StdRng,
+    working_days: (u32, u32),
+) -> anyhow::Result<DemoReport> {
     let system = crate::audit::Actor::default();
     let mut organisation_ids = Vec::with_capacity(PARTNERS.len());
     for partner in PARTNERS {
@@ -415,6 +429,9 @@ fn write(conn: &mut DbConnection, rng: &mut StdRng, working_days: (u32, u32)) ->
             let seeded = plan.sessions_since(&mut session_rng, client.id, &client.fields, client.first_day)?;
             report.sessions.count(&seeded);
             for session in seeded {
+                let details_ciphertext = Sealer::new(master, client.id, session.id)
+                    .details(conn, &session.fields.details())
+                    .map_err(|e| anyhow::anyhow!("sealing a session's summary: {e}"))?;
                 sessions::insert(
                     conn,
                     NewSession {
@@ -424,6 +441,7 @@ fn write(conn: &mut DbConnection, rng: &mut StdRng, working_days: (u32, u32)) ->
                         counselor_id: session.counselor_id,
                         fields: &session.fields,
                         notes_ciphertext: None,
+                        details_ciphertext,
                     },
                 )?;
                 let actor = actor(session.counselor_id, organisation_ids[index]);

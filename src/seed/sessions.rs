@@ -2,9 +2,9 @@
 //! --sessions-per-client M`): a few counselors of the organisation and, per client, a skewed
 //! number of sessions with the fields a counselor would log.
 //!
-//! The sessions carry no notes (`notes_ciphertext` is NULL): notes are sealed with a data key per
-//! client, and creating a million wrapped keys would measure the key store, not the session
-//! tables. Every other column is filled as the API fills it, after the same parsing.
+//! The sessions carry no notes (`notes_ciphertext` is NULL); their summary and topics are sealed
+//! with the client's data key by whoever writes them (`super::synthetic`, `super::demo`). Every
+//! other column is filled as the API fills it, after the same parsing.
 
 use std::collections::BTreeMap;
 

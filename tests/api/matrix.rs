@@ -665,6 +665,7 @@ fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -
             counselor_id: author,
             fields: &fields,
             notes_ciphertext: None,
+            details_ciphertext: None,
         };
         casebridge::sessions::queries::insert(conn, new).unwrap().id
     })

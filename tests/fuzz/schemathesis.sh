@@ -174,19 +174,21 @@ admin_token=$(sign_in admin@example.org)
 organisation=$(post /organisations "$admin_token" '{"name":"Polskie Forum Migracyjne","short_name":"PFM",
     "cities":["Warszawa","Lublin"],"services":["psychological","vocational","legal"],
     "contact_email":"biuro@example.org"}' | json_field id)
-# The psychological specialty takes a second person: here a second administrator (the
-# organisation has no psychologist yet) confirms what the first asked for.
+# The psychological specialty takes a second person: a second administrator confirms the
+# coordinator's (the organisation has no psychologist yet), then the coordinator, now a
+# psychologist who did not ask for them, confirms the others'.
 post /users "$admin_token" '{"email":"second-admin@example.org","display_name":"Second Admin",
     "role":"consortium_admin"}' | enrolled >/dev/null
-second_admin_token=$(sign_in second-admin@example.org)
+confirmer_token=$(sign_in second-admin@example.org)
 for role in coordinator counselor analyst; do
     EMAIL[$role]="$role@example.org"
     user_id=$(post /users "$admin_token" "{\"organisation_id\":\"$organisation\",\"email\":\"${EMAIL[$role]}\",
         \"display_name\":\"Fuzz ${role^}\",\"role\":\"$role\",\"specialties\":[\"psychological\",\"legal\"]}" | enrolled)
-    grant=$(curl -sS --fail-with-body --max-time 30 -H "authorization: Bearer $second_admin_token" \
+    grant=$(curl -sS --fail-with-body --max-time 30 -H "authorization: Bearer $confirmer_token" \
         "$API/specialty-grants?user_id=$user_id&status=pending" |
         "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
-    post "/specialty-grants/$grant/confirm" "$second_admin_token" "" >/dev/null
+    post "/specialty-grants/$grant/confirm" "$confirmer_token" "" >/dev/null
+    [[ $role == coordinator ]] && confirmer_token=$(sign_in "${EMAIL[coordinator]}")
 done
 
 # --- Schemathesis, one run per role, side by side ----------------------------------------------
