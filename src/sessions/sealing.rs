@@ -82,6 +82,10 @@ pub fn open_details(key: Option<&DataKey>, row: &SessionRow) -> Details {
 /// Sessions sealed per transaction by the start-up step.
 const PLAINTEXT_BATCH: i64 = 500;
 
+/// Rows with plaintext left, written exactly as the predicate of the partial index
+/// `sessions_details_in_clear`, so that both databases answer from the index.
+const IN_CLEAR: &str = "(sessions.summary IS NOT NULL OR sessions.topics <> '[]')";
+
 type PlaintextRow = (Id, Id, i32, String, Option<String>, String);
 
 /// Seals the summaries and topics still held in clear (written before they were encrypted) and
@@ -102,7 +106,7 @@ pub fn seal_plaintext_details(conn: &mut DbConnection, master: &MasterKeys) -> R
 fn seal_plaintext_batch(conn: &mut DbConnection, master: &MasterKeys, batch: i64) -> Result<usize, KeyError> {
     let rows: Vec<PlaintextRow> = sessions::table
         .inner_join(clients::table.on(clients::id.eq(sessions::client_id)))
-        .filter(sessions::summary.is_not_null().or(sessions::topics.ne("[]")))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(IN_CLEAR))
         .order(sessions::id)
         .limit(batch)
         .select((
