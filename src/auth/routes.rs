@@ -267,6 +267,7 @@ fn invalid_enrolment_token() -> ApiError {
         (status = 204, description = "Password set; sign in with it"),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Token unknown, used or expired, or the password too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/enrol")]
@@ -339,6 +340,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Current password wrong or new one too weak", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once; retry", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
