@@ -176,7 +176,6 @@ const LINKS: &[LinkRow] = &[
     ("create_user", "201", "read", "read_user", &[USER_ID], None),
     ("create_user", "201", "update", "update_user", &[USER_ID, ETAG], None),
     ("create_user", "201", "reset_password", "reset_user_password", &[USER_ID], None),
-    ("create_user", "201", "enrol", "enrol", &[], Some(&[("token", "$response.body#/enrolment/token")])),
     ("create_user", "201", "grants", "list_specialty_grants", &[("user_id", "$response.body#/user/id")], None),
     ("update_user", "200", "update_again", "update_user", &[ID, ETAG], None),
     ("read_user", "200", "update", "update_user", &[ID, ETAG], None),
