@@ -16,8 +16,15 @@ fn connect_and_migrate(config: &Config) -> anyhow::Result<DbConnection> {
     let backend = config.database_url.backend_name();
     let mut conn =
         config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
-    db::migrate(&mut conn)?;
+    migrate_on(&mut conn, config)?;
     Ok(conn)
+}
+
+/// Migrates, then seals what older versions stored in clear (SQL cannot encrypt).
+fn migrate_on(conn: &mut DbConnection, config: &Config) -> anyhow::Result<Vec<String>> {
+    let applied = db::migrate(conn)?;
+    crate::sessions::sealing::after_migrating(conn, &crate::crypto::MasterKeys::new(&config.master_keys))?;
+    Ok(applied)
 }
 
 /// Applies pending migrations; returns their names.
@@ -25,7 +32,7 @@ pub fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
     let backend = config.database_url.backend_name();
     let mut conn =
         config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
-    db::migrate(&mut conn)
+    migrate_on(&mut conn, config)
 }
 
 /// Where the first administrator's password comes from.
@@ -142,7 +149,8 @@ fn refuse_in_production(config: &Config) -> anyhow::Result<()> {
 pub fn seed_demo(config: &Config, seed: u64) -> anyhow::Result<crate::seed::DemoReport> {
     refuse_in_production(config)?;
     let mut conn = connect_and_migrate(config)?;
-    crate::seed::demo(&mut conn, seed, config.referral_working_days)
+    let master = crate::crypto::MasterKeys::new(&config.master_keys);
+    crate::seed::demo(&mut conn, &master, seed, config.referral_working_days)
 }
 
 /// Writes synthetic clients at benchmark scale (`seed --clients N`).
@@ -153,5 +161,5 @@ pub fn seed_clients(
     refuse_in_production(config)?;
     connect_and_migrate(config)?;
     let pool = db::pool(config.database_url.clone(), options.writers.max(1) as u32 + 1, config.db_timeout);
-    crate::seed::synthetic(&pool, options)
+    crate::seed::synthetic(&pool, &crate::crypto::MasterKeys::new(&config.master_keys), options)
 }

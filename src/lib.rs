@@ -10,6 +10,7 @@ pub mod consents;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod grants;
 pub mod health;
 pub mod http;
 pub mod openapi;

@@ -48,7 +48,7 @@ enum Command {
     /// Fill a development or benchmark database with invented data (refused in production).
     #[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "clients"]))]
     Seed {
-        /// A small named consortium: organisations, a user of every role (passwords printed
+        /// A small named consortium: organisations, a user of every role (enrolment tokens printed
         /// once), about 200 clients with procedure timelines, consents, sessions of every kind
         /// and referrals in every state.
         #[arg(long)]
@@ -191,7 +191,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     .join(", "),
                 report.referred_clients,
             );
-            println!("Users (passwords are shown once; store them now):\n");
+            println!(
+                "Users (one-time enrolment tokens, valid for 72 hours and shown once: each user sets \
+                 a password with theirs at POST /api/v1/auth/enrol):\n"
+            );
             print!("{}", casebridge::seed::credentials_table(&report.users));
         }
         Command::Seed { clients: Some(clients), organisation, batch, writers, seed, sessions_per_client, .. } => {

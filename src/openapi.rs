@@ -156,6 +156,7 @@ type LinkRow = (
 
 const ID: (&str, &str) = ("id", "$response.body#/id");
 const ETAG: (&str, &str) = ("If-Match", "$response.header.ETag");
+const USER_ID: (&str, &str) = ("id", "$response.body#/user/id");
 const CLIENT_OF_PATH: (&str, &str) = ("id", "$request.path.id");
 
 const LINKS: &[LinkRow] = &[
@@ -172,9 +173,10 @@ const LINKS: &[LinkRow] = &[
     ),
     ("update_organisation", "200", "update_again", "update_organisation", &[ID, ETAG], None),
     ("read_organisation", "200", "update", "update_organisation", &[ID, ETAG], None),
-    ("create_user", "201", "read", "read_user", &[ID], None),
-    ("create_user", "201", "update", "update_user", &[ID, ETAG], None),
-    ("create_user", "201", "reset_password", "reset_password", &[ID], None),
+    ("create_user", "201", "read", "read_user", &[USER_ID], None),
+    ("create_user", "201", "update", "update_user", &[USER_ID, ETAG], None),
+    ("create_user", "201", "reset_password", "reset_user_password", &[USER_ID], None),
+    ("create_user", "201", "grants", "list_specialty_grants", &[("user_id", "$response.body#/user/id")], None),
     ("update_user", "200", "update_again", "update_user", &[ID, ETAG], None),
     ("read_user", "200", "update", "update_user", &[ID, ETAG], None),
     ("create_client", "201", "read", "read_client", &[ID], None),

@@ -14,9 +14,18 @@ pub enum Action {
     ReadUser,
     CreateUser,
     UpdateUser,
+    /// Changing a user's role or specialties: never one's own.
+    ChangeUserPermissions,
+    /// Ending a user's password and issuing them a new enrolment token.
     ResetUserPassword,
     /// Creating a user with, or changing a user to, the consortium administrator role.
     GrantConsortiumAdmin,
+    /// Asking for a user to be given the psychological specialty (it stays pending until a
+    /// second person decides).
+    RequestPsychologicalGrant,
+    /// Confirming or refusing such a request: the second person.
+    DecidePsychologicalGrant,
+    ListSpecialtyGrants,
     ReadAuditTrail,
     CreateClient,
     ListClients,
@@ -71,6 +80,19 @@ pub enum Scope {
     /// Things of the caller's own organisation that ask for a service among the caller's
     /// specialties (answering a referral).
     Qualified,
+    /// Things of the caller's own organisation, for psychologists only (refused openly to
+    /// colleagues without the specialty).
+    Psychologists,
+    /// Users other than the caller, in any organisation.
+    Others,
+    /// Users of the caller's own organisation other than the caller.
+    OthersInOwnOrganisation,
+    /// A grant of the psychological specialty, decided by a psychologist of its organisation
+    /// who neither asked for it nor receives it.
+    SecondPsychologist,
+    /// The same, decided by someone who neither asked for it nor receives it, where the
+    /// organisation has no psychologist yet who could.
+    SecondPersonWhereNoPsychologist,
 }
 
 use Action::*;
@@ -86,8 +108,12 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (ConsortiumAdmin, ReadUser, Any),
     (ConsortiumAdmin, CreateUser, Any),
     (ConsortiumAdmin, UpdateUser, Any),
+    (ConsortiumAdmin, ChangeUserPermissions, Others),
     (ConsortiumAdmin, ResetUserPassword, Any),
-    (ConsortiumAdmin, GrantConsortiumAdmin, Any),
+    (ConsortiumAdmin, GrantConsortiumAdmin, Others),
+    (ConsortiumAdmin, RequestPsychologicalGrant, Others),
+    (ConsortiumAdmin, DecidePsychologicalGrant, SecondPersonWhereNoPsychologist),
+    (ConsortiumAdmin, ListSpecialtyGrants, Any),
     (ConsortiumAdmin, ReadConsortiumReport, Any),
     // Separation of duties: the administrator holds no client records and audits
     // consortium-level actions only (an organisation's trail reveals which clients it serves).
@@ -98,7 +124,11 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, ReadUser, OwnOrganisation),
     (Coordinator, CreateUser, OwnOrganisation),
     (Coordinator, UpdateUser, OwnOrganisation),
+    (Coordinator, ChangeUserPermissions, OthersInOwnOrganisation),
     (Coordinator, ResetUserPassword, OwnOrganisation),
+    (Coordinator, RequestPsychologicalGrant, OthersInOwnOrganisation),
+    (Coordinator, DecidePsychologicalGrant, SecondPsychologist),
+    (Coordinator, ListSpecialtyGrants, OwnOrganisation),
     (Coordinator, ReadAuditTrail, OwnOrganisation),
     (Coordinator, CreateClient, OwnOrganisation),
     (Coordinator, ListClients, OwnOrganisation),
@@ -130,6 +160,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
     (Counselor, ReadUser, OwnOrganisation),
+    (Counselor, DecidePsychologicalGrant, SecondPsychologist),
+    (Counselor, ListSpecialtyGrants, PsychologicalTier),
     (Counselor, CreateClient, OwnOrganisation),
     (Counselor, ListClients, OwnOrganisation),
     (Counselor, ReadClient, OwnOrganisation),
@@ -153,6 +185,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, RespondToReferral, Qualified),
     (Counselor, CancelReferral, OwnOrganisation),
     (Counselor, ReadReferredClient, OwnOrganisation),
+    // The psychological tier's part of a data subject's export is made inside the tier.
+    (Counselor, ExportClient, Psychologists),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),
@@ -180,30 +214,54 @@ impl Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
     pub organisation_id: Option<Id>,
+    /// The author of a record; for a grant, who asked for it.
     pub author_id: Option<Id>,
     /// The service asked for (referrals), for rules that depend on the caller's specialties.
     pub service: Option<SessionKind>,
+    /// The user the action changes (users and grants).
+    pub user_id: Option<Id>,
+    /// For a grant of the psychological specialty: whether its organisation has a psychologist.
+    pub has_psychologist: bool,
 }
+
+const NOTHING: Target =
+    Target { organisation_id: None, author_id: None, service: None, user_id: None, has_psychologist: false };
 
 impl Target {
     pub fn organisation(id: Id) -> Self {
-        Self { organisation_id: Some(id), author_id: None, service: None }
+        Self { organisation_id: Some(id), ..NOTHING }
     }
 
     pub fn owned_by(organisation_id: Option<Id>) -> Self {
-        Self { organisation_id, author_id: None, service: None }
+        Self { organisation_id, ..NOTHING }
     }
 
     pub fn consortium() -> Self {
-        Self { organisation_id: None, author_id: None, service: None }
+        NOTHING
     }
 
     pub fn service(organisation_id: Id, service: SessionKind) -> Self {
-        Self { organisation_id: Some(organisation_id), author_id: None, service: Some(service) }
+        Self { organisation_id: Some(organisation_id), service: Some(service), ..NOTHING }
     }
 
     pub fn record(organisation_id: Id, author_id: Id) -> Self {
-        Self { organisation_id: Some(organisation_id), author_id: Some(author_id), service: None }
+        Self { organisation_id: Some(organisation_id), author_id: Some(author_id), ..NOTHING }
+    }
+
+    /// A user (`None` for one about to be created) of an organisation (`None`: of none).
+    pub fn user(organisation_id: Option<Id>, user_id: Option<Id>) -> Self {
+        Self { organisation_id, user_id, ..NOTHING }
+    }
+
+    /// A grant of the psychological specialty to `user_id`, asked for by `requested_by`.
+    pub fn grant(organisation_id: Id, user_id: Id, requested_by: Id, has_psychologist: bool) -> Self {
+        Self {
+            organisation_id: Some(organisation_id),
+            author_id: Some(requested_by),
+            user_id: Some(user_id),
+            has_psychologist,
+            ..NOTHING
+        }
     }
 }
 
@@ -226,6 +284,9 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
     };
     let own_organisation = caller.organisation_id.is_some() && target.organisation_id == caller.organisation_id;
     let own_record = caller.user_id.is_some() && target.author_id == caller.user_id;
+    let oneself = caller.user_id.is_some() && target.user_id == caller.user_id;
+    // Neither the one who asked for a grant nor the one who receives it.
+    let second_person = !own_record && !oneself;
     // Outside the caller's organisation nothing is revealed (404). Inside it, a record the caller
     // may not act on is refused openly (403) — except in the psychological tier, where even its
     // existence is confidential.
@@ -239,6 +300,11 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
             own_organisation && target.service.is_some_and(|service| caller.specialties.contains(service)),
             own_organisation,
         ),
+        Psychologists => (own_organisation && caller.psychologist(), own_organisation),
+        Others => (!oneself, true),
+        OthersInOwnOrganisation => (own_organisation && !oneself, own_organisation),
+        SecondPsychologist => (own_organisation && caller.psychologist() && second_person, own_organisation),
+        SecondPersonWhereNoPsychologist => (!target.has_psychologist && second_person, true),
     };
     match (reaches, inside) {
         (true, _) => Decision::Allow,
@@ -272,6 +338,48 @@ mod tests {
             ..caller(Counselor, Some(Id::new()))
         };
         assert_eq!(decide(elsewhere, ReadPsychologicalSession, session), Decision::Hidden);
+    }
+
+    #[test]
+    fn nobody_changes_their_own_permissions() {
+        let organisation = Id::new();
+        let coordinator = caller(Coordinator, Some(organisation));
+        let own = Target::user(Some(organisation), coordinator.user_id);
+        assert_eq!(decide(coordinator, ChangeUserPermissions, own), Decision::Forbidden);
+        assert_eq!(decide(coordinator, RequestPsychologicalGrant, own), Decision::Forbidden);
+        let colleague = Target::user(Some(organisation), Some(Id::new()));
+        assert_eq!(decide(coordinator, ChangeUserPermissions, colleague), Decision::Allow);
+        let admin = caller(ConsortiumAdmin, None);
+        assert_eq!(decide(admin, ChangeUserPermissions, Target::user(None, admin.user_id)), Decision::Forbidden);
+        assert_eq!(decide(admin, ChangeUserPermissions, colleague), Decision::Allow);
+    }
+
+    #[test]
+    fn a_psychological_grant_takes_a_second_person() {
+        let organisation = Id::new();
+        let coordinator = caller(Coordinator, Some(organisation));
+        let grantee = Id::new();
+        let grant =
+            |has_psychologist| Target::grant(organisation, grantee, coordinator.user_id.unwrap(), has_psychologist);
+        let psychologist = Caller {
+            specialties: Specialties::of(&[SessionKind::Psychological]),
+            ..caller(Counselor, Some(organisation))
+        };
+        assert_eq!(decide(psychologist, DecidePsychologicalGrant, grant(true)), Decision::Allow);
+        let requester_psychologist = Caller { specialties: psychologist.specialties, ..coordinator };
+        assert_eq!(decide(requester_psychologist, DecidePsychologicalGrant, grant(true)), Decision::Forbidden);
+        let grantee_psychologist = Caller { user_id: Some(grantee), ..psychologist };
+        assert_eq!(decide(grantee_psychologist, DecidePsychologicalGrant, grant(true)), Decision::Forbidden);
+        let plain_counselor = caller(Counselor, Some(organisation));
+        assert_eq!(decide(plain_counselor, DecidePsychologicalGrant, grant(true)), Decision::Forbidden);
+        let elsewhere = Caller { organisation_id: Some(Id::new()), ..psychologist };
+        assert_eq!(decide(elsewhere, DecidePsychologicalGrant, grant(true)), Decision::Hidden);
+        let admin = caller(ConsortiumAdmin, None);
+        assert_eq!(decide(admin, DecidePsychologicalGrant, grant(false)), Decision::Allow);
+        assert_eq!(decide(admin, DecidePsychologicalGrant, grant(true)), Decision::Forbidden);
+        let requesting_admin = caller(ConsortiumAdmin, None);
+        let asked_by_admin = Target::grant(organisation, grantee, requesting_admin.user_id.unwrap(), false);
+        assert_eq!(decide(requesting_admin, DecidePsychologicalGrant, asked_by_admin), Decision::Forbidden);
     }
 
     #[test]

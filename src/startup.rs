@@ -21,8 +21,8 @@ use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
 use crate::{
-    audit, auth, clients, consents, health, http, openapi, organisations, privacy, procedure, reference, referrals,
-    reports, sessions, users,
+    audit, auth, clients, consents, grants, health, http, openapi, organisations, privacy, procedure, reference,
+    referrals, reports, sessions, users,
 };
 
 /// What every handler can reach.
@@ -46,6 +46,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(auth::routes::configure)
             .configure(organisations::routes::configure)
             .configure(users::routes::configure)
+            .configure(grants::routes::configure)
             .configure(audit::routes::configure)
             .configure(clients::routes::configure)
             .configure(consents::routes::configure)
@@ -108,7 +109,7 @@ impl Application {
         let (applied, master_keys) = web::block(move || -> anyhow::Result<(Vec<String>, MasterKeys)> {
             let mut conn = url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
             let applied = db::migrate(&mut conn)?;
-            crate::crypto::keys::check_master_keys(&mut conn, &master_keys)?;
+            crate::sessions::sealing::after_migrating(&mut conn, &master_keys)?;
             Ok((applied, master_keys))
         })
         .await??;

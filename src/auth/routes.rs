@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::sessions::{self, RefreshToken, Rotation};
 use super::tokens::JsonWebKeySet;
-use super::{Origin, SignedIn, password, throttle};
+use super::{Origin, SignedIn, enrolment, password, throttle};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::db::{self, Id};
 use crate::domain::Email;
@@ -19,7 +19,7 @@ use crate::users::queries as users;
 const RESOURCE: &str = "session";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(login).service(refresh).service(logout).service(me).service(change_password);
+    cfg.service(login).service(refresh).service(logout).service(me).service(change_password).service(enrol);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -42,6 +42,16 @@ pub struct ChangePasswordRequest {
     pub current_password: String,
     #[schema(min_length = 12, max_length = 128)]
     pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The one-time token issued when the account was created or its password reset.
+    pub token: String,
+    /// The password the user chooses, 12–128 characters, not easy to guess.
+    #[schema(min_length = 12, max_length = 128)]
+    pub password: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -127,7 +137,9 @@ pub async fn login(
     // The password is checked even when the account is unknown or inactive, so the answer
     // takes the same time either way.
     let too_long = password.chars().count() > password::MAX_LEN;
-    let stored_hash = account.as_ref().map(|(user, _)| user.password_hash.clone());
+    // An account that has not enrolled yet has no password: it is checked against the decoy,
+    // as an unknown one is, so the answer does not tell the two apart.
+    let stored_hash = account.as_ref().map(|(user, _)| user.password_hash.clone()).filter(|hash| !hash.is_empty());
     let matches =
         !too_long && state.passwords.verify_reserved(reservation, SecretString::from(password), stored_hash).await?;
     let account = account.filter(|(user, organisation_active)| matches && user.active && *organisation_active);
@@ -239,6 +251,64 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+fn invalid_enrolment_token() -> ApiError {
+    ApiError::unprocessable(
+        "invalid_enrolment_token",
+        "This enrolment token is unknown, used or expired; ask for a new one.",
+    )
+}
+
+/// Set one's own password with a one-time enrolment token (after the account was created or
+/// its password reset). The token works once and for 72 hours; the user then signs in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = EnrolRequest,
+    responses(
+        (status = 204, description = "Password set; sign in with it"),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Token unknown, used or expired, or the password too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/enrol")]
+pub async fn enrol(
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Json<EnrolRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let EnrolRequest { token, password: chosen } = body.into_inner();
+    if token.len() > 100 {
+        return Err(invalid_enrolment_token());
+    }
+    let presented = token.clone();
+    let user = db::run(&state.pool, move |conn| match enrolment::holder(conn, &presented)? {
+        Some(user_id) => Ok(users::find(conn, user_id)?),
+        None => Ok(None),
+    })
+    .await?
+    .filter(|user| user.active)
+    .ok_or_else(invalid_enrolment_token)?;
+    let mut errors = FieldErrors::default();
+    errors.check("password", password::check_strength(&chosen, &[&user.email, &user.display_name]));
+    errors.finish(|| Some(()))?;
+    let hash = state.passwords.hash(SecretString::from(chosen)).await?;
+    let actor = Actor { user_id: Some(user.id), organisation_id: user.organisation_id, ..origin.actor() };
+    db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| {
+            if !enrolment::spend(conn, &token)? {
+                return Err(invalid_enrolment_token());
+            }
+            users::set_password(conn, user.id, &hash)?;
+            sessions::revoke_all(conn, user.id, "enrolled")?;
+            throttle::clear_account(conn, &user.email_key)?;
+            audit::record(conn, Event::new(&actor, "user.enrol", "user").on(user.id))?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// The signed-in user.
 #[utoipa::path(
     tag = "auth",
@@ -254,7 +324,8 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
         .run(&state.pool, move |conn, principal| {
             let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
             audit::record(conn, Event::new(&principal.actor, "user.read", "user").on(principal.user_id))?;
-            Ok(row.view()?)
+            let pending = crate::grants::pending_specialties(conn, &[row.id])?.remove(&row.id).unwrap_or_default();
+            Ok(row.view(pending)?)
         })
         .await?;
     Ok(web::Json(user))
@@ -269,6 +340,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Current password wrong or new one too weak", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once; retry", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -42,14 +42,16 @@ pub fn live_session_user(conn: &mut DbConnection, session_id: Id, user_id: Id) -
 /// A refresh token as handed to the client (never stored: only its hash is).
 pub struct RefreshToken(pub String);
 
-fn new_refresh_token() -> QueryResult<RefreshToken> {
+/// A bearer secret of 256 random bits (refresh and enrolment tokens).
+pub fn random_token() -> QueryResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| diesel::result::Error::QueryBuilderError(format!("no system randomness: {e}").into()))?;
-    Ok(RefreshToken(BASE64URL.encode(bytes)))
+    Ok(BASE64URL.encode(bytes))
 }
 
-fn token_hash(token: &str) -> String {
+/// What is stored of a bearer secret.
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -59,7 +61,7 @@ fn issue_refresh_token(
     session_expires_at: DateTime<Utc>,
     refresh_ttl: std::time::Duration,
 ) -> QueryResult<RefreshToken> {
-    let token = new_refresh_token()?;
+    let token = RefreshToken(random_token()?);
     let now = db::now();
     let expires_at = (now + refresh_ttl).min(session_expires_at);
     diesel::insert_into(refresh_tokens::table)

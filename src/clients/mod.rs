@@ -5,6 +5,7 @@ pub mod model;
 pub mod queries;
 pub mod routes;
 
+use actix_web::http::StatusCode;
 use chrono::NaiveDate;
 
 use self::model::{Client, ClientRow, Household};
@@ -30,10 +31,23 @@ pub fn authorized(
         action,
         Action::ReadClient | Action::ListSessions | Action::ReadConsents | Action::ReadProcedure | Action::ExportClient
     );
-    if !reads && row.status == ClientStatus::Erased.code() {
-        return Err(ApiError::conflict("client_erased", "The client's record was erased; it can no longer change."));
+    if !reads {
+        refuse_if_erased(&row)?;
     }
     Ok(row)
+}
+
+/// An erased record is a tombstone: every change to it, or to what hangs on it (its sessions),
+/// answers 410 Gone.
+pub fn refuse_if_erased(row: &ClientRow) -> Result<(), ApiError> {
+    if row.status == ClientStatus::Erased.code() {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "client_erased",
+            "The client's record was erased; it can no longer change.",
+        ));
+    }
+    Ok(())
 }
 
 /// The full view of a client: household members and open deadlines included.

@@ -262,7 +262,7 @@ fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Cl
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -334,6 +334,7 @@ async fn set_status(
         (status = 200, description = "Closed", body = Client, headers(("ETag" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing or too long", body = Problem, content_type = "application/problem+json"),
     ),
@@ -364,6 +365,7 @@ pub async fn close(
         (status = 200, description = "Reopened", body = Client, headers(("ETag" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already active", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -455,7 +457,7 @@ pub async fn duplicate_check(
         (status = 200, description = "The client, now in the household", body = Client, headers(("ETag" = String))),
         (status = 404, description = "No such client (either of the two)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A client cannot join itself", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -517,6 +519,7 @@ pub async fn join_household(
         (status = 200, description = "The client, in no household", body = Client, headers(("ETag" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client is in no household", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -70,7 +70,7 @@ fn check(conn: &mut DbConnection, own_organisation: Id, input: &ConsentInput) ->
         (status = 201, description = "Recorded", body = Consent, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -168,6 +168,7 @@ fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> R
         (status = 200, description = "Withdrawn", body = Consent, headers(("ETag" = String))),
         (status = 404, description = "No such client or consent", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already withdrawn", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

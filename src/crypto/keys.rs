@@ -1,5 +1,7 @@
 //! Client data keys in the database.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use super::{CryptoError, DataKey, MasterKeys};
@@ -31,6 +33,37 @@ pub fn existing(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -> 
     match load(conn, client_id)? {
         Some(row) => Ok(Some(master.unwrap(&row.master_key_id, client_id, &row.wrapped_key)?)),
         None => Ok(None),
+    }
+}
+
+/// The data keys one request opens, each unwrapped at most once however many of the client's
+/// sessions it reads.
+pub struct KeyRing<'a> {
+    master: &'a MasterKeys,
+    opened: HashMap<Id, Option<DataKey>>,
+}
+
+impl<'a> KeyRing<'a> {
+    pub fn new(master: &'a MasterKeys) -> Self {
+        Self { master, opened: HashMap::new() }
+    }
+
+    /// The client's data key; `None` when it has none (before its first sealed field, after
+    /// erasure) or when the stored key does not unwrap (logged): its ciphertexts are then
+    /// unreadable, which the caller reports.
+    pub fn existing(&mut self, conn: &mut DbConnection, client_id: Id) -> QueryResult<Option<&DataKey>> {
+        if !self.opened.contains_key(&client_id) {
+            let key = match existing(conn, self.master, client_id) {
+                Ok(key) => key,
+                Err(KeyError::Database(error)) => return Err(error),
+                Err(KeyError::Crypto(error)) => {
+                    tracing::error!(%client_id, %error, "client data key does not unwrap");
+                    None
+                }
+            };
+            self.opened.insert(client_id, key);
+        }
+        Ok(self.opened.get(&client_id).and_then(Option::as_ref))
     }
 }
 
@@ -82,6 +115,7 @@ pub fn check_master_keys(conn: &mut DbConnection, master: &MasterKeys) -> anyhow
                     "master key `{id}` in CASEBRIDGE_MASTER_KEYS does not open the stored data keys: wrong key"
                 )
             }
+            other @ CryptoError::Encryption => anyhow::anyhow!("checking master key `{id}`: {other}"),
         })?;
     }
     Ok(())

@@ -1,7 +1,7 @@
-//! Confidential notes at rest (SPEC §2.5): AES-256-GCM with a data key per client, stored
-//! wrapped by a master key from configuration. Key ids are stored beside every wrapped key, so
-//! master keys can be rotated; destroying a client's data key makes its notes unreadable even
-//! in old backups (crypto-shredding).
+//! Session contents at rest (SPEC §2.5): notes, summary and topics are sealed with AES-256-GCM
+//! under a data key per client, stored wrapped by a master key from configuration. Key ids are
+//! stored beside every wrapped key, so master keys can be rotated; destroying a client's data key
+//! makes its sessions' contents unreadable even in old backups (crypto-shredding).
 
 pub mod keys;
 
@@ -17,9 +17,12 @@ const NONCE_LEN: usize = 12;
 pub enum CryptoError {
     #[error("master key `{0}` is not configured")]
     UnknownMasterKey(String),
-    /// Wrong key, altered ciphertext, or a ciphertext moved to another record.
+    /// Wrong key, altered ciphertext, or a ciphertext moved to another record or field.
     #[error("ciphertext failed authentication")]
     Integrity,
+    /// The cipher refused to encrypt; nothing may be stored then, or the text would be lost.
+    #[error("encryption failed")]
+    Encryption,
 }
 
 struct MasterKey {
@@ -32,14 +35,13 @@ pub struct MasterKeys {
     keys: Vec<MasterKey>,
 }
 
-fn seal(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+fn seal(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce = Nonce::generate();
-    // Encryption with a valid key and an in-memory buffer cannot fail.
-    let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).unwrap_or_default();
+    let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Encryption)?;
     let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
     sealed.extend_from_slice(nonce.as_slice());
     sealed.extend_from_slice(&ciphertext);
-    sealed
+    Ok(sealed)
 }
 
 fn open(cipher: &Aes256Gcm, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -79,7 +81,7 @@ impl MasterKeys {
     pub fn new_data_key(&self, client_id: Id) -> Result<(String, Vec<u8>, DataKey), CryptoError> {
         let master = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
         let key = Key::<Aes256Gcm>::generate();
-        let wrapped = seal(&master.cipher, key.as_slice(), &wrapping_aad(client_id, &master.id));
+        let wrapped = seal(&master.cipher, key.as_slice(), &wrapping_aad(client_id, &master.id))?;
         Ok((master.id.clone(), wrapped, DataKey(Aes256Gcm::new(&key))))
     }
 
@@ -98,26 +100,41 @@ impl MasterKeys {
     pub fn rewrap(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<(String, Vec<u8>), CryptoError> {
         let bytes = self.unwrap_bytes(master_id, client_id, wrapped)?;
         let newest = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
-        Ok((newest.id.clone(), seal(&newest.cipher, &bytes, &wrapping_aad(client_id, &newest.id))))
+        Ok((newest.id.clone(), seal(&newest.cipher, &bytes, &wrapping_aad(client_id, &newest.id))?))
     }
 }
 
 /// A client's data key, unwrapped.
 pub struct DataKey(Aes256Gcm);
 
-fn notes_aad(session_id: Id) -> Vec<u8> {
-    format!("casebridge session notes|{session_id}").into_bytes()
+/// Which field of a session a ciphertext holds. Its label and the session id are bound in as
+/// associated data, so a ciphertext opens only as the field and on the row it was sealed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionField {
+    /// The confidential notes.
+    Notes,
+    /// The summary and topics, sealed together.
+    Details,
+}
+
+impl SessionField {
+    fn aad(self, session_id: Id) -> Vec<u8> {
+        let label = match self {
+            Self::Notes => "notes",
+            Self::Details => "details",
+        };
+        format!("casebridge session {label}|{session_id}").into_bytes()
+    }
 }
 
 impl DataKey {
-    /// Encrypts notes with a random nonce; the session id is bound in as associated data, so
-    /// the ciphertext does not decrypt on any other row.
-    pub fn seal_notes(&self, session_id: Id, notes: &str) -> Vec<u8> {
-        seal(&self.0, notes.as_bytes(), &notes_aad(session_id))
+    /// Encrypts one field of a session with a random nonce.
+    pub fn seal(&self, field: SessionField, session_id: Id, text: &str) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.0, text.as_bytes(), &field.aad(session_id))
     }
 
-    pub fn open_notes(&self, session_id: Id, sealed: &[u8]) -> Result<String, CryptoError> {
-        let bytes = open(&self.0, sealed, &notes_aad(session_id))?;
+    pub fn open(&self, field: SessionField, session_id: Id, sealed: &[u8]) -> Result<String, CryptoError> {
+        let bytes = open(&self.0, sealed, &field.aad(session_id))?;
         String::from_utf8(bytes).map_err(|_| CryptoError::Integrity)
     }
 }
@@ -138,14 +155,28 @@ mod tests {
         let client = Id::new();
         let (id, wrapped, key) = master.new_data_key(client).unwrap();
         let session = Id::new();
-        let sealed = key.seal_notes(session, "Klientka opisuje koszmary senne.");
+        let sealed = key.seal(SessionField::Notes, session, "Klientka opisuje koszmary senne.").unwrap();
         assert!(!sealed.windows(8).any(|w| w == b"koszmary"));
         let again = master.unwrap(&id, client, &wrapped).unwrap();
-        assert_eq!(again.open_notes(session, &sealed).unwrap(), "Klientka opisuje koszmary senne.");
-        assert!(matches!(again.open_notes(Id::new(), &sealed), Err(CryptoError::Integrity)), "moved to another row");
+        assert_eq!(again.open(SessionField::Notes, session, &sealed).unwrap(), "Klientka opisuje koszmary senne.");
+        assert!(
+            matches!(again.open(SessionField::Notes, Id::new(), &sealed), Err(CryptoError::Integrity)),
+            "moved to another row"
+        );
+        assert!(
+            matches!(again.open(SessionField::Details, session, &sealed), Err(CryptoError::Integrity)),
+            "moved to another field"
+        );
         let mut tampered = sealed.clone();
         tampered[20] ^= 1;
-        assert!(matches!(again.open_notes(session, &tampered), Err(CryptoError::Integrity)));
+        assert!(matches!(again.open(SessionField::Notes, session, &tampered), Err(CryptoError::Integrity)));
+    }
+
+    #[test]
+    fn notes_sealed_before_summaries_were_encrypted_keep_their_label() {
+        let session = Id::new();
+        assert_eq!(SessionField::Notes.aad(session), format!("casebridge session notes|{session}").into_bytes());
+        assert_ne!(SessionField::Details.aad(session), SessionField::Notes.aad(session));
     }
 
     #[test]
@@ -165,13 +196,17 @@ mod tests {
         let client = Id::new();
         let (id, wrapped, key) = old.new_data_key(client).unwrap();
         let session = Id::new();
-        let sealed = key.seal_notes(session, "notes");
+        let sealed = key.seal(SessionField::Details, session, "summary").unwrap();
         let (new_id, rewrapped) = both.rewrap(&id, client, &wrapped).unwrap();
         assert_eq!(new_id, "k2");
         let only_new = keys(&[("k2", 2)]);
         assert_eq!(
-            only_new.unwrap(&new_id, client, &rewrapped).unwrap().open_notes(session, &sealed).unwrap(),
-            "notes"
+            only_new
+                .unwrap(&new_id, client, &rewrapped)
+                .unwrap()
+                .open(SessionField::Details, session, &sealed)
+                .unwrap(),
+            "summary"
         );
     }
 }

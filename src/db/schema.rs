@@ -35,6 +35,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    enrolment_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        issued_by -> Nullable<Text>,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    specialty_grants (id) {
+        id -> Text,
+        organisation_id -> Text,
+        user_id -> Text,
+        specialty -> Text,
+        status -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_sessions (id) {
         id -> Text,
         user_id -> Text,
@@ -254,13 +279,18 @@ diesel::table! {
         duration_minutes -> Integer,
         language -> Nullable<Text>,
         interpreter_used -> Bool,
+        /// Plaintext of databases older than the sealed details: emptied ("[]") at start-up,
+        /// never written otherwise; a later migration drops it.
         topics -> Text,
+        /// As `topics`: always NULL after start-up.
         summary -> Nullable<Text>,
         notes_ciphertext -> Nullable<Binary>,
         follow_up_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        /// Summary and topics, sealed with the client's data key.
+        details_ciphertext -> Nullable<Binary>,
     }
 }
 
@@ -341,6 +371,8 @@ diesel::joinable!(session_participants -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
+    enrolment_tokens,
+    specialty_grants,
     login_sessions,
     refresh_tokens,
     login_failures,

@@ -17,8 +17,9 @@ use crate::referrals::cascade as referral_cascade;
 /// What an erased record is called.
 pub const ERASED: &str = "[erased]";
 
-/// Anonymises a client in one transaction: names, contacts, identifiers, free texts and notes
-/// are destroyed (the data key too, so notes in old backups cannot be read either); year of
+/// Anonymises a client in one transaction: names, contacts, identifiers, free texts, and its
+/// sessions' notes, summaries and topics are destroyed (the data key too, so the sealed ones in
+/// old backups cannot be read either); year of
 /// birth, sex, nationalities, languages, vulnerabilities and session counts and durations stay,
 /// so past reports keep their numbers. Open referrals are cancelled, which also ends the
 /// partner's view.
@@ -59,6 +60,7 @@ pub fn erase(conn: &mut DbConnection, client_id: Id, actor: &Actor, reason: &str
                 sessions::summary.eq(None::<String>),
                 sessions::topics.eq("[]"),
                 sessions::notes_ciphertext.eq(None::<Vec<u8>>),
+                sessions::details_ciphertext.eq(None::<Vec<u8>>),
             ))
             .execute(conn)?;
         crate::crypto::keys::destroy(conn, client_id)?;

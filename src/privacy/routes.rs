@@ -9,6 +9,8 @@ use crate::audit::{self, Event};
 use crate::auth::SignedIn;
 use crate::clients::{self, model::Client};
 use crate::consents::model::Consent;
+use crate::crypto::SessionField;
+use crate::crypto::keys::KeyRing;
 use crate::db::schema::{referrals, sessions};
 use crate::db::{self, Id};
 use crate::domain::{self, bounded_text};
@@ -17,21 +19,12 @@ use crate::policy::Action;
 use crate::procedure::model::ProcedureEventView;
 use crate::referrals::model::{Referral, ReferralRow};
 use crate::sessions::model::{Notes, Session, SessionRow};
+use crate::sessions::sealing::open_details;
 use crate::startup::AppState;
 use diesel::prelude::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(export).service(erase);
-}
-
-/// A psychological session the exporting user may not open: that it exists, and whom to ask.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RestrictedSession {
-    pub id: Id,
-    pub started_at: DateTime<Utc>,
-    pub counselor_id: Id,
-    #[schema(example = "Psychological session: ask its author or a psychologist of the organisation for its content.")]
-    pub note: String,
 }
 
 /// Everything the organisation holds about one client (GDPR Art. 15 and 20).
@@ -42,9 +35,11 @@ pub struct ClientExport {
     pub client: Client,
     pub consents: Vec<Consent>,
     pub procedure_events: Vec<ProcedureEventView>,
-    /// Sessions the client took part in, with decrypted notes.
+    /// Sessions the client took part in, with decrypted notes, summaries and topics. Psychological sessions appear
+    /// only in an export made by their author or a psychologist of the organisation (for
+    /// everyone else they do not exist): an Art. 15 request is answered by the coordinator's
+    /// export and a psychologist's.
     pub sessions: Vec<Session>,
-    pub restricted_sessions: Vec<RestrictedSession>,
     /// Referrals of the client to partners, with their history.
     pub referrals: Vec<Referral>,
 }
@@ -55,7 +50,7 @@ pub struct ClientExport {
     params(("id" = Id, Path, description = "Client id")),
     responses(
         (status = 200, description = "The export", body = ClientExport),
-        (status = 403, description = "Only coordinators export", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only coordinators and psychologists export", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -90,33 +85,24 @@ pub async fn export(
                 .select(SessionRow::as_select())
                 .load(conn)?;
             let psychologist = principal.caller().psychologist();
+            let mut keys = KeyRing::new(&keys_of.master_keys);
             let mut exported_sessions = Vec::new();
-            let mut restricted_sessions = Vec::new();
             for row in rows {
                 if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
-                    restricted_sessions.push(RestrictedSession {
-                    id: row.id,
-                    started_at: row.started_at.and_utc(),
-                    counselor_id: row.counselor_id,
-                    note:
-                        "Psychological session: ask its author or a psychologist of the organisation for its content."
-                            .to_owned(),
-                });
                     continue;
                 }
-                let notes = match (
-                    &row.notes_ciphertext,
-                    crate::crypto::keys::existing(conn, &keys_of.master_keys, row.client_id),
-                ) {
+                let key = keys.existing(conn, row.client_id)?;
+                let notes = match (&row.notes_ciphertext, key) {
                     (None, _) => Notes::Shown(None),
-                    (Some(sealed), Ok(Some(key))) => match key.open_notes(row.id, sealed) {
+                    (Some(sealed), Some(key)) => match key.open(SessionField::Notes, row.id, sealed) {
                         Ok(notes) => Notes::Shown(Some(notes)),
                         Err(_) => Notes::Unreadable,
                     },
-                    _ => Notes::Unreadable,
+                    (Some(_), None) => Notes::Unreadable,
                 };
+                let details = open_details(key, &row);
                 let participants = crate::sessions::queries::participants(conn, row.id)?;
-                exported_sessions.push(row.view(participants, notes)?);
+                exported_sessions.push(row.view(participants, notes, details)?);
             }
             let referral_rows: Vec<ReferralRow> = referrals::table
                 .filter(referrals::client_id.eq(id))
@@ -143,7 +129,6 @@ pub async fn export(
                 consents,
                 procedure_events,
                 sessions: exported_sessions,
-                restricted_sessions,
                 referrals: exported_referrals,
             })
         })
@@ -169,7 +154,7 @@ pub struct EraseRequest {
         (status = 204, description = "Erased"),
         (status = 403, description = "Only coordinators erase", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Erased already", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Erased already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -69,7 +69,7 @@ fn checked(
         (status = 201, description = "Recorded", body = ProcedureEventView, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or an order the law does not allow", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -172,7 +172,7 @@ fn timeline_of(
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or order", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -87,6 +87,7 @@ fn view(
         (status = 403, description = "The role sends no referrals", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An open referral of the client to this partner for this service exists (`conflicting_id`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No valid consent (`consent_required`), fields outside its scope, or the partner does not offer the service", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -374,6 +375,7 @@ fn transition_response(referral: Referral) -> HttpResponse {
         (status = 403, description = "The role takes no part in referrals, or the caller's specialties do not include the service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral, or the client to link is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (`current_status`), or the consent no longer stands", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The shared fields do not make a valid client record (no record is created)", body = Problem, content_type = "application/problem+json"),
     ),

@@ -4,7 +4,8 @@
 //! sessions of every kind, and referrals between the partners in every state of their lifecycle.
 //!
 //! Rows are written by the API's own query functions, with the audit events the API records.
-//! Sessions carry no notes: sealing them needs the master keys of the configuration.
+//! Sessions carry a summary and topics, sealed with each client's data key as the API seals them,
+//! and no notes.
 
 use std::collections::BTreeMap;
 
@@ -17,11 +18,11 @@ use secrecy::SecretString;
 use super::sessions::{Counselor, SessionPlan, SessionTally};
 use super::{people, timeline};
 use crate::audit::{self, Actor, Event};
-use crate::auth::password;
 use crate::clients::model::ClientFields;
 use crate::clients::queries as clients;
 use crate::consents::model::{ConsentInput, ConsentPurpose, ConsentScope};
 use crate::consents::queries as consents;
+use crate::crypto::MasterKeys;
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, Email, Role, SessionKind};
 use crate::organisations::model::OrganisationFields;
@@ -32,6 +33,7 @@ use crate::procedure::queries as procedure;
 use crate::referrals::model::{DeclineReason, ReferralRow, ReferralStatus, Urgency};
 use crate::referrals::queries::{self as referrals, Change, NewReferral};
 use crate::sessions::queries::{self as sessions, NewSession};
+use crate::sessions::sealing::Sealer;
 use crate::users::queries::{self as users, NewUser};
 
 /// A partner of the demo consortium and how many clients it gets.
@@ -93,7 +95,8 @@ pub fn short_names() -> impl Iterator<Item = &'static str> {
     PARTNERS.iter().map(|partner| partner.short_name)
 }
 
-/// A demo user and the password generated for it, to be shown once.
+/// A demo user and its one-time enrolment token, to be shown once: the user sets their own
+/// password with it at `POST /auth/enrol`.
 #[derive(Debug, Clone)]
 pub struct DemoUser {
     pub email: String,
@@ -101,7 +104,7 @@ pub struct DemoUser {
     pub role: Role,
     pub specialties: Vec<SessionKind>,
     pub organisation: Option<String>,
-    pub password: SecretString,
+    pub enrolment_token: SecretString,
 }
 
 /// What the demo wrote.
@@ -238,9 +241,15 @@ const REFERRALS: &[(ReferralStatus, usize)] = &[
 ];
 
 /// Writes the demo consortium in one transaction. Refuses when any of its organisations exists.
-/// Passwords are random (never derived from `seed`); everything else follows from `seed`.
-/// `working_days` are the configured days to answer an urgent and a routine referral.
-pub fn demo(conn: &mut DbConnection, seed: u64, working_days: (u32, u32)) -> anyhow::Result<DemoReport> {
+/// Enrolment tokens are random (never derived from `seed`); everything else follows from `seed`.
+/// `working_days` are the configured days to answer an urgent and a routine referral; `master`
+/// wraps the clients' data keys.
+pub fn demo(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    seed: u64,
+    working_days: (u32, u32),
+) -> anyhow::Result<DemoReport> {
     let existing = short_names()
         .map(|short| organisations::find_by_short_name(conn, short).map(|found| found.map(|_| short)))
         .collect::<Result<Vec<_>, _>>()?
@@ -253,14 +262,8 @@ pub fn demo(conn: &mut DbConnection, seed: u64, working_days: (u32, u32)) -> any
             existing.join(", ")
         );
     }
-    let mut accounts = Vec::with_capacity(USERS.len());
-    for plan in USERS {
-        let password = SecretString::from(crate::config::generate_key()?);
-        let password_hash = password::hash_now(&password)?;
-        accounts.push((plan, password, password_hash));
-    }
     let mut rng = StdRng::seed_from_u64(seed);
-    db::transaction(conn, |conn| write(conn, &mut rng, accounts, working_days))
+    db::transaction(conn, |conn| write(conn, master, &mut rng, working_days))
 }
 
 /// A demo client, remembered for its sessions and referrals.
@@ -276,8 +279,8 @@ struct DemoClient {
 
 fn write(
     conn: &mut DbConnection,
+    master: &MasterKeys,
     rng: &mut StdRng,
-    accounts: Vec<(&'static UserPlan, SecretString, String)>,
     working_days: (u32, u32),
 ) -> anyhow::Result<DemoReport> {
     let system = crate::audit::Actor::default();
@@ -300,13 +303,13 @@ fn write(
         organisation_ids.push(row.id);
     }
 
-    let mut demo_users = Vec::with_capacity(accounts.len());
+    let mut demo_users = Vec::with_capacity(USERS.len());
     // Users who record clients, per partner: the first records, counselors are assigned.
     let mut recorders: Vec<Option<Id>> = vec![None; PARTNERS.len()];
     let mut counselors: Vec<Vec<Id>> = vec![Vec::new(); PARTNERS.len()];
     // Everyone who logs sessions, per partner, with their specialties.
     let mut staff: Vec<Vec<Counselor>> = vec![Vec::new(); PARTNERS.len()];
-    for (plan, password, password_hash) in accounts {
+    for plan in USERS {
         let organisation_id = plan.partner.map(|index| organisation_ids[index]);
         let email = Email::parse(plan.email).map_err(|e| anyhow::anyhow!("{}: {e}", plan.email))?;
         let row = users::insert(
@@ -317,9 +320,10 @@ fn write(
                 display_name: plan.display_name.to_owned(),
                 role: plan.role,
                 specialties: plan.specialties.to_vec(),
-                password_hash,
+                password_hash: String::new(),
             },
         )?;
+        let enrolment = crate::auth::enrolment::issue(conn, row.id, None)?;
         crate::audit::record(
             conn,
             crate::audit::Event::new(&system, "user.create", "user").on(row.id).in_organisation(organisation_id),
@@ -342,7 +346,7 @@ fn write(
             role: plan.role,
             specialties: plan.specialties.to_vec(),
             organisation: plan.partner.map(|index| PARTNERS[index].short_name.to_owned()),
-            password,
+            enrolment_token: SecretString::from(enrolment.token),
         });
     }
 
@@ -425,6 +429,9 @@ fn write(
             let seeded = plan.sessions_since(&mut session_rng, client.id, &client.fields, client.first_day)?;
             report.sessions.count(&seeded);
             for session in seeded {
+                let details_ciphertext = Sealer::new(master, client.id, session.id)
+                    .details(conn, &session.fields.details())
+                    .map_err(|e| anyhow::anyhow!("sealing a session's summary: {e}"))?;
                 sessions::insert(
                     conn,
                     NewSession {
@@ -434,6 +441,7 @@ fn write(
                         counselor_id: session.counselor_id,
                         fields: &session.fields,
                         notes_ciphertext: None,
+                        details_ciphertext,
                     },
                 )?;
                 let actor = actor(session.counselor_id, organisation_ids[index]);

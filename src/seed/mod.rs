@@ -25,11 +25,11 @@ pub fn credentials_table(users: &[DemoUser]) -> String {
                 user.email.clone(),
                 user.role.code().to_owned(),
                 user.organisation.clone().unwrap_or_else(|| "-".to_owned()),
-                user.password.expose_secret().to_owned(),
+                user.enrolment_token.expose_secret().to_owned(),
             ]
         })
         .collect();
-    let header = ["email", "role", "organisation", "password"].map(str::to_owned);
+    let header = ["email", "role", "organisation", "enrolment token"].map(str::to_owned);
     let widths: Vec<usize> = (0..4)
         .map(|column| rows.iter().chain([&header]).map(|row| row[column].chars().count()).max().unwrap_or_default())
         .collect();

@@ -2,20 +2,18 @@
 //! --sessions-per-client M`): a few counselors of the organisation and, per client, a skewed
 //! number of sessions with the fields a counselor would log.
 //!
-//! The sessions carry no notes (`notes_ciphertext` is NULL): notes are sealed with a data key per
-//! client, and creating a million wrapped keys would measure the key store, not the session
-//! tables. Every other column is filled as the API fills it, after the same parsing.
+//! The sessions carry no notes (`notes_ciphertext` is NULL); their summary and topics are sealed
+//! with the client's data key by whoever writes them (`super::synthetic`, `super::demo`). Every
+//! other column is filled as the API fills it, after the same parsing.
 
 use std::collections::BTreeMap;
 
 use anyhow::bail;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use rand::Rng;
-use secrecy::SecretString;
 
 use super::people::{any, weighted};
 use crate::audit::{self, Actor, Event};
-use crate::auth::password;
 use crate::clients::model::ClientFields;
 use crate::db::{DbConnection, Id};
 use crate::domain::{Email, Role, SessionKind};
@@ -165,7 +163,6 @@ pub fn counselors(conn: &mut DbConnection, organisation: &OrganisationRow) -> an
     if missing.is_empty() {
         return Ok((found, 0));
     }
-    let unusable = password::hash_now(&SecretString::from(crate::config::generate_key()?))?;
     let created = missing.len();
     for (index, email, specialties) in missing {
         let labels: Vec<&str> = specialties.iter().map(|kind| kind.code()).collect();
@@ -177,7 +174,8 @@ pub fn counselors(conn: &mut DbConnection, organisation: &OrganisationRow) -> an
                 display_name: format!("Counselor {:02} ({})", index + 1, labels.join(", ")),
                 role: Role::Counselor,
                 specialties: specialties.to_vec(),
-                password_hash: unusable.clone(),
+                // Never enrolled: nobody can sign in as them or decide grants as them.
+                password_hash: String::new(),
             },
         )?;
         audit::record(

@@ -5,7 +5,9 @@
 //! one transaction of multi-row INSERTs into `clients` and the three index tables, with exactly
 //! the rows `clients::queries::insert` writes, so search behaves as on data entered by hand; with
 //! sessions, the same transaction holds the batch's sessions and their `session_participants`
-//! rows, as `sessions::queries::insert` writes them (see `super::sessions`).
+//! rows, as `sessions::queries::insert` writes them (see `super::sessions`): each client with
+//! sessions gets a data key in the same batch, and the generating thread seals the summary and
+//! topics of its sessions with it, so the writers only insert.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,13 +25,17 @@ use super::people;
 use super::sessions::{self as seeded_sessions, SeededSession, SessionPlan, SessionTally};
 use crate::clients::model::ClientFields;
 use crate::clients::queries::{self as clients_queries, IndexRows};
-use crate::db::schema::{client_identifiers, client_name_tokens, client_tags, clients, session_participants, sessions};
+use crate::crypto::MasterKeys;
+use crate::db::schema::{
+    client_identifiers, client_keys, client_name_tokens, client_tags, clients, session_participants, sessions,
+};
 use crate::db::{self, DbConnection, DbPool, Id};
 use crate::domain::client::ClientStatus;
 use crate::domain::{self, SessionKind};
 use crate::organisations::model::{OrganisationFields, parse_short_name};
 use crate::organisations::queries as organisations;
 use crate::sessions::queries::{self as sessions_queries, NewSession};
+use crate::sessions::sealing::seal_details;
 
 /// What `casebridge seed --clients N` was asked for.
 #[derive(Debug, Clone)]
@@ -78,6 +84,8 @@ pub struct SyntheticReport {
     pub counselors_created: usize,
     /// The sessions written for this run's clients.
     pub sessions: SessionTally,
+    /// Data keys created for clients whose sessions have a summary or topics.
+    pub data_keys: u64,
     /// Writing the rows.
     pub elapsed: Duration,
     /// Refreshing the database's statistics afterwards (PostgreSQL).
@@ -89,9 +97,9 @@ impl SyntheticReport {
         self.clients as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// Every row written: clients, index rows, sessions and session participants.
+    /// Every row written: clients, index rows, sessions, session participants and data keys.
     pub fn rows(&self) -> u64 {
-        self.clients + self.index_rows + self.sessions.sessions + self.sessions.participants
+        self.clients + self.index_rows + self.sessions.sessions + self.sessions.participants + self.data_keys
     }
 
     pub fn rows_per_second(&self) -> f64 {
@@ -125,6 +133,10 @@ struct SeededClient {
     closed_reason: Option<&'static str>,
     index: IndexRows,
     sessions: Vec<SeededSession>,
+    /// The client's data key (master key id, wrapped) when its sessions have anything to seal.
+    data_key: Option<(String, Vec<u8>)>,
+    /// Per session, in the same order, its sealed summary and topics.
+    sealed_details: Vec<Option<Vec<u8>>>,
 }
 
 type Batch = anyhow::Result<Vec<SeededClient>>;
@@ -138,7 +150,7 @@ type Batch = anyhow::Result<Vec<SeededClient>>;
 /// On PostgreSQL `options.writers` connections from `pool` write batches side by side (the
 /// database's work per row — index entries and foreign-key checks — is what limits the rate);
 /// SQLite has a single writer, so one connection writes there.
-pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<SyntheticReport> {
+pub fn synthetic(pool: &DbPool, master: &MasterKeys, options: &SyntheticOptions) -> anyhow::Result<SyntheticReport> {
     let short_name = parse_short_name(&options.organisation).map_err(|e| anyhow::anyhow!("--organisation {e}"))?;
     if options.batch == 0 {
         bail!("--batch must be at least 1");
@@ -188,6 +200,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
         seed: options.seed,
         today,
         sessions,
+        master,
     };
     let mut report = SyntheticReport {
         organisation_id: organisation.id,
@@ -200,6 +213,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
         counselors: plan.sessions.as_ref().map_or(0, SessionPlan::counselors),
         counselors_created,
         sessions: SessionTally::default(),
+        data_keys: 0,
         elapsed: Duration::ZERO,
         maintenance: Duration::ZERO,
     };
@@ -235,6 +249,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
         report.clients += written.clients;
         report.index_rows += written.index_rows;
         report.sessions.add(&written.sessions);
+        report.data_keys += written.data_keys;
     }
     // After a bulk load PostgreSQL's statistics are stale (the planner would take a common name
     // prefix for a rare one) and its visibility map is empty (index-only scans would visit the
@@ -244,7 +259,7 @@ pub fn synthetic(pool: &DbPool, options: &SyntheticOptions) -> anyhow::Result<Sy
     if let DbConnection::Postgres(conn) = &mut **pool.get().context("no database connection")? {
         let mut tables = "clients, client_name_tokens, client_tags, client_identifiers".to_owned();
         if report.sessions.sessions > 0 {
-            tables.push_str(", sessions, session_participants");
+            tables.push_str(", sessions, session_participants, client_keys");
         }
         conn.batch_execute(&format!("VACUUM (ANALYZE) {tables}"))?;
     }
@@ -263,7 +278,7 @@ fn benchmark_organisation(short_name: &str) -> OrganisationFields {
 }
 
 /// What the generating thread produces.
-struct Plan {
+struct Plan<'a> {
     prefix: String,
     year: i32,
     first_number: u64,
@@ -272,9 +287,10 @@ struct Plan {
     seed: u64,
     today: NaiveDate,
     sessions: Option<SessionPlan>,
+    master: &'a MasterKeys,
 }
 
-impl Plan {
+impl Plan<'_> {
     /// `BENCH-2026-000042`: six digits, so references up to 999 999 sort in number order.
     fn reference(&self, number: u64) -> String {
         format!("{}-{}-{number:06}", self.prefix, self.year)
@@ -310,6 +326,7 @@ impl Plan {
             Some(plan) => plan.sessions_of(session_rng, id, &fields)?,
             None => Vec::new(),
         };
+        let (data_key, sealed_details) = self.seal(id, &sessions)?;
         Ok(SeededClient {
             id,
             number: i32::try_from(number)?,
@@ -318,7 +335,28 @@ impl Plan {
             fields,
             closed_reason,
             sessions,
+            data_key,
+            sealed_details,
         })
+    }
+
+    /// A data key for the client, if any of its sessions has a summary or topics, and those
+    /// sealed with it, as the API seals them.
+    #[allow(clippy::type_complexity)]
+    fn seal(
+        &self,
+        client_id: Id,
+        sessions: &[SeededSession],
+    ) -> anyhow::Result<(Option<(String, Vec<u8>)>, Vec<Option<Vec<u8>>>)> {
+        if sessions.iter().all(|session| session.fields.details().is_empty()) {
+            return Ok((None, vec![None; sessions.len()]));
+        }
+        let (master_key_id, wrapped, key) = self.master.new_data_key(client_id)?;
+        let sealed = sessions
+            .iter()
+            .map(|session| seal_details(&key, session.id, &session.fields.details()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((Some((master_key_id, wrapped)), sealed))
     }
 }
 
@@ -328,6 +366,7 @@ struct Written {
     clients: u64,
     index_rows: u64,
     sessions: SessionTally,
+    data_keys: u64,
 }
 
 /// Takes batches until there are none left; returns what was written.
@@ -346,8 +385,10 @@ fn write_batches(
         let Some(last_number) = batch.iter().map(|client| client.number).max() else { continue };
         let size = batch.len() as u64;
         let mut tally = SessionTally::default();
+        let mut data_keys = 0;
         for client in &batch {
             tally.count(&client.sessions);
+            data_keys += u64::from(client.data_key.is_some());
         }
         let written = db::transaction(&mut conn, |conn| -> QueryResult<usize> {
             let written = store(conn, organisation_id, batch)?;
@@ -360,6 +401,7 @@ fn write_batches(
         total.clients += size;
         total.index_rows += written as u64;
         total.sessions.add(&tally);
+        total.data_keys += data_keys;
     }
 }
 
@@ -395,9 +437,18 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
     let mut client_rows = Vec::with_capacity(batch.len());
     let mut session_rows = Vec::new();
     let mut participant_rows = Vec::new();
+    let mut key_rows = Vec::new();
     for client in batch {
         let id = client.id;
-        for session in &client.sessions {
+        if let Some((master_key_id, wrapped)) = client.data_key {
+            key_rows.push((
+                client_keys::client_id.eq(id),
+                client_keys::master_key_id.eq(master_key_id),
+                client_keys::wrapped_key.eq(wrapped),
+                client_keys::created_at.eq(now),
+            ));
+        }
+        for (session, details_ciphertext) in client.sessions.iter().zip(client.sealed_details) {
             participant_rows.extend(sessions_queries::participant_values(session.id, id, &session.fields));
             session_rows.push(sessions_queries::row_values(
                 NewSession {
@@ -407,6 +458,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
                     counselor_id: session.counselor_id,
                     fields: &session.fields,
                     notes_ciphertext: None,
+                    details_ciphertext,
                 },
                 now,
             ));
@@ -452,6 +504,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
     let mut index_rows = insert_rows!(conn, client_name_tokens::table, tokens, 3);
     index_rows += insert_rows!(conn, client_tags::table, tags, 4);
     index_rows += insert_rows!(conn, client_identifiers::table, identifiers, 4);
+    insert_rows!(conn, client_keys::table, key_rows, 4);
     insert_rows!(conn, sessions::table, session_rows, SESSION_COLUMNS);
     insert_rows!(conn, session_participants::table, participant_rows, PARTICIPANT_COLUMNS);
     Ok(index_rows)

@@ -1,6 +1,7 @@
-//! Counseling sessions (SPEC §2.5): logging, confidential notes encrypted at rest, the
+//! Counseling sessions (SPEC §2.5): logging, notes, summary and topics encrypted at rest, the
 //! psychological tier, group sessions and follow-ups.
 
 pub mod model;
 pub mod queries;
 pub mod routes;
+pub mod sealing;

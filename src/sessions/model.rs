@@ -28,13 +28,12 @@ pub struct SessionRow {
     pub duration_minutes: i32,
     pub language: Option<String>,
     pub interpreter_used: bool,
-    pub topics: String,
-    pub summary: Option<String>,
     pub notes_ciphertext: Option<Vec<u8>>,
     pub follow_up_on: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub details_ciphertext: Option<Vec<u8>>,
 }
 
 impl SessionRow {
@@ -46,11 +45,17 @@ impl SessionRow {
         self.kind == SessionKind::Psychological.code()
     }
 
-    pub fn view(self, participants: Vec<Participant>, notes: Notes) -> QueryResult<Session> {
+    pub fn view(self, participants: Vec<Participant>, notes: Notes, details: Details) -> QueryResult<Session> {
+        let (details, details_unreadable) = match details {
+            Details::Shown(details) => (details, false),
+            Details::Unreadable => (SessionDetails::default(), true),
+        };
         Ok(Session {
             kind: self.kind()?,
             mode: db::decode(&self.mode)?,
-            topics: db::decode_list(&self.topics)?,
+            topics: details.topics,
+            summary: details.summary,
+            details_unreadable,
             has_notes: self.notes_ciphertext.is_some(),
             notes_unreadable: matches!(notes, Notes::Unreadable),
             notes: match notes {
@@ -66,7 +71,6 @@ impl SessionRow {
             duration_minutes: self.duration_minutes,
             language: self.language,
             interpreter_used: self.interpreter_used,
-            summary: self.summary,
             follow_up_on: self.follow_up_on,
             participants,
             created_at: self.created_at.and_utc(),
@@ -75,7 +79,12 @@ impl SessionRow {
         })
     }
 
-    pub fn input(&self, participants: &[Participant], notes: Option<String>) -> QueryResult<SessionInput> {
+    pub fn input(
+        &self,
+        participants: &[Participant],
+        details: SessionDetails,
+        notes: Option<String>,
+    ) -> QueryResult<SessionInput> {
         Ok(SessionInput {
             kind: self.kind()?,
             mode: db::decode(&self.mode)?,
@@ -84,8 +93,8 @@ impl SessionRow {
             duration_minutes: self.duration_minutes,
             language: self.language.clone(),
             interpreter_used: self.interpreter_used,
-            topics: db::decode_list(&self.topics)?,
-            summary: self.summary.clone(),
+            topics: details.topics,
+            summary: details.summary,
             notes,
             follow_up_on: self.follow_up_on,
             participants: participants
@@ -95,6 +104,28 @@ impl SessionRow {
                 .collect(),
         })
     }
+}
+
+/// A session's summary and topics, sealed together in one ciphertext: shareable inside the
+/// organisation, but as secret as the notes outside it (a topic such as "trauma" says much).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDetails {
+    pub summary: Option<String>,
+    pub topics: Vec<String>,
+}
+
+impl SessionDetails {
+    pub fn is_empty(&self) -> bool {
+        self.summary.is_none() && self.topics.is_empty()
+    }
+}
+
+/// What a response carries of the summary and topics.
+pub enum Details {
+    /// Decrypted (empty when the session has none).
+    Shown(SessionDetails),
+    /// The ciphertext did not authenticate (altered, moved, or its key destroyed).
+    Unreadable,
 }
 
 /// What a response carries of the confidential notes.
@@ -132,9 +163,13 @@ pub struct Session {
     /// ISO 639 code of the language the session was held in.
     pub language: Option<String>,
     pub interpreter_used: bool,
+    /// Encrypted at rest, like the notes.
     pub topics: Vec<String>,
-    /// Short, shareable inside the organisation.
+    /// Short, shareable inside the organisation; encrypted at rest, like the notes.
     pub summary: Option<String>,
+    /// True when the stored summary and topics could not be decrypted (altered or moved
+    /// ciphertext); they are then empty here, never garbage.
+    pub details_unreadable: bool,
     /// Confidential; only in answers about one session, never in lists.
     pub notes: Option<String>,
     pub has_notes: bool,
@@ -242,6 +277,14 @@ impl SessionPatch {
         !self.notes.is_absent()
     }
 
+    pub fn touches_summary(&self) -> bool {
+        !self.summary.is_absent()
+    }
+
+    pub fn touches_topics(&self) -> bool {
+        !self.topics.is_absent()
+    }
+
     pub fn apply(self, current: SessionInput, errors: &mut FieldErrors) -> SessionInput {
         SessionInput {
             kind: self.kind.apply(errors, "kind", current.kind),
@@ -275,6 +318,12 @@ pub struct SessionFields {
     pub notes: Option<String>,
     pub follow_up_on: Option<NaiveDate>,
     pub participants: Vec<ParticipantInput>,
+}
+
+impl SessionFields {
+    pub fn details(&self) -> SessionDetails {
+        SessionDetails { summary: self.summary.clone(), topics: self.topics.clone() }
+    }
 }
 
 /// How far in the future a session may start: clocks of phones in reception centres drift.

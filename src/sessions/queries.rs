@@ -99,6 +99,49 @@ pub fn participant_values(session_id: Id, client_id: Id, fields: &SessionFields)
         .collect()
 }
 
+/// The columns of `SessionRow`, in its order: `RETURNING` takes no `Selectable` on the
+/// multi-backend connection, and the table's own column list still holds the plaintext columns
+/// of older databases.
+type RowColumns = (
+    sessions::id,
+    sessions::organisation_id,
+    sessions::client_id,
+    sessions::counselor_id,
+    sessions::kind,
+    sessions::mode,
+    sessions::city,
+    sessions::started_at,
+    sessions::duration_minutes,
+    sessions::language,
+    sessions::interpreter_used,
+    sessions::notes_ciphertext,
+    sessions::follow_up_on,
+    sessions::created_at,
+    sessions::updated_at,
+    sessions::version,
+    sessions::details_ciphertext,
+);
+
+const ROW_COLUMNS: RowColumns = (
+    sessions::id,
+    sessions::organisation_id,
+    sessions::client_id,
+    sessions::counselor_id,
+    sessions::kind,
+    sessions::mode,
+    sessions::city,
+    sessions::started_at,
+    sessions::duration_minutes,
+    sessions::language,
+    sessions::interpreter_used,
+    sessions::notes_ciphertext,
+    sessions::follow_up_on,
+    sessions::created_at,
+    sessions::updated_at,
+    sessions::version,
+    sessions::details_ciphertext,
+);
+
 pub struct NewSession<'a> {
     pub id: Id,
     pub organisation_id: Id,
@@ -106,13 +149,15 @@ pub struct NewSession<'a> {
     pub counselor_id: Id,
     pub fields: &'a SessionFields,
     pub notes_ciphertext: Option<Vec<u8>>,
+    /// Summary and topics (`fields.summary`, `fields.topics`), sealed.
+    pub details_ciphertext: Option<Vec<u8>>,
 }
 
 pub fn insert(conn: &mut DbConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
     let (id, client_id, fields) = (new.id, new.client_id, new.fields);
     let row = diesel::insert_into(sessions::table)
         .values(row_values(new, db::now().naive_utc()))
-        .returning(sessions::all_columns)
+        .returning(ROW_COLUMNS)
         .get_result::<SessionRow>(conn)?;
     add_participants(conn, id, client_id, fields)?;
     Ok(row)
@@ -139,9 +184,9 @@ pub fn row_values(
     (
         diesel::dsl::Eq<sessions::language, Option<String>>,
         diesel::dsl::Eq<sessions::interpreter_used, bool>,
-        diesel::dsl::Eq<sessions::topics, String>,
-        diesel::dsl::Eq<sessions::summary, Option<String>>,
+        diesel::dsl::Eq<sessions::topics, &'static str>,
         diesel::dsl::Eq<sessions::notes_ciphertext, Option<Vec<u8>>>,
+        diesel::dsl::Eq<sessions::details_ciphertext, Option<Vec<u8>>>,
         diesel::dsl::Eq<sessions::follow_up_on, Option<NaiveDate>>,
         diesel::dsl::Eq<sessions::created_at, NaiveDateTime>,
         diesel::dsl::Eq<sessions::updated_at, NaiveDateTime>,
@@ -164,9 +209,10 @@ pub fn row_values(
         (
             sessions::language.eq(fields.language.clone()),
             sessions::interpreter_used.eq(fields.interpreter_used),
-            sessions::topics.eq(db::encode_list(&fields.topics)),
-            sessions::summary.eq(fields.summary.clone()),
+            // The plaintext column is NOT NULL in older databases; it stays empty.
+            sessions::topics.eq("[]"),
             sessions::notes_ciphertext.eq(new.notes_ciphertext),
+            sessions::details_ciphertext.eq(new.details_ciphertext),
             sessions::follow_up_on.eq(fields.follow_up_on),
             sessions::created_at.eq(now),
             sessions::updated_at.eq(now),
@@ -175,16 +221,22 @@ pub fn row_values(
     )
 }
 
-/// Writes the corrected fields if the version is still `expected_version`; `notes_ciphertext`
-/// `None` keeps the stored notes.
+/// Sealed fields of a correction; `None` keeps what is stored.
+pub struct Resealed {
+    pub notes: Option<Option<Vec<u8>>>,
+    pub details: Option<Option<Vec<u8>>>,
+}
+
+/// Writes the corrected fields if the version is still `expected_version`.
 pub fn update(
     conn: &mut DbConnection,
     current: &SessionRow,
     expected_version: i32,
     fields: &SessionFields,
-    notes_ciphertext: Option<Option<Vec<u8>>>,
+    resealed: Resealed,
 ) -> QueryResult<Option<SessionRow>> {
-    let notes = notes_ciphertext.unwrap_or_else(|| current.notes_ciphertext.clone());
+    let notes = resealed.notes.unwrap_or_else(|| current.notes_ciphertext.clone());
+    let details = resealed.details.unwrap_or_else(|| current.details_ciphertext.clone());
     let updated = diesel::update(sessions::table.find(current.id))
         .filter(sessions::version.eq(expected_version))
         .set((
@@ -198,15 +250,17 @@ pub fn update(
             ),
             (
                 sessions::interpreter_used.eq(fields.interpreter_used),
-                sessions::topics.eq(db::encode_list(&fields.topics)),
-                sessions::summary.eq(&fields.summary),
                 sessions::notes_ciphertext.eq(notes),
+                sessions::details_ciphertext.eq(details),
+                // Whatever an older version left in clear goes with the correction.
+                sessions::summary.eq(None::<String>),
+                sessions::topics.eq("[]"),
                 sessions::follow_up_on.eq(fields.follow_up_on),
                 sessions::updated_at.eq(db::now().naive_utc()),
                 sessions::version.eq(expected_version + 1),
             ),
         ))
-        .returning(sessions::all_columns)
+        .returning(ROW_COLUMNS)
         .get_result::<SessionRow>(conn)
         .optional()?;
     if updated.is_some() {
@@ -296,7 +350,7 @@ pub fn counts(
 }
 
 /// Open follow-ups: a follow-up date of a session after which no later session with the client
-/// was logged yet.
+/// that the viewer may see was logged yet.
 pub fn follow_ups(
     conn: &mut DbConnection,
     organisation_id: Id,
@@ -314,7 +368,16 @@ pub fn follow_ups(
         .filter(diesel::dsl::not(diesel::dsl::exists(
             later
                 .filter(later.field(sessions::client_id).eq(sessions::client_id))
-                .filter(later.field(sessions::started_at).gt(sessions::started_at)),
+                .filter(later.field(sessions::started_at).gt(sessions::started_at))
+                // A later session the viewer may not see must not close the follow-up either:
+                // its disappearing would reveal the hidden session.
+                .filter(
+                    later
+                        .field(sessions::kind)
+                        .ne(SessionKind::Psychological.code())
+                        .or(later.field(sessions::counselor_id).eq(viewer.user_id))
+                        .or(viewer.psychologist.into_sql::<Bool>()),
+                ),
         )))
         .select((
             sessions::id,

@@ -5,14 +5,16 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{Duration, Utc};
 
 use super::model::{
-    Notes, PeriodQuery, Session, SessionCounts, SessionFields, SessionFilter, SessionInput, SessionPatch, SessionRow,
+    Details, Notes, PeriodQuery, Session, SessionCounts, SessionFields, SessionFilter, SessionInput, SessionPatch,
+    SessionRow,
 };
-use super::queries::{self, NewSession, SessionQuery, Viewer};
+use super::queries::{self, NewSession, Resealed, SessionQuery, Viewer};
+use super::sealing::{Sealer, open_details};
 use crate::audit::{self, Event, Outcome};
 use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
-use crate::crypto::keys::{self, KeyError};
-use crate::crypto::{CryptoError, MasterKeys};
+use crate::crypto::keys::{KeyError, KeyRing};
+use crate::crypto::{CryptoError, DataKey, MasterKeys, SessionField};
 use crate::db::{self, DbConnection, Id};
 use crate::domain;
 use crate::http::idempotency::{self, Created, IdempotencyKey};
@@ -73,35 +75,18 @@ fn check_participants(conn: &mut DbConnection, client: &ClientRow, fields: &Sess
     Ok(())
 }
 
-fn seal_notes(
-    conn: &mut DbConnection,
-    master: &MasterKeys,
-    client_id: Id,
-    session_id: Id,
-    notes: Option<&str>,
-) -> Result<Option<Vec<u8>>, ApiError> {
-    match notes {
-        Some(notes) => Ok(Some(keys::for_client(conn, master, client_id)?.seal_notes(session_id, notes))),
-        None => Ok(None),
-    }
-}
-
-/// Decrypts a session's notes for one reader; a failure is reported, never returned as garbage.
+/// Decrypts a session's notes for one reader (`key`: the client's, if it has a usable one); a
+/// failure is reported, never returned as garbage.
 fn open_notes(
     conn: &mut DbConnection,
-    master: &MasterKeys,
+    key: Option<&DataKey>,
     principal: &Principal,
     row: &SessionRow,
 ) -> Result<Notes, ApiError> {
     let Some(sealed) = &row.notes_ciphertext else {
         return Ok(Notes::Shown(None));
     };
-    let opened = match keys::existing(conn, master, row.client_id) {
-        Ok(Some(key)) => key.open_notes(row.id, sealed),
-        Ok(None) => Err(CryptoError::Integrity),
-        Err(KeyError::Crypto(error)) => Err(error),
-        Err(KeyError::Database(error)) => return Err(error.into()),
-    };
+    let opened = key.ok_or(CryptoError::Integrity).and_then(|key| key.open(SessionField::Notes, row.id, sealed));
     match opened {
         Ok(notes) => {
             audit::record(
@@ -120,9 +105,20 @@ fn open_notes(
     }
 }
 
-fn view(conn: &mut DbConnection, row: SessionRow, notes: Notes) -> Result<Session, ApiError> {
+fn view(conn: &mut DbConnection, row: SessionRow, notes: Notes, details: Details) -> Result<Session, ApiError> {
     let participants = queries::participants(conn, row.id)?;
-    Ok(row.view(participants, notes)?)
+    Ok(row.view(participants, notes, details)?)
+}
+
+/// A page of sessions as listed: summary and topics decrypted with each client's key, opened
+/// once for the page; notes withheld.
+fn listed(conn: &mut DbConnection, keys: &mut KeyRing<'_>, rows: Vec<SessionRow>) -> Result<Vec<Session>, ApiError> {
+    rows.into_iter()
+        .map(|row| {
+            let details = open_details(keys.existing(conn, row.client_id)?, &row);
+            view(conn, row, Notes::Withheld, details)
+        })
+        .collect()
 }
 
 /// Log a session with a client. Group sessions name further participants.
@@ -137,7 +133,7 @@ fn view(conn: &mut DbConnection, row: SessionRow, notes: Notes) -> Result<Sessio
         (status = 201, description = "Logged", body = Session, headers(("ETag" = String), ("Location" = String))),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a kind outside the author's specialties among them)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -171,7 +167,9 @@ pub async fn log(
                 },
                 |conn, (client, fields)| {
                     let session_id = Id::new();
-                    let notes_ciphertext = seal_notes(conn, master, client_id, session_id, fields.notes.as_deref())?;
+                    let mut sealer = Sealer::new(master, client_id, session_id);
+                    let notes_ciphertext = sealer.notes(conn, fields.notes.as_deref())?;
+                    let details_ciphertext = sealer.details(conn, &fields.details())?;
                     let row = queries::insert(
                         conn,
                         NewSession {
@@ -181,13 +179,15 @@ pub async fn log(
                             counselor_id: principal.user_id,
                             fields: &fields,
                             notes_ciphertext,
+                            details_ciphertext,
                         },
                     )?;
                     audit::record(
                         conn,
                         Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
                     )?;
-                    Ok(created(view(conn, row, Notes::Shown(fields.notes.clone()))?))
+                    let notes = Notes::Shown(fields.notes.clone());
+                    Ok(created(view(conn, row, notes, Details::Shown(fields.details()))?))
                 },
             )
         })
@@ -240,12 +240,12 @@ pub async fn list(
     filter: web::Query<SessionFilter>,
 ) -> Result<web::Json<Page<Session>>, ApiError> {
     let (query, page) = session_query(&filter)?;
+    let keys_of = state.clone();
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListSessions, RESOURCE)?;
             let rows = queries::list(conn, organisation_id, viewer(&principal), &query, page)?;
-            let sessions =
-                rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
+            let sessions = listed(conn, &mut KeyRing::new(&keys_of.master_keys), rows)?;
             audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE))?;
             Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
         })
@@ -273,12 +273,12 @@ pub async fn list_of_client(
     let client_id = id.into_inner();
     let (mut query, page) = session_query(&filter)?;
     query.client_id = Some(client_id);
+    let keys_of = state.clone();
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let client = clients::authorized(conn, &principal, client_id, Action::ListSessions)?;
             let rows = queries::list(conn, client.organisation_id, viewer(&principal), &query, page)?;
-            let sessions =
-                rows.into_iter().map(|row| view(conn, row, Notes::Withheld)).collect::<Result<Vec<_>, _>>()?;
+            let sessions = listed(conn, &mut KeyRing::new(&keys_of.master_keys), rows)?;
             audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE).for_client(client_id))?;
             Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
         })
@@ -315,8 +315,11 @@ pub async fn read(
 fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal, id: Id) -> Result<Session, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadSession)?;
     audit::record(conn, Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id))?;
-    let notes = open_notes(conn, master, principal, &row)?;
-    view(conn, row, notes)
+    let mut keys = KeyRing::new(master);
+    let key = keys.existing(conn, row.client_id)?;
+    let notes = open_notes(conn, key, principal, &row)?;
+    let details = open_details(key, &row);
+    view(conn, row, notes, details)
 }
 
 /// Correct a session (JSON Merge Patch). Counselors correct their own sessions; coordinators
@@ -332,6 +335,8 @@ fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal,
     responses(
         (status = 200, description = "Corrected", body = Session, headers(("ETag" = String))),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stored summary and topics cannot be decrypted (`details_unreadable`): correct both together", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased: its sessions no longer change", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -354,10 +359,25 @@ pub async fn update(
             let current = authorized(conn, &principal, id, Action::UpdateSession)?;
             let client =
                 clients::queries::find(conn, current.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
+            clients::refuse_if_erased(&client)?;
             let participants = queries::participants(conn, id)?;
             let touches_notes = patch.touches_notes();
+            let touches_details = patch.touches_summary() || patch.touches_topics();
+            let (stored, unreadable) =
+                match open_details(KeyRing::new(&keys_of.master_keys).existing(conn, current.client_id)?, &current) {
+                    Details::Shown(details) => (details, false),
+                    // Summary and topics are sealed together: correcting one of them alone would
+                    // store the other as empty.
+                    Details::Unreadable if touches_details && !(patch.touches_summary() && patch.touches_topics()) => {
+                        return Err(ApiError::conflict(
+                            "details_unreadable",
+                            "The stored summary and topics cannot be decrypted; correct both together.",
+                        ));
+                    }
+                    Details::Unreadable => (Default::default(), true),
+                };
             let mut errors = FieldErrors::default();
-            let input = patch.apply(current.input(&participants, None)?, &mut errors);
+            let input = patch.apply(current.input(&participants, stored, None)?, &mut errors);
             errors.finish(|| Some(()))?;
             // The author's specialties decide which kinds the session may have.
             let author_specialties = crate::users::queries::find(conn, current.counselor_id)?
@@ -368,18 +388,20 @@ pub async fn update(
                 input.parse(current.client_id, &author_specialties, Utc::now()).map_err(FieldErrors::into_error)?;
             check_participants(conn, &client, &fields)?;
             db::transaction(conn, |conn| {
-                let notes = if touches_notes {
-                    Some(seal_notes(conn, &keys_of.master_keys, current.client_id, id, fields.notes.as_deref())?)
-                } else {
-                    None
+                let mut sealer = Sealer::new(&keys_of.master_keys, current.client_id, id);
+                let resealed = Resealed {
+                    notes: touches_notes.then(|| sealer.notes(conn, fields.notes.as_deref())).transpose()?,
+                    details: touches_details.then(|| sealer.details(conn, &fields.details())).transpose()?,
                 };
-                let row = queries::update(conn, &current, if_match.0, &fields, notes)?.ok_or_else(IfMatch::stale)?;
+                let row = queries::update(conn, &current, if_match.0, &fields, resealed)?.ok_or_else(IfMatch::stale)?;
                 audit::record(
                     conn,
                     Event::new(&principal.actor, "session.update", RESOURCE).on(id).for_client(row.client_id),
                 )?;
                 let notes = if touches_notes { Notes::Shown(fields.notes.clone()) } else { Notes::Withheld };
-                view(conn, row, notes)
+                let details =
+                    if unreadable && !touches_details { Details::Unreadable } else { Details::Shown(fields.details()) };
+                view(conn, row, notes, details)
             })
         })
         .await?;
@@ -395,6 +417,7 @@ pub async fn update(
         (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Logged more than 24 hours ago: correct it instead", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased: its sessions no longer change", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -408,6 +431,8 @@ pub async fn remove(
     signed_in
         .run(&state.pool, move |conn, principal| {
             let row = authorized(conn, &principal, id, Action::DeleteSession)?;
+            let client = clients::queries::find(conn, row.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
+            clients::refuse_if_erased(&client)?;
             if db::now().naive_utc() - row.created_at > Duration::hours(DELETION_WINDOW_HOURS) {
                 return Err(ApiError::conflict(
                     "deletion_window_passed",

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::enrolment::Enrolment;
 use crate::db::schema::users;
 use crate::db::{self, Id};
 use crate::domain::{Role, SessionKind};
@@ -39,7 +40,12 @@ pub struct User {
     pub role: Role,
     /// Session kinds the person is qualified for.
     pub specialties: Vec<SessionKind>,
+    /// Specialties asked for that wait for a second person's confirmation (the psychological
+    /// one); they give no access yet.
+    pub pending_specialties: Vec<SessionKind>,
     pub active: bool,
+    /// Whether the user has set a password with their enrolment token.
+    pub enrolled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
@@ -51,10 +57,16 @@ impl UserRow {
         db::decode(&self.role)
     }
 
-    pub fn view(self) -> QueryResult<User> {
+    pub fn specialties(&self) -> QueryResult<Vec<SessionKind>> {
+        db::decode_list(&self.specialties)
+    }
+
+    pub fn view(self, pending_specialties: Vec<SessionKind>) -> QueryResult<User> {
         Ok(User {
             role: self.role()?,
-            specialties: db::decode_list(&self.specialties)?,
+            specialties: self.specialties()?,
+            pending_specialties,
+            enrolled: !self.password_hash.is_empty(),
             id: self.id,
             organisation_id: self.organisation_id,
             email: self.email,
@@ -78,11 +90,17 @@ pub struct CreateUserRequest {
     #[schema(example = "Anna Kowalska", max_length = 120)]
     pub display_name: String,
     pub role: Role,
+    /// `psychological` among them is not granted at once: it waits for a second person's
+    /// confirmation (see `/specialty-grants`).
     #[serde(default)]
     pub specialties: Vec<SessionKind>,
-    /// Initial password, 12–128 characters, not easy to guess.
-    #[schema(min_length = 12, max_length = 128)]
-    pub password: String,
+}
+
+/// A new user and the one-time token with which they set their own password.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedUser {
+    pub user: User,
+    pub enrolment: Enrolment,
 }
 
 /// A partial update (JSON Merge Patch): absent fields stay as they are.
@@ -95,6 +113,9 @@ pub struct UpdateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<Role>)]
     pub role: Patch<Role>,
+    /// Adding `psychological` asks for it (pending until a second person confirms); removing
+    /// it takes effect at once and withdraws a pending request. Nobody changes their own role
+    /// or specialties.
     #[serde(default)]
     #[schema(value_type = Option<Vec<SessionKind>>)]
     pub specialties: Patch<Vec<SessionKind>>,
@@ -102,13 +123,6 @@ pub struct UpdateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub active: Patch<bool>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResetPasswordRequest {
-    #[schema(min_length = 12, max_length = 128)]
-    pub new_password: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

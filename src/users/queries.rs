@@ -15,6 +15,7 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub specialties: Vec<SessionKind>,
+    /// Empty until the user enrols (no password then matches).
     pub password_hash: String,
 }
 
@@ -99,6 +100,27 @@ pub fn set_password(conn: &mut DbConnection, id: Id, password_hash: &str) -> Que
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(password_hash),
+            users::updated_at.eq(db::now().naive_utc()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)
+}
+
+/// Adds a specialty to a user's list (a confirmed grant).
+pub fn add_specialty(conn: &mut DbConnection, id: Id, specialty: SessionKind) -> QueryResult<usize> {
+    let Some(user) = find(conn, id)? else { return Ok(0) };
+    let mut specialties: Vec<SessionKind> = db::decode_list(&user.specialties)?;
+    if specialties.contains(&specialty) {
+        return Ok(0);
+    }
+    specialties.push(specialty);
+    set_specialties(conn, id, &specialties)
+}
+
+pub fn set_specialties(conn: &mut DbConnection, id: Id, specialties: &[SessionKind]) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::specialties.eq(db::encode_list(specialties)),
             users::updated_at.eq(db::now().naive_utc()),
             users::version.eq(users::version + 1),
         ))

@@ -139,7 +139,7 @@ async fn deactivated_user_is_refused_at_once() {
     let response = app
         .patch(&format!("/api/v1/users/{}", counselor.id))
         .bearer_auth(&admin.token)
-        .header("if-match", "\"1\"")
+        .header("if-match", "\"2\"" /* created, then enrolled */)
         .json(&json!({"active": false}))
         .send()
         .await

@@ -24,6 +24,8 @@ pub const PASSWORD: &str = "violet tram under Wawel 1987!";
 
 pub struct TestApp {
     pub address: String,
+    /// A psychologist of each organisation that has one, to confirm further grants.
+    psychologists: Mutex<HashMap<Id, Account>>,
     pub client: reqwest::Client,
     pub pool: DbPool,
     pub database_url: String,
@@ -185,7 +187,16 @@ impl TestApp {
         let handle = application.handle();
         tokio::spawn(application.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { address, client, pool, database_url, handle, _data_dir: data_dir, _database: database }
+        Self {
+            address,
+            psychologists: Mutex::default(),
+            client,
+            pool,
+            database_url,
+            handle,
+            _data_dir: data_dir,
+            _database: database,
+        }
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -283,8 +294,8 @@ impl TestApp {
         self.staff(creator, organisation_id, role, &["legal"]).await
     }
 
-    /// Creates a user with these specialties in effect (the psychological one included) and
-    /// signs them in.
+    /// Creates a user with these specialties in effect (the psychological one confirmed by a
+    /// second person), lets them enrol with `PASSWORD` and signs them in.
     pub async fn staff(
         &self,
         creator: &Account,
@@ -302,21 +313,61 @@ impl TestApp {
                 "display_name": format!("Test {role}"),
                 "role": role,
                 "specialties": specialties,
-                "password": PASSWORD,
             }))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "creating a {role}: {}", response.text().await.unwrap());
         let user: Value = response.json().await.unwrap();
+        let enrolled = self.enrol(user["enrolment"]["token"].as_str().unwrap(), PASSWORD).await;
+        assert_eq!(enrolled.status(), StatusCode::NO_CONTENT, "enrolling: {}", enrolled.text().await.unwrap());
         let account = Account {
-            id: user["id"].as_str().unwrap().parse().unwrap(),
+            id: user["user"]["id"].as_str().unwrap().parse().unwrap(),
             email,
             organisation_id,
             token: String::new(),
             refresh_token: String::new(),
         };
-        self.signed_in(account).await
+        let psychologist = specialties.contains(&"psychological");
+        if let (true, Some(organisation_id)) = (psychologist, organisation_id) {
+            self.confirm_psychologist(account.id, organisation_id).await;
+        }
+        let account = self.signed_in(account).await;
+        if let (true, Some(organisation_id)) = (psychologist, organisation_id) {
+            self.psychologists.lock().unwrap().entry(organisation_id).or_insert_with(|| account.clone());
+        }
+        account
+    }
+
+    /// Sets a password with a one-time enrolment token.
+    pub async fn enrol(&self, token: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/enrol").json(&json!({"token": token, "password": password})).send().await.unwrap()
+    }
+
+    /// Confirms the pending psychological grant of `user_id` as a psychologist of the
+    /// organisation, or — where it has none yet — as a consortium administrator.
+    pub async fn confirm_psychologist(&self, user_id: Id, organisation_id: Id) {
+        let known = self.psychologists.lock().unwrap().get(&organisation_id).cloned();
+        let confirmer = match known {
+            Some(psychologist) => psychologist,
+            None => self.admin().await,
+        };
+        let grants: Value = body(
+            self.get(&format!("/api/v1/specialty-grants?user_id={user_id}&status=pending"))
+                .bearer_auth(&confirmer.token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let grant = grants["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no pending grant: {grants}"));
+        let confirmed = self
+            .post(&format!("/api/v1/specialty-grants/{grant}/confirm"))
+            .bearer_auth(&confirmer.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirmed.status(), StatusCode::OK, "confirming: {}", confirmed.text().await.unwrap());
     }
 }
 

@@ -16,7 +16,7 @@ use casebridge::sessions::queries::NewSession;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Account, PASSWORD, TestApp};
+use crate::helpers::{Account, TestApp};
 
 /// Who a request is about.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -57,6 +57,7 @@ const CASES: &[Case] = &[
     Case { method: "post", path: "/api/v1/auth/login", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/refresh", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/logout", rule: Rule::Public },
+    Case { method: "post", path: "/api/v1/auth/enrol", rule: Rule::Public },
     Case {
         method: "get",
         path: "/api/v1/auth/me",
@@ -505,12 +506,37 @@ const CASES: &[Case] = &[
     },
     Case {
         method: "post",
-        path: "/api/v1/users/{id}/password",
+        path: "/api/v1/users/{id}/password-reset",
         rule: Rule::Policy {
             action: Action::ResetUserPassword,
             reaches: &[Reach::Own, Reach::Other],
-            allowed: StatusCode::NO_CONTENT,
+            allowed: StatusCode::OK,
             audit: Some("user.password_reset"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/specialty-grants",
+        rule: Rule::Policy { action: Action::ListSpecialtyGrants, reaches: BOTH, allowed: StatusCode::OK, audit: None },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/specialty-grants/{id}/confirm",
+        rule: Rule::Policy {
+            action: Action::DecidePsychologicalGrant,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("specialty_grant.confirm"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/specialty-grants/{id}/refuse",
+        rule: Rule::Policy {
+            action: Action::DecidePsychologicalGrant,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("specialty_grant.refuse"),
         },
     },
     Case {
@@ -639,8 +665,27 @@ fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -
             counselor_id: author,
             fields: &fields,
             notes_ciphertext: None,
+            details_ciphertext: None,
         };
         casebridge::sessions::queries::insert(conn, new).unwrap().id
+    })
+}
+
+/// A pending grant of the psychological specialty to a fresh user of the organisation, asked
+/// for by its target user (so no caller is the requester or the grantee).
+fn pending_grant(app: &TestApp, world: &World, reach: Reach) -> Id {
+    let organisation = world.organisation(reach);
+    let draft = casebridge::users::queries::NewUser {
+        organisation_id: Some(organisation),
+        email: casebridge::domain::Email::parse(&format!("{}@example.org", Id::new().as_uuid().simple())).unwrap(),
+        display_name: "Future Psychologist".into(),
+        role: Role::Counselor,
+        specialties: vec![],
+        password_hash: String::new(),
+    };
+    app.db(|conn| {
+        let grantee = casebridge::users::queries::insert(conn, &draft).unwrap().id;
+        casebridge::grants::queries::insert(conn, organisation, grantee, world.user(reach)).unwrap().id
     })
 }
 
@@ -682,16 +727,21 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("get", "/api/v1/users") => app.get(&format!("/api/v1/users?organisation_id={organisation}")),
         ("post", "/api/v1/users") => app.post("/api/v1/users").json(&json!({
             "organisation_id": organisation, "email": format!("{unique}@example.org"),
-            "display_name": "New Colleague", "role": "counselor", "password": PASSWORD,
+            "display_name": "New Colleague", "role": "counselor",
         })),
         ("get", "/api/v1/users/{id}") => app.get(&format!("/api/v1/users/{user}")),
         ("patch", "/api/v1/users/{id}") => app
             .patch(&format!("/api/v1/users/{user}"))
             .header("if-match", format!("\"{}\"", version_of(app, "users", user)))
             .json(&json!({"display_name": format!("Renamed {unique}")})),
-        ("post", "/api/v1/users/{id}/password") => app
-            .post(&format!("/api/v1/users/{user}/password"))
-            .json(&json!({"new_password": format!("fresh ledger {unique}")})),
+        ("post", "/api/v1/users/{id}/password-reset") => app.post(&format!("/api/v1/users/{user}/password-reset")),
+        ("get", "/api/v1/specialty-grants") => app.get(&format!("/api/v1/specialty-grants?organisation_id={organisation}")),
+        ("post", "/api/v1/specialty-grants/{id}/confirm") => {
+            app.post(&format!("/api/v1/specialty-grants/{}/confirm", pending_grant(app, world, reach)))
+        }
+        ("post", "/api/v1/specialty-grants/{id}/refuse") => {
+            app.post(&format!("/api/v1/specialty-grants/{}/refuse", pending_grant(app, world, reach)))
+        }
         ("get", "/api/v1/audit-events") => app.get("/api/v1/audit-events"),
         ("get", "/api/v1/clients") => app.get("/api/v1/clients?q=dudayev"),
         ("post", "/api/v1/clients") => {
@@ -840,6 +890,10 @@ fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target 
     let receiving = case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel");
     let referral_seen_from = if reach == Reach::Other { world.other } else { world.own };
     match reach {
+        // No organisation of the world has a psychologist; no caller asked for or receives it.
+        Reach::Own | Reach::Other if case.path.starts_with("/api/v1/specialty-grants/{id}") => {
+            Target::grant(world.organisation(reach), Id::new(), world.user(reach), false)
+        }
         Reach::Own | Reach::Other if receiving => {
             let to = if reach == Reach::Other { world.third } else { world.own };
             Target::service(to, casebridge::domain::SessionKind::Legal)
@@ -855,6 +909,24 @@ fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target 
         Reach::OwnRecord => Target::record(world.own, caller.id),
         Reach::Consortium => Target::owned_by(caller.organisation_id),
     }
+}
+
+/// A legal counselor for whom the psychological specialty was asked and not yet confirmed.
+async fn pending_psychologist(app: &TestApp, admin: &Account, organisation: Id) -> Account {
+    let counselor = app.create_user(admin, Some(organisation), "counselor").await;
+    let path = format!("/api/v1/users/{}", counselor.id);
+    let etag = app.get(&path).bearer_auth(&admin.token).send().await.unwrap().headers()["etag"].clone();
+    let asked = app
+        .patch(&path)
+        .bearer_auth(&admin.token)
+        .header("if-match", etag)
+        .json(&json!({"specialties": ["legal", "psychological"]}))
+        .send()
+        .await
+        .unwrap();
+    let user: serde_json::Value = asked.json().await.unwrap();
+    assert_eq!(user["pending_specialties"], json!(["psychological"]));
+    counselor
 }
 
 #[tokio::test]
@@ -876,6 +948,8 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
         (Role::Coordinator, app.create_user(&admin, Some(own), "coordinator").await),
         (Role::Counselor, app.create_user(&admin, Some(own), "counselor").await),
         (Role::Analyst, app.create_user(&admin, Some(own), "analyst").await),
+        // A pending psychological grant gives no access: the policy answers as for a lawyer.
+        (Role::Counselor, pending_psychologist(&app, &admin, own).await),
     ];
 
     let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
@@ -952,6 +1026,11 @@ async fn public_routes_answer_without_a_token() {
         ),
         ("/api/v1/auth/refresh", json!({"refresh_token": "unknown"}), StatusCode::UNAUTHORIZED),
         ("/api/v1/auth/logout", json!({"refresh_token": "unknown"}), StatusCode::NO_CONTENT),
+        (
+            "/api/v1/auth/enrol",
+            json!({"token": "unknown", "password": "amber kettle over Vistula 2031?"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ];
     for case in CASES.iter().filter(|c| matches!(c.rule, Rule::Public)) {
         let method = Method::from_bytes(case.method.to_uppercase().as_bytes()).unwrap();

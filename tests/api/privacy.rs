@@ -139,7 +139,7 @@ async fn after_erasure_the_name_appears_nowhere_in_the_database() {
         .send()
         .await
         .unwrap();
-    assert_problem(again, StatusCode::CONFLICT, "client_erased").await;
+    assert_problem(again, StatusCode::GONE, "client_erased").await;
     let change = app
         .patch(&format!("/api/v1/clients/{id}"))
         .bearer_auth(&coordinator.token)
@@ -148,7 +148,7 @@ async fn after_erasure_the_name_appears_nowhere_in_the_database() {
         .send()
         .await
         .unwrap();
-    assert_problem(change, StatusCode::CONFLICT, "client_erased").await;
+    assert_problem(change, StatusCode::GONE, "client_erased").await;
     let key_left: Count =
         app.db(|conn| diesel::sql_query("SELECT COUNT(*) AS count FROM client_keys").get_result(conn).unwrap());
     assert_eq!(key_left.count, 0, "the data key is destroyed");
@@ -161,7 +161,8 @@ async fn export_holds_everything_about_the_client() {
     let id = client["id"].as_str().unwrap();
     app.post(&format!("/api/v1/clients/{id}/sessions"))
         .bearer_auth(&counselor.token)
-        .json(&json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 40, "notes": "Discussed the appeal"}))
+        .json(&json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 40,
+                      "notes": "Discussed the appeal", "summary": "Appeal drafted", "topics": ["appeal"]}))
         .send()
         .await
         .unwrap();
@@ -178,6 +179,9 @@ async fn export_holds_everything_about_the_client() {
     assert_eq!(export["client"]["identifiers"][0]["value"], "ZY1234567");
     assert_eq!(export["consents"].as_array().unwrap().len(), 1);
     assert_eq!(export["sessions"][0]["notes"], "Discussed the appeal");
+    assert_eq!(export["sessions"][0]["summary"], "Appeal drafted", "decrypted for the export");
+    assert_eq!(export["sessions"][0]["topics"], json!(["appeal"]));
+    assert_eq!(export["sessions"][0]["details_unreadable"], false);
     assert_eq!(app.audit_count("client.export"), 1);
     let by_counselor =
         app.get(&format!("/api/v1/clients/{id}/export")).bearer_auth(&counselor.token).send().await.unwrap();
@@ -214,10 +218,10 @@ async fn retention_lists_and_erases_clients_closed_long_ago() {
     assert!(due.is_empty());
 }
 
-/// Every write on an erased client's record answers 409 `client_erased`, and the contract
-/// documents that answer on each of these operations.
+/// Every write on an erased client's record answers 410 Gone `client_erased` (the record is a
+/// tombstone), and the contract documents that answer on each of these operations.
 #[tokio::test]
-async fn writes_on_an_erased_client_are_documented_409s() {
+async fn writes_on_an_erased_client_are_documented_410s() {
     let app = TestApp::spawn().await;
     let (coordinator, counselor, client) = coordinator_and_client(&app).await;
     let id = client["id"].as_str().unwrap();
@@ -262,14 +266,55 @@ async fn writes_on_an_erased_client_are_documented_409s() {
         let method = method.parse::<reqwest::Method>().unwrap();
         let response =
             app.request(method.clone(), &path).bearer_auth(&coordinator.token).json(&request).send().await.unwrap();
-        assert_problem(response, StatusCode::CONFLICT, "client_erased").await;
+        assert_problem(response, StatusCode::GONE, "client_erased").await;
         let responses = &document["paths"][documented][method.as_str().to_lowercase()]["responses"];
-        assert!(responses["409"].is_object(), "{method} {documented} does not document 409: {responses}");
+        assert!(responses["410"].is_object(), "{method} {documented} does not document 410: {responses}");
     }
-    for (method, documented) in
-        [("patch", "/api/v1/clients/{id}"), ("patch", "/api/v1/clients/{id}/procedure-events/{event_id}")]
-    {
+    for (method, documented) in [
+        ("patch", "/api/v1/clients/{id}"),
+        ("patch", "/api/v1/clients/{id}/procedure-events/{event_id}"),
+        ("post", "/api/v1/clients/{id}/erase"),
+        ("patch", "/api/v1/sessions/{id}"),
+        ("delete", "/api/v1/sessions/{id}"),
+    ] {
         let responses = &document["paths"][documented][method]["responses"];
-        assert!(responses["409"].is_object(), "{method} {documented} does not document 409: {responses}");
+        assert!(responses["410"].is_object(), "{method} {documented} does not document 410: {responses}");
     }
+}
+
+#[tokio::test]
+async fn a_coordinators_export_shows_no_trace_of_a_psychological_session_and_a_psychologists_does() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let lawyer = app.staff(&coordinator, organisation, "counselor", &["legal"]).await;
+    let client = create_client(&app, &lawyer, json!({"given_names": "Zelimkhan", "family_name": "A"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let session: Value = body(
+        app.post(&format!("/api/v1/clients/{client_id}/sessions"))
+            .bearer_auth(&psychologist.token)
+            .json(&json!({"kind": "psychological", "mode": "in_person", "started_at": "2026-11-03T09:00:00Z",
+                          "duration_minutes": 50, "notes": "Nightmares"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let session_id = session["id"].as_str().unwrap();
+    let export =
+        |account: &Account| app.get(&format!("/api/v1/clients/{client_id}/export")).bearer_auth(&account.token).send();
+
+    let by_coordinator = export(&coordinator).await.unwrap();
+    assert_eq!(by_coordinator.status(), StatusCode::OK);
+    let text = by_coordinator.text().await.unwrap();
+    assert!(!text.contains(session_id) && !text.contains(&psychologist.id.to_string()), "no trace: {text}");
+    assert!(!text.contains("restricted"), "no list of sessions withheld: {text}");
+
+    let by_psychologist: Value = body(export(&psychologist).await.unwrap()).await;
+    let sessions = by_psychologist["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["notes"], "Nightmares");
+    assert_problem(export(&lawyer).await.unwrap(), StatusCode::FORBIDDEN, "forbidden").await;
 }

@@ -18,13 +18,20 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, TestApp, body};
+use crate::helpers::{Account, MASTER_KEY, TestApp, body};
+
+/// The master keys of the test configuration.
+fn master_keys() -> casebridge::crypto::MasterKeys {
+    casebridge::crypto::MasterKeys::new(&[("test-1".to_owned(), secrecy::SecretBox::new(Box::new(MASTER_KEY)))])
+}
 
 /// Every page of a client search, following `next_cursor`.
-/// Signs in with a printed demo password and returns the access token.
-async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
-    let response = app.login(email, password).await;
-    assert_eq!(response.status(), StatusCode::OK, "{email} cannot sign in with the printed password");
+/// Enrols with a printed demo enrolment token, signs in and returns the access token.
+async fn access_token(app: &TestApp, email: &str, enrolment_token: &str) -> String {
+    let enrolled = app.enrol(enrolment_token, crate::helpers::PASSWORD).await;
+    assert_eq!(enrolled.status(), StatusCode::NO_CONTENT, "{email} cannot enrol with the printed token");
+    let response = app.login(email, crate::helpers::PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK, "{email} cannot sign in after enrolling");
     let tokens: Value = response.json().await.unwrap();
     tokens["access_token"].as_str().unwrap().to_owned()
 }
@@ -90,7 +97,7 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
         writers: 2,
         sessions_per_client: 0,
     };
-    let report = synthetic(&app.pool, &options).unwrap();
+    let report = synthetic(&app.pool, &master_keys(), &options).unwrap();
     assert_eq!(report.clients, 300);
     assert!(report.organisation_created);
     let year = casebridge::domain::today().format("%Y").to_string();
@@ -186,7 +193,7 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
 
     // The same seed invents the same people, into another organisation as well.
     let again = SyntheticOptions { organisation: "SYNTH2".into(), batch: 300, ..options };
-    let second = synthetic(&app.pool, &again).unwrap();
+    let second = synthetic(&app.pool, &master_keys(), &again).unwrap();
     let people = |rows: Vec<Seeded>| -> Vec<(String, String, Option<String>, Option<i32>)> {
         rows.into_iter().map(|c| (c.given_names, c.family_name, c.native_name, c.birth_year)).collect()
     };
@@ -239,7 +246,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
         writers: 2,
         sessions_per_client: 3,
     };
-    let report = synthetic(&app.pool, &options).unwrap();
+    let report = synthetic(&app.pool, &master_keys(), &options).unwrap();
     let tally = report.sessions.clone();
     assert_eq!((report.counselors, report.counselors_created), (20, 20));
     assert!((400..=800).contains(&tally.sessions), "about 3 per client: {}", tally.sessions);
@@ -250,7 +257,8 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
         kinds,
         BTreeSet::from(["integration", "legal", "medical_referral", "other", "psychological", "social", "vocational"])
     );
-    assert_eq!(report.rows(), report.clients + report.index_rows + 2 * tally.sessions);
+    assert_eq!(report.rows(), report.clients + report.index_rows + 2 * tally.sessions + report.data_keys);
+    assert!(report.data_keys > 0 && report.data_keys <= tally.clients_with_sessions, "{}", report.data_keys);
 
     // What is stored is what was counted, with no notes, each session with its client only.
     let organisation_id = report.organisation_id;
@@ -277,6 +285,22 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
     assert_eq!(participants.len() as u64, tally.participants);
     assert!(participants.iter().all(|(participant, client, attended)| participant == client && *attended));
     assert_eq!((with_notes, foreign), (0, 0));
+
+    // Summaries and topics are sealed, with a data key for each client that has any.
+    let (in_clear, sealed, keys): (i64, i64, i64) = app.db(|conn| {
+        let in_clear = sessions::table
+            .filter(sessions::summary.is_not_null().or(sessions::topics.ne("[]")))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        let sealed =
+            sessions::table.filter(sessions::details_ciphertext.is_not_null()).count().get_result(conn).unwrap();
+        let keys = casebridge::db::schema::client_keys::table.count().get_result(conn).unwrap();
+        (in_clear, sealed, keys)
+    });
+    assert_eq!(in_clear, 0);
+    assert!(sealed as u64 > tally.sessions * 8 / 10, "most sessions have a summary or topics: {sealed}");
+    assert_eq!(keys as u64, report.data_keys);
 
     // The indicator report of the organisation's coordinator says the same.
     let admin = app.admin().await;
@@ -321,10 +345,12 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
         assert_eq!(session["participants"].as_array().unwrap().len(), 1);
         assert_eq!(session["participants"][0]["client_id"], busiest.to_string());
         assert_eq!(session["has_notes"], false);
+        assert_eq!(session["details_unreadable"], false);
         assert!(
             chrono::DateTime::parse_from_rfc3339(session["started_at"].as_str().unwrap()).unwrap() < chrono::Utc::now()
         );
     }
+    assert!(listed.iter().any(|s| s["summary"].is_string() && !s["topics"].as_array().unwrap().is_empty()));
     let seen_by_coordinator = sessions_of_client(&app, &coordinator, busiest).await;
     assert_eq!(seen_by_coordinator.len() as i64, all - psychological);
 
@@ -333,7 +359,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     // A second run adds clients with their own sessions and reuses the counselors.
-    let more = synthetic(&app.pool, &SyntheticOptions { clients: 50, seed: 10, ..options }).unwrap();
+    let more = synthetic(&app.pool, &master_keys(), &SyntheticOptions { clients: 50, seed: 10, ..options }).unwrap();
     assert_eq!((more.counselors, more.counselors_created), (20, 0));
     assert_eq!(stored_sessions_of(&app, busiest), (all, psychological));
     let stored: i64 = app.db(|conn| {
@@ -345,7 +371,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
 #[tokio::test]
 async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
     let app = TestApp::spawn().await;
-    let report = app.db(|conn| demo(conn, 42, WORKING_DAYS).unwrap());
+    let report = app.db(|conn| demo(conn, &master_keys(), 42, WORKING_DAYS).unwrap());
     assert_eq!(report.organisations.len(), 6);
     assert_eq!(report.clients, 200);
     assert!(report.procedure_events > report.clients);
@@ -365,7 +391,7 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
 
     let mut psychologist_token = None;
     for user in &report.users {
-        let token = access_token(&app, &user.email, user.password.expose_secret()).await;
+        let token = access_token(&app, &user.email, user.enrolment_token.expose_secret()).await;
         let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&token).send().await.unwrap()).await;
         assert_eq!(me["role"], user.role.code());
         if user.specialties == [SessionKind::Psychological] && user.organisation.as_deref() == Some("PFM") {
@@ -429,7 +455,7 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
     });
     assert_eq!(checked, 200 + report.referred_clients);
 
-    let again = app.db(|conn| demo(conn, 42, WORKING_DAYS).unwrap_err());
+    let again = app.db(|conn| demo(conn, &master_keys(), 42, WORKING_DAYS).unwrap_err());
     assert!(again.to_string().contains("already"), "{again}");
     let organisations: i64 = app.db(|conn| organisations::table.count().get_result(conn).unwrap());
     assert_eq!(organisations, 6);
@@ -443,7 +469,7 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     use casebridge::consents::model::ConsentScope;
     use casebridge::referrals::model::{ReferralRow, Urgency};
     let app = TestApp::spawn().await;
-    let report = app.db(|conn| demo(conn, 7, WORKING_DAYS).unwrap());
+    let report = app.db(|conn| demo(conn, &master_keys(), 7, WORKING_DAYS).unwrap());
     let today = casebridge::domain::today();
 
     // Sessions of every kind, as counted.
@@ -464,6 +490,16 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     assert_eq!(by_kind, counted);
     let participants: i64 = app.db(|conn| session_participants::table.count().get_result(conn).unwrap());
     assert_eq!(participants as u64, report.sessions.sessions);
+    let (in_clear, sealed): (i64, i64) = app.db(|conn| {
+        let in_clear = sessions::table
+            .filter(sessions::summary.is_not_null().or(sessions::topics.ne("[]")))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        (in_clear, sessions::table.filter(sessions::details_ciphertext.is_not_null()).count().get_result(conn).unwrap())
+    });
+    assert_eq!(in_clear, 0, "summaries and topics are sealed");
+    assert!(sealed as u64 > report.sessions.sessions / 2, "{sealed}");
 
     // Referrals in every state, each on a consent to share with its partner that stood when it
     // was sent and covers the shared fields, answered by the date its urgency gives.
@@ -515,7 +551,8 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     assert_eq!(counted, rows.len());
 
     // A psychological session is hidden from a counselor who is not a psychologist.
-    let password_of = |email: &str| report.users.iter().find(|user| user.email == email).unwrap().password.clone();
+    let password_of =
+        |email: &str| report.users.iter().find(|user| user.email == email).unwrap().enrolment_token.clone();
     let lawyer =
         access_token(&app, "prawnik@pfm.example.org", password_of("prawnik@pfm.example.org").expose_secret()).await;
     let psychologist =
@@ -534,6 +571,8 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let response = app.get(&path).bearer_auth(&psychologist).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let read: Value = response.json().await.unwrap();
+    assert_eq!(read["details_unreadable"], false, "the demo's summaries are sealed with the client's key");
     let listed = |token: String| {
         let app = &app;
         async move {
@@ -640,7 +679,7 @@ async fn search_pages_hold_exactly_the_matches_whether_they_are_few_or_many() {
         writers: 2,
         sessions_per_client: 0,
     };
-    let report = synthetic(&app.pool, &options).unwrap();
+    let report = synthetic(&app.pool, &master_keys(), &options).unwrap();
     let organisation_id = report.organisation_id;
     let admin = app.admin().await;
     let counselor = app.create_user(&admin, Some(organisation_id), "counselor").await;

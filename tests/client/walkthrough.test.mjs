@@ -125,6 +125,16 @@ function addDays(day, days) {
 }
 
 /**
+ * Sets the password of a new user with their one-time enrolment token.
+ * @param {string} token
+ * @param {string} password
+ */
+async function enrol(token, password) {
+  const { response } = await api().POST("/api/v1/auth/enrol", { body: { token, password } });
+  assert.equal(response.status, 204, "enrolled");
+}
+
+/**
  * Signs in and returns the access token.
  * @param {string} email
  * @param {string} password
@@ -285,62 +295,80 @@ step("3. the administrator creates two partner organisations", async () => {
 
 step("4-5. coordinators and counselors of both organisations", async () => {
   const admin = api(tokens.admin);
-  const coordinatorA = expectStatus(
+  /** The user part of a person (the password is theirs to choose when they enrol). @param {{email: string, display_name: string}} person */
+  const who = (person) => ({ email: person.email, display_name: person.display_name });
+  const createdA = expectStatus(
     await admin.POST("/api/v1/users", {
-      body: { organisation_id: pfm.id, role: "coordinator", ...people.coordinatorA },
+      body: { organisation_id: pfm.id, role: "coordinator", ...who(people.coordinatorA) },
     }),
     201,
   );
+  const coordinatorA = createdA.user;
   assert.equal(coordinatorA.role, "coordinator");
   assert.equal(coordinatorA.organisation_id, pfm.id);
   assert.equal(coordinatorA.email, people.coordinatorA.email);
+  assert.equal(coordinatorA.enrolled, false);
   assert.ok(!("password" in coordinatorA), "no password in the answer");
+  assert.ok(createdA.enrolment.token.length >= 40, "a one-time enrolment token");
+  await enrol(createdA.enrolment.token, people.coordinatorA.password);
 
-  const coordinatorB = expectStatus(
+  const createdB = expectStatus(
     await admin.POST("/api/v1/users", {
-      body: { organisation_id: partner.id, role: "coordinator", ...people.coordinatorB },
+      body: { organisation_id: partner.id, role: "coordinator", ...who(people.coordinatorB) },
     }),
     201,
   );
-  assert.equal(coordinatorB.organisation_id, partner.id);
+  assert.equal(createdB.user.organisation_id, partner.id);
+  await enrol(createdB.enrolment.token, people.coordinatorB.password);
 
   // The coordinator signs in and creates a counselor of their organisation (README step 5).
   tokens.coordinatorA = await signIn(people.coordinatorA.email, people.coordinatorA.password);
-  const psychologist = expectStatus(
+  const { user: psychologist, enrolment } = expectStatus(
     await api(tokens.coordinatorA).POST("/api/v1/users", {
       body: {
         organisation_id: pfm.id,
         role: "counselor",
         specialties: ["psychological"],
-        ...people.psychologistA,
+        ...who(people.psychologistA),
       },
     }),
     201,
   );
-  assert.deepEqual(psychologist.specialties, ["psychological"]);
+  assert.deepEqual(psychologist.specialties, [], "the psychological specialty waits for a second person");
+  assert.deepEqual(psychologist.pending_specialties, ["psychological"]);
   assert.equal(psychologist.last_login_at ?? null, null);
 
-  // A weak password is refused with field errors.
-  const weak = await api(tokens.coordinatorA).POST("/api/v1/users", {
-    body: {
-      organisation_id: pfm.id,
-      role: "counselor",
-      email: `slabe.${run}@example.org`,
-      display_name: "Jan Kowalski",
-      password: "password1234",
-    },
+  // A weak password is refused with field errors, and the token stays usable.
+  const weak = await api().POST("/api/v1/auth/enrol", {
+    body: { token: enrolment.token, password: "password1234" },
   });
   const refusal = expectProblem(weak, 422);
   assert.ok(refusal.errors && "password" in refusal.errors, `the error names the password: ${JSON.stringify(refusal)}`);
+  await enrol(enrolment.token, people.psychologistA.password);
+
+  // PFM has no psychologist yet, so the consortium administrator (who did not ask) confirms.
+  const grants = expectStatus(
+    await admin.GET("/api/v1/specialty-grants", {
+      params: { query: { user_id: psychologist.id, status: "pending" } },
+    }),
+    200,
+  );
+  assert.equal(grants.items.length, 1);
+  const confirmed = expectStatus(
+    await admin.POST("/api/v1/specialty-grants/{id}/confirm", { params: { path: { id: grants.items[0].id } } }),
+    200,
+  );
+  assert.equal(confirmed.status, "confirmed");
 
   tokens.coordinatorB = await signIn(people.coordinatorB.email, people.coordinatorB.password);
-  const lawyer = expectStatus(
+  const { user: lawyer, enrolment: lawyerEnrolment } = expectStatus(
     await api(tokens.coordinatorB).POST("/api/v1/users", {
-      body: { organisation_id: partner.id, role: "counselor", specialties: ["legal"], ...people.lawyerB },
+      body: { organisation_id: partner.id, role: "counselor", specialties: ["legal"], ...who(people.lawyerB) },
     }),
     201,
   );
   lawyerId = lawyer.id;
+  await enrol(lawyerEnrolment.token, people.lawyerB.password);
 
   tokens.psychologistA = await signIn(people.psychologistA.email, people.psychologistA.password);
   tokens.lawyerB = await signIn(people.lawyerB.email, people.lawyerB.password);

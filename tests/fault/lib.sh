@@ -346,10 +346,15 @@ set_up_records() {
         '{"name":"Stowarzyszenie Interwencji Prawnej","short_name":"SIP","cities":["Warszawa"],
           "services":["legal","psychological"],"contact_email":"biuro@example.org"}'
     ORG_ID=$(created_id "create organisation")
-    call POST /users "$admin_token" "$(jq -nc --arg org "$ORG_ID" --arg e "$COUNSELOR_EMAIL" --arg p "$COUNSELOR_PASSWORD" \
+    call POST /users "$admin_token" "$(jq -nc --arg org "$ORG_ID" --arg e "$COUNSELOR_EMAIL" \
         '{organisation_id: $org, email: $e, display_name: "Anna Zielińska", role: "counselor",
-          specialties: ["legal"], password: $p}')"
-    COUNSELOR_ID=$(created_id "create counselor")
+          specialties: ["legal"]}')"
+    [[ "$HTTP_CODE" == 201 ]] || fail "create counselor: HTTP $HTTP_CODE $(head -c 400 "$WORK_DIR/last.body")"
+    COUNSELOR_ID=$(jq -er '.user.id' "$WORK_DIR/last.body") || fail "create counselor: no id"
+    local enrolment_token
+    enrolment_token=$(jq -er '.enrolment.token' "$WORK_DIR/last.body") || fail "no enrolment token"
+    call POST /auth/enrol "" "$(jq -nc --arg t "$enrolment_token" --arg p "$COUNSELOR_PASSWORD" '{token: $t, password: $p}')"
+    [[ "$HTTP_CODE" == 204 ]] || fail "enrolment: HTTP $HTTP_CODE $(head -c 400 "$WORK_DIR/last.body")"
     COUNSELOR_TOKEN=$(login "$COUNSELOR_EMAIL" "$COUNSELOR_PASSWORD")
     call POST /clients "$COUNSELOR_TOKEN" '{"given_names":"Aminat","family_name":"Dudayeva"}'
     CLIENT_ID=$(created_id "create client")

@@ -157,6 +157,16 @@ sign_in() {
     post /auth/login "" "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" | json_field access_token
 }
 
+# enrolled: reads a created user's answer on standard input, sets the password with its
+# one-time enrolment token and prints the user's id.
+enrolled() {
+    local answer token
+    answer=$(cat)
+    token=$("$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["enrolment"]["token"])' <<<"$answer")
+    post /auth/enrol "" "{\"token\":\"$token\",\"password\":\"$PASSWORD\"}" >/dev/null
+    "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])' <<<"$answer"
+}
+
 declare -A EMAIL=([consortium_admin]=admin@example.org)
 
 log "==> creating an organisation and its coordinator, counselor and analyst"
@@ -164,11 +174,21 @@ admin_token=$(sign_in admin@example.org)
 organisation=$(post /organisations "$admin_token" '{"name":"Polskie Forum Migracyjne","short_name":"PFM",
     "cities":["Warszawa","Lublin"],"services":["psychological","vocational","legal"],
     "contact_email":"biuro@example.org"}' | json_field id)
+# The psychological specialty takes a second person: a second administrator confirms the
+# coordinator's (the organisation has no psychologist yet), then the coordinator, now a
+# psychologist who did not ask for them, confirms the others'.
+post /users "$admin_token" '{"email":"second-admin@example.org","display_name":"Second Admin",
+    "role":"consortium_admin"}' | enrolled >/dev/null
+confirmer_token=$(sign_in second-admin@example.org)
 for role in coordinator counselor analyst; do
     EMAIL[$role]="$role@example.org"
-    post /users "$admin_token" "{\"organisation_id\":\"$organisation\",\"email\":\"${EMAIL[$role]}\",
-        \"display_name\":\"Fuzz ${role^}\",\"role\":\"$role\",\"specialties\":[\"psychological\",\"legal\"],
-        \"password\":\"$PASSWORD\"}" >/dev/null
+    user_id=$(post /users "$admin_token" "{\"organisation_id\":\"$organisation\",\"email\":\"${EMAIL[$role]}\",
+        \"display_name\":\"Fuzz ${role^}\",\"role\":\"$role\",\"specialties\":[\"psychological\",\"legal\"]}" | enrolled)
+    grant=$(curl -sS --fail-with-body --max-time 30 -H "authorization: Bearer $confirmer_token" \
+        "$API/specialty-grants?user_id=$user_id&status=pending" |
+        "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+    post "/specialty-grants/$grant/confirm" "$confirmer_token" "" >/dev/null
+    [[ $role == coordinator ]] && confirmer_token=$(sign_in "${EMAIL[coordinator]}")
 done
 
 # --- Schemathesis, one run per role, side by side ----------------------------------------------

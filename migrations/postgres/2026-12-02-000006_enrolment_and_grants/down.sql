@@ -1,0 +1,2 @@
+DROP TABLE specialty_grants;
+DROP TABLE enrolment_tokens;

@@ -1,0 +1,78 @@
+//! Specialty grants: wire types and rows.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::schema::specialty_grants;
+use crate::db::{self, Id};
+use crate::domain::{SessionKind, closed_list};
+
+closed_list! {
+    /// `pending` until a second person confirms or refuses it; `withdrawn` when the request
+    /// was taken back (the specialty removed from the user's list before a decision).
+    GrantStatus { Pending, Confirmed, Refused, Withdrawn }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = specialty_grants)]
+pub struct GrantRow {
+    pub id: Id,
+    pub organisation_id: Id,
+    pub user_id: Id,
+    pub specialty: String,
+    pub status: String,
+    pub requested_by: Id,
+    pub requested_at: NaiveDateTime,
+    pub decided_by: Option<Id>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+impl GrantRow {
+    pub fn is_pending(&self) -> bool {
+        self.status == GrantStatus::Pending.code()
+    }
+
+    pub fn view(self) -> QueryResult<SpecialtyGrant> {
+        Ok(SpecialtyGrant {
+            specialty: db::decode(&self.specialty)?,
+            status: db::decode(&self.status)?,
+            id: self.id,
+            organisation_id: self.organisation_id,
+            user_id: self.user_id,
+            requested_by: self.requested_by,
+            requested_at: self.requested_at.and_utc(),
+            decided_by: self.decided_by,
+            decided_at: self.decided_at.map(|at| at.and_utc()),
+        })
+    }
+}
+
+/// A request to give a user the psychological specialty, and its decision.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SpecialtyGrant {
+    pub id: Id,
+    pub organisation_id: Id,
+    /// Who is to receive the specialty.
+    pub user_id: Id,
+    pub specialty: SessionKind,
+    pub status: GrantStatus,
+    pub requested_by: Id,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by: Option<Id>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GrantFilter {
+    /// Grants of this organisation (callers inside an organisation see their own only).
+    pub organisation_id: Option<Id>,
+    pub status: Option<GrantStatus>,
+    pub user_id: Option<Id>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
