@@ -68,6 +68,8 @@ pub enum Scope {
     /// The psychological tier: records of the caller's own organisation that the caller wrote,
     /// or any of them when the caller holds the psychological specialty.
     PsychologicalTier,
+    /// Things of the caller's own organisation, for callers with the psychological specialty.
+    Psychologists,
     /// Things of the caller's own organisation that ask for a service among the caller's
     /// specialties (answering a referral).
     Qualified,
@@ -153,6 +155,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, RespondToReferral, Qualified),
     (Counselor, CancelReferral, OwnOrganisation),
     (Counselor, ReadReferredClient, OwnOrganisation),
+    // A client's psychological sessions are exported by a psychologist (SPEC §2.5).
+    (Counselor, ExportClient, Psychologists),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),
     (Analyst, ReadOrganisation, Any),
@@ -235,6 +239,7 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
         Consortium => (target.organisation_id.is_none(), false),
         OwnRecord => (own_organisation && own_record, own_organisation),
         PsychologicalTier => (own_organisation && (own_record || caller.psychologist()), false),
+        Psychologists => (own_organisation && caller.psychologist(), own_organisation),
         Qualified => (
             own_organisation && target.service.is_some_and(|service| caller.specialties.contains(service)),
             own_organisation,

@@ -34,6 +34,7 @@ pub struct EventRow {
     pub outcome: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    pub tier: Option<String>,
 }
 
 /// An event's place in the chain. The event's id is kept as the event row spells it.
@@ -69,7 +70,8 @@ pub fn link_hash(prev_hash: &str, chain_index: i64, event: &EventRow) -> String 
     ];
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
-    for field in fields {
+    // The tier is hashed only when set, so events sealed before it existed keep their hashes.
+    for field in fields.iter().map(String::as_str).chain(event.tier.as_deref()) {
         hasher.update([0x1f]);
         hasher.update(field.as_bytes());
     }

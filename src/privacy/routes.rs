@@ -24,16 +24,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(export).service(erase);
 }
 
-/// A psychological session the exporting user may not open: that it exists, and whom to ask.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RestrictedSession {
-    pub id: Id,
-    pub started_at: DateTime<Utc>,
-    pub counselor_id: Id,
-    #[schema(example = "Psychological session: ask its author or a psychologist of the organisation for its content.")]
-    pub note: String,
-}
-
 /// Everything the organisation holds about one client (GDPR Art. 15 and 20).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClientExport {
@@ -42,20 +32,24 @@ pub struct ClientExport {
     pub client: Client,
     pub consents: Vec<Consent>,
     pub procedure_events: Vec<ProcedureEventView>,
-    /// Sessions the client took part in, with decrypted notes.
+    /// Sessions the client took part in that the exporting user may see, with decrypted notes.
+    /// Psychological sessions are in a psychologist's export only: for anyone else they are
+    /// absent, as is any sign of them (an Art. 15 request is answered by a coordinator's
+    /// export together with a psychologist's).
     pub sessions: Vec<Session>,
-    pub restricted_sessions: Vec<RestrictedSession>,
     /// Referrals of the client to partners, with their history.
     pub referrals: Vec<Referral>,
 }
 
-/// Export everything held about a client as one JSON document (audited).
+/// Export everything held about a client as one JSON document (audited). Coordinators export
+/// everything but the psychological tier; psychologists of the organisation (counselors or
+/// coordinators with the psychological specialty) export it too.
 #[utoipa::path(
     tag = "privacy",
     params(("id" = Id, Path, description = "Client id")),
     responses(
         (status = 200, description = "The export", body = ClientExport),
-        (status = 403, description = "Only coordinators export", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only coordinators and psychologists export", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -91,17 +85,8 @@ pub async fn export(
                 .load(conn)?;
             let psychologist = principal.caller().psychologist();
             let mut exported_sessions = Vec::new();
-            let mut restricted_sessions = Vec::new();
             for row in rows {
                 if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
-                    restricted_sessions.push(RestrictedSession {
-                    id: row.id,
-                    started_at: row.started_at.and_utc(),
-                    counselor_id: row.counselor_id,
-                    note:
-                        "Psychological session: ask its author or a psychologist of the organisation for its content."
-                            .to_owned(),
-                });
                     continue;
                 }
                 let notes = match (
@@ -133,9 +118,14 @@ pub async fn export(
                 referral.history = history;
                 exported_referrals.push(referral);
             }
+            // A psychologist's export is a tier event whatever it holds, so that its presence in
+            // the trail says nothing about whether the client sees a psychologist.
             audit::record(
                 conn,
-                Event::new(&principal.actor, "client.export", clients::RESOURCE).on(id).for_client(id),
+                Event::new(&principal.actor, "client.export", clients::RESOURCE)
+                    .on(id)
+                    .for_client(id)
+                    .in_tier(crate::sessions::inside_tier(&principal)),
             )?;
             Ok(ClientExport {
                 exported_at: db::now(),
@@ -143,7 +133,6 @@ pub async fn export(
                 consents,
                 procedure_events,
                 sessions: exported_sessions,
-                restricted_sessions,
                 referrals: exported_referrals,
             })
         })
