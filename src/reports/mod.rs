@@ -51,7 +51,8 @@ pub struct Indicators {
     /// Psychological sessions of each whole calendar month of the period. For callers outside
     /// the psychological tier every other figure leaves psychological sessions out, and this is
     /// all they learn of them: one cell per month, counted on its own whatever the period and
-    /// city asked, counts of 1-4 shown as "<5" with their hours.
+    /// city asked, counts of 0-4 shown as "<5" with their hours (a zero too, or the first
+    /// session of a month would show).
     pub psychological_by_month: Vec<PsychologicalMonth>,
 }
 
@@ -68,7 +69,7 @@ pub struct PsychologicalMonth {
 impl PsychologicalMonth {
     /// A month as published: exact inside the tier, suppressed outside it.
     pub fn published(month: &MonthOfTier, exact: bool) -> Self {
-        let sessions = if exact { Tally::exact(month.sessions) } else { Tally::protected(month.sessions) };
+        let sessions = if exact { Tally::exact(month.sessions) } else { Tally::of_tier(month.sessions) };
         Self::of(month, sessions.shown)
     }
 
@@ -239,11 +240,8 @@ impl Published {
             .psychological_by_month
             .values()
             .map(|month| {
-                let sessions = if inside_tier && !protect {
-                    Tally::exact(month.sessions)
-                } else {
-                    Tally::protected(month.sessions)
-                };
+                let sessions =
+                    if inside_tier && !protect { Tally::exact(month.sessions) } else { Tally::of_tier(month.sessions) };
                 (month.clone(), sessions)
             })
             .collect();

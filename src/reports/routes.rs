@@ -39,7 +39,7 @@ pub struct ReportQuery {
 /// organisation's; consortium administrators every organisation's, with small cells suppressed.
 /// Outside the psychological tier (everyone but the organisation's psychologists) every figure
 /// leaves psychological sessions out; they appear only in `psychological_by_month`, one cell
-/// per whole calendar month of the period, counts of 1-4 shown as "<5" with their hours.
+/// per whole calendar month of the period, counts of 0-4 shown as "<5" with their hours.
 #[utoipa::path(
     tag = "reports",
     params(ReportQuery),

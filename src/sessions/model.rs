@@ -393,6 +393,6 @@ pub struct SessionCounts {
     pub minutes: i64,
     pub by_kind: Vec<KindCount>,
     /// Psychological sessions of each whole calendar month of the period, each month counted
-    /// on its own; outside the tier counts of 1-4 (and their hours) are shown as "<5".
+    /// on its own; outside the tier counts of 0-4 (and their hours) are shown as "<5".
     pub psychological_by_month: Vec<crate::reports::PsychologicalMonth>,
 }

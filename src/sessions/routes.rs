@@ -444,7 +444,7 @@ pub async fn remove(
 /// Counts of the organisation's sessions in a period, by kind. For callers outside the
 /// psychological tier every figure leaves psychological sessions out, so nothing they count
 /// changes when one exists; they learn of psychological work only from `psychological_by_month`
-/// (whole calendar months, each counted on its own, counts of 1-4 shown as "<5" with their
+/// (whole calendar months, each counted on its own, counts of 0-4 shown as "<5" with their
 /// hours). Psychologists of the organisation get every figure exactly.
 #[utoipa::path(
     tag = "sessions",
