@@ -273,3 +273,39 @@ async fn writes_on_an_erased_client_are_documented_409s() {
         assert!(responses["409"].is_object(), "{method} {documented} does not document 409: {responses}");
     }
 }
+
+#[tokio::test]
+async fn a_coordinators_export_holds_no_trace_of_psychological_sessions_and_a_psychologists_holds_them() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let organisation = coordinator.organisation_id;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let id = client["id"].as_str().unwrap();
+    let export_of = |account: &Account| {
+        let request = app.get(&format!("/api/v1/clients/{id}/export")).bearer_auth(&account.token);
+        async move { request.send().await.unwrap() }
+    };
+    let before: Value = body(export_of(&coordinator).await).await;
+    let response = app
+        .post(&format!("/api/v1/clients/{id}/sessions"))
+        .bearer_auth(&psychologist.token)
+        .json(&json!({"kind": "psychological", "mode": "video", "started_at": "2026-11-04T09:00:00Z", "duration_minutes": 50, "notes": "Flashbacks at night"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let session: Value = response.json().await.unwrap();
+
+    let mut after: Value = body(export_of(&coordinator).await).await;
+    after["exported_at"] = before["exported_at"].clone();
+    assert_eq!(after, before, "the coordinator's export is as if the session did not exist");
+    let text = after.to_string();
+    assert!(!text.contains(session["id"].as_str().unwrap()) && !text.contains(&psychologist.id.to_string()));
+    assert!(after.get("restricted_sessions").is_none());
+
+    let by_psychologist: Value = body(export_of(&psychologist).await).await;
+    assert_eq!(by_psychologist["sessions"][0]["id"], session["id"]);
+    assert_eq!(by_psychologist["sessions"][0]["notes"], "Flashbacks at night");
+    assert_eq!(by_psychologist["client"]["family_name"], "Yandarbiyev");
+    assert_problem(export_of(&counselor).await, StatusCode::FORBIDDEN, "forbidden").await;
+}
