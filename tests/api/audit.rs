@@ -185,7 +185,9 @@ async fn sealing_passes_over_a_queue_entry_without_its_event() {
 
 /// A psychologist logs and reads a psychological session; a colleague outside the tier is
 /// refused it. Returns the coordinator outside the tier, the one inside it and the session id.
-async fn trail_with_a_psychological_session(app: &TestApp) -> (crate::helpers::Account, crate::helpers::Account, String) {
+async fn trail_with_a_psychological_session(
+    app: &TestApp,
+) -> (crate::helpers::Account, crate::helpers::Account, String) {
     let admin = app.admin().await;
     let organisation = Some(app.create_organisation(&admin, "PFM").await);
     let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
@@ -211,7 +213,8 @@ async fn trail_with_a_psychological_session(app: &TestApp) -> (crate::helpers::A
     let read = app.get(&format!("/api/v1/sessions/{id}")).bearer_auth(&psychologist.token).send().await.unwrap();
     assert_eq!(read.status(), StatusCode::OK);
     for attempt in [id.clone(), casebridge::db::Id::new().to_string()] {
-        let refused = app.get(&format!("/api/v1/sessions/{attempt}")).bearer_auth(&colleague.token).send().await.unwrap();
+        let refused =
+            app.get(&format!("/api/v1/sessions/{attempt}")).bearer_auth(&colleague.token).send().await.unwrap();
         assert_problem(refused, StatusCode::NOT_FOUND, "not_found").await;
     }
     (coordinator, psychologist_coordinator, id)

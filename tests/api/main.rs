@@ -17,4 +17,5 @@ mod referrals;
 mod reports;
 mod seed;
 mod sessions;
+mod tier;
 mod users;
