@@ -185,7 +185,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, RespondToReferral, Qualified),
     (Counselor, CancelReferral, OwnOrganisation),
     (Counselor, ReadReferredClient, OwnOrganisation),
-    // The psychological tier's part of a data subject's export is made inside the tier.
+    // A client's psychological sessions are exported by a psychologist (SPEC §2.5).
     (Counselor, ExportClient, Psychologists),
     // Analysts see aggregates only: no personal data, so no user records either.
     (Analyst, ListOrganisations, Any),

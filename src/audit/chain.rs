@@ -34,6 +34,7 @@ pub struct EventRow {
     pub outcome: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    pub tier: Option<String>,
 }
 
 /// An event's place in the chain. The event's id is kept as the event row spells it.
@@ -69,7 +70,8 @@ pub fn link_hash(prev_hash: &str, chain_index: i64, event: &EventRow) -> String 
     ];
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
-    for field in fields {
+    // The tier is hashed only when set, so events sealed before it existed keep their hashes.
+    for field in fields.iter().map(String::as_str).chain(event.tier.as_deref()) {
         hasher.update([0x1f]);
         hasher.update(field.as_bytes());
     }
@@ -241,4 +243,52 @@ fn count_pending(conn: &mut DbConnection) -> QueryResult<u64> {
         .count()
         .get_result(conn)?;
     Ok(pending as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(tier: Option<&str>) -> EventRow {
+        EventRow {
+            id: "019a0000-0000-7000-8000-000000000001".parse().unwrap(),
+            at: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(9, 0, 0).unwrap(),
+            actor_id: None,
+            organisation_id: None,
+            action: "session.read".into(),
+            resource: "session".into(),
+            resource_id: None,
+            client_id: None,
+            outcome: "success".into(),
+            request_id: None,
+            ip: Some("127.0.0.1".into()),
+            tier: tier.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_event_without_a_tier_hashes_as_events_sealed_before_tiers_existed() {
+        // The hash as sealed before the tier column: the eleven fields and the chain index.
+        let mut hasher = Sha256::new();
+        hasher.update(GENESIS.as_bytes());
+        for field in [
+            "1",
+            "019a0000-0000-7000-8000-000000000001",
+            "2026-11-01T09:00:00.000000Z",
+            "",
+            "",
+            "session.read",
+            "session",
+            "",
+            "",
+            "success",
+            "",
+            "127.0.0.1",
+        ] {
+            hasher.update([0x1f]);
+            hasher.update(field.as_bytes());
+        }
+        assert_eq!(link_hash(GENESIS, 1, &event(None)), hex::encode(hasher.finalize()));
+        assert_ne!(link_hash(GENESIS, 1, &event(Some("psychological"))), link_hash(GENESIS, 1, &event(None)));
+    }
 }

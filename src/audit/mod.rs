@@ -22,6 +22,10 @@ pub enum Outcome {
     Denied,
 }
 
+/// The tier an event belongs to: events about a psychological session (SPEC §2.5) are shown only
+/// to callers inside the tier, because even that such a session exists is confidential.
+pub const PSYCHOLOGICAL_TIER: &str = "psychological";
+
 /// Who did something, from where: the part of an event that comes from the request.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
@@ -41,6 +45,8 @@ pub struct Event<'a> {
     pub outcome: Outcome,
     /// The organisation whose trail shows the event; by default the actor's.
     pub organisation_id: Option<Id>,
+    /// `Some` for an event of the psychological tier.
+    pub tier: Option<&'static str>,
     pub actor: &'a Actor,
 }
 
@@ -53,6 +59,7 @@ impl<'a> Event<'a> {
             client_id: None,
             outcome: Outcome::Success,
             organisation_id: actor.organisation_id,
+            tier: None,
             actor,
         }
     }
@@ -69,6 +76,12 @@ impl<'a> Event<'a> {
 
     pub fn in_organisation(mut self, organisation_id: Option<Id>) -> Self {
         self.organisation_id = organisation_id;
+        self
+    }
+
+    /// Puts the event in the psychological tier when `psychological` holds.
+    pub fn in_tier(mut self, psychological: bool) -> Self {
+        self.tier = psychological.then_some(PSYCHOLOGICAL_TIER);
         self
     }
 
@@ -94,6 +107,7 @@ struct NewEventRow<'a> {
     outcome: &'a str,
     request_id: Option<&'a str>,
     ip: Option<&'a str>,
+    tier: Option<&'a str>,
 }
 
 /// Appends an event. Call it inside the transaction of the change it records (or before
@@ -111,6 +125,7 @@ pub fn record(conn: &mut DbConnection, event: Event<'_>) -> QueryResult<()> {
         outcome: event.outcome.into(),
         request_id: event.actor.request_id.as_deref(),
         ip: event.actor.ip.as_deref(),
+        tier: event.tier,
     };
     crate::db::write(conn, |conn| diesel::insert_into(audit_events::table).values(row).execute(conn))?;
     Ok(())

@@ -37,6 +37,9 @@ pub struct AuditEvent {
     pub outcome: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    /// `psychological` for an event about a psychological session; such events are listed
+    /// only to callers inside the tier.
+    pub tier: Option<String>,
     /// Position in the hash chain; absent until the event is sealed (within seconds).
     pub chain_index: Option<i64>,
     pub hash: Option<String>,
@@ -59,6 +62,7 @@ impl From<ListedRow> for AuditEvent {
             outcome: row.outcome,
             request_id: row.request_id,
             ip: row.ip,
+            tier: row.tier,
             chain_index,
             hash,
         }
@@ -86,6 +90,7 @@ pub struct AuditFilter {
 fn query(
     conn: &mut DbConnection,
     organisation_id: Option<Id>,
+    inside_tier: bool,
     filter: &AuditFilter,
     page: PageRequest,
 ) -> QueryResult<Vec<ListedRow>> {
@@ -97,6 +102,10 @@ fn query(
         Some(organisation_id) => query.filter(audit_events::organisation_id.eq(organisation_id)),
         None => query.filter(audit_events::organisation_id.is_null()),
     };
+    // Filtered before paging, so a page and its cursor are as if tier events did not exist.
+    if !inside_tier {
+        query = query.filter(audit_events::tier.is_null());
+    }
     if let Some(actor_id) = filter.actor_id {
         query = query.filter(audit_events::actor_id.eq(actor_id));
     }
@@ -121,7 +130,9 @@ fn query(
     query.order(audit_events::id).limit(page.limit + 1).load(conn)
 }
 
-/// The audit trail of the caller's organisation, oldest first.
+/// The audit trail of the caller's organisation, oldest first. Events of the psychological tier
+/// (about psychological sessions) are listed only to psychologists of the organisation; for
+/// everyone else they are absent, as if they did not exist.
 #[utoipa::path(
     operation_id = "list_audit_events",
     tag = "audit",
@@ -154,7 +165,8 @@ pub async fn list(
                 "audit_event",
                 None,
             )?;
-            let rows = query(conn, organisation_id, &filter, page)?;
+            let inside_tier = crate::sessions::inside_tier(&principal);
+            let rows = query(conn, organisation_id, inside_tier, &filter, page)?;
             Ok(Page::from_rows(rows, page, |(row, ..)| row.id, AuditEvent::from))
         })
         .await?;

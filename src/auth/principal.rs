@@ -81,11 +81,28 @@ impl Principal {
         resource: &'static str,
         resource_id: Option<Id>,
     ) -> Result<(), ApiError> {
+        self.authorize_in_tier(conn, action, target, resource, resource_id, false)
+    }
+
+    /// `authorize` for a target of the psychological tier when `psychological` holds: the
+    /// denial is then a tier event, listed only to psychologists, so that to everyone else a
+    /// refused psychological session looks like an id that does not exist.
+    pub fn authorize_in_tier(
+        &self,
+        conn: &mut DbConnection,
+        action: Action,
+        target: Target,
+        resource: &'static str,
+        resource_id: Option<Id>,
+        psychological: bool,
+    ) -> Result<(), ApiError> {
         let decision = policy::decide(self.caller(), action, target);
         if decision == Decision::Allow {
             return Ok(());
         }
-        let mut event = audit::Event::new(&self.actor, "permission.denied", resource).outcome(Outcome::Denied);
+        let mut event = audit::Event::new(&self.actor, "permission.denied", resource)
+            .outcome(Outcome::Denied)
+            .in_tier(psychological);
         event.resource_id = resource_id;
         audit::record(conn, event)?;
         Err(match decision {

@@ -102,6 +102,7 @@ diesel::table! {
         outcome -> Text,
         request_id -> Nullable<Text>,
         ip -> Nullable<Text>,
+        tier -> Nullable<Text>,
     }
 }
 

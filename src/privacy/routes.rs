@@ -35,16 +35,19 @@ pub struct ClientExport {
     pub client: Client,
     pub consents: Vec<Consent>,
     pub procedure_events: Vec<ProcedureEventView>,
-    /// Sessions the client took part in, with decrypted notes, summaries and topics. Psychological sessions appear
-    /// only in an export made by their author or a psychologist of the organisation (for
-    /// everyone else they do not exist): an Art. 15 request is answered by the coordinator's
-    /// export and a psychologist's.
+    /// Sessions the client took part in that the exporting user may see, with decrypted notes, summaries
+    /// and topics.
+    /// Psychological sessions are in a psychologist's export only: for anyone else they are
+    /// absent, as is any sign of them (an Art. 15 request is answered by a coordinator's
+    /// export together with a psychologist's).
     pub sessions: Vec<Session>,
     /// Referrals of the client to partners, with their history.
     pub referrals: Vec<Referral>,
 }
 
-/// Export everything held about a client as one JSON document (audited).
+/// Export everything held about a client as one JSON document (audited). Coordinators export
+/// everything but the psychological tier; psychologists of the organisation (counselors or
+/// coordinators with the psychological specialty) export it too.
 #[utoipa::path(
     tag = "privacy",
     params(("id" = Id, Path, description = "Client id")),
@@ -119,9 +122,14 @@ pub async fn export(
                 referral.history = history;
                 exported_referrals.push(referral);
             }
+            // A psychologist's export is a tier event whatever it holds, so that its presence in
+            // the trail says nothing about whether the client sees a psychologist.
             audit::record(
                 conn,
-                Event::new(&principal.actor, "client.export", clients::RESOURCE).on(id).for_client(id),
+                Event::new(&principal.actor, "client.export", clients::RESOURCE)
+                    .on(id)
+                    .for_client(id)
+                    .in_tier(crate::sessions::inside_tier(&principal)),
             )?;
             Ok(ClientExport {
                 exported_at: db::now(),

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use self::queries::Figures;
+use self::queries::{Figures, MonthOfTier};
 use self::suppression::{Cell, Tally, protect_group};
 use crate::db::Id;
 
@@ -48,6 +48,37 @@ pub struct Indicators {
     /// Legal deadlines due in the period that were met, and that were missed.
     pub deadlines_met: Cell,
     pub deadlines_missed: Cell,
+    /// Psychological sessions of each whole calendar month of the period. For callers outside
+    /// the psychological tier every other figure leaves psychological sessions out, and this is
+    /// all they learn of them: one cell per month, counted on its own whatever the period and
+    /// city asked, counts of 0-4 shown as "<5" with their hours (a zero too, or the first
+    /// session of a month would show).
+    pub psychological_by_month: Vec<PsychologicalMonth>,
+}
+
+/// One whole calendar month of psychological work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PsychologicalMonth {
+    #[schema(example = "2026-11")]
+    pub month: String,
+    pub sessions: Cell,
+    /// Whole hours, hidden whenever the month's count is.
+    pub hours: Cell,
+}
+
+impl PsychologicalMonth {
+    /// A month as published: exact inside the tier, suppressed outside it.
+    pub fn published(month: &MonthOfTier, exact: bool) -> Self {
+        let sessions = if exact { Tally::exact(month.sessions) } else { Tally::of_tier(month.sessions) };
+        Self::of(month, sessions.shown)
+    }
+
+    fn of(month: &MonthOfTier, sessions: Cell) -> Self {
+        // Half an hour or more rounds up.
+        let hours = (month.minutes + 30) / 60;
+        let hours = if sessions.is_hidden() { sessions } else { Cell::Count(hours) };
+        Self { month: month.month.clone(), sessions, hours }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -99,6 +130,7 @@ struct Draft {
     hours_to_answer: Vec<f64>,
     deadlines_met: i64,
     deadlines_missed: i64,
+    psychological_by_month: BTreeMap<String, MonthOfTier>,
 }
 
 impl Draft {
@@ -115,6 +147,7 @@ impl Draft {
             hours_to_answer: figures.hours_to_answer,
             deadlines_met: figures.deadlines_met,
             deadlines_missed: figures.deadlines_missed,
+            psychological_by_month: figures.psychological_by_month.into_iter().map(|m| (m.month.clone(), m)).collect(),
             ..Self::default()
         };
         for (sex, birth_year, count) in figures.clients_by_sex_and_birth_year {
@@ -162,6 +195,15 @@ impl Draft {
         self.hours_to_answer.extend(&other.hours_to_answer);
         self.deadlines_met += other.deadlines_met;
         self.deadlines_missed += other.deadlines_missed;
+        for (key, month) in &other.psychological_by_month {
+            let total = self.psychological_by_month.entry(key.clone()).or_insert_with(|| MonthOfTier {
+                month: key.clone(),
+                sessions: 0,
+                minutes: 0,
+            });
+            total.sessions += month.sessions;
+            total.minutes += month.minutes;
+        }
     }
 }
 
@@ -183,6 +225,7 @@ struct Published {
     cells: BTreeMap<Vec<String>, Tally>,
     hours: f64,
     median: Option<f64>,
+    months: Vec<(MonthOfTier, Tally)>,
 }
 
 fn path(parts: &[&str]) -> Vec<String> {
@@ -190,8 +233,18 @@ fn path(parts: &[&str]) -> Vec<String> {
 }
 
 impl Published {
-    fn of(draft: &Draft, protect: bool) -> Self {
+    /// `protect` suppresses small cells; `inside_tier` publishes psychological months exactly.
+    fn of(draft: &Draft, protect: bool, inside_tier: bool) -> Self {
         let tally = |value: i64| if protect { Tally::protected(value) } else { Tally::exact(value) };
+        let months = draft
+            .psychological_by_month
+            .values()
+            .map(|month| {
+                let sessions =
+                    if inside_tier && !protect { Tally::exact(month.sessions) } else { Tally::of_tier(month.sessions) };
+                (month.clone(), sessions)
+            })
+            .collect();
         let mut cells = BTreeMap::new();
         for (name, value) in [
             ("clients_served", draft.clients_served),
@@ -223,7 +276,12 @@ impl Published {
                 }
             }
         }
-        Self { cells, hours: (draft.minutes as f64 / 6.0).round() / 10.0, median: median(&draft.hours_to_answer) }
+        Self {
+            cells,
+            hours: (draft.minutes as f64 / 6.0).round() / 10.0,
+            median: median(&draft.hours_to_answer),
+            months,
+        }
     }
 
     /// Secondary suppression inside one organisation: groups whose sum is a published total.
@@ -271,6 +329,11 @@ impl Published {
             median_hours_to_answer: self.median,
             deadlines_met: self.cell(&["deadlines_met"]),
             deadlines_missed: self.cell(&["deadlines_missed"]),
+            psychological_by_month: self
+                .months
+                .iter()
+                .map(|(month, sessions)| PsychologicalMonth::of(month, sessions.shown))
+                .collect(),
         }
     }
 }
@@ -288,6 +351,16 @@ fn protect_across(organisations: &mut [Published]) {
         let mut group: Vec<&mut Tally> = organisations.iter_mut().filter_map(|o| o.cells.get_mut(&path)).collect();
         protect_group(&mut group);
     }
+    // The organisations' psychological months add up to the consortium's.
+    let months: Vec<String> =
+        organisations.first().map(|o| o.months.iter().map(|(m, _)| m.month.clone()).collect()).unwrap_or_default();
+    for month in months {
+        let mut group: Vec<&mut Tally> = organisations
+            .iter_mut()
+            .filter_map(|o| o.months.iter_mut().find(|(m, _)| m.month == month).map(|(_, tally)| tally))
+            .collect();
+        protect_group(&mut group);
+    }
 }
 
 pub struct OrganisationFigures {
@@ -296,23 +369,26 @@ pub struct OrganisationFigures {
     pub figures: Figures,
 }
 
-/// Assembles the report; `consortium` reports protect small cells.
+/// Assembles the report; `consortium` reports protect small cells, and psychological months
+/// are exact only for a caller `inside_tier`.
 pub fn assemble(
     from: NaiveDate,
     to: NaiveDate,
     city: Option<String>,
     consortium: bool,
+    inside_tier: bool,
     figures: Vec<OrganisationFigures>,
 ) -> IndicatorReport {
     let drafts: Vec<(Id, String, Draft)> =
         figures.into_iter().map(|f| (f.organisation_id, f.short_name, Draft::of(f.figures, to))).collect();
-    let mut published: Vec<Published> = drafts.iter().map(|(_, _, draft)| Published::of(draft, consortium)).collect();
+    let mut published: Vec<Published> =
+        drafts.iter().map(|(_, _, draft)| Published::of(draft, consortium, inside_tier)).collect();
     let totals = consortium.then(|| {
         let mut total = Draft::default();
         for (_, _, draft) in &drafts {
             total.add(draft);
         }
-        let mut total = Published::of(&total, true);
+        let mut total = Published::of(&total, true, inside_tier);
         total.protect_within();
         total
     });
@@ -414,6 +490,10 @@ pub fn to_csv(report: &IndicatorReport) -> Result<String, csv::Error> {
                     row(section, outer, key, cell_text(*cell))?;
                 }
             }
+        }
+        for month in &indicators.psychological_by_month {
+            row("psychological_by_month", &month.month, "sessions", cell_text(month.sessions))?;
+            row("psychological_by_month", &month.month, "hours", cell_text(month.hours))?;
         }
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;

@@ -1,13 +1,14 @@
 //! The report's aggregate queries: every figure is computed by the database (grouped counts
 //! and sums), never by pulling personal rows into memory.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 use diesel::dsl::{count, count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use crate::db::schema::{client_tags, clients, deadlines, procedure_events, referrals, session_participants, sessions};
 use crate::db::{DbConnection, Id};
+use crate::domain::SessionKind;
 
 /// The period and place a report covers.
 #[derive(Debug, Clone)]
@@ -19,6 +20,9 @@ pub struct Scope {
     pub to_day: NaiveDate,
     pub city: Option<String>,
     pub today: NaiveDate,
+    /// Whether psychological sessions count: only for callers inside the tier. For everyone
+    /// else every figure leaves them out, so nothing they can count changes when one exists.
+    pub psychological: bool,
 }
 
 /// Raw figures of one organisation.
@@ -39,6 +43,17 @@ pub struct Figures {
     pub hours_to_answer: Vec<f64>,
     pub deadlines_met: i64,
     pub deadlines_missed: i64,
+    /// Psychological sessions and minutes of each whole calendar month of the period.
+    pub psychological_by_month: Vec<MonthOfTier>,
+}
+
+/// One whole calendar month's psychological work of an organisation, exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthOfTier {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub sessions: i64,
+    pub minutes: i64,
 }
 
 /// Sessions of the scope: the organisation's, in the period, in the city if one is given.
@@ -53,6 +68,7 @@ macro_rules! in_scope_sessions {
             .filter(
                 $scope.city.is_none().into_sql::<Bool>().or(sessions::city.eq($scope.city.clone().unwrap_or_default())),
             )
+            .filter($scope.psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological.code())))
     };
 }
 
@@ -168,5 +184,65 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
         hours_to_answer,
         deadlines_met,
         deadlines_missed,
+        psychological_by_month: psychological_by_month(conn, scope.organisation_id, scope.from_day, scope.to_day)?,
     })
+}
+
+/// The first days of the calendar months that lie wholly in `[from, to]`.
+pub fn whole_months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut months = Vec::new();
+    let Some(mut start) = from.with_day(1) else { return months };
+    if start < from {
+        start = start + Months::new(1);
+    }
+    while let Some(next) = start.checked_add_months(Months::new(1)) {
+        if next.pred_opt().is_none_or(|last| last > to) {
+            break;
+        }
+        months.push(start);
+        start = next;
+    }
+    months
+}
+
+/// Psychological sessions of each whole calendar month in `[from, to]`. Each month is counted
+/// on its own, whatever period was asked and whatever city, so that two overlapping reports
+/// cannot be subtracted from each other to isolate a few sessions.
+pub fn psychological_by_month(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<MonthOfTier>> {
+    whole_months(from, to)
+        .into_iter()
+        .map(|start| {
+            let until = start + Months::new(1);
+            let (sessions, minutes): (i64, Option<i64>) = sessions::table
+                .filter(sessions::organisation_id.eq(organisation_id))
+                .filter(sessions::kind.eq(SessionKind::Psychological.code()))
+                .filter(sessions::started_at.ge(crate::domain::start_of_day_utc(start)))
+                .filter(sessions::started_at.lt(crate::domain::start_of_day_utc(until)))
+                .select((count_star(), sum(sessions::duration_minutes)))
+                .first(conn)?;
+            Ok(MonthOfTier { month: start.format("%Y-%m").to_string(), sessions, minutes: minutes.unwrap_or(0) })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn only_months_wholly_inside_the_period_are_counted() {
+        assert_eq!(whole_months(day("2026-11-01"), day("2026-11-30")), vec![day("2026-11-01")]);
+        assert_eq!(whole_months(day("2026-11-02"), day("2026-12-31")), vec![day("2026-12-01")]);
+        assert!(whole_months(day("2026-11-01"), day("2026-11-29")).is_empty());
+        assert_eq!(whole_months(day("2026-12-01"), day("2027-02-28")).len(), 3);
+    }
 }

@@ -37,6 +37,9 @@ pub struct ReportQuery {
 
 /// The donor indicators of SPEC §2.9 for a period. Coordinators and analysts get their
 /// organisation's; consortium administrators every organisation's, with small cells suppressed.
+/// Outside the psychological tier (everyone but the organisation's psychologists) every figure
+/// leaves psychological sessions out; they appear only in `psychological_by_month`, one cell
+/// per whole calendar month of the period, counts of 0-4 shown as "<5" with their hours.
 #[utoipa::path(
     tag = "reports",
     params(ReportQuery),
@@ -70,6 +73,7 @@ pub async fn indicators(
         .run(&state.pool, move |conn, principal| {
             let consortium = policy::decide(principal.caller(), Action::ReadConsortiumReport, Target::consortium())
                 == Decision::Allow;
+            let inside_tier = !consortium && crate::sessions::inside_tier(&principal);
             let organisation_ids: Vec<Id> = if consortium {
                 match organisation_id {
                     Some(id) => vec![id],
@@ -101,6 +105,7 @@ pub async fn indicators(
                         to_day: to,
                         city: city.clone(),
                         today,
+                        psychological: inside_tier,
                     };
                     figures.push(OrganisationFigures {
                         organisation_id: id,
@@ -111,7 +116,7 @@ pub async fn indicators(
                 Ok::<_, ApiError>(figures)
             })?;
             audit::record(conn, Event::new(&principal.actor, "report.indicators", "report"))?;
-            Ok(assemble(from, to, city, consortium, figures))
+            Ok(assemble(from, to, city, consortium, inside_tier, figures))
         })
         .await?;
     if wants_csv {

@@ -49,6 +49,15 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// A psychological count published outside the tier: zero is hidden with the counts of 1-4,
+    /// or the first session of a month would show as a zero turning into "<5".
+    pub fn of_tier(value: i64) -> Self {
+        let shown = if value <= 4 { Cell::Hidden(HiddenReason::Small) } else { Cell::Count(value) };
+        Self { value, shown }
+    }
+}
+
 /// Secondary suppression over a group whose total is published: when exactly one cell is
 /// hidden, the smallest other non-zero cell is hidden as well, so the hidden one cannot be
 /// obtained by subtraction.
@@ -74,6 +83,12 @@ mod tests {
         assert_eq!(Tally::protected(3).shown, Cell::Hidden(HiddenReason::Small));
         assert_eq!(Tally::protected(5).shown, Cell::Count(5));
         assert_eq!(serde_json::to_string(&Tally::protected(2).shown).unwrap(), "\"<5\"");
+    }
+
+    #[test]
+    fn outside_the_tier_zero_looks_like_a_small_count() {
+        assert_eq!(Tally::of_tier(0).shown, Tally::of_tier(4).shown);
+        assert_eq!(Tally::of_tier(5).shown, Cell::Count(5));
     }
 
     #[test]

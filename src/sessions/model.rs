@@ -432,8 +432,8 @@ pub struct KindCount {
     pub minutes: i64,
 }
 
-/// Counts of the organisation's sessions in a period — psychological ones included, without
-/// saying whose they were.
+/// Counts of the organisation's sessions in a period. Outside the psychological tier every
+/// figure leaves psychological sessions out; they are counted only in `psychological_by_month`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionCounts {
     pub from: NaiveDate,
@@ -441,4 +441,7 @@ pub struct SessionCounts {
     pub sessions: i64,
     pub minutes: i64,
     pub by_kind: Vec<KindCount>,
+    /// Psychological sessions of each whole calendar month of the period, each month counted
+    /// on its own; outside the tier counts of 0-4 (and their hours) are shown as "<5".
+    pub psychological_by_month: Vec<crate::reports::PsychologicalMonth>,
 }

@@ -327,15 +327,18 @@ pub fn list(
     select.order(sessions::id).limit(page.limit + 1).load(conn)
 }
 
-/// Sessions and minutes by kind in `[from, until)`, every tier included.
+/// Sessions and minutes by kind in `[from, until)`; psychological ones only when
+/// `psychological` (for callers inside the tier).
 pub fn counts(
     conn: &mut DbConnection,
     organisation_id: Id,
     from: NaiveDateTime,
     until: NaiveDateTime,
+    psychological: bool,
 ) -> QueryResult<Vec<KindCount>> {
     let rows: Vec<(String, i64, Option<i64>)> = sessions::table
         .filter(sessions::organisation_id.eq(organisation_id))
+        .filter(psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological.code())))
         .filter(sessions::started_at.ge(from))
         .filter(sessions::started_at.lt(until))
         .group_by(sessions::kind)
@@ -366,11 +369,11 @@ pub fn follow_ups(
         .filter(sessions::follow_up_on.is_not_null())
         .filter(visible_to(viewer))
         .filter(diesel::dsl::not(diesel::dsl::exists(
+            // Only a later session the viewer may see closes a follow-up: otherwise a hidden
+            // psychological session would show by the follow-up it makes disappear.
             later
                 .filter(later.field(sessions::client_id).eq(sessions::client_id))
                 .filter(later.field(sessions::started_at).gt(sessions::started_at))
-                // A later session the viewer may not see must not close the follow-up either:
-                // its disappearing would reveal the hidden session.
                 .filter(
                     later
                         .field(sessions::kind)

@@ -21,7 +21,8 @@ use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::policy::{Action, Target};
+use crate::policy::{self, Action, Target};
+use crate::reports::PsychologicalMonth;
 use crate::startup::AppState;
 
 const RESOURCE: &str = "session";
@@ -53,14 +54,24 @@ fn viewer(principal: &Principal) -> Viewer {
 }
 
 /// Loads a session the caller may act on. A psychological session outside the caller's tier
-/// does not exist for them (404), whatever the action.
+/// does not exist for them (404), whatever the action, and its refusal is a tier event: to
+/// outsiders it answers and audits exactly as an id that does not exist.
 fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<SessionRow, ApiError> {
+    // A role that may never do this is refused before the lookup, alike for any id.
+    if policy::scope(principal.role, action).is_none() {
+        principal.authorize(conn, action, Target::owned_by(principal.organisation_id), RESOURCE, Some(id))?;
+    }
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let target = Target::record(row.organisation_id, row.counselor_id);
-    if row.is_psychological() {
-        principal.authorize(conn, Action::ReadPsychologicalSession, target, RESOURCE, Some(id))?;
+    // Another organisation's session is out of reach whatever its tier, and refused alike.
+    if principal.organisation_id != Some(row.organisation_id) {
+        principal.authorize(conn, action, target, RESOURCE, Some(id))?;
     }
-    principal.authorize(conn, action, target, RESOURCE, Some(id))?;
+    let tier = row.is_psychological();
+    if tier {
+        principal.authorize_in_tier(conn, Action::ReadPsychologicalSession, target, RESOURCE, Some(id), true)?;
+    }
+    principal.authorize_in_tier(conn, action, target, RESOURCE, Some(id), tier)?;
     Ok(row)
 }
 
@@ -91,14 +102,19 @@ fn open_notes(
         Ok(notes) => {
             audit::record(
                 conn,
-                Event::new(&principal.actor, "session.read_notes", RESOURCE).on(row.id).for_client(row.client_id),
+                Event::new(&principal.actor, "session.read_notes", RESOURCE)
+                    .on(row.id)
+                    .for_client(row.client_id)
+                    .in_tier(row.is_psychological()),
             )?;
             Ok(Notes::Shown(Some(notes)))
         }
         Err(_) => {
             tracing::error!(session_id = %row.id, "session notes failed authentication");
-            let event =
-                Event::new(&principal.actor, "session.notes_unreadable", RESOURCE).on(row.id).for_client(row.client_id);
+            let event = Event::new(&principal.actor, "session.notes_unreadable", RESOURCE)
+                .on(row.id)
+                .for_client(row.client_id)
+                .in_tier(row.is_psychological());
             audit::record(conn, event.outcome(Outcome::Failure))?;
             Ok(Notes::Unreadable)
         }
@@ -184,7 +200,10 @@ pub async fn log(
                     )?;
                     audit::record(
                         conn,
-                        Event::new(&principal.actor, "session.create", RESOURCE).on(session_id).for_client(client_id),
+                        Event::new(&principal.actor, "session.create", RESOURCE)
+                            .on(session_id)
+                            .for_client(client_id)
+                            .in_tier(row.is_psychological()),
                     )?;
                     let notes = Notes::Shown(fields.notes.clone());
                     Ok(created(view(conn, row, notes, Details::Shown(fields.details()))?))
@@ -314,7 +333,8 @@ pub async fn read(
 /// session or one outside the caller's tier is not repeated from a stored copy.
 fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal, id: Id) -> Result<Session, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadSession)?;
-    audit::record(conn, Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id))?;
+    let event = Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id);
+    audit::record(conn, event.in_tier(row.is_psychological()))?;
     let mut keys = KeyRing::new(master);
     let key = keys.existing(conn, row.client_id)?;
     let notes = open_notes(conn, key, principal, &row)?;
@@ -396,7 +416,10 @@ pub async fn update(
                 let row = queries::update(conn, &current, if_match.0, &fields, resealed)?.ok_or_else(IfMatch::stale)?;
                 audit::record(
                     conn,
-                    Event::new(&principal.actor, "session.update", RESOURCE).on(id).for_client(row.client_id),
+                    Event::new(&principal.actor, "session.update", RESOURCE)
+                        .on(id)
+                        .for_client(row.client_id)
+                        .in_tier(current.is_psychological() || row.is_psychological()),
                 )?;
                 let notes = if touches_notes { Notes::Shown(fields.notes.clone()) } else { Notes::Withheld };
                 let details =
@@ -443,7 +466,10 @@ pub async fn remove(
                 queries::delete(conn, id)?;
                 audit::record(
                     conn,
-                    Event::new(&principal.actor, "session.delete", RESOURCE).on(id).for_client(row.client_id),
+                    Event::new(&principal.actor, "session.delete", RESOURCE)
+                        .on(id)
+                        .for_client(row.client_id)
+                        .in_tier(row.is_psychological()),
                 )?;
                 Ok(())
             })
@@ -452,8 +478,11 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Counts of the organisation's sessions in a period, by kind — every tier included, so
-/// coordinators see how much psychological work was done without seeing with whom.
+/// Counts of the organisation's sessions in a period, by kind. For callers outside the
+/// psychological tier every figure leaves psychological sessions out, so nothing they count
+/// changes when one exists; they learn of psychological work only from `psychological_by_month`
+/// (whole calendar months, each counted on its own, counts of 0-4 shown as "<5" with their
+/// hours). Psychologists of the organisation get every figure exactly.
 #[utoipa::path(
     tag = "sessions",
     params(PeriodQuery),
@@ -479,18 +508,26 @@ pub async fn counts(
     let counts = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::CountSessions, RESOURCE)?;
+            let inside_tier = super::inside_tier(&principal);
             let by_kind = queries::counts(
                 conn,
                 organisation_id,
                 domain::start_of_day_utc(from),
                 domain::start_of_day_utc(to + chrono::Days::new(1)),
+                inside_tier,
             )?;
+            let psychological_by_month =
+                crate::reports::queries::psychological_by_month(conn, organisation_id, from, to)?
+                    .iter()
+                    .map(|month| PsychologicalMonth::published(month, inside_tier))
+                    .collect();
             Ok(SessionCounts {
                 from,
                 to,
                 sessions: by_kind.iter().map(|k| k.sessions).sum(),
                 minutes: by_kind.iter().map(|k| k.minutes).sum(),
                 by_kind,
+                psychological_by_month,
             })
         })
         .await?;

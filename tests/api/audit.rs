@@ -182,3 +182,113 @@ async fn sealing_passes_over_a_queue_entry_without_its_event() {
     let report = app.db(|conn| chain::verify(conn).unwrap());
     assert_eq!((report.sealed, report.pending, report.first_broken), (2, 0, None));
 }
+
+/// A psychologist logs and reads a psychological session; a colleague outside the tier is
+/// refused it. Returns the coordinator outside the tier, the one inside it and the session id.
+async fn trail_with_a_psychological_session(
+    app: &TestApp,
+) -> (crate::helpers::Account, crate::helpers::Account, String) {
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let psychologist_coordinator = app.staff(&admin, organisation, "coordinator", &["psychological"]).await;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let colleague = app.create_user(&coordinator, organisation, "counselor").await;
+    let client = crate::clients::create_client(
+        app,
+        &colleague,
+        serde_json::json!({"given_names": "Amina", "family_name": "Saidova"}),
+    )
+    .await;
+    let session: Value = body(
+        app.post(&format!("/api/v1/clients/{}/sessions", client["id"].as_str().unwrap()))
+            .bearer_auth(&psychologist.token)
+            .json(&serde_json::json!({"kind": "psychological", "mode": "in_person", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 50, "notes": "Sleeps badly"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    let read = app.get(&format!("/api/v1/sessions/{id}")).bearer_auth(&psychologist.token).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    for attempt in [id.clone(), casebridge::db::Id::new().to_string()] {
+        let refused =
+            app.get(&format!("/api/v1/sessions/{attempt}")).bearer_auth(&colleague.token).send().await.unwrap();
+        assert_problem(refused, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    (coordinator, psychologist_coordinator, id)
+}
+
+async fn whole_trail(app: &TestApp, account: &crate::helpers::Account, limit: usize) -> (Vec<Value>, usize) {
+    let (mut events, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/audit-events?limit={limit}&cursor={cursor}"),
+            None => format!("/api/v1/audit-events?limit={limit}"),
+        };
+        let page: Value = body(app.get(&path).bearer_auth(&account.token).send().await.unwrap()).await;
+        pages += 1;
+        events.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (events, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_coordinator_outside_the_tier_sees_no_event_of_a_psychological_session() {
+    let app = TestApp::spawn().await;
+    let (coordinator, _, session_id) = trail_with_a_psychological_session(&app).await;
+    let (events, pages) = whole_trail(&app, &coordinator, 2).await;
+    assert!(
+        events.iter().all(|e| e["resource_id"] != session_id.as_str() && e["tier"].is_null()),
+        "no create, read or refusal of the session: {events:?}"
+    );
+    assert!(events.iter().all(|e| e["action"] != "permission.denied"), "the refusal looks like a missing id");
+    // Pages are full and the cursor runs as if the tier's events did not exist.
+    let expected: Vec<String> = {
+        use casebridge::db::schema::audit_events::dsl;
+        use diesel::prelude::*;
+        let organisation = coordinator.organisation_id.unwrap();
+        app.db(|conn| {
+            dsl::audit_events
+                .filter(dsl::organisation_id.eq(organisation))
+                .filter(dsl::tier.is_null())
+                .order(dsl::id)
+                .select(dsl::id)
+                .load::<String>(conn)
+                .unwrap()
+        })
+    };
+    let listed: Vec<String> = events.iter().map(|e| e["id"].as_str().unwrap().replace('-', "")).collect();
+    assert_eq!(listed, expected.iter().map(|id| id.replace('-', "")).collect::<Vec<_>>());
+    assert_eq!(pages, expected.len().div_ceil(2), "no page is short or empty");
+}
+
+#[tokio::test]
+async fn a_psychologist_coordinator_sees_the_tiers_events() {
+    let app = TestApp::spawn().await;
+    let (_, psychologist_coordinator, session_id) = trail_with_a_psychological_session(&app).await;
+    let path = format!("/api/v1/audit-events?resource_id={session_id}");
+    let page: Value = body(app.get(&path).bearer_auth(&psychologist_coordinator.token).send().await.unwrap()).await;
+    let actions: Vec<&str> = page["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["session.create", "session.read", "session.read_notes", "permission.denied"]);
+    assert!(page["items"].as_array().unwrap().iter().all(|e| e["tier"] == "psychological"));
+}
+
+#[tokio::test]
+async fn the_chain_verifies_with_tier_events_and_covers_their_tier() {
+    let app = TestApp::spawn().await;
+    trail_with_a_psychological_session(&app).await;
+    let report = app.db(|conn| {
+        chain::seal_all(conn).unwrap();
+        chain::verify(conn).unwrap()
+    });
+    assert_eq!((report.pending, report.first_broken), (0, None));
+    assert!(report.sealed > 10);
+    tamper(&app, "audit_events", "UPDATE audit_events SET tier = NULL WHERE action = 'session.create'");
+    let report = app.db(|conn| chain::verify(conn).unwrap());
+    assert_eq!(report.first_broken.map(|b| b.reason), Some("the event's content does not match its hash"));
+}

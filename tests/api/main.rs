@@ -19,4 +19,5 @@ mod referrals;
 mod reports;
 mod seed;
 mod sessions;
+mod tier;
 mod users;

@@ -214,3 +214,118 @@ async fn another_organisations_report_is_a_documented_404() {
     let responses = &document["paths"]["/api/v1/reports/indicators"]["get"]["responses"];
     assert!(responses["404"].is_object(), "the report does not document 404: {responses}");
 }
+
+async fn counts(app: &TestApp, account: &Account, query: &str) -> Value {
+    body(app.get(&format!("/api/v1/sessions/counts?{query}")).bearer_auth(&account.token).send().await.unwrap()).await
+}
+
+/// What an outsider of the psychological tier gets for a period: the report (JSON and CSV)
+/// and the session counts.
+async fn outsiders_figures(app: &TestApp, account: &Account, query: &str) -> (Value, String, Value) {
+    let report = fetch_report(app, account, query).await;
+    let csv = app
+        .get(&format!("/api/v1/reports/indicators?{query}"))
+        .bearer_auth(&account.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (report, csv, counts(app, account, query).await)
+}
+
+#[tokio::test]
+async fn outside_the_tier_no_figure_changes_when_a_psychological_session_is_logged() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let analyst = app.create_user(&admin, organisation, "analyst").await;
+    let counselor = app.create_user(&admin, organisation, "counselor").await;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let amina = create_client(&app, &counselor, json!({"given_names": "Amina", "family_name": "S", "sex": "female", "birth_year": 1990, "nationalities": ["RU"], "vulnerabilities": ["ptsd"]})).await;
+    let bohdan = create_client(&app, &counselor, json!({"given_names": "Bohdan", "family_name": "K", "sex": "male", "birth_year": 1980, "nationalities": ["UA"]})).await;
+    session(&app, &counselor, &amina, "legal", "in_person", "2026-11-03T10:00:00Z", 60).await;
+    clients_created_in_november(&app);
+    let periods = ["from=2026-11-04&to=2026-11-20", "from=2026-11-01&to=2026-11-30", "from=2026-10-15&to=2026-12-31"];
+    let mut before = Vec::new();
+    for account in [&coordinator, &analyst] {
+        for period in periods {
+            before.push(outsiders_figures(&app, account, period).await);
+        }
+    }
+
+    // Bohdan, served by nobody else, sees a psychologist: every figure derived from him would
+    // move (clients served, sex and age, nationality, hours).
+    session(&app, &psychologist, &bohdan, "psychological", "video", "2026-11-05T10:00:00Z", 50).await;
+    let mut after = Vec::new();
+    for account in [&coordinator, &analyst] {
+        for period in periods {
+            after.push(outsiders_figures(&app, account, period).await);
+        }
+    }
+    assert_eq!(after, before, "outsiders' figures by day range and by month are unchanged");
+    let month = &after[1].0["organisations"][0]["indicators"];
+    assert_eq!(month["psychological_by_month"], json!([{"month": "2026-11", "sessions": "<5", "hours": "<5"}]));
+    assert!(after[1].1.lines().any(|l| l == "PFM,psychological_by_month,2026-11,sessions,<5"), "{}", after[1].1);
+}
+
+#[tokio::test]
+async fn psychological_work_shows_outside_the_tier_only_as_suppressed_whole_months() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let psychologist_coordinator = app.staff(&admin, organisation, "coordinator", &["psychological"]).await;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let counselor = app.create_user(&admin, organisation, "counselor").await;
+    let client = create_client(&app, &psychologist, json!({"given_names": "Amina", "family_name": "S"})).await;
+    // Three sessions in October, six in November (one of them on its last evening, Warsaw time).
+    for day in ["01", "10", "20"] {
+        session(&app, &psychologist, &client, "psychological", "in_person", &format!("2026-10-{day}T10:00:00Z"), 60)
+            .await;
+    }
+    for day in ["02", "03", "04", "05", "06"] {
+        session(&app, &psychologist, &client, "psychological", "in_person", &format!("2026-11-{day}T10:00:00Z"), 60)
+            .await;
+    }
+    session(&app, &psychologist, &client, "psychological", "in_person", "2026-11-30T22:30:00Z", 45).await;
+    session(&app, &counselor, &client, "legal", "phone", "2026-11-07T10:00:00Z", 30).await;
+
+    let query = "from=2026-10-01&to=2026-11-30";
+    let outside = counts(&app, &coordinator, query).await;
+    assert_eq!(
+        outside["psychological_by_month"],
+        json!([
+            {"month": "2026-10", "sessions": "<5", "hours": "<5"},
+            {"month": "2026-11", "sessions": 6, "hours": 6},
+        ])
+    );
+    assert_eq!((outside["sessions"].clone(), outside["minutes"].clone()), (json!(1), json!(30)));
+    let report = fetch_report(&app, &coordinator, query).await;
+    let figures = &report["organisations"][0]["indicators"];
+    assert_eq!(figures["psychological_by_month"], outside["psychological_by_month"]);
+    assert_eq!(figures["sessions_by_kind"], json!({"legal": 1}));
+    assert_eq!(figures["sessions"], 1);
+
+    // A period that covers part of a month shows no cell for it.
+    let partial = counts(&app, &coordinator, "from=2026-10-02&to=2026-11-30").await;
+    assert_eq!(partial["psychological_by_month"], json!([{"month": "2026-11", "sessions": 6, "hours": 6}]));
+
+    let inside = counts(&app, &psychologist_coordinator, query).await;
+    assert_eq!(
+        inside["psychological_by_month"],
+        json!([
+            {"month": "2026-10", "sessions": 3, "hours": 3},
+            {"month": "2026-11", "sessions": 6, "hours": 6},
+        ])
+    );
+    assert_eq!((inside["sessions"].clone(), inside["minutes"].clone()), (json!(10), json!(555)));
+    let report = fetch_report(&app, &psychologist_coordinator, query).await;
+    let figures = &report["organisations"][0]["indicators"];
+    assert_eq!(figures["sessions_by_kind"], json!({"legal": 1, "psychological": 9}));
+    assert_eq!(figures["sessions"], 10);
+    assert_eq!(figures["counseling_hours"], 9.3);
+}

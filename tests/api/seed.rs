@@ -302,14 +302,16 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
     assert!(sealed as u64 > tally.sessions * 8 / 10, "most sessions have a summary or topics: {sealed}");
     assert_eq!(keys as u64, report.data_keys);
 
-    // The indicator report of the organisation's coordinator says the same.
+    // The indicator report of the organisation's coordinator says the same: one inside the
+    // psychological tier, for whom psychological sessions count.
     let admin = app.admin().await;
     let coordinator = app.staff(&admin, Some(organisation_id), "coordinator", &[]).await;
+    let reporter = app.staff(&admin, Some(organisation_id), "coordinator", &["psychological"]).await;
     let today = casebridge::domain::today();
     let from = (today - chrono::Days::new(800)).to_string();
     let indicators: Value = body(
         app.get("/api/v1/reports/indicators")
-            .bearer_auth(&coordinator.token)
+            .bearer_auth(&reporter.token)
             .query(&[("from", from.as_str()), ("to", today.to_string().as_str())])
             .send()
             .await

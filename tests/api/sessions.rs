@@ -92,9 +92,14 @@ async fn a_psychological_session_exists_only_for_its_author_and_psychologists() 
             .unwrap(),
     )
     .await;
-    assert_eq!(counts["sessions"], 1, "the coordinator's monthly count includes it");
-    assert_eq!(counts["by_kind"][0]["kind"], "psychological");
-    assert_eq!(counts["minutes"], 50);
+    assert_eq!(counts["sessions"], 0, "outside the tier the figures leave it out");
+    assert_eq!(counts["by_kind"], json!([]));
+    assert_eq!(counts["minutes"], 0);
+    assert_eq!(
+        counts["psychological_by_month"],
+        json!([{"month": "2026-11", "sessions": "<5", "hours": "<5"}]),
+        "the coordinator learns of it only as a suppressed monthly cell"
+    );
 }
 
 #[tokio::test]
