@@ -19,8 +19,8 @@ struct Count {
     count: i64,
 }
 
-/// Every (table, text column) of the database.
-fn text_columns(app: &TestApp) -> Vec<(String, String)> {
+/// Every (table, column, binary) of the database that holds text or bytes.
+fn text_columns(app: &TestApp) -> Vec<(String, String, bool)> {
     app.db(|conn| {
         if app.is_postgres() {
             #[derive(diesel::QueryableByName)]
@@ -29,19 +29,24 @@ fn text_columns(app: &TestApp) -> Vec<(String, String)> {
                 table_name: String,
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 column_name: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                data_type: String,
             }
             diesel::sql_query(
-                "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \
-                 WHERE table_schema = 'public' AND data_type IN ('text', 'character varying')",
+                "SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS data_type \
+                 FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'bytea')",
             )
             .load::<Column>(conn)
             .unwrap()
             .into_iter()
-            .map(|c| (c.table_name, c.column_name))
+            .map(|c| (c.table_name, c.column_name, c.data_type == "bytea"))
             .collect()
         } else {
             let tables: Vec<Name> =
-                diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").load(conn).unwrap();
+                diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                    .load(conn)
+                    .unwrap();
             let mut columns = Vec::new();
             for table in tables {
                 #[derive(diesel::QueryableByName)]
@@ -51,8 +56,14 @@ fn text_columns(app: &TestApp) -> Vec<(String, String)> {
                     #[diesel(sql_type = diesel::sql_types::Text)]
                     r#type: String,
                 }
-                let infos: Vec<Info> = diesel::sql_query(format!("PRAGMA table_info({})", table.name)).load(conn).unwrap();
-                columns.extend(infos.into_iter().filter(|i| i.r#type.eq_ignore_ascii_case("TEXT")).map(|i| (table.name.clone(), i.name)));
+                let infos: Vec<Info> =
+                    diesel::sql_query(format!("PRAGMA table_info({})", table.name)).load(conn).unwrap();
+                columns.extend(
+                    infos
+                        .into_iter()
+                        .filter(|i| i.r#type.eq_ignore_ascii_case("TEXT") || i.r#type.eq_ignore_ascii_case("BLOB"))
+                        .map(|i| (table.name.clone(), i.name, i.r#type.eq_ignore_ascii_case("BLOB"))),
+                );
             }
             columns
         }
@@ -61,9 +72,14 @@ fn text_columns(app: &TestApp) -> Vec<(String, String)> {
 
 fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for (table, column) in text_columns(app) {
+    for (table, column, binary) in text_columns(app) {
+        let value = match (binary, app.is_postgres()) {
+            (true, true) => format!("encode({column}, 'escape')"),
+            (true, false) => format!("CAST({column} AS TEXT)"),
+            (false, _) => column.clone(),
+        };
         let count: Count = app.db(|conn| {
-            diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table} WHERE {column} LIKE '%{needle}%'"))
+            diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table} WHERE {value} LIKE '%{needle}%'"))
                 .get_result(conn)
                 .unwrap()
         });
@@ -316,4 +332,46 @@ async fn a_coordinators_export_holds_no_trace_of_psychological_sessions_and_a_ps
     assert_eq!(by_psychologist["sessions"][0]["notes"], "Flashbacks at night");
     assert_eq!(by_psychologist["client"]["family_name"], "Yandarbiyev");
     assert_problem(export_of(&counselor).await, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+/// Every table of the database, texts and bytes alike, after a psychological session with marker
+/// notes, summary and topics was created with an Idempotency-Key, replayed, read, corrected and
+/// deleted: the markers appear nowhere in clear.
+#[tokio::test]
+async fn a_psychological_sessions_content_appears_nowhere_in_clear_in_the_database() {
+    let app = TestApp::spawn().await;
+    let (coordinator, _, client) = coordinator_and_client(&app).await;
+    let psychologist = app.staff(&coordinator, coordinator.organisation_id, "counselor", &["psychological"]).await;
+    let id = client["id"].as_str().unwrap();
+    let session = json!({"kind": "psychological", "mode": "in_person", "started_at": "2026-11-04T09:00:00Z",
+        "duration_minutes": 50, "notes": "QXMARKNOTES one", "summary": "QXMARKSUMMARY one", "topics": ["QXMARKTOPIC"]});
+    let create = || {
+        app.post(&format!("/api/v1/clients/{id}/sessions"))
+            .bearer_auth(&psychologist.token)
+            .header("idempotency-key", "psy-session-1")
+            .json(&session)
+            .send()
+    };
+    let created: Value = body(create().await.unwrap()).await;
+    let path = format!("/api/v1/sessions/{}", created["id"].as_str().unwrap());
+    let replayed: Value = body(create().await.unwrap()).await;
+    assert_eq!(replayed["notes"], "QXMARKNOTES one");
+    let read = app.get(&path).bearer_auth(&psychologist.token).send().await.unwrap();
+    let etag = read.headers()["etag"].clone();
+    assert_eq!(body::<Value>(read).await["summary"], "QXMARKSUMMARY one");
+    let corrected = app
+        .patch(&path)
+        .bearer_auth(&psychologist.token)
+        .header("if-match", etag)
+        .json(&json!({"notes": "QXMARKNOTES two", "summary": "QXMARKSUMMARY two", "topics": ["QXMARKTOPIC two"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrected.status(), StatusCode::OK);
+    assert_eq!(occurrences(&app, "QXMARK"), Vec::<String>::new(), "while the session exists");
+    let deleted = app.request(reqwest::Method::DELETE, &path).bearer_auth(&psychologist.token).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(occurrences(&app, "QXMARK"), Vec::<String>::new(), "after deletion");
+    let after = create().await.unwrap();
+    assert_problem(after, StatusCode::NOT_FOUND, "not_found").await;
 }
