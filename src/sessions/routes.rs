@@ -312,6 +312,7 @@ pub async fn list_of_client(
     params(("id" = Id, Path, description = "Session id")),
     responses(
         (status = 200, description = "The session", body = Session, headers(("ETag" = String))),
+        (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session, or one outside the caller's tier", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -354,6 +355,7 @@ fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal,
     request_body = SessionPatch,
     responses(
         (status = 200, description = "Corrected", body = Session, headers(("ETag" = String))),
+        (status = 403, description = "The role may not correct sessions", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The stored summary and topics cannot be decrypted (`details_unreadable`): correct both together", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The client's record was erased: its sessions no longer change", body = Problem, content_type = "application/problem+json"),
