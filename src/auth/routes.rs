@@ -324,7 +324,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
         .run(&state.pool, move |conn, principal| {
             let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
             audit::record(conn, Event::new(&principal.actor, "user.read", "user").on(principal.user_id))?;
-            let pending = crate::grants::pending_specialties(conn, &[row.id])?.remove(&row.id).unwrap_or_default();
+            let pending = crate::grants::pending_of_user(conn, row.id)?;
             Ok(row.view(pending)?)
         })
         .await?;

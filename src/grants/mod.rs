@@ -43,6 +43,11 @@ pub fn withdraw(conn: &mut DbConnection, actor: &Actor, user_id: Id) -> Result<(
     Ok(())
 }
 
+/// The specialties of one user waiting for a second person.
+pub fn pending_of_user(conn: &mut DbConnection, user_id: Id) -> Result<Vec<SessionKind>, ApiError> {
+    Ok(pending_specialties(conn, &[user_id])?.remove(&user_id).unwrap_or_default())
+}
+
 /// The specialties waiting for a second person, by user.
 pub fn pending_specialties(
     conn: &mut DbConnection,

@@ -54,7 +54,7 @@ fn find(conn: &mut DbConnection, id: Id) -> Result<UserRow, ApiError> {
 
 /// A user as answered, with the specialties that wait for a second person.
 fn view(conn: &mut DbConnection, row: UserRow) -> Result<User, ApiError> {
-    let pending = grants::pending_specialties(conn, &[row.id])?.remove(&row.id).unwrap_or_default();
+    let pending = grants::pending_of_user(conn, row.id)?;
     Ok(row.view(pending)?)
 }
 
@@ -278,7 +278,7 @@ pub async fn update(
             principal.authorize(conn, Action::UpdateUser, target, RESOURCE, Some(id))?;
             let current_role = current.role()?;
             let current_specialties = current.specialties()?;
-            let pending = grants::pending_specialties(conn, &[id])?.remove(&id).unwrap_or_default();
+            let pending = grants::pending_of_user(conn, id)?;
             let asked_before: Vec<SessionKind> = current_specialties.iter().chain(&pending).copied().collect();
             let mut errors = FieldErrors::default();
             let display_name = body.display_name.apply(&mut errors, "display_name", current.display_name.clone());
