@@ -61,6 +61,9 @@ pub enum Action {
     ReadOrganisationReport,
     /// Aggregate indicators of every organisation, with small cells suppressed.
     ReadConsortiumReport,
+    /// Aggregates of the caller's organisation with every count exact, small ones included: for
+    /// staff who hold its records anyway. Everyone else's aggregates show counts of 1-4 as "<5".
+    ReadExactFigures,
 }
 
 /// How far an allowed action reaches.
@@ -156,6 +159,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, ExportClient, OwnOrganisation),
     (Coordinator, EraseClient, OwnOrganisation),
     (Coordinator, ReadOrganisationReport, OwnOrganisation),
+    (Coordinator, ReadExactFigures, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
@@ -179,6 +183,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, UpdateSession, OwnRecord),
     (Counselor, DeleteSession, OwnRecord),
     (Counselor, CountSessions, OwnOrganisation),
+    (Counselor, ReadExactFigures, OwnOrganisation),
     (Counselor, CreateReferral, OwnOrganisation),
     (Counselor, ListReferrals, OwnOrganisation),
     (Counselor, ReadReferral, OwnOrganisation),

@@ -1,5 +1,8 @@
 //! Donor indicators (SPEC §2.9): aggregates for a period, per organisation, as JSON or CSV.
-//! Reports contain no personal data; consortium-wide ones suppress small cells.
+//! Reports contain no personal data. Consortium-wide reports, and analysts' reports of their
+//! own organisation, suppress small cells; outside the psychological tier a period is whole
+//! calendar months and a city one of the organisation's own list (`routes`), so that no
+//! report, alone or set against another, singles out a person.
 
 pub mod queries;
 pub mod routes;
@@ -12,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use self::queries::{Figures, MonthOfTier};
-use self::suppression::{Cell, Tally, protect_group};
+use self::suppression::{Cell, Hours, Tally, protect_group};
 use crate::db::Id;
+use crate::http::FieldErrors;
 
 /// Counts keyed by a code (session kind, nationality, …).
 pub type Counts = BTreeMap<String, Cell>;
@@ -25,7 +29,9 @@ pub struct Indicators {
     pub clients_served: Cell,
     pub new_clients: Cell,
     pub sessions: Cell,
-    pub counseling_hours: f64,
+    /// Hours of the sessions counted in `sessions`, to a tenth; hidden ("<5" or "suppressed")
+    /// whenever `sessions` is.
+    pub counseling_hours: Hours,
     #[schema(value_type = BTreeMap<String, Cell>)]
     pub sessions_by_kind: Counts,
     #[schema(value_type = BTreeMap<String, Cell>)]
@@ -43,8 +49,9 @@ pub struct Indicators {
     pub referrals_sent: BTreeMap<String, Counts>,
     #[schema(value_type = BTreeMap<String, BTreeMap<String, Cell>>)]
     pub referrals_received: BTreeMap<String, Counts>,
-    /// Median hours from a referral's arrival to its acceptance or refusal.
-    pub median_hours_to_answer: Option<f64>,
+    /// Median hours from a referral's arrival to its acceptance or refusal; null when none was
+    /// answered. Where small cells are suppressed, "<5" when fewer than five were.
+    pub median_hours_to_answer: Option<Hours>,
     /// Legal deadlines due in the period that were met, and that were missed.
     pub deadlines_met: Cell,
     pub deadlines_missed: Cell,
@@ -93,12 +100,30 @@ pub struct IndicatorReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub city: Option<String>,
-    /// Consortium-wide: counts of 1-4 are shown as "<5" (and some others as "suppressed" so
-    /// they cannot be worked out from totals).
+    /// Consortium-wide: every organisation's figures, with totals.
     pub consortium: bool,
+    /// Small cells are suppressed (consortium-wide reports, and analysts' reports): counts of
+    /// 1-4 are shown as "<5", some others as "suppressed" so that they cannot be worked out
+    /// from totals, and hours and medians are hidden with the counts they are made of.
+    /// Otherwise (the organisation's own coordinators) every figure is exact.
+    pub suppressed: bool,
     pub organisations: Vec<OrganisationIndicators>,
     /// Across all organisations (consortium-wide reports only).
     pub totals: Option<Indicators>,
+}
+
+/// Outside the psychological tier a period is whole calendar months. A figure is then never
+/// about a day or a week, when one appointment or one new client may be all there is to
+/// count, and two overlapping periods differ by whole months — whose small cells are suppressed
+/// wherever the reader does not hold the records anyway. The period is refused rather than
+/// widened, so the figures shown are always those of the period asked.
+pub fn require_whole_months(from: NaiveDate, to: NaiveDate, errors: &mut FieldErrors) {
+    if from.day() != 1 {
+        errors.add("from", "must be the first day of a month: reports cover whole calendar months");
+    }
+    if to.succ_opt().map(|next| next.day()) != Some(1) {
+        errors.add("to", "must be the last day of a month: reports cover whole calendar months");
+    }
 }
 
 fn age_band(birth_year: Option<i32>, at: NaiveDate) -> &'static str {
@@ -225,6 +250,8 @@ struct Published {
     cells: BTreeMap<Vec<String>, Tally>,
     hours: f64,
     median: Option<f64>,
+    /// How many answers the median is taken over.
+    answered: Tally,
     months: Vec<(MonthOfTier, Tally)>,
 }
 
@@ -280,6 +307,7 @@ impl Published {
             cells,
             hours: (draft.minutes as f64 / 6.0).round() / 10.0,
             median: median(&draft.hours_to_answer),
+            answered: tally(draft.hours_to_answer.len() as i64),
             months,
         }
     }
@@ -318,7 +346,7 @@ impl Published {
             clients_served: self.cell(&["clients_served"]),
             new_clients: self.cell(&["new_clients"]),
             sessions: self.cell(&["sessions"]),
-            counseling_hours: self.hours,
+            counseling_hours: Hours::with(self.hours, self.cell(&["sessions"])),
             sessions_by_kind: self.counts("sessions_by_kind"),
             sessions_by_mode: self.counts("sessions_by_mode"),
             clients_by_sex_and_age: self.nested("clients_by_sex_and_age"),
@@ -326,7 +354,7 @@ impl Published {
             clients_by_vulnerability: self.counts("clients_by_vulnerability"),
             referrals_sent: self.nested("referrals_sent"),
             referrals_received: self.nested("referrals_received"),
-            median_hours_to_answer: self.median,
+            median_hours_to_answer: self.median.map(|median| Hours::with(median, self.answered.shown)),
             deadlines_met: self.cell(&["deadlines_met"]),
             deadlines_missed: self.cell(&["deadlines_missed"]),
             psychological_by_month: self
@@ -369,20 +397,30 @@ pub struct OrganisationFigures {
     pub figures: Figures,
 }
 
-/// Assembles the report; `consortium` reports protect small cells, and psychological months
-/// are exact only for a caller `inside_tier`.
+/// How a report is published.
+#[derive(Debug, Clone, Copy)]
+pub struct Publication {
+    /// Every organisation's figures, with totals.
+    pub consortium: bool,
+    /// Small cells suppressed, with their complements, hours and medians.
+    pub suppressed: bool,
+    /// Psychological months exact (psychologists of the organisation, unsuppressed reports).
+    pub inside_tier: bool,
+}
+
+/// Assembles the report as `publication` says.
 pub fn assemble(
     from: NaiveDate,
     to: NaiveDate,
     city: Option<String>,
-    consortium: bool,
-    inside_tier: bool,
+    publication: Publication,
     figures: Vec<OrganisationFigures>,
 ) -> IndicatorReport {
+    let Publication { consortium, suppressed, inside_tier } = publication;
     let drafts: Vec<(Id, String, Draft)> =
         figures.into_iter().map(|f| (f.organisation_id, f.short_name, Draft::of(f.figures, to))).collect();
     let mut published: Vec<Published> =
-        drafts.iter().map(|(_, _, draft)| Published::of(draft, consortium, inside_tier)).collect();
+        drafts.iter().map(|(_, _, draft)| Published::of(draft, suppressed, inside_tier)).collect();
     let totals = consortium.then(|| {
         let mut total = Draft::default();
         for (_, _, draft) in &drafts {
@@ -392,7 +430,7 @@ pub fn assemble(
         total.protect_within();
         total
     });
-    if consortium {
+    if suppressed {
         // Hiding a cell can leave another group with a single hidden cell: repeat until stable.
         for _ in 0..5 {
             let before: Vec<usize> =
@@ -417,7 +455,7 @@ pub fn assemble(
             indicators: published.indicators(),
         })
         .collect();
-    IndicatorReport { from, to, city, consortium, organisations, totals: totals.map(|t| t.indicators()) }
+    IndicatorReport { from, to, city, consortium, suppressed, organisations, totals: totals.map(|t| t.indicators()) }
 }
 
 /// A cell that a spreadsheet would run as a formula is written as text.
@@ -431,6 +469,13 @@ fn cell_text(cell: Cell) -> String {
         Cell::Hidden(reason) => {
             serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
         }
+    }
+}
+
+fn hours_text(hours: Hours) -> String {
+    match hours {
+        Hours::Value(value) => value.to_string(),
+        Hours::Hidden(reason) => cell_text(Cell::Hidden(reason)),
     }
 }
 
@@ -463,13 +508,8 @@ pub fn to_csv(report: &IndicatorReport) -> Result<String, csv::Error> {
         ] {
             row(name, "", "", cell_text(cell))?;
         }
-        row("counseling_hours", "", "", indicators.counseling_hours.to_string())?;
-        row(
-            "median_hours_to_answer",
-            "",
-            "",
-            indicators.median_hours_to_answer.map(|h| h.to_string()).unwrap_or_default(),
-        )?;
+        row("counseling_hours", "", "", hours_text(indicators.counseling_hours))?;
+        row("median_hours_to_answer", "", "", indicators.median_hours_to_answer.map(hours_text).unwrap_or_default())?;
         for (section, counts) in [
             ("sessions_by_kind", &indicators.sessions_by_kind),
             ("sessions_by_mode", &indicators.sessions_by_mode),
@@ -509,6 +549,25 @@ mod tests {
         assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(csv_safe("-5"), "'-5");
         assert_eq!(csv_safe("PFM"), "PFM");
+    }
+
+    fn refusals(from: &str, to: &str) -> Vec<String> {
+        let mut errors = FieldErrors::default();
+        require_whole_months(from.parse().unwrap(), to.parse().unwrap(), &mut errors);
+        match errors.into_error() {
+            crate::http::ApiError::Problem(problem) => problem.errors.clone().unwrap_or_default().into_keys().collect(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_period_is_whole_calendar_months_from_first_to_last_day() {
+        assert!(refusals("2026-11-01", "2026-11-30").is_empty());
+        assert!(refusals("2026-01-01", "2026-12-31").is_empty());
+        assert!(refusals("2028-02-01", "2028-02-29").is_empty(), "a leap day ends its February");
+        assert_eq!(refusals("2026-02-01", "2026-02-27"), ["to"]);
+        assert_eq!(refusals("2026-11-03", "2026-11-30"), ["from"]);
+        assert_eq!(refusals("2026-11-03", "2026-11-04"), ["from", "to"]);
     }
 
     #[test]

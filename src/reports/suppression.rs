@@ -1,6 +1,8 @@
-//! Small-cell suppression for consortium-wide reports: counts of 1–4 are shown as "<5", and
-//! where a published total would let a single hidden cell be worked out, one more cell of its
-//! group is hidden too (secondary suppression). Pure code.
+//! Small-cell suppression for reports that reach beyond the staff holding the records
+//! (consortium-wide reports, and analysts' reports of their own organisation): counts of 1–4
+//! are shown as "<5", and where a published total would let a single hidden cell be worked out,
+//! one more cell of its group is hidden too (secondary suppression). Hours and medians are
+//! hidden with the count they are made of. Pure code.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,6 +28,26 @@ pub enum HiddenReason {
 impl Cell {
     pub fn is_hidden(self) -> bool {
         matches!(self, Self::Hidden(_))
+    }
+}
+
+/// Published hours (a total, or a median): hidden whenever the count they are made of is, for
+/// the same reason, since an hour figure of one session or one referral describes that one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Hours {
+    Value(f64),
+    /// `"<5"` or `"suppressed"`, as the count it goes with.
+    Hidden(HiddenReason),
+}
+
+impl Hours {
+    /// `value` shown as its count `of` is.
+    pub fn with(value: f64, of: Cell) -> Self {
+        match of {
+            Cell::Hidden(reason) => Self::Hidden(reason),
+            Cell::Count(_) => Self::Value(value),
+        }
     }
 }
 
@@ -97,6 +119,17 @@ mod tests {
         protect_group(&mut [&mut a, &mut b, &mut c]);
         assert!(a.shown.is_hidden() && b.shown.is_hidden());
         assert_eq!(c.shown, Cell::Count(40));
+    }
+
+    #[test]
+    fn hours_hide_with_their_count_for_the_same_reason() {
+        assert_eq!(Hours::with(2.5, Cell::Hidden(HiddenReason::Small)), Hours::Hidden(HiddenReason::Small));
+        assert_eq!(
+            Hours::with(9.0, Cell::Hidden(HiddenReason::Complementary)),
+            Hours::Hidden(HiddenReason::Complementary)
+        );
+        assert_eq!(Hours::with(7.5, Cell::Count(6)), Hours::Value(7.5));
+        assert_eq!(serde_json::to_string(&Hours::with(1.0, Tally::protected(1).shown)).unwrap(), "\"<5\"");
     }
 
     #[test]

@@ -484,7 +484,9 @@ pub async fn remove(
 /// psychological tier every figure leaves psychological sessions out, so nothing they count
 /// changes when one exists; they learn of psychological work only from `psychological_by_month`
 /// (whole calendar months, each counted on its own, counts of 0-4 shown as "<5" with their
-/// hours). Psychologists of the organisation get every figure exactly.
+/// hours). As for reports, they ask for whole calendar months: `from` the first day of a month,
+/// `to` the last day of a month, else 422. Psychologists of the organisation get every figure
+/// exactly, for any period.
 #[utoipa::path(
     tag = "sessions",
     params(PeriodQuery),
@@ -492,6 +494,7 @@ pub async fn remove(
         (status = 200, description = "Counts", body = SessionCounts),
         (status = 400, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A period of part of a month outside the psychological tier (`errors.from`, `errors.to`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -511,6 +514,13 @@ pub async fn counts(
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::CountSessions, RESOURCE)?;
             let inside_tier = super::inside_tier(&principal);
+            if !inside_tier {
+                let mut errors = FieldErrors::default();
+                crate::reports::require_whole_months(from, to, &mut errors);
+                if !errors.is_empty() {
+                    return Err(errors.into_error());
+                }
+            }
             let by_kind = queries::counts(
                 conn,
                 organisation_id,

@@ -1,5 +1,6 @@
 //! Donor indicators: figures worked out by hand, CSV, small-cell suppression, stability under
-//! erasure.
+//! erasure, and the rules that keep a report from singling out a person (whole months, listed
+//! cities, suppression for analysts).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -90,7 +91,7 @@ async fn a_report_for_one_city_counts_only_that_citys_sessions_and_clients() {
     let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
     let counselor = app.create_user(&admin, Some(organisation), "counselor").await;
     let mut sessions_at = Vec::new();
-    for (name, city) in [("Anna", "Kraków"), ("Borys", "Kraków"), ("Daria", "Warszawa")] {
+    for (name, city) in [("Anna", "Lublin"), ("Borys", "Lublin"), ("Daria", "Warszawa")] {
         let client =
             create_client(&app, &counselor, json!({"given_names": name, "family_name": "W", "city": city})).await;
         sessions_at.push((client, city));
@@ -112,15 +113,46 @@ async fn a_report_for_one_city_counts_only_that_citys_sessions_and_clients() {
         (all["sessions"].clone(), all["clients_served"].clone(), all["new_clients"].clone()),
         (json!(3), json!(3), json!(3))
     );
-    let report = fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30&city=Krak%C3%B3w").await;
-    assert_eq!(report["city"], "Kraków");
-    let krakow = &report["organisations"][0]["indicators"];
-    assert_eq!(krakow["sessions"], 2);
-    assert_eq!(krakow["clients_served"], 2);
-    assert_eq!(krakow["new_clients"], 2);
-    assert_eq!(krakow["sessions_by_mode"], json!({"in_person": 2}));
-    let nowhere = &fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30&city=Gda%C5%84sk").await;
-    assert_eq!(nowhere["organisations"][0]["indicators"]["sessions"], 0);
+    let report = fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30&city=Lublin").await;
+    assert_eq!(report["city"], "Lublin");
+    let lublin = &report["organisations"][0]["indicators"];
+    assert_eq!(lublin["sessions"], 2);
+    assert_eq!(lublin["clients_served"], 2);
+    assert_eq!(lublin["new_clients"], 2);
+    assert_eq!(lublin["sessions_by_mode"], json!({"in_person": 2}));
+    let spelt = fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30&city=%20LUBLIN").await;
+    assert_eq!(spelt["city"], "Lublin", "the organisation's spelling, whatever the case");
+    assert_eq!(spelt["organisations"], report["organisations"]);
+}
+
+/// A city is one of the organisation's own list: a free-text one could be the place where the
+/// organisation served one person.
+#[tokio::test]
+async fn a_report_for_a_city_outside_the_organisations_list_is_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let analyst = app.create_user(&admin, Some(organisation), "analyst").await;
+    let counselor = app.create_user(&admin, Some(organisation), "counselor").await;
+    let client =
+        create_client(&app, &counselor, json!({"given_names": "Anna", "family_name": "W", "city": "Gdańsk"})).await;
+    session(&app, &counselor, &client, "legal", "in_person", "2026-11-03T10:00:00Z", 60).await;
+    for account in [&coordinator, &analyst, &admin] {
+        let response = app
+            .get("/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30&city=Gda%C5%84sk")
+            .bearer_auth(&account.token)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"]["city"], "must be one of the organisation's cities: Lublin, Warszawa");
+    }
+    let report = fetch_report(&app, &analyst, "from=2026-11-01&to=2026-11-30&city=Warszawa").await;
+    assert_eq!(report["organisations"][0]["indicators"]["sessions"], 0);
+    let document: Value = body(app.get("/api/v1/openapi.json").send().await.unwrap()).await;
+    let responses = &document["paths"]["/api/v1/reports/indicators"]["get"]["responses"];
+    assert!(responses["422"].is_object(), "the report does not document 422: {responses}");
 }
 
 async fn report_status(app: &TestApp, account: &Account, query: &str) -> StatusCode {
@@ -179,8 +211,14 @@ async fn a_consortium_report_hides_small_cells_so_totals_do_not_reveal_them() {
             .clone()
     };
     let (small, large) = (by_name("SMALL"), by_name("LARGE"));
+    assert_eq!(report["suppressed"], true);
     assert_eq!(small["clients_by_nationality"]["UA"], "<5");
     assert_eq!(small["clients_served"], "<5");
+    assert_eq!(small["sessions"], "<5");
+    assert_eq!(small["counseling_hours"], "<5", "hours are hidden with their count");
+    assert_eq!(large["sessions"], "suppressed");
+    assert_eq!(large["counseling_hours"], "suppressed", "or the total would give the small one's hours");
+    assert_eq!(report["totals"]["counseling_hours"], 6.5);
     assert!(!large["clients_by_nationality"]["UA"].is_number(), "the other cell is hidden too: {large}");
     assert!(!large["clients_served"].is_number());
     assert_eq!(report["totals"]["clients_by_nationality"]["UA"], 13);
@@ -249,7 +287,7 @@ async fn outside_the_tier_no_figure_changes_when_a_psychological_session_is_logg
     let bohdan = create_client(&app, &counselor, json!({"given_names": "Bohdan", "family_name": "K", "sex": "male", "birth_year": 1980, "nationalities": ["UA"]})).await;
     session(&app, &counselor, &amina, "legal", "in_person", "2026-11-03T10:00:00Z", 60).await;
     clients_created_in_november(&app);
-    let periods = ["from=2026-11-04&to=2026-11-20", "from=2026-11-01&to=2026-11-30", "from=2026-10-15&to=2026-12-31"];
+    let periods = ["from=2026-10-01&to=2026-12-31", "from=2026-11-01&to=2026-11-30", "from=2026-11-01&to=2026-12-31"];
     let mut before = Vec::new();
     for account in [&coordinator, &analyst] {
         for period in periods {
@@ -266,7 +304,7 @@ async fn outside_the_tier_no_figure_changes_when_a_psychological_session_is_logg
             after.push(outsiders_figures(&app, account, period).await);
         }
     }
-    assert_eq!(after, before, "outsiders' figures by day range and by month are unchanged");
+    assert_eq!(after, before, "outsiders' figures of every period are unchanged");
     let month = &after[1].0["organisations"][0]["indicators"];
     assert_eq!(month["psychological_by_month"], json!([{"month": "2026-11", "sessions": "<5", "hours": "<5"}]));
     assert!(after[1].1.lines().any(|l| l == "PFM,psychological_by_month,2026-11,sessions,<5"), "{}", after[1].1);
@@ -310,8 +348,12 @@ async fn psychological_work_shows_outside_the_tier_only_as_suppressed_whole_mont
     assert_eq!(figures["sessions_by_kind"], json!({"legal": 1}));
     assert_eq!(figures["sessions"], 1);
 
-    // A period that covers part of a month shows no cell for it.
-    let partial = counts(&app, &coordinator, "from=2026-10-02&to=2026-11-30").await;
+    // Outside the tier a period is whole months; inside it one that covers part of a month
+    // shows no monthly cell for that month.
+    let partial = "/api/v1/sessions/counts?from=2026-10-02&to=2026-11-30";
+    let refused = app.get(partial).bearer_auth(&coordinator.token).send().await.unwrap();
+    assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let partial = counts(&app, &psychologist_coordinator, "from=2026-10-02&to=2026-11-30").await;
     assert_eq!(partial["psychological_by_month"], json!([{"month": "2026-11", "sessions": 6, "hours": 6}]));
 
     let inside = counts(&app, &psychologist_coordinator, query).await;
@@ -328,4 +370,186 @@ async fn psychological_work_shows_outside_the_tier_only_as_suppressed_whole_mont
     assert_eq!(figures["sessions_by_kind"], json!({"legal": 1, "psychological": 9}));
     assert_eq!(figures["sessions"], 10);
     assert_eq!(figures["counseling_hours"], 9.3);
+}
+
+/// The first and last days of the month `today` falls in, as query parameters.
+fn this_month() -> String {
+    use chrono::Datelike;
+    let today = casebridge::domain::today();
+    let first = today.with_day(1).unwrap();
+    let last = (first + chrono::Months::new(1)).pred_opt().unwrap();
+    format!("from={first}&to={last}")
+}
+
+/// One client served on one day: outside the tier, no pair of periods that differ by that day
+/// can be asked for. Inside it (psychologists, who hold the records anyway) any period can.
+#[tokio::test]
+async fn reports_outside_the_tier_are_whole_months_so_one_days_client_cannot_be_subtracted_out() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let psychologist_coordinator = app.staff(&admin, organisation, "coordinator", &["psychological"]).await;
+    let analyst = app.create_user(&admin, organisation, "analyst").await;
+    let counselor = app.create_user(&admin, organisation, "counselor").await;
+    for i in 0..5 {
+        let client = create_client(
+            &app,
+            &counselor,
+            json!({"given_names": format!("Client {i}"), "family_name": "R", "nationalities": ["RU"]}),
+        )
+        .await;
+        session(&app, &counselor, &client, "legal", "in_person", "2026-11-02T10:00:00Z", 60).await;
+    }
+    // Bohdan, the only Ukrainian, comes once, on 3 November.
+    let bohdan =
+        create_client(&app, &counselor, json!({"given_names": "Bohdan", "family_name": "K", "nationalities": ["UA"]}))
+            .await;
+    session(&app, &counselor, &bohdan, "legal", "in_person", "2026-11-03T10:00:00Z", 60).await;
+
+    let through_the_3rd = "from=2026-11-01&to=2026-11-03";
+    let through_the_2nd = "from=2026-11-01&to=2026-11-02";
+    let from_the_3rd = "from=2026-11-03&to=2026-11-30";
+    for account in [&coordinator, &analyst, &admin] {
+        for (period, field) in [(through_the_3rd, "to"), (through_the_2nd, "to"), (from_the_3rd, "from")] {
+            let response = app
+                .get(&format!("/api/v1/reports/indicators?{period}"))
+                .bearer_auth(&account.token)
+                .send()
+                .await
+                .unwrap();
+            let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            let message = problem["errors"][field].as_str().unwrap_or_else(|| panic!("no errors.{field}: {problem}"));
+            assert!(message.contains("whole calendar months"), "{message}");
+        }
+    }
+    let counted = app
+        .get(&format!("/api/v1/sessions/counts?{through_the_3rd}"))
+        .bearer_auth(&analyst.token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(counted, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // The difference the rule prevents: inside the tier, the two periods differ by Bohdan.
+    let served = |report: &Value| report["organisations"][0]["indicators"]["clients_served"].clone();
+    let longer = fetch_report(&app, &psychologist_coordinator, through_the_3rd).await;
+    let shorter = fetch_report(&app, &psychologist_coordinator, through_the_2nd).await;
+    assert_eq!((served(&longer), served(&shorter)), (json!(6), json!(5)));
+
+    // The whole month shows the analyst no more than that someone of a small group came.
+    let month = fetch_report(&app, &analyst, "from=2026-11-01&to=2026-11-30").await;
+    assert_eq!(month["suppressed"], true);
+    let figures = &month["organisations"][0]["indicators"];
+    assert_eq!(figures["clients_served"], 6);
+    assert_eq!(figures["clients_by_nationality"], json!({"RU": 5, "UA": "<5"}));
+}
+
+#[tokio::test]
+async fn an_analyst_sees_small_counts_of_the_organisation_as_under_five_with_their_hours() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let analyst = app.create_user(&admin, Some(organisation), "analyst").await;
+    let counselor = app.create_user(&admin, Some(organisation), "counselor").await;
+    // November: six legal sessions and one "other"; October: two sessions.
+    for i in 0..7 {
+        let client =
+            create_client(&app, &counselor, json!({"given_names": format!("Client {i}"), "family_name": "N"})).await;
+        let kind = if i == 0 { "other" } else { "legal" };
+        session(&app, &counselor, &client, kind, "in_person", "2026-11-04T10:00:00Z", 30).await;
+        if i < 2 {
+            session(&app, &counselor, &client, "legal", "phone", "2026-10-04T10:00:00Z", 45).await;
+        }
+    }
+    let november = "from=2026-11-01&to=2026-11-30";
+    let october = "from=2026-10-01&to=2026-10-31";
+
+    let exact = fetch_report(&app, &coordinator, november).await;
+    assert_eq!(exact["suppressed"], false, "the coordinator holds the records anyway");
+    assert_eq!(exact["organisations"][0]["indicators"]["sessions_by_kind"], json!({"legal": 6, "other": 1}));
+
+    let report = fetch_report(&app, &analyst, november).await;
+    assert_eq!(report["suppressed"], true);
+    let figures = &report["organisations"][0]["indicators"];
+    assert_eq!(figures["sessions"], 7);
+    assert_eq!(figures["counseling_hours"], 3.5);
+    assert_eq!(
+        figures["sessions_by_kind"],
+        json!({"legal": "suppressed", "other": "<5"}),
+        "the 1 is hidden, and the 6 with it, or 7 - 6 would give it"
+    );
+
+    let report = fetch_report(&app, &analyst, october).await;
+    let figures = &report["organisations"][0]["indicators"];
+    assert_eq!(figures["sessions"], "<5");
+    assert_eq!(figures["clients_served"], "<5");
+    assert_eq!(figures["counseling_hours"], "<5", "hours are hidden with their count");
+    let exact = &fetch_report(&app, &coordinator, october).await["organisations"][0]["indicators"];
+    assert_eq!((exact["sessions"].clone(), exact["counseling_hours"].clone()), (json!(2), json!(1.5)));
+    let csv = app
+        .get(&format!("/api/v1/reports/indicators?{october}"))
+        .bearer_auth(&analyst.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().any(|l| l == "PFM,counseling_hours,,,<5"), "{csv}");
+    assert!(csv.lines().any(|l| l == "PFM,sessions,,,<5"), "{csv}");
+}
+
+/// The median time to answer a referral is one answer's time when there is one answer.
+#[tokio::test]
+async fn an_analysts_median_time_to_answer_is_hidden_while_fewer_than_five_referrals_were_answered() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let pfm = app.create_organisation(&admin, "PFM").await;
+    let partner = app.create_organisation(&admin, "HFPC").await;
+    let counselor = app.create_user(&admin, Some(pfm), "counselor").await;
+    let lawyer = app.create_user(&admin, Some(partner), "counselor").await;
+    let coordinator = app.create_user(&admin, Some(partner), "coordinator").await;
+    let analyst = app.create_user(&admin, Some(partner), "analyst").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "B"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let consent: Value = body(
+        app.post(&format!("/api/v1/clients/{client_id}/consents"))
+            .bearer_auth(&counselor.token)
+            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity"],
+                          "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let referral: Value = body(
+        app.post("/api/v1/referrals")
+            .bearer_auth(&counselor.token)
+            .json(&json!({"client_id": client_id, "to_organisation_id": partner, "service": "legal",
+                          "urgency": "routine", "reason": "Appeal", "shared_fields": ["given_names"],
+                          "consent_id": consent["id"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let accepted = app
+        .post(&format!("/api/v1/referrals/{}/accept", referral["id"].as_str().unwrap()))
+        .bearer_auth(&lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+
+    let period = this_month();
+    let exact = &fetch_report(&app, &coordinator, &period).await["organisations"][0]["indicators"];
+    assert!(exact["median_hours_to_answer"].is_number(), "{exact}");
+    let figures = &fetch_report(&app, &analyst, &period).await["organisations"][0]["indicators"];
+    assert_eq!(figures["median_hours_to_answer"], "<5");
+    assert_eq!(figures["referrals_received"], json!({pfm.to_string(): {"accepted": "<5"}}));
 }

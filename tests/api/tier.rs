@@ -195,9 +195,9 @@ async fn everything_seen_by(
         format!("/api/v1/clients/{amina}/procedure-events"),
         "/api/v1/sessions".to_owned(),
         format!("/api/v1/sessions/{}", organisation.visible_session),
-        "/api/v1/sessions/counts?from=2026-11-03&to=2026-11-10".to_owned(),
+        "/api/v1/sessions/counts?from=2026-10-01&to=2026-12-31".to_owned(),
         "/api/v1/sessions/counts?from=2026-11-01&to=2026-11-30".to_owned(),
-        "/api/v1/reports/indicators?from=2026-11-03&to=2026-11-10".to_owned(),
+        "/api/v1/reports/indicators?from=2026-10-01&to=2026-12-31".to_owned(),
         "/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30".to_owned(),
         "/api/v1/deadlines".to_owned(),
         "/api/v1/referrals?box=outbox".to_owned(),
@@ -211,7 +211,7 @@ async fn everything_seen_by(
     ] {
         get(path);
     }
-    for period in ["from=2026-11-03&to=2026-11-10", "from=2026-11-01&to=2026-11-30"] {
+    for period in ["from=2026-10-01&to=2026-12-31", "from=2026-11-01&to=2026-11-30"] {
         requests.push((Method::GET, format!("/api/v1/reports/indicators?{period}"), None, true));
     }
     requests.push((
