@@ -112,6 +112,24 @@ pub struct IndicatorReport {
     pub totals: Option<Indicators>,
 }
 
+/// Sessions and minutes by kind (`(kind, sessions, minutes)`), as published: exact, or with
+/// counts of 1-4 hidden, a complementary kind hidden where the published total would reveal a
+/// lone one, and minutes hidden with their count. Returns the total sessions and minutes, then
+/// each kind's.
+pub fn publish_by_kind<K>(rows: Vec<(K, i64, i64)>, exact: bool) -> (Cell, Cell, Vec<(K, Cell, Cell)>) {
+    let tally = |value: i64| if exact { Tally::exact(value) } else { Tally::protected(value) };
+    let total = tally(rows.iter().map(|(_, sessions, _)| sessions).sum());
+    let minutes: i64 = rows.iter().map(|(_, _, minutes)| minutes).sum();
+    let mut kinds: Vec<(K, Tally, i64)> =
+        rows.into_iter().map(|(kind, sessions, minutes)| (kind, tally(sessions), minutes)).collect();
+    protect_group(&mut kinds.iter_mut().map(|(_, sessions, _)| sessions).collect::<Vec<_>>());
+    let kinds = kinds
+        .into_iter()
+        .map(|(kind, sessions, minutes)| (kind, sessions.shown, Cell::with(minutes, sessions.shown)))
+        .collect();
+    (total.shown, Cell::with(minutes, total.shown), kinds)
+}
+
 /// Outside the psychological tier a period is whole calendar months. A figure is then never
 /// about a day or a week, when one appointment or one new client may be all there is to
 /// count, and two overlapping periods differ by whole months — whose small cells are suppressed

@@ -29,6 +29,11 @@ impl Cell {
     pub fn is_hidden(self) -> bool {
         matches!(self, Self::Hidden(_))
     }
+
+    /// A measure (minutes, say) of the things counted in `of`, hidden whenever `of` is.
+    pub fn with(value: i64, of: Cell) -> Self {
+        if of.is_hidden() { of } else { Self::Count(value) }
+    }
 }
 
 /// Published hours (a total, or a median): hidden whenever the count they are made of is, for

@@ -11,6 +11,7 @@ use crate::domain::client::LanguageCode;
 use crate::domain::{SessionKind, bounded_text, closed_list, distinct, optional_text};
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
+use crate::reports::suppression::Cell;
 
 closed_list! { SessionMode { InPerson, Phone, Video } }
 
@@ -425,11 +426,12 @@ pub struct PeriodQuery {
     pub to: NaiveDate,
 }
 
+/// Sessions of one kind, with their minutes (hidden whenever the count is).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KindCount {
     pub kind: SessionKind,
-    pub sessions: i64,
-    pub minutes: i64,
+    pub sessions: Cell,
+    pub minutes: Cell,
 }
 
 /// Counts of the organisation's sessions in a period. Outside the psychological tier every
@@ -438,8 +440,12 @@ pub struct KindCount {
 pub struct SessionCounts {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub sessions: i64,
-    pub minutes: i64,
+    /// Small cells are suppressed (analysts, who hold no records): counts of 1-4 shown as
+    /// "<5", a second kind as "suppressed" where the total would reveal a lone one, minutes
+    /// hidden with their counts. Otherwise every figure is exact.
+    pub suppressed: bool,
+    pub sessions: Cell,
+    pub minutes: Cell,
     pub by_kind: Vec<KindCount>,
     /// Psychological sessions of each whole calendar month of the period, each month counted
     /// on its own; outside the tier counts of 0-4 (and their hours) are shown as "<5".

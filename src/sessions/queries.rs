@@ -5,7 +5,7 @@ use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{KindCount, Participant, SessionFields, SessionRow};
+use super::model::{Participant, SessionFields, SessionRow};
 use crate::db::schema::{clients, session_participants, sessions};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::SessionKind;
@@ -327,15 +327,15 @@ pub fn list(
     select.order(sessions::id).limit(page.limit + 1).load(conn)
 }
 
-/// Sessions and minutes by kind in `[from, until)`; psychological ones only when
-/// `psychological` (for callers inside the tier).
+/// Sessions and minutes by kind in `[from, until)`, as `(kind, sessions, minutes)`;
+/// psychological ones only when `psychological` (for callers inside the tier).
 pub fn counts(
     conn: &mut DbConnection,
     organisation_id: Id,
     from: NaiveDateTime,
     until: NaiveDateTime,
     psychological: bool,
-) -> QueryResult<Vec<KindCount>> {
+) -> QueryResult<Vec<(SessionKind, i64, i64)>> {
     let rows: Vec<(String, i64, Option<i64>)> = sessions::table
         .filter(sessions::organisation_id.eq(organisation_id))
         .filter(psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological.code())))
@@ -345,11 +345,7 @@ pub fn counts(
         .select((sessions::kind, count_star(), sum(sessions::duration_minutes)))
         .order(sessions::kind)
         .load(conn)?;
-    rows.into_iter()
-        .map(|(kind, sessions, minutes)| {
-            Ok(KindCount { kind: db::decode(&kind)?, sessions, minutes: minutes.unwrap_or(0) })
-        })
-        .collect()
+    rows.into_iter().map(|(kind, sessions, minutes)| Ok((db::decode(&kind)?, sessions, minutes.unwrap_or(0)))).collect()
 }
 
 /// Open follow-ups: a follow-up date of a session after which no later session with the client

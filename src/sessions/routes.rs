@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{Duration, Utc};
 
 use super::model::{
-    Details, Notes, PeriodQuery, Session, SessionCounts, SessionFields, SessionFilter, SessionInput, SessionPatch,
-    SessionRow,
+    Details, KindCount, Notes, PeriodQuery, Session, SessionCounts, SessionFields, SessionFilter, SessionInput,
+    SessionPatch, SessionRow,
 };
 use super::queries::{self, NewSession, Resealed, SessionQuery, Viewer};
 use super::sealing::{Sealer, open_details};
@@ -21,7 +21,7 @@ use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::policy::{self, Action, Target};
+use crate::policy::{self, Action, Decision, Target};
 use crate::reports::PsychologicalMonth;
 use crate::startup::AppState;
 
@@ -485,8 +485,9 @@ pub async fn remove(
 /// changes when one exists; they learn of psychological work only from `psychological_by_month`
 /// (whole calendar months, each counted on its own, counts of 0-4 shown as "<5" with their
 /// hours). As for reports, they ask for whole calendar months: `from` the first day of a month,
-/// `to` the last day of a month, else 422. Psychologists of the organisation get every figure
-/// exactly, for any period.
+/// `to` the last day of a month, else 422. Analysts, who hold no records, get counts of 1-4 as
+/// "<5" (with a complementary kind "suppressed" and minutes hidden with their counts).
+/// Psychologists of the organisation get every figure exactly, for any period.
 #[utoipa::path(
     tag = "sessions",
     params(PeriodQuery),
@@ -521,6 +522,9 @@ pub async fn counts(
                     return Err(errors.into_error());
                 }
             }
+            let exact =
+                policy::decide(principal.caller(), Action::ReadExactFigures, Target::owned_by(Some(organisation_id)))
+                    == Decision::Allow;
             let by_kind = queries::counts(
                 conn,
                 organisation_id,
@@ -533,12 +537,17 @@ pub async fn counts(
                     .iter()
                     .map(|month| PsychologicalMonth::published(month, inside_tier))
                     .collect();
+            let (sessions, minutes, by_kind) = crate::reports::publish_by_kind(by_kind, exact);
             Ok(SessionCounts {
                 from,
                 to,
-                sessions: by_kind.iter().map(|k| k.sessions).sum(),
-                minutes: by_kind.iter().map(|k| k.minutes).sum(),
-                by_kind,
+                suppressed: !exact,
+                sessions,
+                minutes,
+                by_kind: by_kind
+                    .into_iter()
+                    .map(|(kind, sessions, minutes)| KindCount { kind, sessions, minutes })
+                    .collect(),
                 psychological_by_month,
             })
         })

@@ -500,6 +500,21 @@ async fn an_analyst_sees_small_counts_of_the_organisation_as_under_five_with_the
         .unwrap();
     assert!(csv.lines().any(|l| l == "PFM,counseling_hours,,,<5"), "{csv}");
     assert!(csv.lines().any(|l| l == "PFM,sessions,,,<5"), "{csv}");
+
+    // The session counts say the same.
+    let counted = counts(&app, &analyst, november).await;
+    assert_eq!(counted["suppressed"], true);
+    assert_eq!((counted["sessions"].clone(), counted["minutes"].clone()), (json!(7), json!(210)));
+    assert_eq!(
+        counted["by_kind"],
+        json!([{"kind": "legal", "sessions": "suppressed", "minutes": "suppressed"},
+               {"kind": "other", "sessions": "<5", "minutes": "<5"}])
+    );
+    let counted = counts(&app, &analyst, october).await;
+    assert_eq!((counted["sessions"].clone(), counted["minutes"].clone()), (json!("<5"), json!("<5")));
+    let exact = counts(&app, &coordinator, october).await;
+    assert_eq!(exact["suppressed"], false);
+    assert_eq!(exact["by_kind"], json!([{"kind": "legal", "sessions": 2, "minutes": 90}]));
 }
 
 /// The median time to answer a referral is one answer's time when there is one answer.

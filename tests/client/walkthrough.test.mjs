@@ -638,7 +638,11 @@ step("11. the partner's lawyer accepts it", async () => {
 });
 
 step("12. indicator reports", async () => {
-  const period = { from: addDays(today, -1), to: addDays(today, 1) };
+  // Outside the psychological tier a report covers whole calendar months: this one.
+  const month = today.slice(0, 7);
+  const firstOfNext = new Date(`${month}-01T12:00:00Z`);
+  firstOfNext.setUTCMonth(firstOfNext.getUTCMonth() + 1);
+  const period = { from: `${month}-01`, to: addDays(firstOfNext.toISOString().slice(0, 10), -1) };
 
   const own = expectStatus(
     await api(tokens.coordinatorA).GET("/api/v1/reports/indicators", { params: { query: period } }),
@@ -653,7 +657,8 @@ step("12. indicator reports", async () => {
     [[pfm.id, pfm.short_name]],
   );
   // The only session is psychological and the coordinator is outside the tier: its figures
-  // leave it out, and a period of a few days holds no whole month for `psychological_by_month`.
+  // leave it out, and the month's psychological cell says no more than "<5".
+  assert.equal(own.suppressed, false, "the coordinator's own figures are exact");
   const a = own.organisations[0].indicators;
   assert.equal(a.sessions, 0);
   assert.equal(a.clients_served, 0);
@@ -661,6 +666,14 @@ step("12. indicator reports", async () => {
   assert.equal(a.counseling_hours, 0);
   assert.deepEqual(a.sessions_by_kind, {});
   assert.deepEqual(a.referrals_sent, { [partner.id]: { accepted: 1 } });
+  assert.deepEqual(a.psychological_by_month, [{ month, sessions: "<5", hours: "<5" }]);
+
+  // A few days are refused outside the tier, with the reason for each bound.
+  const days = await api(tokens.coordinatorA).GET("/api/v1/reports/indicators", {
+    params: { query: { from: addDays(today, -1), to: addDays(today, 1) } },
+  });
+  const refused = expectProblem(days, 422);
+  assert.ok(refused.errors?.from || refused.errors?.to, "the period is named in `errors`");
 
   // Inside the tier, the psychologist's own count shows it.
   const counts = expectStatus(
@@ -685,6 +698,7 @@ step("12. indicator reports", async () => {
     200,
   );
   assert.equal(consortium.consortium, true);
+  assert.equal(consortium.suppressed, true);
   assert.ok(consortium.totals, "a consortium report has totals");
   const row = consortium.organisations.find((o) => o.organisation_id === pfm.id);
   assert.ok(row);
