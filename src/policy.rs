@@ -346,6 +346,18 @@ mod tests {
     }
 
     #[test]
+    fn exact_small_counts_are_for_staff_who_hold_the_records() {
+        let organisation = Id::new();
+        let own = Target::owned_by(Some(organisation));
+        for role in [Coordinator, Counselor] {
+            assert_eq!(decide(caller(role, Some(organisation)), ReadExactFigures, own), Decision::Allow);
+            assert_ne!(decide(caller(role, Some(Id::new())), ReadExactFigures, own), Decision::Allow);
+        }
+        assert_ne!(decide(caller(Analyst, Some(organisation)), ReadExactFigures, own), Decision::Allow);
+        assert_ne!(decide(caller(ConsortiumAdmin, None), ReadExactFigures, own), Decision::Allow);
+    }
+
+    #[test]
     fn nobody_changes_their_own_permissions() {
         let organisation = Id::new();
         let coordinator = caller(Coordinator, Some(organisation));
