@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use actix_web::http::Method;
+use actix_web::middleware::Next;
 use actix_web::{Error, HttpRequest, HttpResponse, get, web};
 use diesel::connection::SimpleConnection;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};

@@ -124,11 +124,7 @@ pub fn security_headers(production: bool) -> DefaultHeaders {
         .add(("Content-Security-Policy", "frame-ancestors 'none'"))
         .add(("Referrer-Policy", "no-referrer"))
         .add(("Cross-Origin-Resource-Policy", "same-origin"));
-    if production {
-        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    } else {
-        headers
-    }
+    if production { headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains")) } else { headers }
 }
 
 /// Sends the request id (also on every log line of the request) back as `X-Request-Id`.

@@ -53,9 +53,8 @@ impl PageQuery {
     pub fn parse_keyed<K: std::str::FromStr>(&self) -> Result<KeyedPageRequest<K>, ApiError> {
         let PageRequest { limit, .. } = PageQuery { limit: self.limit, cursor: None }.parse()?;
         let after = self.cursor.as_deref().map(decode_keyed).transpose()?;
-        let after = after
-            .map(|(key, id)| key.parse().map(|key| (key, id)).map_err(|_| invalid_cursor()))
-            .transpose()?;
+        let after =
+            after.map(|(key, id)| key.parse().map(|key| (key, id)).map_err(|_| invalid_cursor())).transpose()?;
         Ok(KeyedPageRequest { limit, after })
     }
 }
