@@ -98,7 +98,7 @@ fn token_response(
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail or password (same answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An e-mail address longer than 254 characters or a password longer than 128", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts on this account from this address, or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins from this address, or on this account from an address that failed on it; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many sign-ins at once; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -381,7 +381,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
     responses(
         (status = 204, description = "Changed; sign in again"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Current password wrong or new one too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Current password wrong, new one too weak, or either longer than 128 characters", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many password checks at once; retry", body = Problem, content_type = "application/problem+json"),
     ),
