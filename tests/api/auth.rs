@@ -420,3 +420,43 @@ async fn a_session_started_on_one_instance_refreshes_on_another() {
     let me = first.get("/api/v1/auth/me").bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn oversized_passwords_at_password_change_and_enrolment_are_422s_that_count_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let huge = "x".repeat(1024 * 1024 - 100);
+    let failures = count_rows(&app, "login_failures");
+    let change = app
+        .post("/api/v1/auth/password")
+        .bearer_auth(&admin.token)
+        .json(&json!({"current_password": huge, "new_password": "amber kettle over Vistula 2031?"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(change, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"]["current_password"], "must be at most 128 characters");
+    let enrol = app.enrol("a-token-nobody-was-given", &huge).await;
+    let problem = assert_problem(enrol, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"]["password"], "must be at most 128 characters");
+    assert_eq!(count_rows(&app, "login_failures"), failures, "no failure counted");
+    let me = app.get("/api/v1/auth/me").bearer_auth(&admin.token).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "the session goes on");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_as_a_failed_sign_in_and_a_right_one_forgives_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let change = |current: &'static str| {
+        app.post("/api/v1/auth/password")
+            .bearer_auth(&admin.token)
+            .json(&json!({"current_password": current, "new_password": "password1234"}))
+            .send()
+    };
+    assert_eq!(change("wrong current one").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count_rows(&app, "login_failures"), 1);
+    // Right current password, weak new one: still refused, but the attempt is forgiven.
+    assert_eq!(change(PASSWORD).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count_rows(&app, "login_failures"), 0);
+}
