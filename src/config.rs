@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use secrecy::SecretBox;
+use secrecy::{SecretBox, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::db::DatabaseUrl;
@@ -37,6 +37,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client's address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
+    pub metrics_token: Option<SecretString>,
     pub data_dir: PathBuf,
     /// Set when development mode generated or reused secrets kept in this file.
     pub development_secrets: Option<PathBuf>,
@@ -114,7 +116,22 @@ impl Config {
                 .map(str::to_owned)
                 .unwrap_or_else(|| data_dir.join("casebridge.db").to_string_lossy().into_owned()),
         );
-        let bind = parse(get, "CASEBRIDGE_BIND", "127.0.0.1:8080")?;
+        let bind: SocketAddr = parse(get, "CASEBRIDGE_BIND", "127.0.0.1:8080")?;
+        // Development mode generates its own secrets and keeps them in a file: fine on one's own
+        // machine, never where others can reach it. A server set up without CASEBRIDGE_ENV must
+        // not quietly run that way.
+        if environment == Environment::Development && !bind.ip().to_canonical().is_loopback() {
+            let why = if get("CASEBRIDGE_ENV").is_none() {
+                "CASEBRIDGE_ENV is not set, so the mode is development"
+            } else {
+                "CASEBRIDGE_ENV is development"
+            };
+            bail!(
+                "CASEBRIDGE_BIND {bind} is not a loopback address, and {why}: development mode (with \
+                 generated secrets) is only allowed on 127.0.0.1 or ::1. Set CASEBRIDGE_ENV=production \
+                 and its secrets, or bind to 127.0.0.1"
+            );
+        }
         let log_format = match get("CASEBRIDGE_LOG_FORMAT").unwrap_or("pretty") {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -128,7 +145,7 @@ impl Config {
             .map(|list| {
                 list.split(',')
                     .map(|ip| {
-                        ip.trim().parse().map_err(|e| {
+                        ip.trim().parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()).map_err(|e| {
                             anyhow::anyhow!("CASEBRIDGE_TRUSTED_PROXIES: `{ip}` is not an IP address: {e}")
                         })
                     })
@@ -178,6 +195,7 @@ impl Config {
             log_format,
             cors_origins,
             trusted_proxies,
+            metrics_token: get("CASEBRIDGE_METRICS_TOKEN").map(|token| SecretString::from(token.to_owned())),
             workers: parse(get, "CASEBRIDGE_WORKERS", "0")?,
             db_pool_size: parse(get, "CASEBRIDGE_DB_POOL_SIZE", "10")?,
             db_timeout: seconds(get, "CASEBRIDGE_DB_TIMEOUT_SECONDS", 3)?,
@@ -296,4 +314,46 @@ fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
     file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+    }
+
+    fn production_secrets() -> Vec<(&'static str, String)> {
+        let key = BASE64.encode([7u8; 32]);
+        vec![("CASEBRIDGE_JWT_SIGNING_KEY", key.clone()), ("CASEBRIDGE_MASTER_KEYS", format!("k1:{key}"))]
+    }
+
+    #[test]
+    fn development_mode_is_refused_beyond_loopback() {
+        for bind in ["0.0.0.0:8080", "192.0.2.10:8080", "[::]:8080"] {
+            let unset = Config::from_vars(&vars(&[("CASEBRIDGE_BIND", bind)])).err().map(|e| e.to_string());
+            assert!(unset.as_deref().is_some_and(|e| e.contains("CASEBRIDGE_ENV is not set")), "{bind}: {unset:?}");
+            let explicit = Config::from_vars(&vars(&[("CASEBRIDGE_BIND", bind), ("CASEBRIDGE_ENV", "development")]));
+            assert!(explicit.is_err(), "{bind}");
+        }
+    }
+
+    #[test]
+    fn development_mode_serves_on_loopback_and_production_anywhere() {
+        let data = tempfile::tempdir().unwrap();
+        let data_dir = data.path().to_string_lossy().into_owned();
+        for bind in ["127.0.0.1:8080", "[::1]:8080"] {
+            let config = Config::from_vars(&vars(&[("CASEBRIDGE_BIND", bind), ("CASEBRIDGE_DATA_DIR", &data_dir)]));
+            assert!(config.is_ok_and(|c| !c.is_production()), "{bind}");
+        }
+        let mut production: HashMap<String, String> =
+            production_secrets().into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        production.insert("CASEBRIDGE_ENV".to_owned(), "production".to_owned());
+        production.insert("CASEBRIDGE_BIND".to_owned(), "0.0.0.0:8080".to_owned());
+        assert!(Config::from_vars(&production).is_ok_and(|c| c.is_production() && c.metrics_token.is_none()));
+        production.insert("CASEBRIDGE_METRICS_TOKEN".to_owned(), " scrape-me ".to_owned());
+        let token = Config::from_vars(&production).unwrap().metrics_token.unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "scrape-me");
+    }
 }

@@ -4,11 +4,15 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, get, web};
+use actix_web::{Error, HttpRequest, HttpResponse, get, web};
 use diesel::connection::SimpleConnection;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use secrecy::ExposeSecret;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::db;
@@ -46,20 +50,52 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiE
     Ok(web::Json(Health { status: "ok".to_owned() }))
 }
 
-/// Metrics in the Prometheus text format.
+/// Metrics in the Prometheus text format. When the service is configured with a metrics token
+/// (`CASEBRIDGE_METRICS_TOKEN`), only `Authorization: Bearer <that token>` is answered.
 #[utoipa::path(
     tag = "health",
-    responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain"))
+    responses(
+        (status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain"),
+        (status = 401, description = "A metrics token is configured and was not sent", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(expected) = &state.metrics_token {
+        let presented = crate::auth::principal::bearer_token(&req).unwrap_or_default();
+        if !same_secret(presented, expected.expose_secret()) {
+            return Err(ApiError::unauthorized("Send the metrics token: `Authorization: Bearer <token>`."));
+        }
+    }
     let pool = state.pool.state();
     state.metrics.pool_connections.set(i64::from(pool.connections));
     state.metrics.pool_idle.set(i64::from(pool.idle_connections));
     let mut buffer = Vec::new();
-    match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(buffer),
-        Err(error) => actix_web::ResponseError::error_response(&ApiError::Internal(error.into())),
+    TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer).map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(buffer))
+}
+
+/// Compares digests of both in constant time, so neither the token's content nor its length
+/// shows in how long a refusal takes.
+fn same_secret(presented: &str, expected: &str) -> bool {
+    let digest = |text: &str| -> [u8; 32] { Sha256::digest(text.as_bytes()).into() };
+    bool::from(digest(presented).ct_eq(&digest(expected)))
+}
+
+/// The method as a metric label: the standard ones by name, any other as `OTHER`, so that
+/// invented methods cannot add series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
     }
 }
 
@@ -100,13 +136,33 @@ pub async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = crate::http::route_pattern(&req);
     let response = next.call(req).await?;
     if let Some(state) = state {
         let status = response.status().as_u16().to_string();
-        state.metrics.requests.with_label_values(&[method.as_str(), &route, status.as_str()]).inc();
-        state.metrics.durations.with_label_values(&[method.as_str(), &route]).observe(started.elapsed().as_secs_f64());
+        state.metrics.requests.with_label_values(&[method, &route, status.as_str()]).inc();
+        state.metrics.durations.with_label_values(&[method, &route]).observe(started.elapsed().as_secs_f64());
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"FOO").unwrap()), "OTHER");
+        assert_eq!(method_label(&Method::from_bytes(b"PROPFIND").unwrap()), "OTHER");
+    }
+
+    #[test]
+    fn only_the_same_token_matches() {
+        assert!(same_secret("s3cret-token", "s3cret-token"));
+        assert!(!same_secret("s3cret-tokem", "s3cret-token"));
+        assert!(!same_secret("", "s3cret-token"));
+        assert!(!same_secret("s3cret-token-and-more", "s3cret-token"));
+    }
 }

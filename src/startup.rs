@@ -35,6 +35,8 @@ pub struct AppState {
     pub refresh_ttl: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub metrics: Metrics,
+    /// When set, `/metrics` needs it as a bearer token.
+    pub metrics_token: Option<secrecy::SecretString>,
     pub master_keys: MasterKeys,
     pub referral_working_days: (u32, u32),
 }
@@ -130,6 +132,7 @@ impl Application {
             refresh_ttl: config.tokens.refresh_ttl,
             trusted_proxies,
             metrics: Metrics::new()?,
+            metrics_token: config.metrics_token.clone(),
             master_keys,
             referral_working_days: config.referral_working_days,
         });
@@ -137,6 +140,13 @@ impl Application {
         let document = Arc::new(openapi::document());
         let allowed_methods = web::Data::new(http::AllowedMethods::of(&document));
         let origins = config.cors_origins.clone();
+        let production = config.is_production();
+        if production && config.metrics_token.is_none() {
+            tracing::warn!(
+                "/metrics answers anyone who reaches it: set CASEBRIDGE_METRICS_TOKEN, or keep the path \
+                 unreachable from outside the monitoring network"
+            );
+        }
         let listener = TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
@@ -158,7 +168,7 @@ impl Application {
                 .into_app()
                 .default_service(web::to(http::unmatched))
                 .wrap(from_fn(health::record))
-                .wrap(http::security_headers())
+                .wrap(http::security_headers(production))
                 .wrap(cors(&origins))
                 .wrap(from_fn(http::expose_request_id))
                 .wrap(TracingLogger::<http::RequestSpan>::new())

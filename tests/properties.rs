@@ -49,7 +49,7 @@ proptest! {
     fn cursors_round_trip_and_garbage_is_refused_without_panic(garbage in any::<String>(), limit in any::<i64>()) {
         let query = PageQuery { limit: Some(limit), cursor: Some(garbage) };
         let _ = query.parse();
-        let _ = query.parse_keyed();
+        let _ = query.parse_keyed::<chrono::NaiveDate>();
         let page = PageQuery { limit: Some(limit), cursor: None }.parse();
         prop_assert_eq!(page.is_ok(), (1..=200).contains(&limit));
     }

@@ -15,7 +15,8 @@ use crate::policy::{self, Action, Caller, Decision, Target};
 use crate::startup::AppState;
 
 /// Where a request comes from: its id and the client's address. The address is the peer's,
-/// or — only when the peer is a configured trusted proxy — the last `X-Forwarded-For` entry.
+/// or — only when the peer is a configured trusted proxy — the one `X-Forwarded-For` names
+/// (`http::forwarded::client_address`).
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub request_id: Option<String>,
@@ -24,13 +25,10 @@ pub struct Origin {
 
 impl Origin {
     pub fn of(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Self {
-        let peer = req.peer_addr().map(|addr| addr.ip());
-        let forwarded =
-            || req.headers().get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse::<IpAddr>().ok();
-        let ip = match peer {
-            Some(peer) if trusted_proxies.contains(&peer) => forwarded().or(Some(peer)),
-            other => other,
-        };
+        let forwarded_for = req.headers().get_all("x-forwarded-for").map(|line| line.to_str().ok());
+        let ip = req
+            .peer_addr()
+            .map(|peer| http::forwarded::client_address(peer.ip().to_canonical(), forwarded_for, trusted_proxies));
         Self { request_id: http::request_id(req), ip: ip.map(|ip| ip.to_string()) }
     }
 
@@ -186,7 +184,8 @@ fn signed_in(req: &HttpRequest) -> Result<SignedIn, ApiError> {
     Ok(SignedIn { user_id: claims.sub, session_id: claims.sid, origin: Origin::of(req, &state.trusted_proxies) })
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())

@@ -25,8 +25,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "anna.kowalska@example.org")]
+    #[schema(example = "anna.kowalska@example.org", max_length = 254)]
     pub email: String,
+    #[schema(max_length = 128)]
     pub password: String,
 }
 
@@ -39,6 +40,7 @@ pub struct RefreshRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    #[schema(max_length = 128)]
     pub current_password: String,
     #[schema(min_length = 12, max_length = 128)]
     pub new_password: String,
@@ -95,7 +97,8 @@ fn token_response(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail or password (same answer for both)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An e-mail address longer than 254 characters or a password longer than 128", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins from this address, or on this account from an address that failed on it; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many sign-ins at once; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -106,23 +109,29 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
+    // Refused before any database work or hashing: the answer depends only on the lengths
+    // typed, so it tells nothing about the account.
+    within_bounds(&[("email", email.trim(), Email::MAX_LEN), ("password", &password, password::MAX_LEN)])?;
     let account_key = Email::key_of(&email);
-    let ip = client_ip(origin.ip.as_deref());
+    let attempt = throttle::Attempt::new(&account_key, &client_ip(origin.ip.as_deref()));
     let rule = state.login_throttle;
     // Before any database work, so that a flood beyond what can be checked is answered cheaply.
     let reservation = state.passwords.reserve().await?;
 
     let account = {
-        let (account_key, ip, actor) = (account_key.clone(), ip.clone(), origin.actor());
+        let (account_key, attempt, actor) = (account_key.clone(), attempt.clone(), origin.actor());
         db::run(&state.pool, move |conn| {
-            if let Some(seconds) = throttle::retry_after(conn, &rule, &account_key, &ip)? {
+            let user = users::find_by_email(conn, &account_key)?;
+            if let Some(seconds) = throttle::retry_after(conn, &rule, &attempt)? {
+                // In the owner's trail, and counted for them on `GET /auth/me`.
+                let actor = attempted_on(actor, user.as_ref());
                 audit::record(conn, Event::new(&actor, "auth.login_throttled", RESOURCE).outcome(Outcome::Denied))?;
                 return Err(ApiError::too_many_requests(
                     seconds,
                     "Too many failed sign-ins; wait before trying again.",
                 ));
             }
-            let user = users::find_by_email(conn, &account_key)?;
+            db::transaction(conn, |conn| throttle::count_attempt(conn, &rule, &attempt))?;
             let organisation_active = match user.as_ref().and_then(|u| u.organisation_id) {
                 Some(organisation_id) => {
                     crate::organisations::queries::find(conn, organisation_id)?.is_some_and(|o| o.active)
@@ -136,26 +145,28 @@ pub async fn login(
 
     // The password is checked even when the account is unknown or inactive, so the answer
     // takes the same time either way.
-    let too_long = password.chars().count() > password::MAX_LEN;
     // An account that has not enrolled yet has no password: it is checked against the decoy,
     // as an unknown one is, so the answer does not tell the two apart.
     let stored_hash = account.as_ref().map(|(user, _)| user.password_hash.clone()).filter(|hash| !hash.is_empty());
-    let matches =
-        !too_long && state.passwords.verify_reserved(reservation, SecretString::from(password), stored_hash).await?;
+    let matches = state.passwords.verify_reserved(reservation, SecretString::from(password), stored_hash).await?;
     let account = account.filter(|(user, organisation_active)| matches && user.active && *organisation_active);
 
     let actor = origin.actor();
     let Some((user, _)) = account else {
         db::run(&state.pool, move |conn| {
             db::transaction(conn, |conn| {
-                throttle::record_failure(conn, &rule, &account_key, &ip)?;
                 let known = users::find_by_email(conn, &account_key)?;
-                let actor = Actor {
-                    user_id: known.as_ref().map(|u| u.id),
-                    organisation_id: known.and_then(|u| u.organisation_id),
-                    ..actor
-                };
+                let actor = attempted_on(actor, known.as_ref());
                 audit::record(conn, Event::new(&actor, "auth.login", RESOURCE).outcome(Outcome::Failure))?;
+                // The owner's organisation learns when guessing reaches the account's limit;
+                // from then on only addresses without failures on it may try.
+                let failures = throttle::account_failures(conn, &rule, &attempt)?;
+                if let Some(user) = known.filter(|_| failures == i64::from(rule.max_per_account)) {
+                    audit::record(
+                        conn,
+                        Event::new(&actor, "auth.account_throttled", "user").on(user.id).outcome(Outcome::Denied),
+                    )?;
+                }
                 Ok::<_, ApiError>(())
             })
         })
@@ -168,7 +179,7 @@ pub async fn login(
     let (user_id, organisation_id) = (user.id, user.organisation_id);
     let (session_id, refresh_token) = db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
-            throttle::clear_account(conn, &account_key)?;
+            throttle::forgive(conn, &attempt)?;
             let (session_id, refresh_token) = sessions::start(conn, user_id, session_ttl, refresh_ttl)?;
             users::record_login(conn, user_id)?;
             let actor = Actor { user_id: Some(user_id), organisation_id, ..actor };
@@ -178,6 +189,22 @@ pub async fn login(
     })
     .await?;
     Ok(web::Json(token_response(&state, user_id, organisation_id, role, session_id, refresh_token)?))
+}
+
+/// An attempt on an existing account is recorded as the account's, in its organisation.
+fn attempted_on(actor: Actor, user: Option<&crate::users::model::UserRow>) -> Actor {
+    Actor { user_id: user.map(|u| u.id), organisation_id: user.and_then(|u| u.organisation_id), ..actor }
+}
+
+/// 422 for e-mail addresses and passwords longer than any that can be valid.
+fn within_bounds(fields: &[(&str, &str, usize)]) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::default();
+    for (field, value, max) in fields {
+        if value.chars().count() > *max {
+            errors.add(*field, format!("must be at most {max} characters"));
+        }
+    }
+    errors.finish(|| Some(()))
 }
 
 /// Exchange a refresh token for a new access token and a new refresh token. A refresh token
@@ -277,6 +304,7 @@ pub async fn enrol(
     body: web::Json<EnrolRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let EnrolRequest { token, password: chosen } = body.into_inner();
+    within_bounds(&[("password", &chosen, password::MAX_LEN)])?;
     if token.len() > 100 {
         return Err(invalid_enrolment_token());
     }
@@ -300,7 +328,7 @@ pub async fn enrol(
             }
             users::set_password(conn, user.id, &hash)?;
             sessions::revoke_all(conn, user.id, "enrolled")?;
-            throttle::clear_account(conn, &user.email_key)?;
+            throttle::forgive_account(conn, &user.email_key)?;
             audit::record(conn, Event::new(&actor, "user.enrol", "user").on(user.id))?;
             Ok(())
         })
@@ -309,26 +337,41 @@ pub async fn enrol(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The signed-in user, with what happened to the account while they were away.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    /// Failed and refused sign-ins to this account since the user's previous sign-in (or ever,
+    /// on the first): worth showing when above zero, as someone may be guessing the password.
+    /// Each is also in the organisation's audit trail (`auth.login` with outcome `failure`,
+    /// `auth.login_throttled`), with `auth.account_throttled` when the account reached its limit.
+    #[schema(example = 0)]
+    pub failed_sign_ins_since_last_login: i64,
+}
+
 /// The signed-in user.
 #[utoipa::path(
     tag = "auth",
     responses(
-        (status = 200, description = "The signed-in user", body = User),
+        (status = 200, description = "The signed-in user", body = Me),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 #[get("/auth/me")]
-pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::Json<User>, ApiError> {
-    let user = signed_in
+pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
+    let me = signed_in
         .run(&state.pool, move |conn, principal| {
             let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
             audit::record(conn, Event::new(&principal.actor, "user.read", "user").on(principal.user_id))?;
             let pending = crate::grants::pending_of_user(conn, row.id)?;
-            Ok(row.view(pending)?)
+            let failed_sign_ins_since_last_login =
+                throttle::failed_sign_ins_since_last_login(conn, row.id, principal.session_id)?;
+            Ok(Me { user: row.view(pending)?, failed_sign_ins_since_last_login })
         })
         .await?;
-    Ok(web::Json(user))
+    Ok(web::Json(me))
 }
 
 /// Change one's own password. Every session of the user ends, this one included.
@@ -338,7 +381,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
     responses(
         (status = 204, description = "Changed; sign in again"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Current password wrong or new one too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Current password wrong, new one too weak, or either longer than 128 characters", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many password checks at once; retry", body = Problem, content_type = "application/problem+json"),
     ),
@@ -351,30 +394,37 @@ pub async fn change_password(
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ChangePasswordRequest { current_password, new_password } = body.into_inner();
+    within_bounds(&[
+        ("current_password", &current_password, password::MAX_LEN),
+        ("new_password", &new_password, password::MAX_LEN),
+    ])?;
     let rule = state.login_throttle;
-    let (user, principal) = signed_in
+    let reservation = state.passwords.reserve().await?;
+    // A stolen access token must not become a way to guess the password: the check counts as
+    // a sign-in attempt, throttled and counted as one.
+    let (user, principal, attempt) = signed_in
         .run(&state.pool, move |conn, principal| {
             let user = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
-            if let Some(seconds) =
-                throttle::retry_after(conn, &rule, &user.email_key, &client_ip(principal.actor.ip.as_deref()))?
-            {
+            let attempt = throttle::Attempt::new(&user.email_key, &client_ip(principal.actor.ip.as_deref()));
+            if let Some(seconds) = throttle::retry_after(conn, &rule, &attempt)? {
                 return Err(ApiError::too_many_requests(
                     seconds,
                     "Too many failed attempts; wait before trying again.",
                 ));
             }
-            Ok((user, principal))
+            db::transaction(conn, |conn| throttle::count_attempt(conn, &rule, &attempt))?;
+            Ok((user, principal, attempt))
         })
         .await?;
-    let (user_id, ip) = (principal.user_id, client_ip(principal.actor.ip.as_deref()));
-    // A stolen access token must not become a way to guess the password: wrong answers count
-    // as failed sign-ins.
-    let matches =
-        state.passwords.verify(SecretString::from(current_password), Some(user.password_hash.clone())).await?;
+    let user_id = principal.user_id;
+    let matches = state
+        .passwords
+        .verify_reserved(reservation, SecretString::from(current_password), Some(user.password_hash.clone()))
+        .await?;
     let mut errors = FieldErrors::default();
-    if !matches {
-        let (account_key, ip) = (user.email_key.clone(), ip.clone());
-        db::run(&state.pool, move |conn| Ok(throttle::record_failure(conn, &rule, &account_key, &ip)?)).await?;
+    if matches {
+        db::run(&state.pool, move |conn| Ok(db::transaction(conn, |conn| throttle::forgive(conn, &attempt))?)).await?;
+    } else {
         errors.add("current_password", "is not your current password");
     }
     errors.check("new_password", password::check_strength(&new_password, &[&user.email, &user.display_name]));

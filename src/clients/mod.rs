@@ -53,7 +53,7 @@ pub fn refuse_if_erased(row: &ClientRow) -> Result<(), ApiError> {
 /// The full view of a client: household members and open deadlines included.
 pub fn view(conn: &mut DbConnection, row: ClientRow, today: NaiveDate) -> Result<Client, ApiError> {
     let household = match row.household_id {
-        Some(id) => Some(Household { id, members: queries::household_members(conn, id)? }),
+        Some(id) => Some(Household { id, members: queries::household_members(conn, row.organisation_id, id)? }),
         None => None,
     };
     let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, row.id, today)?;

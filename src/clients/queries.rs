@@ -572,8 +572,15 @@ pub fn identifier_keys_of(conn: &mut DbConnection, client_id: Id) -> QueryResult
         .load(conn)
 }
 
-pub fn household_members(conn: &mut DbConnection, household_id: Id) -> QueryResult<Vec<HouseholdMember>> {
+/// The members of a household, among the clients of `organisation_id` only: a household id is
+/// no key to another organisation's records.
+pub fn household_members(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    household_id: Id,
+) -> QueryResult<Vec<HouseholdMember>> {
     let rows: Vec<(Id, String, String, String, Option<String>)> = clients::table
+        .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::household_id.eq(household_id))
         .order(clients::id)
         .select((

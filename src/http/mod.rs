@@ -2,6 +2,7 @@
 //! for unknown routes, body limits, security headers, request ids and request logging.
 
 pub mod error;
+pub mod forwarded;
 pub mod idempotency;
 pub mod pagination;
 pub mod patch;
@@ -113,15 +114,17 @@ fn method_not_allowed(req: &HttpRequest, pattern: &str) -> ApiError {
 }
 
 /// Response headers for a JSON API that handles sensitive data: nothing is cached, nothing is
-/// sniffed or framed, no referrer leaks.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// sniffed or framed, no referrer leaks. In production, where the API is served over HTTPS (by
+/// itself or a proxy in front), browsers are also told to use nothing else for a year.
+pub fn security_headers(production: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add(("Cache-Control", "no-store"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Content-Security-Policy", "frame-ancestors 'none'"))
         .add(("Referrer-Policy", "no-referrer"))
-        .add(("Cross-Origin-Resource-Policy", "same-origin"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"));
+    if production { headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains")) } else { headers }
 }
 
 /// Sends the request id (also on every log line of the request) back as `X-Request-Id`.

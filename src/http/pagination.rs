@@ -42,16 +42,19 @@ impl PageQuery {
 }
 
 /// A page request for lists ordered by a sort key and then by id (e.g. deadlines by due date).
+/// The key is parsed with the cursor, so a forged one is a 400 before any query.
 #[derive(Debug, Clone)]
-pub struct KeyedPageRequest {
+pub struct KeyedPageRequest<K> {
     pub limit: i64,
-    pub after: Option<(String, Id)>,
+    pub after: Option<(K, Id)>,
 }
 
 impl PageQuery {
-    pub fn parse_keyed(&self) -> Result<KeyedPageRequest, ApiError> {
+    pub fn parse_keyed<K: std::str::FromStr>(&self) -> Result<KeyedPageRequest<K>, ApiError> {
         let PageRequest { limit, .. } = PageQuery { limit: self.limit, cursor: None }.parse()?;
         let after = self.cursor.as_deref().map(decode_keyed).transpose()?;
+        let after =
+            after.map(|(key, id)| key.parse().map(|key| (key, id)).map_err(|_| invalid_cursor())).transpose()?;
         Ok(KeyedPageRequest { limit, after })
     }
 }
@@ -108,9 +111,9 @@ impl<T> Page<T> {
 
 impl<T> Page<T> {
     /// As `from_rows`, for lists ordered by a sort key and then by id.
-    pub fn from_keyed_rows<R>(
+    pub fn from_keyed_rows<R, K>(
         mut rows: Vec<R>,
-        request: &KeyedPageRequest,
+        request: &KeyedPageRequest<K>,
         key_of: impl Fn(&R) -> (String, Id),
         view: impl FnMut(R) -> T,
     ) -> Self {
@@ -145,6 +148,18 @@ mod tests {
         let id = Id::new();
         assert_eq!(decode_keyed(&encode_keyed("2026-05-04", id)).unwrap(), ("2026-05-04".to_owned(), id));
         assert!(decode_keyed(&encode(id)).is_err());
+    }
+
+    #[test]
+    fn a_keyed_cursor_with_a_forged_key_is_refused() {
+        let query = |cursor: String| PageQuery { limit: None, cursor: Some(cursor) };
+        let id = Id::new();
+        let parsed = query(encode_keyed("2026-05-04", id)).parse_keyed::<chrono::NaiveDate>().unwrap();
+        assert_eq!(parsed.after, Some(("2026-05-04".parse().unwrap(), id)));
+        for forged in [encode_keyed("not a date", id), encode_keyed("2026-02-30", id), BASE64URL.encode("key:|")] {
+            let refused = query(forged).parse_keyed::<chrono::NaiveDate>().err().map(|e| e.problem().status);
+            assert_eq!(refused, Some(400));
+        }
     }
 
     #[test]

@@ -151,7 +151,7 @@ pub fn agenda(
     conn: &mut DbConnection,
     organisation_id: Id,
     query: &AgendaQuery,
-    page: &KeyedPageRequest,
+    page: &KeyedPageRequest<NaiveDate>,
 ) -> QueryResult<Vec<AgendaItem>> {
     let mut select = deadline_rows::table
         .inner_join(clients::table)
@@ -178,10 +178,9 @@ pub fn agenda(
         Some(false) => select = select.filter(deadline_rows::due_on.ge(query.today)),
         None => {}
     }
-    if let Some((key, id)) = &page.after {
-        let due: NaiveDate = db::decode(key)?;
+    if let Some((due, id)) = page.after {
         select = select
-            .filter(deadline_rows::due_on.gt(due).or(deadline_rows::due_on.eq(due).and(deadline_rows::id.gt(*id))));
+            .filter(deadline_rows::due_on.gt(due).or(deadline_rows::due_on.eq(due).and(deadline_rows::id.gt(id))));
     }
     let rows: Vec<AgendaRow> =
         select.order((deadline_rows::due_on, deadline_rows::id)).limit(page.limit + 1).load(conn)?;

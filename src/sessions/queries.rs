@@ -355,7 +355,7 @@ pub fn follow_ups(
     organisation_id: Id,
     viewer: Viewer,
     query: &AgendaQuery,
-    page: &KeyedPageRequest,
+    page: &KeyedPageRequest<NaiveDate>,
 ) -> QueryResult<Vec<AgendaItem>> {
     let today = query.today;
     let later = diesel::alias!(sessions as later);
@@ -398,10 +398,9 @@ pub fn follow_ups(
         Some(false) => select = select.filter(sessions::follow_up_on.ge(today)),
         None => {}
     }
-    if let Some((key, id)) = &page.after {
-        let due: NaiveDate = db::decode(key)?;
+    if let Some((due, id)) = page.after {
         select =
-            select.filter(sessions::follow_up_on.gt(due).or(sessions::follow_up_on.eq(due).and(sessions::id.gt(*id))));
+            select.filter(sessions::follow_up_on.gt(due).or(sessions::follow_up_on.eq(due).and(sessions::id.gt(id))));
     }
     let rows: Vec<(Id, Id, String, Id, Option<NaiveDate>, String)> =
         select.order((sessions::follow_up_on, sessions::id)).limit(page.limit + 1).load(conn)?;

@@ -244,24 +244,152 @@ async fn repeated_wrong_passwords_are_throttled_with_retry_after() {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 10);
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 10);
 
-    let during = app
-        .post("/api/v1/auth/login")
-        .header("x-forwarded-for", "198.51.100.20")
-        .json(&json!({"email": admin.email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(during.status(), StatusCode::TOO_MANY_REQUESTS, "the account is blocked from every address");
+    let during = login_from(&app, "203.0.113.7", &admin.email, PASSWORD).await;
+    assert_eq!(during.status(), StatusCode::TOO_MANY_REQUESTS, "the guessing address stays blocked");
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let after = app
-        .post("/api/v1/auth/login")
-        .header("x-forwarded-for", "198.51.100.20")
-        .json(&json!({"email": admin.email, "password": PASSWORD}))
+    let after = login_from(&app, "203.0.113.7", &admin.email, PASSWORD).await;
+    assert_eq!(after.status(), StatusCode::OK, "the block ends with the window");
+}
+
+async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -> reqwest::Response {
+    app.post("/api/v1/auth/login")
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(after.status(), StatusCode::OK, "the block ends with the window");
+        .unwrap()
+}
+
+fn count_rows(app: &TestApp, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    app.db(|conn| {
+        diesel::RunQueryDsl::get_result::<Count>(
+            diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}")),
+            conn,
+        )
+        .unwrap()
+        .count
+    })
+}
+
+#[tokio::test]
+async fn a_mebibyte_email_at_sign_in_is_a_422_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.insert_admin("bounded@example.org");
+    // As long as the 1 MiB body limit allows, so that the e-mail itself is what is refused.
+    let huge_email = format!("{}@example.org", "a".repeat(1024 * 1024 - 100));
+    let (failures, events) = (count_rows(&app, "login_failures"), count_rows(&app, "audit_events"));
+
+    let response = login_from(&app, "203.0.113.7", &huge_email, PASSWORD).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"]["email"], "must be at most 254 characters");
+    let response = login_from(&app, "203.0.113.7", &admin.email, &"long password ".repeat(10)).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"]["password"], "must be at most 128 characters");
+
+    assert_eq!(count_rows(&app, "login_failures"), failures, "no failure counted");
+    assert_eq!(count_rows(&app, "audit_events"), events, "no audit event");
+    let response = login_from(&app, "203.0.113.7", &admin.email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK, "and nothing held against the account");
+}
+
+#[tokio::test]
+async fn an_e_mail_of_254_characters_is_an_ordinary_wrong_sign_in_kept_as_a_short_digest() {
+    let app = TestApp::spawn().await;
+    let longest = format!("{}@example.org", "b".repeat(254 - "@example.org".len()));
+    let response = login_from(&app, "203.0.113.7", &longest, "not the password at all").await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let keys: Vec<String> = app.db(|conn| {
+        use casebridge::db::schema::login_failures::dsl;
+        use diesel::prelude::*;
+        dsl::login_failures.select(dsl::account_key).load(conn).unwrap()
+    });
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].len(), 64, "a SHA-256 digest, not the address typed");
+    assert!(!keys[0].contains("bbbb"));
+}
+
+#[tokio::test]
+async fn failures_that_left_the_window_are_dropped_whatever_their_account() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_LOGIN_THROTTLE_WINDOW_SECONDS".into(), "1".into());
+    })
+    .await;
+    for n in 0..3 {
+        login_from(&app, "203.0.113.7", &format!("someone-{n}@example.org"), "not the password at all").await;
+    }
+    assert_eq!(count_rows(&app, "login_failures"), 3);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    login_from(&app, "198.51.100.20", "another@example.org", "not the password at all").await;
+    assert_eq!(count_rows(&app, "login_failures"), 1, "only the new failure is kept");
+}
+
+#[tokio::test]
+async fn guessing_from_one_address_cannot_lock_the_owner_out_and_the_owner_is_told() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let owner = app.create_user(&admin, Some(organisation), "counselor").await;
+    let guesser = "203.0.113.7";
+
+    for attempt in 0..10 {
+        let response = login_from(&app, guesser, &owner.email, &format!("guess number {attempt} is wrong")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = login_from(&app, guesser, &owner.email, "one more wrong guess").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let right_but_refused = login_from(&app, guesser, &owner.email, PASSWORD).await;
+    assert_eq!(right_but_refused.status(), StatusCode::TOO_MANY_REQUESTS, "the guessing address learns nothing");
+
+    let owner_signs_in = login_from(&app, "198.51.100.20", &owner.email, PASSWORD).await;
+    assert_eq!(owner_signs_in.status(), StatusCode::OK, "an address without failures still signs in");
+    let token: Value = owner_signs_in.json().await.unwrap();
+    let me: Value =
+        body(app.get("/api/v1/auth/me").bearer_auth(token["access_token"].as_str().unwrap()).send().await.unwrap())
+            .await;
+    assert_eq!(me["id"], owner.id.to_string());
+    assert_eq!(me["failed_sign_ins_since_last_login"], 12, "ten failures and two refusals since the last sign-in");
+
+    let still_refused = login_from(&app, guesser, &owner.email, PASSWORD).await;
+    assert_eq!(still_refused.status(), StatusCode::TOO_MANY_REQUESTS, "the owner's sign-in forgives no guesser");
+    let another_guesser = "192.0.2.44";
+    let one_try = login_from(&app, another_guesser, &owner.email, "a guess from elsewhere").await;
+    assert_eq!(one_try.status(), StatusCode::UNAUTHORIZED);
+    let no_second = login_from(&app, another_guesser, &owner.email, "another guess from elsewhere").await;
+    assert_eq!(no_second.status(), StatusCode::TOO_MANY_REQUESTS, "while over its limit, one try per address");
+
+    let trail: Value = body(
+        app.get("/api/v1/audit-events?action=auth.account_throttled")
+            .bearer_auth(&coordinator.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let events = trail["items"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "the organisation's trail shows the account reached its limit: {trail}");
+    assert_eq!(events[0]["resource_id"], owner.id.to_string());
+    assert_eq!(events[0]["ip"], guesser);
+}
+
+#[tokio::test]
+async fn me_counts_failed_sign_ins_since_the_previous_sign_in_only() {
+    let app = TestApp::spawn().await;
+    let admin = app.insert_admin("counted@example.org");
+    login_from(&app, "203.0.113.7", &admin.email, "not the password at all").await;
+    let first = app.signed_in(admin.clone()).await;
+    let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&first.token).send().await.unwrap()).await;
+    assert_eq!(me["failed_sign_ins_since_last_login"], 1, "the first sign-in counts every earlier failure");
+    let second = app.signed_in(admin).await;
+    let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&second.token).send().await.unwrap()).await;
+    assert_eq!(me["failed_sign_ins_since_last_login"], 0, "none since the previous sign-in");
 }
 
 #[tokio::test]
@@ -291,4 +419,44 @@ async fn a_session_started_on_one_instance_refreshes_on_another() {
     let tokens: Value = response.json().await.unwrap();
     let me = first.get("/api/v1/auth/me").bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversized_passwords_at_password_change_and_enrolment_are_422s_that_count_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let huge = "x".repeat(1024 * 1024 - 100);
+    let failures = count_rows(&app, "login_failures");
+    let change = app
+        .post("/api/v1/auth/password")
+        .bearer_auth(&admin.token)
+        .json(&json!({"current_password": huge, "new_password": "amber kettle over Vistula 2031?"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(change, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"]["current_password"], "must be at most 128 characters");
+    let enrol = app.enrol("a-token-nobody-was-given", &huge).await;
+    let problem = assert_problem(enrol, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"]["password"], "must be at most 128 characters");
+    assert_eq!(count_rows(&app, "login_failures"), failures, "no failure counted");
+    let me = app.get("/api/v1/auth/me").bearer_auth(&admin.token).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "the session goes on");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_as_a_failed_sign_in_and_a_right_one_forgives_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let change = |current: &'static str| {
+        app.post("/api/v1/auth/password")
+            .bearer_auth(&admin.token)
+            .json(&json!({"current_password": current, "new_password": "password1234"}))
+            .send()
+    };
+    assert_eq!(change("wrong current one").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count_rows(&app, "login_failures"), 1);
+    // Right current password, weak new one: still refused, but the attempt is forgiven.
+    assert_eq!(change(PASSWORD).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count_rows(&app, "login_failures"), 0);
 }

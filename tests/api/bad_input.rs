@@ -1,6 +1,7 @@
 //! A sweep over every documented operation with malformed requests: each answer is a 4xx
 //! problem document, never a 500, and nothing is written.
 
+use base64::Engine;
 use diesel::RunQueryDsl;
 use reqwest::Method;
 
@@ -88,6 +89,12 @@ async fn every_operation_refuses_malformed_input_without_writing() {
         ("SQL and script", "{\"name\": \"'; DROP TABLE users; --\", \"given_names\": \"<script>alert(1)</script>\"}"),
         ("a huge number", "{\"duration_minutes\": 1e400, \"limit\": 99999999999999999999}"),
     ];
+    // Cursors of the API's own encoding whose contents it never handed out.
+    let forged_cursors: Vec<String> = ["key:not-a-date|x", "key:2026-02-30|", "id:not-an-id", "key:9999-99-99|"]
+        .iter()
+        .map(|text| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text))
+        .chain([base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("key:not-a-date|{missing}"))])
+        .collect();
     let mut checked = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -114,11 +121,12 @@ async fn every_operation_refuses_malformed_input_without_writing() {
             }
             let lists = operation["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "limit"));
             if lists && !path.contains('{') {
-                for query in
-                    ["limit=99999999999999999999", "limit=0", "limit=-1", "cursor=%FF%FE", "cursor='%20OR%201=1--"]
-                {
+                let malformed =
+                    ["limit=99999999999999999999", "limit=0", "limit=-1", "cursor=%FF%FE", "cursor='%20OR%201=1--"];
+                let forged = forged_cursors.iter().map(|cursor| format!("cursor={cursor}"));
+                for query in malformed.into_iter().map(str::to_owned).chain(forged) {
                     let url = format!("{path}?{query}&box=inbox&from=2026-01-01&to=2026-01-31");
-                    assert_refused(&app, &method, &url, token, None, query).await;
+                    assert_refused(&app, &method, &url, token, None, &query).await;
                     checked += 1;
                 }
             }

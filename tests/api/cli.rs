@@ -74,6 +74,26 @@ fn production_mode_refuses_to_start_without_secrets() {
 }
 
 #[test]
+fn serving_beyond_loopback_without_casebridge_env_is_refused_with_a_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let database = data.path().join("db.sqlite");
+    let output = casebridge(
+        &["serve"],
+        &[
+            ("CASEBRIDGE_BIND", "0.0.0.0:0"),
+            ("DATABASE_URL", database.to_str().unwrap()),
+            ("CASEBRIDGE_DATA_DIR", data.path().to_str().unwrap()),
+        ],
+        None,
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("CASEBRIDGE_ENV is not set") && stderr.contains("127.0.0.1"), "{stderr}");
+    assert!(!data.path().join("development-secrets.json").exists(), "no secrets generated");
+    assert!(!database.exists(), "nothing created");
+}
+
+#[test]
 fn the_openapi_command_prints_the_committed_document() {
     let output = casebridge(&["openapi"], &[], None);
     assert!(output.status.success());

@@ -313,6 +313,48 @@ async fn closing_and_reopening_a_case() {
 }
 
 #[tokio::test]
+async fn a_household_shows_only_members_of_the_viewers_organisation() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let other = counselor_of(&app, "HFPC").await;
+    let mother = create_client(&app, &counselor, json!({"given_names": "Amina", "family_name": "Saidova"})).await;
+    let son = create_client(&app, &counselor, json!({"given_names": "Adam", "family_name": "Saidov"})).await;
+    let joined = app
+        .request(reqwest::Method::PUT, &format!("/api/v1/clients/{}/household", son["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"with_client_id": mother["id"], "relationship": "child"}))
+        .send()
+        .await
+        .unwrap();
+    let household_id = body::<Value>(joined).await["household_id"].as_str().unwrap().to_owned();
+    // Another organisation's record that carries the same household id (say, from an import).
+    let stranger = create_client(&app, &other, json!({"given_names": "Ruslan", "family_name": "Umarov"})).await;
+    let stranger_id: casebridge::db::Id = stranger["id"].as_str().unwrap().parse().unwrap();
+    let household: casebridge::db::Id = household_id.parse().unwrap();
+    app.db(|conn| {
+        use casebridge::db::schema::clients::dsl;
+        use diesel::prelude::*;
+        diesel::update(dsl::clients.find(stranger_id)).set(dsl::household_id.eq(household)).execute(conn).unwrap();
+    });
+
+    let view =
+        |account: &Account, id: &str| app.get(&format!("/api/v1/clients/{id}")).bearer_auth(&account.token).send();
+    let mother_view: Value = body(view(&counselor, mother["id"].as_str().unwrap()).await.unwrap()).await;
+    let members: Vec<&str> = mother_view["household"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["family_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(members.len(), 2, "{members:?}");
+    assert!(!members.contains(&"Umarov"));
+    let stranger_view: Value = body(view(&other, stranger["id"].as_str().unwrap()).await.unwrap()).await;
+    let members = stranger_view["household"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "only its own record: {members:?}");
+    assert_eq!(members[0]["family_name"], "Umarov");
+}
+
+#[tokio::test]
 async fn household_members_see_each_other() {
     let app = TestApp::spawn().await;
     let counselor = counselor_of(&app, "PFM").await;

@@ -42,6 +42,88 @@ async fn metrics_count_requests_by_route_pattern() {
 }
 
 #[tokio::test]
+async fn metrics_label_invented_methods_as_other() {
+    let app = TestApp::spawn().await;
+    for method in ["FOO", "BREW", "X-INVENTED"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app.request(method, "/health/live").send().await.unwrap();
+        assert!(response.status().is_client_error());
+    }
+    let text = app.get("/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("casebridge_http_requests_total{method=\"OTHER\",route=\"/health/live\",status=\"405\"} 3"),
+        "{text}"
+    );
+    assert!(!text.contains("FOO") && !text.contains("BREW") && !text.contains("INVENTED"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_answer_only_the_configured_token() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_METRICS_TOKEN".into(), "scrape-7f3a9c".into());
+    })
+    .await;
+    let without = app.get("/metrics").send().await.unwrap();
+    assert_problem(without, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for wrong in ["scrape-7f3a9d", "scrape-7f3a9", "scrape-7f3a9c0", ""] {
+        let response = app.get("/metrics").bearer_auth(wrong).send().await.unwrap();
+        assert_problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let admin = app.admin().await;
+    let access_token = app.get("/metrics").bearer_auth(&admin.token).send().await.unwrap();
+    assert_problem(access_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let allowed = app.get("/metrics").bearer_auth("scrape-7f3a9c").send().await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert!(allowed.text().await.unwrap().contains("casebridge_http_requests_total"));
+}
+
+#[tokio::test]
+async fn production_mode_sends_strict_transport_security() {
+    let production = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_ENV".into(), "production".into());
+    })
+    .await;
+    let response = production.get("/health/live").send().await.unwrap();
+    assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    let problem = production.get("/nowhere").send().await.unwrap();
+    assert!(problem.headers().contains_key("strict-transport-security"), "on problems too");
+
+    let development = TestApp::spawn().await;
+    let response = development.get("/health/live").send().await.unwrap();
+    assert!(!response.headers().contains_key("strict-transport-security"), "not on plain local HTTP");
+}
+
+#[tokio::test]
+async fn the_client_address_is_read_from_every_forwarded_line_past_trusted_proxies() {
+    // The test server's peer, 127.0.0.1, is a trusted proxy, as is 10.0.0.2 here.
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_TRUSTED_PROXIES".into(), "127.0.0.1, 10.0.0.2".into());
+    })
+    .await;
+    let cases: [(&[&str], &str); 4] = [
+        (&["192.0.2.66, 203.0.113.7"], "203.0.113.7"),
+        (&["192.0.2.66", "203.0.113.8, 10.0.0.2"], "203.0.113.8"),
+        (&["10.0.0.2"], "10.0.0.2"),
+        (&["203.0.113.9", "not-an-address"], "127.0.0.1"),
+    ];
+    for (lines, _) in cases {
+        let mut request = app.post("/api/v1/auth/login");
+        for line in lines {
+            request = request.header("x-forwarded-for", *line);
+        }
+        let response = request.json(&json!({"email": "nobody@example.org", "password": "wrong"})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let recorded: Vec<Option<String>> = app.db(|conn| {
+        use casebridge::db::schema::audit_events::dsl;
+        use diesel::prelude::*;
+        dsl::audit_events.filter(dsl::action.eq("auth.login")).order(dsl::at).select(dsl::ip).load(conn).unwrap()
+    });
+    let expected: Vec<Option<String>> = cases.iter().map(|(_, ip)| Some((*ip).to_owned())).collect();
+    assert_eq!(recorded, expected);
+}
+
+#[tokio::test]
 async fn unknown_route_is_a_404_problem() {
     let app = TestApp::spawn().await;
     assert_problem(app.get("/api/v1/no-such-thing").send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;

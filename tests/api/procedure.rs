@@ -128,6 +128,30 @@ async fn the_agenda_pages_by_due_date_and_filters() {
 }
 
 #[tokio::test]
+async fn a_forged_cursor_on_the_agenda_is_a_400() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    recorded(
+        &app,
+        &counselor,
+        client["id"].as_str().unwrap(),
+        json!({"kind": "application_lodged", "occurred_on": "2026-11-20"}),
+    )
+    .await;
+    let id = casebridge::db::Id::new();
+    for forged in
+        [format!("key:not-a-date|{id}"), format!("key:2026-02-30|{id}"), format!("key:|{id}"), format!("id:{id}")]
+    {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&forged);
+        let response =
+            app.get(&format!("/api/v1/deadlines?cursor={cursor}")).bearer_auth(&counselor.token).send().await.unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+    }
+}
+
+#[tokio::test]
 async fn an_appeal_decision_without_an_appeal_is_refused() {
     let app = TestApp::spawn().await;
     let counselor = counselor_of(&app, "PFM").await;

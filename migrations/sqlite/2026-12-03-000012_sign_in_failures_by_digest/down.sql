@@ -1,0 +1,2 @@
+DROP INDEX login_failures_by_account_and_ip;
+DROP INDEX login_failures_by_time;
