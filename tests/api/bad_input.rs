@@ -21,6 +21,7 @@ const BUSINESS_TABLES: &[&str] = &[
     "referrals",
     "referral_events",
     "client_keys",
+    "client_merges",
     "idempotency_keys",
 ];
 
