@@ -190,6 +190,7 @@ const LINKS: &[LinkRow] = &[
     ("create_client", "201", "log_session", "log", &[ID], None),
     ("create_client", "201", "export", "export", &[ID], None),
     ("create_client", "201", "erase", "erase", &[ID], None),
+    ("create_client", "201", "merge_into", "merge", &[ID, ETAG], None),
     ("create_client", "201", "join_household", "join_household", &[ID], None),
     ("create_client", "201", "household_of", "join_household", &[], Some(&[("with_client_id", "$response.body#/id")])),
     ("create_client", "201", "leave_household", "leave_household", &[ID], None),

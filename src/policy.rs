@@ -57,6 +57,8 @@ pub enum Action {
     ExportClient,
     /// Irreversible anonymisation of a client (GDPR Art. 17).
     EraseClient,
+    /// Moving the file of a duplicate record into the record of the same person that stays.
+    MergeClients,
     /// Aggregate indicators of one organisation (no personal data).
     ReadOrganisationReport,
     /// Aggregate indicators of every organisation, with small cells suppressed.
@@ -158,6 +160,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, ReadReferredClient, OwnOrganisation),
     (Coordinator, ExportClient, OwnOrganisation),
     (Coordinator, EraseClient, OwnOrganisation),
+    (Coordinator, MergeClients, OwnOrganisation),
     (Coordinator, ReadOrganisationReport, OwnOrganisation),
     (Coordinator, ReadExactFigures, OwnOrganisation),
     (Counselor, ListOrganisations, Any),

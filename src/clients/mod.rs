@@ -1,6 +1,7 @@
 //! Clients (SPEC §2.3): the case file's centre. Only the owning organisation sees a client;
 //! to everyone else it does not exist.
 
+pub mod merge;
 pub mod model;
 pub mod queries;
 pub mod routes;
@@ -12,7 +13,7 @@ use self::model::{Client, ClientRow, Household};
 use crate::auth::Principal;
 use crate::db::{DbConnection, Id};
 use crate::domain::client::ClientStatus;
-use crate::http::ApiError;
+use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
 
 pub const RESOURCE: &str = "client";
@@ -34,7 +35,21 @@ pub fn authorized(
     if !reads {
         refuse_if_erased(&row)?;
     }
+    if row.status == ClientStatus::Merged.code() {
+        return Err(merged_into(merge::survivor_of(conn, id)?));
+    }
     Ok(row)
+}
+
+/// 410 for a merged duplicate, with the id of the record its file moved to (`merged_into`).
+fn merged_into(survivor: Option<Id>) -> ApiError {
+    let mut problem = Problem::new(
+        StatusCode::GONE,
+        "client_merged",
+        "This record was merged into another record of the same person; use that one.",
+    );
+    problem.merged_into = survivor.map(|id| id.to_string());
+    ApiError::Problem(Box::new(problem))
 }
 
 /// An erased record is a tombstone: every change to it, or to what hangs on it (its sessions),

@@ -567,3 +567,15 @@ pub struct DuplicateMatch {
 pub struct DuplicateCheckResponse {
     pub matches: Vec<DuplicateMatch>,
 }
+
+/// Merges a duplicate record of the same person into the record named in the path.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The duplicate: its file moves to the surviving record, and it is left as a tombstone.
+    pub duplicate_id: Id,
+    /// The duplicate's version as the caller last saw it (its `ETag`): a change made to it since
+    /// answers 412 instead of being merged unseen.
+    #[schema(minimum = 1)]
+    pub duplicate_version: i32,
+}

@@ -517,6 +517,9 @@ pub fn search(
     }
     if let Some(status) = search.status {
         query = query.filter(clients::status.eq(status.code()));
+    } else {
+        // A merged duplicate is only a pointer to its survivor: lists show it when asked for.
+        query = query.filter(clients::status.ne(ClientStatus::Merged.code()));
     }
     if let Some(city_key) = &search.city_key {
         query = query.filter(clients::city_key.eq(city_key.clone()));
@@ -623,4 +626,49 @@ pub fn set_household(
 
 pub fn household_size(conn: &mut DbConnection, household_id: Id) -> QueryResult<i64> {
     clients::table.filter(clients::household_id.eq(household_id)).select(count_star()).first(conn)
+}
+
+/// Leaves a merged duplicate as a tombstone if its version is still `expected_version`: every
+/// personal and statistical field emptied (the survivor carries the person now, in lists and
+/// reports alike) and its index rows removed. Returns how many rows changed (0: stale).
+pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeholder: &str) -> QueryResult<usize> {
+    let now = db::now().naive_utc();
+    let changed = diesel::update(clients::table.find(id))
+        .filter(clients::version.eq(expected_version))
+        .set((
+            (
+                clients::given_names.eq(placeholder),
+                clients::family_name.eq(placeholder),
+                clients::native_name.eq(None::<String>),
+                clients::aliases.eq("[]"),
+                clients::date_of_birth.eq(None::<NaiveDate>),
+                clients::birth_year.eq(None::<i32>),
+                clients::sex.eq(crate::domain::client::Sex::Unknown.code()),
+                clients::nationalities.eq("[]"),
+                clients::region_of_origin.eq(None::<String>),
+                clients::languages.eq("[]"),
+                clients::city.eq(None::<String>),
+                clients::city_key.eq(None::<String>),
+            ),
+            (
+                clients::phone.eq(None::<String>),
+                clients::email.eq(None::<String>),
+                clients::vulnerabilities.eq("[]"),
+                clients::identifiers.eq("[]"),
+                clients::household_id.eq(None::<Id>),
+                clients::household_relationship.eq(None::<String>),
+                clients::assigned_counselor_id.eq(None::<Id>),
+                clients::procedure_stage.eq(None::<String>),
+                clients::status.eq(ClientStatus::Merged.code()),
+                clients::closed_at.eq(Some(now)),
+                clients::name_key.eq(""),
+                clients::updated_at.eq(now),
+                clients::version.eq(expected_version + 1),
+            ),
+        ))
+        .execute(conn)?;
+    diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(id))).execute(conn)?;
+    diesel::delete(client_tags::table.filter(client_tags::client_id.eq(id))).execute(conn)?;
+    diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(id))).execute(conn)?;
+    Ok(changed)
 }

@@ -1,12 +1,13 @@
 //! `/clients`: create, search, read, change, close and reopen clients; households; the
 //! duplicate check.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::Datelike;
 
 use super::model::{
     Client, ClientFields, ClientFilter, ClientInput, ClientPatch, ClientRow, ClientSummary, CloseRequest,
-    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest,
+    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest, MergeRequest,
 };
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update)
         .service(close)
         .service(reopen)
+        .service(merge)
         .service(join_household)
         .service(leave_household);
 }
@@ -446,6 +448,71 @@ pub async fn duplicate_check(
         })
         .await?;
     Ok(web::Json(DuplicateCheckResponse { matches }))
+}
+
+/// Merge a duplicate record of the same person into this one (coordinators). The duplicate's
+/// sessions (their sealed contents re-encrypted under this client's key), group-session
+/// participations, consents, procedure events (deadlines derived again), referrals, household and
+/// identifiers move here in one transaction; this record's values stand, what it lacks is taken
+/// from the duplicate, lists are united, and the duplicate's names become aliases. The duplicate
+/// is left as a tombstone: every request on it answers 410 with `merged_into`.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("id" = Id, Path, description = "The client that stays"),
+        ("If-Match" = String, Header, description = "ETag of the client that stays"),
+    ),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The surviving client, with the duplicate's file", body = Client, headers(("ETag" = String))),
+        (status = 403, description = "Only coordinators merge records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Both records have an open referral to the same partner for the same service (`conflicting_id`), or the duplicate's sealed contents do not open", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Either record was erased or merged already", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale version of either record", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The duplicate is not another client of the organisation, or the two records together exceed a field's limit", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/clients/{id}/merge")]
+pub async fn merge(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    id: web::Path<Id>,
+    if_match: IfMatch,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let request = body.into_inner();
+    let app = state.clone();
+    let client = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let survivor = authorized(conn, &principal, id, Action::MergeClients)?;
+            let duplicate = match authorized(conn, &principal, request.duplicate_id, Action::MergeClients) {
+                Err(ApiError::Problem(problem)) if problem.status == StatusCode::NOT_FOUND.as_u16() => {
+                    let mut errors = FieldErrors::default();
+                    errors.add("duplicate_id", "is not a client of your organisation");
+                    return errors.finish(|| None);
+                }
+                other => other?,
+            };
+            if survivor.id == duplicate.id {
+                let mut errors = FieldErrors::default();
+                errors.add("duplicate_id", "must be another client");
+                return errors.finish(|| None);
+            }
+            let row = super::merge::merge(
+                conn,
+                &app.master_keys,
+                (&survivor, if_match.0),
+                (&duplicate, request.duplicate_version),
+                &principal.actor,
+            )?;
+            view(conn, row, domain::today())
+        })
+        .await?;
+    Ok(with_etag(StatusCode::OK, client.version, &client))
 }
 
 /// Put the client into the household of another client of the same organisation.

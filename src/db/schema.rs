@@ -176,6 +176,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_merges (duplicate_id) {
+        duplicate_id -> Text,
+        survivor_id -> Text,
+        organisation_id -> Text,
+        merged_by -> Nullable<Text>,
+        merged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     client_tags (client_id, kind, value) {
         client_id -> Text,
         organisation_id -> Text,
@@ -383,6 +393,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reference_counters,
     clients,
     client_name_tokens,
+    client_merges,
     client_tags,
     client_identifiers,
     consents,

@@ -25,7 +25,9 @@ closed_list! { IdentifierKind { UdscCaseNumber, Tztc, Passport, Pesel, Residence
 
 closed_list! {
     /// `erased`: anonymised for good (the person's data-subject right); nothing can change it.
-    ClientStatus { Active, Closed, Erased }
+    /// `merged`: a duplicate whose file moved into another record; only a link to that record
+    /// is left.
+    ClientStatus { Active, Closed, Erased, Merged }
 }
 
 closed_list! {

@@ -41,6 +41,9 @@ pub struct Problem {
     /// For a conflict with another resource: its id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<String>,
+    /// For 410 on a merged client record: the record it was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
     /// For 405: the methods the resource answers, sent as `Allow` (RFC 9110 §15.5.6).
     #[serde(skip)]
     pub allow: Option<String>,
@@ -58,6 +61,7 @@ impl Problem {
             retry_after: None,
             current_status: None,
             conflicting_id: None,
+            merged_into: None,
             allow: None,
         }
     }

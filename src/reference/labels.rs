@@ -303,6 +303,7 @@ pub const ENUMERATIONS: &[Enumeration] = &[
             Label {
                 code: "erased", pl: "Zanonimizowany", en: "Erased", uk: "Знеособлений", ru: "Обезличен"
             },
+            Label { code: "merged", pl: "Scalony", en: "Merged", uk: "Об'єднаний", ru: "Объединён" },
         ],
     },
     Enumeration {

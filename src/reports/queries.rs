@@ -90,6 +90,8 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
         .filter(clients::organisation_id.eq(scope.organisation_id))
         .filter(clients::created_at.ge(scope.from))
         .filter(clients::created_at.lt(scope.until))
+        // A merged duplicate was the same person as its survivor, who is counted.
+        .filter(clients::status.ne(crate::domain::client::ClientStatus::Merged.code()))
         .filter(city_key.is_none().into_sql::<Bool>().or(clients::city_key.eq(city_key.clone().unwrap_or_default())))
         .select(count_star())
         .first(conn)?;

@@ -22,6 +22,7 @@ const BUSINESS_TABLES: &[&str] = &[
     "referrals",
     "referral_events",
     "client_keys",
+    "client_merges",
     "idempotency_keys",
 ];
 

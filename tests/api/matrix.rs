@@ -106,6 +106,16 @@ const CASES: &[Case] = &[
     },
     Case {
         method: "post",
+        path: "/api/v1/clients/{id}/merge",
+        rule: Rule::Policy {
+            action: Action::MergeClients,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.merge"),
+        },
+    },
+    Case {
+        method: "post",
         path: "/api/v1/referrals",
         rule: Rule::Policy {
             action: Action::CreateReferral,
@@ -833,6 +843,10 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("post", "/api/v1/clients/{id}/erase") => app
             .post(&format!("/api/v1/clients/{}/erase", fresh_client(app, organisation)))
             .json(&json!({"reason": "Request of the client"})),
+        ("post", "/api/v1/clients/{id}/merge") => app
+            .post(&format!("/api/v1/clients/{}/merge", fresh_client(app, organisation)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"duplicate_id": fresh_client(app, organisation), "duplicate_version": 1})),
         ("post", "/api/v1/referrals") => {
             let (from, to) = if reach == Reach::Other { (world.other, world.own) } else { (world.own, world.other) };
             let client = fresh_client(app, from);
