@@ -135,6 +135,7 @@ fn created(client_id: Id, consent: Consent) -> Created<Consent> {
     responses(
         (status = 200, description = "Every consent of the client (one page)", body = Page<Consent>),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -191,8 +192,9 @@ pub async fn withdraw(
                     conn,
                     Event::new(&principal.actor, "consent.withdraw", RESOURCE).on(consent_id).for_client(client_id),
                 )?;
-                // Sharing rests on the consent: the open referrals that depend on it end with it.
-                crate::referrals::cascade::cancel_for_consent(conn, &row, &principal.actor)?;
+                // Sharing rests on the consent: the referrals that depend on it end with it, and
+                // the partner's copy loses the shared fields.
+                crate::referrals::cascade::withdraw_consent(conn, &row, &principal.actor)?;
                 Ok(row.view(today)?)
             })
         })

@@ -11,6 +11,10 @@ use crate::clients::model::{ClientDeadline, ClientInput, Identifier};
 use crate::consents::model::ConsentScope;
 use crate::domain::client::{Accommodation, Sex, Vulnerability};
 
+/// What a partner's record is named when the referral shares no names, or once the consent to
+/// share them was withdrawn.
+pub const PLACEHOLDER: &str = "Referred client";
+
 /// The client fields of each consent scope group that a partner may be shown (the `household`
 /// group covers none of them).
 pub const GROUPS: &[(ConsentScope, &[&str])] = &[
@@ -139,6 +143,64 @@ impl SharedClient {
             assigned_counselor_id: None,
         }
     }
+}
+
+/// A partner's record created from a referral, without what the referral shared: shared names
+/// become the placeholder, other shared fields are emptied. Fields the referral did not share
+/// hold what the partner itself recorded and stay.
+pub fn without_shared(mut input: ClientInput, shared: &[String], placeholder: &str) -> ClientInput {
+    let has = |field: &str| shared.iter().any(|f| f == field);
+    if has("given_names") {
+        input.given_names = placeholder.to_owned();
+    }
+    if has("family_name") {
+        input.family_name = placeholder.to_owned();
+    }
+    if has("native_name") {
+        input.native_name = None;
+    }
+    if has("aliases") {
+        input.aliases.clear();
+    }
+    // The year of birth was derived from a shared date of birth.
+    if has("date_of_birth") {
+        input.date_of_birth = None;
+        input.birth_year = None;
+    }
+    if has("birth_year") {
+        input.birth_year = None;
+    }
+    if has("sex") {
+        input.sex = Sex::Unknown;
+    }
+    if has("nationalities") {
+        input.nationalities.clear();
+    }
+    if has("languages") {
+        input.languages.clear();
+    }
+    if has("interpreter_needed") {
+        input.interpreter_needed = false;
+    }
+    if has("identifiers") {
+        input.identifiers.clear();
+    }
+    if has("phone") {
+        input.phone = None;
+    }
+    if has("email") {
+        input.email = None;
+    }
+    if has("city") {
+        input.city = None;
+    }
+    if has("accommodation") {
+        input.accommodation = Accommodation::Unknown;
+    }
+    if has("vulnerabilities") {
+        input.vulnerabilities.clear();
+    }
+    input
 }
 
 #[cfg(test)]
