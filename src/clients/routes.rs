@@ -226,6 +226,7 @@ pub async fn list(
         (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client (or another organisation's)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
