@@ -121,6 +121,15 @@ pub fn check_master_keys(conn: &mut DbConnection, master: &MasterKeys) -> anyhow
     Ok(())
 }
 
+/// How many data keys each master key id wraps, by id.
+pub fn count_by_master_key(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    client_keys::table
+        .group_by(client_keys::master_key_id)
+        .select((client_keys::master_key_id, diesel::dsl::count_star()))
+        .order(client_keys::master_key_id)
+        .load(conn)
+}
+
 /// Re-wraps up to `batch` data keys that an older master key wraps; returns how many. Each
 /// batch commits on its own, so an interrupted rotation resumes where it stopped.
 pub fn rotate_batch(conn: &mut DbConnection, master: &MasterKeys, batch: i64) -> Result<usize, KeyError> {
