@@ -1223,3 +1223,35 @@ async fn the_partner_is_told_in_the_feed_when_the_sender_erases_the_client() {
     assert_eq!(seen["partner_client_id"], json!(shared.copy), "the partner knows which record it is");
     assert_eq!(feed_events(&app, &c.outsider, &shared.referral, "client_erased").await.len(), 0);
 }
+
+/// Referrals accepted before the database remembered how: the migration recognises a record that
+/// accepting created (made a moment before the acceptance) and leaves a linked one alone, so a
+/// later withdrawal treats each as it should.
+#[tokio::test]
+async fn the_migration_recognises_records_created_by_earlier_acceptances() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let created = accepted_into_a_new_record(&app, &c).await;
+    let (_, _, linking) = setup_referral(&app, &c).await;
+    let own = create_client(&app, &c.lawyer, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let linked = transition(&app, &c.lawyer, &linking, "accept", 1, json!({"client_id": own["id"]})).await;
+    assert_eq!(linked.status(), StatusCode::OK);
+    let migration = if app.is_postgres() {
+        include_str!("../../migrations/postgres/2026-12-03-000010_partner_record_from_share/up.sql")
+    } else {
+        include_str!("../../migrations/sqlite/2026-12-03-000010_partner_record_from_share/up.sql")
+    };
+    let backfill = &migration[migration.find("UPDATE referrals").unwrap()..];
+    let created_flags = |app: &TestApp| -> Vec<(String, bool)> {
+        use casebridge::db::schema::referrals::dsl;
+        use diesel::prelude::*;
+        app.db(|conn| dsl::referrals.order(dsl::id).select((dsl::id, dsl::partner_client_created)).load(conn).unwrap())
+    };
+    let remembered = created_flags(&app);
+    app.db(|conn| conn.batch_execute("UPDATE referrals SET partner_client_created = FALSE").unwrap());
+    app.db(|conn| conn.batch_execute(backfill).unwrap());
+    assert_eq!(created_flags(&app), remembered);
+    let flag_of = |referral: &Value| remembered.iter().find(|(id, _)| referral["id"] == json!(id)).unwrap().1;
+    assert!(flag_of(&created.referral) && !flag_of(&linking));
+}
