@@ -252,6 +252,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_are_redacted_in_any_case_script_or_diacritics_and_other_words_stay() {
+        let names: HashSet<String> = ["zelimkhan", "yandarbiyev", "lukasz"].into_iter().map(String::from).collect();
+        assert_eq!(
+            redact_names("ZELIMKHAN Yandarbiyev's story (Зелимхан), Łukasz: zelimkhanov", &names),
+            "[erased] [erased]'s story ([erased]), [erased]: zelimkhanov"
+        );
+        assert_eq!(redact_names("", &names), "");
+        assert_eq!(redact_names("Aisha, 2026", &names), "Aisha, 2026");
+    }
+
+    #[test]
     fn periods_are_read_in_days_months_and_years() {
         assert_eq!(parse_period("90d").unwrap(), Duration::days(90));
         assert_eq!(parse_period("5y").unwrap(), Duration::days(5 * 365));

@@ -208,6 +208,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn without_the_shared_fields_a_record_keeps_only_what_was_not_shared() {
+        let record = ClientInput {
+            given_names: "Aslan".into(),
+            family_name: "Basayev".into(),
+            native_name: Some("Аслан".into()),
+            aliases: vec!["Aslanbek".into()],
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 1, 1),
+            birth_year: Some(1990),
+            sex: Sex::Male,
+            nationalities: vec!["RU".into()],
+            region_of_origin: Some("Vedeno".into()),
+            languages: vec!["ce".into()],
+            interpreter_needed: true,
+            city: Some("Lublin".into()),
+            accommodation: Accommodation::Private,
+            phone: Some("+48 600 000 001".into()),
+            email: None,
+            vulnerabilities: vec![Vulnerability::Ptsd],
+            identifiers: Vec::new(),
+            assigned_counselor_id: None,
+        };
+        let shared = ["family_name", "date_of_birth", "languages", "city"].map(String::from);
+        let left = without_shared(record, &shared, PLACEHOLDER);
+        assert_eq!((left.given_names.as_str(), left.family_name.as_str()), ("Aslan", PLACEHOLDER));
+        assert_eq!((left.date_of_birth, left.birth_year, left.city), (None, None, None));
+        assert!(left.languages.is_empty());
+        assert_eq!(left.nationalities, ["RU"], "not shared, so the partner's own");
+        assert_eq!(left.phone.as_deref(), Some("+48 600 000 001"));
+        assert_eq!(left.sex, Sex::Male);
+    }
+
+    #[test]
     fn shared_fields_must_lie_within_the_consented_groups() {
         let scope = [ConsentScope::Identity, ConsentScope::Procedure];
         let fields = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();

@@ -529,3 +529,48 @@ async fn every_route_on_an_erased_client_answers_410() {
     let problem = assert_problem(with_tombstone, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(problem["errors"]["participants"].as_str().unwrap().contains("erased"));
 }
+
+/// Clients erased before erasure reached group sessions: the migration takes their
+/// participation out of other clients' sessions, and leaves every other participation alone.
+#[tokio::test]
+async fn the_migration_takes_earlier_erased_clients_out_of_other_files_group_sessions() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let (owner, session) = group_session_in_another_file(&app, &counselor, &client).await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", client["id"].as_str().unwrap()))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of 2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    // As an erasure before the change left it.
+    app.db(|conn| {
+        conn.batch_execute(&format!(
+            "INSERT INTO session_participants (session_id, client_id, attended) VALUES ('{}', '{}', TRUE)",
+            session["id"].as_str().unwrap(),
+            client["id"].as_str().unwrap()
+        ))
+        .unwrap()
+    });
+    let migration = if app.is_postgres() {
+        include_str!("../../migrations/postgres/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql")
+    } else {
+        include_str!("../../migrations/sqlite/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql")
+    };
+    app.db(|conn| conn.batch_execute(migration).unwrap());
+    let read: Value = body(
+        app.get(&format!("/api/v1/sessions/{}", session["id"].as_str().unwrap()))
+            .bearer_auth(&counselor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        read["participants"],
+        json!([{"client_id": owner["id"], "reference": owner["reference"], "attended": true}])
+    );
+}
