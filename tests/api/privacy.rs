@@ -555,11 +555,13 @@ async fn the_migration_takes_earlier_erased_clients_out_of_other_files_group_ses
         ))
         .unwrap()
     });
-    let migration = if app.is_postgres() {
-        include_str!("../../migrations/postgres/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql")
-    } else {
-        include_str!("../../migrations/sqlite/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql")
-    };
+    let migration =
+        include_str!("../../migrations/postgres/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql");
+    assert_eq!(
+        migration,
+        include_str!("../../migrations/sqlite/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql"),
+        "the same statement on both databases"
+    );
     app.db(|conn| conn.batch_execute(migration).unwrap());
     let read: Value = body(
         app.get(&format!("/api/v1/sessions/{}", session["id"].as_str().unwrap()))
