@@ -161,7 +161,10 @@ fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> R
     Ok(consents)
 }
 
-/// Withdraw a consent, effective at once.
+/// Withdraw a consent, effective at once. The sharing it allowed ends whatever the status of
+/// the referrals resting on it: open ones are cancelled, their free-text reasons are cleared, a
+/// partner's record created by accepting loses the shared fields, and the partner reads a
+/// `consent_withdrawn` event in its change feed.
 #[utoipa::path(
     tag = "consents",
     params(("id" = Id, Path, description = "Client id"), ("consent_id" = Id, Path, description = "Consent id")),

@@ -157,7 +157,9 @@ pub struct EraseRequest {
 }
 
 /// Erase a client: irreversible anonymisation. Names, contacts, identifiers, free texts and
-/// notes are destroyed (the client's data key too); counts used by reports stay.
+/// notes are destroyed (the client's data key too); counts used by reports stay. Group sessions
+/// in other clients' files lose the client's participation and names; partners of the client's
+/// referrals read a `client_erased` event in their change feed. The record then answers 410.
 #[utoipa::path(
     tag = "privacy",
     params(("id" = Id, Path, description = "Client id")),
