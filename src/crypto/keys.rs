@@ -92,8 +92,9 @@ pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -
     }
 }
 
-/// Destroys a client's data key: its notes can never be decrypted again, in this database or in
-/// any backup of it (erasure).
+/// Destroys a client's data key (erasure): this database can never decrypt its sealed fields
+/// again. A backup taken before still holds the wrapped key, which opens until the master key
+/// that wrapped it is destroyed.
 pub fn destroy(conn: &mut DbConnection, client_id: Id) -> QueryResult<usize> {
     diesel::delete(client_keys::table.find(client_id)).execute(conn)
 }

@@ -3,10 +3,10 @@
 
 pub mod routes;
 
+use std::collections::HashSet;
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-
-use std::collections::HashSet;
 
 use crate::audit::{self, Actor, Event};
 use crate::crypto::keys::KeyRing;
@@ -26,7 +26,7 @@ pub const ERASED: &str = "[erased]";
 
 /// Anonymises a client in one transaction: names, contacts, identifiers, free texts, and its
 /// sessions' notes, summaries and topics are destroyed (the data key too, so the sealed ones in
-/// old backups cannot be read either); year of
+/// backups cannot be read either once the master key that wrapped it there is destroyed); year of
 /// birth, sex, nationalities, languages, vulnerabilities and session counts and durations stay,
 /// so past reports keep their numbers. Group sessions in other clients' files that the client
 /// only took part in lose the client's participation, and the client's name words in their
