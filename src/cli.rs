@@ -115,6 +115,55 @@ pub fn rotate_master_key(config: &Config, batch: i64, progress: impl Fn(usize)) 
     }
 }
 
+/// One master key as `keys status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterKeyStatus {
+    pub id: String,
+    /// Client data keys it wraps.
+    pub data_keys: i64,
+    /// In CASEBRIDGE_MASTER_KEYS.
+    pub configured: bool,
+    /// The last configured key, which wraps new data keys.
+    pub newest: bool,
+}
+
+impl MasterKeyStatus {
+    /// A configured key that wraps nothing is needed no more by this database: it may be removed
+    /// from the configuration, and destroyed once no backup it still opens is kept.
+    pub fn wraps_nothing(&self) -> bool {
+        self.configured && !self.newest && self.data_keys == 0
+    }
+}
+
+/// Which master keys wrap the stored client data keys: every configured key (oldest first),
+/// then any key the database names that is not configured.
+pub fn keys_status(config: &Config) -> anyhow::Result<Vec<MasterKeyStatus>> {
+    // Only the schema is brought up to date: the report must work when the configured keys do
+    // not open the stored data keys, which is what it helps to find out.
+    let backend = config.database_url.backend_name();
+    let mut conn =
+        config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
+    db::migrate(&mut conn)?;
+    let counts = crate::crypto::keys::count_by_master_key(&mut conn)?;
+    let newest = config.master_keys.last().map(|(id, _)| id.as_str());
+    let mut status: Vec<MasterKeyStatus> = config
+        .master_keys
+        .iter()
+        .map(|(id, _)| MasterKeyStatus {
+            id: id.clone(),
+            data_keys: counts.iter().find(|(stored, _)| stored == id).map_or(0, |(_, count)| *count),
+            configured: true,
+            newest: Some(id.as_str()) == newest,
+        })
+        .collect();
+    for (id, count) in counts {
+        if !status.iter().any(|known| known.id == id) {
+            status.push(MasterKeyStatus { id, data_keys: count, configured: false, newest: false });
+        }
+    }
+    Ok(status)
+}
+
 /// Lists clients closed longer than `older_than`; with `apply`, erases them (the same erasure
 /// as the API's). Returns the listed clients and how many were erased.
 pub fn retention(
@@ -125,10 +174,11 @@ pub fn retention(
     let mut conn = connect_and_migrate(config)?;
     let cutoff = db::now().naive_utc() - older_than;
     let due = crate::privacy::due_for_erasure(&mut conn, cutoff)?;
+    let master = crate::crypto::MasterKeys::new(&config.master_keys);
     let mut erased = 0;
     if apply {
         for client in &due {
-            crate::privacy::erase(&mut conn, client.id, &Actor::default(), "retention period elapsed")?;
+            crate::privacy::erase(&mut conn, &master, client.id, &Actor::default(), "retention period elapsed")?;
             erased += 1;
         }
     }

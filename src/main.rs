@@ -81,6 +81,11 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Master key tools.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// List clients closed longer than a period (e.g. `5y`, `18m`, `90d`); `--apply` erases them.
     Retention {
         #[arg(long)]
@@ -93,6 +98,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// How many client data keys each master key wraps, and which configured keys wrap nothing
+    /// (no longer needed by the database; destroy them once no kept backup needs them).
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +156,26 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let total =
                 cli::rotate_master_key(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} key(s) re-wrapped"))?;
             println!("{total} client data key(s) re-wrapped with the newest master key");
+        }
+        Command::Keys { command: KeysCommand::Status } => {
+            let keys = cli::keys_status(&config)?;
+            println!("master key\tdata keys\tstate");
+            for key in &keys {
+                let state = if !key.configured {
+                    "NOT CONFIGURED: these data keys cannot be opened; add the key to CASEBRIDGE_MASTER_KEYS"
+                } else if key.newest {
+                    "newest: wraps new data keys"
+                } else if key.wraps_nothing() {
+                    "wraps nothing: remove it from CASEBRIDGE_MASTER_KEYS, destroy it when the last backup taken \
+                     before the rotation has expired"
+                } else {
+                    "still wraps data keys: run rotate-master-key"
+                };
+                println!("{}\t{}\t{state}", key.id, key.data_keys);
+            }
+            if keys.iter().any(|key| !key.configured) {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Retention { older_than, apply } => {
             let period =

@@ -101,7 +101,12 @@ pub fn merge(
     if survivor.version != survivor_version || duplicate.version != duplicate_version {
         return Err(crate::http::precondition::IfMatch::stale());
     }
-    let fields = combined(survivor, duplicate)?.parse(crate::domain::today()).map_err(FieldErrors::into_error)?;
+    // A record made from what another organisation shared gives none of its values to the
+    // survivor: they stand on the client's consent, and withdrawing it must be able to take them
+    // back, which it could not from the survivor's own fields.
+    let from_share = made_from_a_share(conn, duplicate.id)?;
+    let input = if from_share { survivor.input()? } else { combined(survivor, duplicate)? };
+    let fields = input.parse(crate::domain::today()).map_err(FieldErrors::into_error)?;
     db::transaction(conn, |conn| {
         move_sessions(conn, master, duplicate.id, survivor.id)?;
         move_records(conn, duplicate.id, survivor.id)?;
@@ -231,10 +236,21 @@ fn move_records(conn: &mut DbConnection, from: Id, to: Id) -> Result<(), ApiErro
     diesel::update(referrals::table.filter(referrals::client_id.eq(from)))
         .set(referrals::client_id.eq(to))
         .execute(conn)?;
+    // The survivor was not made from the share: a later withdrawal leaves it as it is.
     diesel::update(referrals::table.filter(referrals::partner_client_id.eq(from)))
-        .set(referrals::partner_client_id.eq(to))
+        .set((referrals::partner_client_id.eq(to), referrals::partner_client_created.eq(false)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Whether accepting a referral created this record from the fields the sender shared.
+fn made_from_a_share(conn: &mut DbConnection, client_id: Id) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        referrals::table
+            .filter(referrals::partner_client_id.eq(client_id))
+            .filter(referrals::partner_client_created.eq(true)),
+    ))
+    .get_result(conn)
 }
 
 /// The record a merged duplicate now lives in.

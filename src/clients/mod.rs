@@ -28,13 +28,7 @@ pub fn authorized(
 ) -> Result<ClientRow, ApiError> {
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
-    let reads = matches!(
-        action,
-        Action::ReadClient | Action::ListSessions | Action::ReadConsents | Action::ReadProcedure | Action::ExportClient
-    );
-    if !reads {
-        refuse_if_erased(&row)?;
-    }
+    refuse_if_erased(&row)?;
     if row.status == ClientStatus::Merged.code() {
         return Err(merged_into(merge::survivor_of(conn, id)?));
     }
@@ -52,15 +46,11 @@ fn merged_into(survivor: Option<Id>) -> ApiError {
     ApiError::Problem(Box::new(problem))
 }
 
-/// An erased record is a tombstone: every change to it, or to what hangs on it (its sessions),
-/// answers 410 Gone.
+/// An erased record is a tombstone: every read or change of it, or of what hangs on it (its
+/// sessions), answers 410 Gone. What stays of it serves the aggregate reports only.
 pub fn refuse_if_erased(row: &ClientRow) -> Result<(), ApiError> {
     if row.status == ClientStatus::Erased.code() {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            "client_erased",
-            "The client's record was erased; it can no longer change.",
-        ));
+        return Err(ApiError::new(StatusCode::GONE, "client_erased", "The client's record was erased."));
     }
     Ok(())
 }

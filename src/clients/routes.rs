@@ -228,6 +228,7 @@ pub async fn list(
         (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client (or another organisation's)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -454,8 +455,9 @@ pub async fn duplicate_check(
 /// sessions (their sealed contents re-encrypted under this client's key), group-session
 /// participations, consents, procedure events (deadlines derived again), referrals, household and
 /// identifiers move here in one transaction; this record's values stand, what it lacks is taken
-/// from the duplicate, lists are united, and the duplicate's names become aliases. The duplicate
-/// is left as a tombstone: every request on it answers 410 with `merged_into`.
+/// from the duplicate, lists are united, and the duplicate's names become aliases (not from a
+/// record made out of a partner's share: those values rest on the sender's consent). The
+/// duplicate is left as a tombstone: every request on it answers 410 with `merged_into`.
 #[utoipa::path(
     tag = "clients",
     params(

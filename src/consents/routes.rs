@@ -135,6 +135,7 @@ fn created(client_id: Id, consent: Consent) -> Created<Consent> {
     responses(
         (status = 200, description = "Every consent of the client (one page)", body = Page<Consent>),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -160,7 +161,10 @@ fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> R
     Ok(consents)
 }
 
-/// Withdraw a consent, effective at once.
+/// Withdraw a consent, effective at once. The sharing it allowed ends whatever the status of
+/// the referrals resting on it: open ones are cancelled, their free-text reasons are cleared, a
+/// partner's record created by accepting loses the shared fields, and the partner reads a
+/// `consent_withdrawn` event in its change feed.
 #[utoipa::path(
     tag = "consents",
     params(("id" = Id, Path, description = "Client id"), ("consent_id" = Id, Path, description = "Consent id")),
@@ -191,8 +195,9 @@ pub async fn withdraw(
                     conn,
                     Event::new(&principal.actor, "consent.withdraw", RESOURCE).on(consent_id).for_client(client_id),
                 )?;
-                // Sharing rests on the consent: the open referrals that depend on it end with it.
-                crate::referrals::cascade::cancel_for_consent(conn, &row, &principal.actor)?;
+                // Sharing rests on the consent: the referrals that depend on it end with it, and
+                // the partner's copy loses the shared fields.
+                crate::referrals::cascade::withdraw_consent(conn, &row, &principal.actor)?;
                 Ok(row.view(today)?)
             })
         })

@@ -92,8 +92,9 @@ pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -
     }
 }
 
-/// Destroys a client's data key: its notes can never be decrypted again, in this database or in
-/// any backup of it (erasure).
+/// Destroys a client's data key (erasure): this database can never decrypt its sealed fields
+/// again. A backup taken before still holds the wrapped key, which opens until the master key
+/// that wrapped it is destroyed.
 pub fn destroy(conn: &mut DbConnection, client_id: Id) -> QueryResult<usize> {
     diesel::delete(client_keys::table.find(client_id)).execute(conn)
 }
@@ -119,6 +120,15 @@ pub fn check_master_keys(conn: &mut DbConnection, master: &MasterKeys) -> anyhow
         })?;
     }
     Ok(())
+}
+
+/// How many data keys each master key id wraps, by id.
+pub fn count_by_master_key(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    client_keys::table
+        .group_by(client_keys::master_key_id)
+        .select((client_keys::master_key_id, diesel::dsl::count_star()))
+        .order(client_keys::master_key_id)
+        .load(conn)
 }
 
 /// Re-wraps up to `batch` data keys that an older master key wraps; returns how many. Each

@@ -1,7 +1,8 @@
 //! Session contents at rest (SPEC §2.5): notes, summary and topics are sealed with AES-256-GCM
 //! under a data key per client, stored wrapped by a master key from configuration. Key ids are
 //! stored beside every wrapped key, so master keys can be rotated; destroying a client's data key
-//! makes its sessions' contents unreadable even in old backups (crypto-shredding).
+//! makes its sessions' contents unreadable (crypto-shredding) — in backups taken before, once the
+//! master key that wrapped it there is destroyed too (README: the rotation schedule).
 
 pub mod keys;
 

@@ -339,6 +339,7 @@ diesel::table! {
         completed_at -> Nullable<Timestamp>,
         expired_at -> Nullable<Timestamp>,
         version -> Integer,
+        partner_client_created -> Bool,
     }
 }
 

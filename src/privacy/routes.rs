@@ -36,7 +36,8 @@ pub struct ClientExport {
     pub consents: Vec<Consent>,
     pub procedure_events: Vec<ProcedureEventView>,
     /// Sessions the client took part in that the exporting user may see, with decrypted notes, summaries
-    /// and topics.
+    /// and topics. A group session in another client's file comes without its notes, which belong
+    /// to that file (`has_notes` says whether it has any).
     /// Psychological sessions are in a psychologist's export only: for anyone else they are
     /// absent, as is any sign of them (an Art. 15 request is answered by a coordinator's
     /// export together with a psychologist's).
@@ -55,6 +56,7 @@ pub struct ClientExport {
         (status = 200, description = "The export", body = ClientExport),
         (status = 403, description = "Only coordinators and psychologists export", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -96,6 +98,8 @@ pub async fn export(
                 }
                 let key = keys.existing(conn, row.client_id)?;
                 let notes = match (&row.notes_ciphertext, key) {
+                    // The notes of a group session in another client's file belong to that file.
+                    _ if row.client_id != id => Notes::Withheld,
                     (None, _) => Notes::Shown(None),
                     (Some(sealed), Some(key)) => match key.open(SessionField::Notes, row.id, sealed) {
                         Ok(notes) => Notes::Shown(Some(notes)),
@@ -153,7 +157,9 @@ pub struct EraseRequest {
 }
 
 /// Erase a client: irreversible anonymisation. Names, contacts, identifiers, free texts and
-/// notes are destroyed (the client's data key too); counts used by reports stay.
+/// notes are destroyed (the client's data key too); counts used by reports stay. Group sessions
+/// in other clients' files lose the client's participation and names; partners of the client's
+/// referrals read a `client_erased` event in their change feed. The record then answers 410.
 #[utoipa::path(
     tag = "privacy",
     params(("id" = Id, Path, description = "Client id")),
@@ -178,10 +184,11 @@ pub async fn erase(
     let mut errors = FieldErrors::default();
     let reason = errors.check("reason", bounded_text(&body.reason, 1, 500));
     let reason = errors.finish(|| reason)?;
+    let keys_of = state.clone();
     signed_in
         .run(&state.pool, move |conn, principal| {
             clients::authorized(conn, &principal, id, Action::EraseClient)?;
-            Ok(super::erase(conn, id, &principal.actor, &reason)?)
+            Ok(super::erase(conn, &keys_of.master_keys, id, &principal.actor, &reason)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

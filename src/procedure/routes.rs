@@ -129,6 +129,7 @@ fn created(client_id: Id, event: ProcedureEventView) -> Created<ProcedureEventVi
     responses(
         (status = 200, description = "Every event of the timeline (one page)", body = Page<ProcedureEventView>),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -18,8 +18,12 @@ closed_list! {
 }
 
 closed_list! {
-    /// What happened to a referral, as the change feed reports it.
-    ReferralEventKind { Created, Accepted, Declined, Cancelled, Completed, Expired }
+    /// What happened to a referral, as the change feed reports it. `consent_withdrawn`: the
+    /// client withdrew the consent the referral rests on — the partner deletes what it holds
+    /// from it (its record created from the shared fields has already lost them).
+    /// `client_erased`: the sender erased the client's record (GDPR Art. 17(2), 19) — the
+    /// partner decides on erasing its own record of the client.
+    ReferralEventKind { Created, Accepted, Declined, Cancelled, Completed, Expired, ConsentWithdrawn, ClientErased }
 }
 
 impl ReferralStatus {
@@ -56,6 +60,9 @@ pub struct ReferralRow {
     pub completed_at: Option<NaiveDateTime>,
     pub expired_at: Option<NaiveDateTime>,
     pub version: i32,
+    /// Accepting created `partner_client_id` from the shared fields (rather than linking a
+    /// record the partner already held).
+    pub partner_client_created: bool,
 }
 
 impl ReferralRow {

@@ -115,12 +115,21 @@ pub struct Change<'a> {
     pub reason: Option<&'a str>,
     pub outcome: Option<&'a str>,
     pub partner_client_id: Option<Id>,
+    /// `partner_client_id` was created from the shared fields (see `ReferralRow`).
+    pub partner_client_created: bool,
 }
 
 impl Change<'_> {
     /// A change of status and nothing else.
     pub fn to(status: ReferralStatus) -> Self {
-        Self { to: status, reason_code: None, reason: None, outcome: None, partner_client_id: None }
+        Self {
+            to: status,
+            reason_code: None,
+            reason: None,
+            outcome: None,
+            partner_client_id: None,
+            partner_client_created: false,
+        }
     }
 }
 
@@ -160,6 +169,7 @@ pub fn transition_at(
             referrals::status_reason.eq(change.reason.or(current.status_reason.as_deref())),
             referrals::outcome.eq(change.outcome.or(current.outcome.as_deref())),
             referrals::partner_client_id.eq(change.partner_client_id.or(current.partner_client_id)),
+            referrals::partner_client_created.eq(change.partner_client_created || current.partner_client_created),
             referrals::updated_at.eq(now),
             referrals::accepted_at.eq(stamp(ReferralStatus::Accepted).or(current.accepted_at)),
             referrals::declined_at.eq(stamp(ReferralStatus::Declined).or(current.declined_at)),

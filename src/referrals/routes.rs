@@ -413,7 +413,7 @@ pub async fn accept(
                     Some(id) => id,
                     None => {
                         let fields = shared
-                            .as_new_client("Referred client")
+                            .as_new_client(super::shared::PLACEHOLDER)
                             .parse(domain::today())
                             .map_err(FieldErrors::into_error)?;
                         let organisation = organisations::queries::find(conn, current.to_organisation_id)?
@@ -432,8 +432,11 @@ pub async fn accept(
                         row.id
                     }
                 };
-                let change =
-                    Change { partner_client_id: Some(partner_client_id), ..Change::to(ReferralStatus::Accepted) };
+                let change = Change {
+                    partner_client_id: Some(partner_client_id),
+                    partner_client_created: linked.is_none(),
+                    ..Change::to(ReferralStatus::Accepted)
+                };
                 let row = apply(
                     conn,
                     &principal,

@@ -11,6 +11,10 @@ use crate::clients::model::{ClientDeadline, ClientInput, Identifier};
 use crate::consents::model::ConsentScope;
 use crate::domain::client::{Accommodation, Sex, Vulnerability};
 
+/// What a partner's record is named when the referral shares no names, or once the consent to
+/// share them was withdrawn.
+pub const PLACEHOLDER: &str = "Referred client";
+
 /// The client fields of each consent scope group that a partner may be shown (the `household`
 /// group covers none of them).
 pub const GROUPS: &[(ConsentScope, &[&str])] = &[
@@ -141,9 +145,99 @@ impl SharedClient {
     }
 }
 
+/// A partner's record created from a referral, without what the referral shared: shared names
+/// become the placeholder, other shared fields are emptied. Fields the referral did not share
+/// hold what the partner itself recorded and stay.
+pub fn without_shared(mut input: ClientInput, shared: &[String], placeholder: &str) -> ClientInput {
+    let has = |field: &str| shared.iter().any(|f| f == field);
+    if has("given_names") {
+        input.given_names = placeholder.to_owned();
+    }
+    if has("family_name") {
+        input.family_name = placeholder.to_owned();
+    }
+    if has("native_name") {
+        input.native_name = None;
+    }
+    if has("aliases") {
+        input.aliases.clear();
+    }
+    // The year of birth was derived from a shared date of birth.
+    if has("date_of_birth") {
+        input.date_of_birth = None;
+        input.birth_year = None;
+    }
+    if has("birth_year") {
+        input.birth_year = None;
+    }
+    if has("sex") {
+        input.sex = Sex::Unknown;
+    }
+    if has("nationalities") {
+        input.nationalities.clear();
+    }
+    if has("languages") {
+        input.languages.clear();
+    }
+    if has("interpreter_needed") {
+        input.interpreter_needed = false;
+    }
+    if has("identifiers") {
+        input.identifiers.clear();
+    }
+    if has("phone") {
+        input.phone = None;
+    }
+    if has("email") {
+        input.email = None;
+    }
+    if has("city") {
+        input.city = None;
+    }
+    if has("accommodation") {
+        input.accommodation = Accommodation::Unknown;
+    }
+    if has("vulnerabilities") {
+        input.vulnerabilities.clear();
+    }
+    input
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_the_shared_fields_a_record_keeps_only_what_was_not_shared() {
+        let record = ClientInput {
+            given_names: "Aslan".into(),
+            family_name: "Basayev".into(),
+            native_name: Some("Аслан".into()),
+            aliases: vec!["Aslanbek".into()],
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 1, 1),
+            birth_year: Some(1990),
+            sex: Sex::Male,
+            nationalities: vec!["RU".into()],
+            region_of_origin: Some("Vedeno".into()),
+            languages: vec!["ce".into()],
+            interpreter_needed: true,
+            city: Some("Lublin".into()),
+            accommodation: Accommodation::Private,
+            phone: Some("+48 600 000 001".into()),
+            email: None,
+            vulnerabilities: vec![Vulnerability::Ptsd],
+            identifiers: Vec::new(),
+            assigned_counselor_id: None,
+        };
+        let shared = ["family_name", "date_of_birth", "languages", "city"].map(String::from);
+        let left = without_shared(record, &shared, PLACEHOLDER);
+        assert_eq!((left.given_names.as_str(), left.family_name.as_str()), ("Aslan", PLACEHOLDER));
+        assert_eq!((left.date_of_birth, left.birth_year, left.city), (None, None, None));
+        assert!(left.languages.is_empty());
+        assert_eq!(left.nationalities, ["RU"], "not shared, so the partner's own");
+        assert_eq!(left.phone.as_deref(), Some("+48 600 000 001"));
+        assert_eq!(left.sex, Sex::Male);
+    }
 
     #[test]
     fn shared_fields_must_lie_within_the_consented_groups() {

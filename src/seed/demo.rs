@@ -637,6 +637,7 @@ fn refer(
                 reason: Some("We cannot take the client on at the moment."),
                 outcome: None,
                 partner_client_id: None,
+                partner_client_created: false,
             };
             let row = move_to(conn, &row, &pending, change, Some(answerer), answered_at)?;
             audit::record(conn, Event::new(&answerer_actor, "referral.decline", "referral").on(row.id))?;
@@ -649,6 +650,7 @@ fn refer(
                 reason: Some("The client found help elsewhere."),
                 outcome: None,
                 partner_client_id: None,
+                partner_client_created: false,
             };
             let row = move_to(conn, &row, &open, change, Some(sender), answered_at)?;
             audit::record(
@@ -669,6 +671,7 @@ fn refer(
                         reason: None,
                         outcome: Some("Sessions held as agreed; the client knows where to turn next."),
                         partner_client_id: None,
+                        partner_client_created: false,
                     };
                     let row = move_to(
                         conn,
@@ -689,6 +692,7 @@ fn refer(
                         reason: Some("The client moved to another city."),
                         outcome: None,
                         partner_client_id: None,
+                        partner_client_created: false,
                     };
                     let row = move_to(conn, &row, &open, change, Some(sender), at_local(cancelled_on, 10, 0))?;
                     audit::record(
@@ -748,6 +752,7 @@ fn accept(
         reason: None,
         outcome: None,
         partner_client_id: Some(partner_client.id),
+        partner_client_created: true,
     };
     referrals::transition_at(
         conn,

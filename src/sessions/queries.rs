@@ -50,11 +50,12 @@ pub fn participants(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<
         .collect())
 }
 
-/// How many of `ids` are clients of the organisation.
+/// How many of `ids` are clients of the organisation whose records were not erased.
 pub fn count_own_clients(conn: &mut DbConnection, organisation_id: Id, ids: &[Id]) -> QueryResult<i64> {
     clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::id.eq_any(ids.to_vec()))
+        .filter(clients::status.ne(crate::domain::client::ClientStatus::Erased.code()))
         .select(count_star())
         .first(conn)
 }

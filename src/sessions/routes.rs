@@ -80,7 +80,7 @@ fn check_participants(conn: &mut DbConnection, client: &ClientRow, fields: &Sess
     let ids: Vec<Id> = fields.participants.iter().map(|p| p.client_id).collect();
     if !ids.is_empty() && queries::count_own_clients(conn, client.organisation_id, &ids)? != ids.len() as i64 {
         let mut errors = FieldErrors::default();
-        errors.add("participants", "names a client that does not exist");
+        errors.add("participants", "names a client that does not exist or whose record was erased");
         return errors.finish(|| None);
     }
     Ok(())
@@ -279,6 +279,7 @@ pub async fn list(
     responses(
         (status = 200, description = "A page of sessions", body = Page<Session>),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -314,6 +315,7 @@ pub async fn list_of_client(
         (status = 200, description = "The session", body = Session, headers(("ETag" = String))),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session, or one outside the caller's tier", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -334,6 +336,8 @@ pub async fn read(
 /// session or one outside the caller's tier is not repeated from a stored copy.
 fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal, id: Id) -> Result<Session, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadSession)?;
+    let client = clients::queries::find(conn, row.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
+    clients::refuse_if_erased(&client)?;
     let event = Event::new(&principal.actor, "session.read", RESOURCE).on(id).for_client(row.client_id);
     audit::record(conn, event.in_tier(row.is_psychological()))?;
     let mut keys = KeyRing::new(master);

@@ -232,7 +232,7 @@ async fn a_retry_by_a_caller_who_may_no_longer_read_the_session_answers_as_get_d
 }
 
 #[tokio::test]
-async fn a_retry_after_the_client_was_erased_shows_the_erased_session_as_get_does() {
+async fn a_retry_after_the_client_was_erased_is_gone_as_get_is() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
     let first = logged_with_key(&app, &team.psychologist, &team.client_id, "log-amina-1").await;
@@ -246,12 +246,12 @@ async fn a_retry_after_the_client_was_erased_shows_the_erased_session_as_get_doe
     assert_eq!(erased.status(), StatusCode::NO_CONTENT);
 
     let path = format!("/api/v1/sessions/{}", first["id"].as_str().unwrap());
-    let (_, get_etag, get_body) =
+    let (get_status, get_etag, get_body) =
         answer(app.get(&path).bearer_auth(&team.psychologist.token).send().await.unwrap()).await;
+    assert_eq!((get_status, get_body["code"].as_str()), (StatusCode::GONE, Some("client_erased")));
     let retry = log_with_key(&app, &team.psychologist, &team.client_id, "log-amina-1").await;
-    assert_eq!(retry.status(), StatusCode::CREATED);
-    let (_, retry_etag, retry_body) = answer(retry).await;
-    assert_eq!(retry_etag, get_etag);
+    let (retry_status, retry_etag, retry_body) = answer(retry).await;
+    assert_eq!((retry_status, retry_etag), (get_status, get_etag));
     assert_eq!(retry_body, get_body);
     for secret in [NOTES, SUMMARY, TOPIC] {
         assert!(!retry_body.to_string().contains(secret), "{secret} survived erasure in a retry: {retry_body}");

@@ -632,6 +632,7 @@ fn referral_between(app: &TestApp, world: &World, from: Id, to: Id, accepted: bo
                 reason: None,
                 outcome: None,
                 partner_client_id: None,
+                partner_client_created: false,
             };
             casebridge::referrals::queries::transition(conn, &row, None, &[ReferralStatus::Pending], &change, None)
                 .unwrap();

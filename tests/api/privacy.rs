@@ -143,11 +143,12 @@ async fn after_erasure_the_name_appears_nowhere_in_the_database() {
     {
         assert_eq!(occurrences(&app, needle), Vec::<String>::new(), "{needle} survived erasure");
     }
-    let view: Value =
-        body(app.get(&format!("/api/v1/clients/{id}")).bearer_auth(&coordinator.token).send().await.unwrap()).await;
-    assert_eq!(view["status"], "erased");
-    assert_eq!(view["birth_year"], 1985);
-    assert_eq!(view["nationalities"], json!(["RU"]));
+    let view = app.get(&format!("/api/v1/clients/{id}")).bearer_auth(&coordinator.token).send().await.unwrap();
+    assert_problem(view, StatusCode::GONE, "client_erased").await;
+    let listed: Value =
+        body(app.get("/api/v1/clients?status=erased").bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    assert_eq!(listed["items"][0]["birth_year"], 1985, "what reports count stays");
+    assert_eq!(listed["items"][0]["nationalities"], json!(["RU"]));
     let again = app
         .post(&format!("/api/v1/clients/{id}/erase"))
         .bearer_auth(&coordinator.token)
@@ -374,4 +375,204 @@ async fn a_psychological_sessions_content_appears_nowhere_in_clear_in_the_databa
     assert_eq!(occurrences(&app, "QXMARK"), Vec::<String>::new(), "after deletion");
     let after = create().await.unwrap();
     assert_problem(after, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+/// A group session in Aisha's file that Zelimkhan (of `coordinator_and_client`) took part in;
+/// its notes, summary and topics name both.
+async fn group_session_in_another_file(app: &TestApp, counselor: &Account, participant: &Value) -> (Value, Value) {
+    let owner =
+        create_client(app, counselor, json!({"given_names": "Aisha", "family_name": "Umarova", "birth_year": 1990}))
+            .await;
+    let response = app
+        .post(&format!("/api/v1/clients/{}/sessions", owner["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"kind": "legal", "mode": "in_person", "started_at": "2026-11-05T10:00:00Z",
+                      "duration_minutes": 120, "participants": [{"client_id": participant["id"]}],
+                      "notes": "Aisha Umarova spoke first; ZELIMKHAN Yandarbiyev's story moved the group (Зелимхан).",
+                      "summary": "Workshop with Yandarbiyev and Umarova", "topics": ["housing", "zelimkhan"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    (owner, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_export_leaves_out_the_notes_of_group_sessions_in_another_clients_file() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let (owner, session) = group_session_in_another_file(&app, &counselor, &client).await;
+    let export_of = |id: &Value| {
+        let request =
+            app.get(&format!("/api/v1/clients/{}/export", id.as_str().unwrap())).bearer_auth(&coordinator.token);
+        async move { body::<Value>(request.send().await.unwrap()).await }
+    };
+    let participants = export_of(&client["id"]).await;
+    let exported = &participants["sessions"][0];
+    assert_eq!(exported["id"], session["id"], "the session the client took part in is exported");
+    assert_eq!((&exported["notes"], &exported["has_notes"]), (&Value::Null, &json!(true)));
+    assert!(!participants.to_string().contains("spoke first"), "no notes of Aisha's file: {participants}");
+    let owners = export_of(&owner["id"]).await;
+    assert!(owners["sessions"][0]["notes"].as_str().unwrap().contains("spoke first"), "the owner's file keeps them");
+}
+
+#[tokio::test]
+async fn erasing_a_group_participant_keeps_the_session_in_the_owners_file_without_them_or_their_name() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let (owner, session) = group_session_in_another_file(&app, &counselor, &client).await;
+    let path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
+    assert_eq!(session["participants"].as_array().unwrap().len(), 2);
+
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", client["id"].as_str().unwrap()))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of 2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+
+    let read = app.get(&path).bearer_auth(&counselor.token).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK, "the session stays in the owner's file");
+    let etag = read.headers()["etag"].clone();
+    let read: Value = read.json().await.unwrap();
+    assert_eq!(read["client_id"], owner["id"]);
+    assert_eq!(
+        read["participants"],
+        json!([{"client_id": owner["id"], "reference": owner["reference"], "attended": true}])
+    );
+    assert_eq!(read["notes"], "Aisha Umarova spoke first; [erased] [erased]'s story moved the group ([erased]).");
+    assert_eq!(read["summary"], "Workshop with [erased] and Umarova");
+    assert_eq!(read["topics"], json!(["housing", "[erased]"]));
+    assert_ne!(etag.to_str().unwrap(), format!("\"{}\"", session["version"]), "a changed session has a new version");
+    let listed: Value = body(
+        app.get(&format!("/api/v1/clients/{}/sessions", owner["id"].as_str().unwrap()))
+            .bearer_auth(&counselor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let text = listed.to_string();
+    assert!(!text.contains(client["id"].as_str().unwrap()) && !text.contains("Yandarbiyev"), "{text}");
+    let export: Value = body(
+        app.get(&format!("/api/v1/clients/{}/export", owner["id"].as_str().unwrap()))
+            .bearer_auth(&coordinator.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let text = export.to_string();
+    assert!(!text.contains("Yandarbiyev") && !text.contains("Зелимхан") && !text.contains("ZELIMKHAN"), "{text}");
+    assert!(!text.contains(client["id"].as_str().unwrap()), "the erased participant is gone from the export");
+    let participation: Count = app.db(|conn| {
+        diesel::sql_query(format!(
+            "SELECT COUNT(*) AS count FROM session_participants WHERE client_id = '{}'",
+            client["id"].as_str().unwrap()
+        ))
+        .get_result(conn)
+        .unwrap()
+    });
+    assert_eq!(participation.count, 0);
+}
+
+/// An erased record is a tombstone: every route on it answers 410 Gone, reads included, and
+/// each documents it.
+#[tokio::test]
+async fn every_route_on_an_erased_client_answers_410() {
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let id = client["id"].as_str().unwrap();
+    let session: Value = body(
+        app.post(&format!("/api/v1/clients/{id}/sessions"))
+            .bearer_auth(&counselor.token)
+            .json(&json!({"kind": "legal", "mode": "phone", "started_at": "2026-11-03T09:00:00Z", "duration_minutes": 40}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{id}/erase"))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of 2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    let document: Value = body(app.get("/api/v1/openapi.json").send().await.unwrap()).await;
+    let session_path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
+    for (documented, path) in [
+        ("/api/v1/clients/{id}", format!("/api/v1/clients/{id}")),
+        ("/api/v1/clients/{id}/sessions", format!("/api/v1/clients/{id}/sessions")),
+        ("/api/v1/clients/{id}/consents", format!("/api/v1/clients/{id}/consents")),
+        ("/api/v1/clients/{id}/procedure-events", format!("/api/v1/clients/{id}/procedure-events")),
+        ("/api/v1/clients/{id}/export", format!("/api/v1/clients/{id}/export")),
+        ("/api/v1/sessions/{id}", session_path),
+    ] {
+        let response = app.get(&path).bearer_auth(&coordinator.token).send().await.unwrap();
+        assert_problem(response, StatusCode::GONE, "client_erased").await;
+        let responses = &document["paths"][documented]["get"]["responses"];
+        assert!(responses["410"].is_object(), "GET {documented} does not document 410: {responses}");
+    }
+    let other = create_client(&app, &counselor, json!({"given_names": "Aset", "family_name": "Umarova"})).await;
+    let with_tombstone = app
+        .post(&format!("/api/v1/clients/{}/sessions", other["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"kind": "legal", "mode": "in_person", "started_at": "2026-11-05T10:00:00Z",
+                      "duration_minutes": 60, "participants": [{"client_id": id}]}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(with_tombstone, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"]["participants"].as_str().unwrap().contains("erased"));
+}
+
+/// Clients erased before erasure reached group sessions: the migration takes their
+/// participation out of other clients' sessions, and leaves every other participation alone.
+#[tokio::test]
+async fn the_migration_takes_earlier_erased_clients_out_of_other_files_group_sessions() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let (coordinator, counselor, client) = coordinator_and_client(&app).await;
+    let (owner, session) = group_session_in_another_file(&app, &counselor, &client).await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", client["id"].as_str().unwrap()))
+        .bearer_auth(&coordinator.token)
+        .json(&json!({"reason": "Request of 2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    // As an erasure before the change left it.
+    app.db(|conn| {
+        conn.batch_execute(&format!(
+            "INSERT INTO session_participants (session_id, client_id, attended) VALUES ('{}', '{}', TRUE)",
+            session["id"].as_str().unwrap(),
+            client["id"].as_str().unwrap()
+        ))
+        .unwrap()
+    });
+    let migration =
+        include_str!("../../migrations/postgres/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql");
+    assert_eq!(
+        migration,
+        include_str!("../../migrations/sqlite/2026-12-03-000014_erased_clients_leave_group_sessions/up.sql"),
+        "the same statement on both databases"
+    );
+    app.db(|conn| conn.batch_execute(migration).unwrap());
+    let read: Value = body(
+        app.get(&format!("/api/v1/sessions/{}", session["id"].as_str().unwrap()))
+            .bearer_auth(&counselor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        read["participants"],
+        json!([{"client_id": owner["id"], "reference": owner["reference"], "attended": true}])
+    );
 }

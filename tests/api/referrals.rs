@@ -894,3 +894,404 @@ async fn concurrent_twins_under_one_idempotency_key_make_one_referral_and_both_g
     }
     assert_eq!(app.audit_count("referral.create"), 20);
 }
+
+/// A client of PFM whom a referral to the legal-aid partner shares widely (identity and contact
+/// fields), the consent it rests on, and the referral, accepted by the partner into a new record.
+struct SharedCopy {
+    client: Value,
+    consent: Value,
+    referral: Value,
+    /// The partner's record, created from the shared fields.
+    copy: String,
+    partner_coordinator: Account,
+}
+
+async fn accepted_into_a_new_record(app: &TestApp, c: &Consortium) -> SharedCopy {
+    let client = create_client(
+        app,
+        &c.pfm_counselor,
+        json!({"given_names": "Aslan", "family_name": "Basayev", "native_name": "Аслан Басаев", "aliases": ["Aslanbek"],
+               "date_of_birth": "1990-01-01", "sex": "male", "nationalities": ["RU"], "languages": ["ce", "ru"],
+               "phone": "+48 600 000 001", "email": "aslan@example.org", "city": "Lublin",
+               "identifiers": [{"kind": "passport", "value": "QX7654321"}]}),
+    )
+    .await;
+    let consent =
+        consent(app, &c.pfm_counselor, client["id"].as_str().unwrap(), c.legal_aid, json!(["identity", "contact"]))
+            .await;
+    let body = merged(
+        referral_body(&client, c.legal_aid, &consent),
+        json!({"reason": "Aslan Basayev needs help now",
+               "shared_fields": ["given_names", "family_name", "native_name", "aliases", "date_of_birth", "sex",
+                                 "nationalities", "languages", "identifiers", "phone", "email", "city"]}),
+    );
+    let referral = sent(app, &c.pfm_counselor, &body).await;
+    let accepted = transition(app, &c.lawyer, &referral, "accept", 1, json!({})).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted: Value = accepted.json().await.unwrap();
+    let copy = accepted["partner_client_id"].as_str().unwrap().to_owned();
+    let partner_coordinator = app.create_user(&c.admin, Some(c.legal_aid), "coordinator").await;
+    SharedCopy { client, consent, referral, copy, partner_coordinator }
+}
+
+async fn withdraw(app: &TestApp, account: &Account, shared: &SharedCopy) {
+    let path = format!(
+        "/api/v1/clients/{}/consents/{}/withdraw",
+        shared.client["id"].as_str().unwrap(),
+        shared.consent["id"].as_str().unwrap()
+    );
+    assert_eq!(app.post(&path).bearer_auth(&account.token).send().await.unwrap().status(), StatusCode::OK);
+}
+
+/// The feed events of `kind` about `referral` that `account`'s organisation reads.
+async fn feed_events(app: &TestApp, account: &Account, referral: &Value, kind: &str) -> Vec<Value> {
+    let feed: Value =
+        body(app.get("/api/v1/referrals/changes?limit=200").bearer_auth(&account.token).send().await.unwrap()).await;
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["referral_id"] == referral["id"] && event["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// Everything the partner can read of its copy and of the referral, as one text.
+async fn partner_reads(app: &TestApp, shared: &SharedCopy, c: &Consortium) -> String {
+    let coordinator = &shared.partner_coordinator;
+    let copy = &shared.copy;
+    let mut text = String::new();
+    for path in [
+        format!("/api/v1/clients/{copy}"),
+        "/api/v1/clients".to_owned(),
+        format!("/api/v1/clients/{copy}/export"),
+        format!("/api/v1/referrals/{}", shared.referral["id"].as_str().unwrap()),
+        "/api/v1/referrals?box=inbox".to_owned(),
+        "/api/v1/referrals/changes".to_owned(),
+    ] {
+        let response = app.get(&path).bearer_auth(&coordinator.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        text.push_str(&response.text().await.unwrap());
+    }
+    let shared_view = app
+        .get(&format!("/api/v1/referrals/{}/client", shared.referral["id"].as_str().unwrap()))
+        .bearer_auth(&c.lawyer.token)
+        .send()
+        .await
+        .unwrap();
+    if shared_view.status() == StatusCode::OK {
+        text.push_str(&shared_view.text().await.unwrap());
+    }
+    text
+}
+
+async fn partner_finds(app: &TestApp, account: &Account, query: &str) -> usize {
+    let page: Value =
+        body(app.get(&format!("/api/v1/clients?{query}")).bearer_auth(&account.token).send().await.unwrap()).await;
+    page["items"].as_array().unwrap().len()
+}
+
+async fn duplicate_matches(app: &TestApp, account: &Account) -> usize {
+    let answer: Value = body(
+        app.post("/api/v1/clients/duplicate-check")
+            .bearer_auth(&account.token)
+            .json(&json!({"given_names": "Aslan", "family_name": "Basayev", "date_of_birth": "1990-01-01",
+                          "identifiers": [{"kind": "passport", "value": "QX7654321"}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    answer["matches"].as_array().unwrap().len()
+}
+
+const SHARED_SECRETS: [&str; 8] =
+    ["Aslan", "Basayev", "Басаев", "QX7654321", "600 000 001", "aslan@example.org", "1990-01-01", "Lublin"];
+
+#[tokio::test]
+async fn partner_loses_shared_name_when_consent_is_withdrawn() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let shared = accepted_into_a_new_record(&app, &c).await;
+    let copy = shared.copy.clone();
+    let coordinator = shared.partner_coordinator.clone();
+    // What the partner records itself.
+    let record: Value =
+        body(app.get(&format!("/api/v1/clients/{copy}")).bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    assert_eq!((&record["family_name"], &record["identifiers"][0]["value"]), (&json!("Basayev"), &json!("QX7654321")));
+    let own = app
+        .patch(&format!("/api/v1/clients/{copy}"))
+        .bearer_auth(&coordinator.token)
+        .header("if-match", format!("\"{}\"", record["version"]))
+        .json(&json!({"region_of_origin": "Vedeno", "interpreter_needed": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let session = app
+        .post(&format!("/api/v1/clients/{copy}/sessions"))
+        .bearer_auth(&c.lawyer.token)
+        .json(
+            &json!({"kind": "legal", "mode": "in_person", "started_at": "2026-11-20T10:00:00Z", "duration_minutes": 90,
+                      "summary": "Appeal drafted", "notes": "Client fears return."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::CREATED);
+    let session: Value = session.json().await.unwrap();
+    let event = app
+        .post(&format!("/api/v1/clients/{copy}/procedure-events"))
+        .bearer_auth(&c.lawyer.token)
+        .json(&json!({"kind": "application_lodged", "occurred_on": "2026-10-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status(), StatusCode::CREATED, "{}", event.text().await.unwrap());
+    let before = partner_reads(&app, &shared, &c).await;
+    for secret in SHARED_SECRETS {
+        assert!(before.contains(secret), "{secret} is shared before the withdrawal");
+    }
+    assert_eq!(partner_finds(&app, &coordinator, "q=basayev").await, 1);
+    assert_eq!(duplicate_matches(&app, &coordinator).await, 1);
+
+    withdraw(&app, &c.pfm_counselor, &shared).await;
+
+    let after = partner_reads(&app, &shared, &c).await;
+    for secret in SHARED_SECRETS.iter().chain(&["needs help", "Aslanbek"]) {
+        assert!(!after.contains(secret), "{secret} is still readable by the partner");
+    }
+    let record: Value =
+        body(app.get(&format!("/api/v1/clients/{copy}")).bearer_auth(&coordinator.token).send().await.unwrap()).await;
+    assert_eq!(
+        (&record["given_names"], &record["family_name"]),
+        (&json!("Referred client"), &json!("Referred client"))
+    );
+    assert_eq!(
+        (&record["date_of_birth"], &record["birth_year"], &record["sex"]),
+        (&Value::Null, &Value::Null, &json!("unknown"))
+    );
+    assert_eq!((&record["nationalities"], &record["languages"]), (&json!([]), &json!([])));
+    assert_eq!(
+        (&record["identifiers"], &record["aliases"], &record["native_name"]),
+        (&json!([]), &json!([]), &Value::Null)
+    );
+    assert_eq!((&record["phone"], &record["email"], &record["city"]), (&Value::Null, &Value::Null, &Value::Null));
+    assert_eq!(
+        (&record["region_of_origin"], &record["interpreter_needed"]),
+        (&json!("Vedeno"), &json!(true)),
+        "the partner's own"
+    );
+    for query in [
+        "q=basayev",
+        "q=aslan",
+        "q=%D0%91%D0%B0%D1%81%D0%B0%D0%B5%D0%B2",
+        "q=QX7654321",
+        "nationality=RU",
+        "language=ce",
+        "city=Lublin",
+    ] {
+        assert_eq!(partner_finds(&app, &coordinator, query).await, 0, "{query} still finds the copy");
+    }
+    assert_eq!(partner_finds(&app, &coordinator, "q=referred").await, 1);
+    assert_eq!(duplicate_matches(&app, &coordinator).await, 0);
+
+    let kept: Value =
+        body(app.get(&format!("/api/v1/clients/{copy}/sessions")).bearer_auth(&c.lawyer.token).send().await.unwrap())
+            .await;
+    assert_eq!(kept["items"][0]["id"], session["id"], "the partner's own session stays");
+    let read: Value = body(
+        app.get(&format!("/api/v1/sessions/{}", session["id"].as_str().unwrap()))
+            .bearer_auth(&c.lawyer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(read["notes"], "Client fears return.");
+    let events: Value = body(
+        app.get(&format!("/api/v1/clients/{copy}/procedure-events")).bearer_auth(&c.lawyer.token).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(events["items"][0]["kind"], "application_lodged", "the partner's own timeline stays");
+
+    let told = feed_events(&app, &coordinator, &shared.referral, "consent_withdrawn").await;
+    assert_eq!(told.len(), 1, "the partner's coordinators are told");
+    assert_eq!(told[0]["reason_code"], "shared_fields_removed");
+    let seen = read_referral_as(&app, &coordinator, &shared.referral).await;
+    assert_eq!(seen["reason"], "[consent withdrawn]", "the free-text reason is cleared");
+    assert_eq!((&seen["status"], &seen["status_reason_code"]), (&json!("cancelled"), &json!("consent_withdrawn")));
+    let sender_view = read_referral_as(&app, &c.pfm_counselor, &shared.referral).await;
+    assert_eq!(sender_view["reason"], "[consent withdrawn]");
+
+    use casebridge::db::schema::audit_events::dsl;
+    use diesel::prelude::*;
+    let removal: Vec<(Option<Id>, Option<String>)> = app.db(|conn| {
+        dsl::audit_events
+            .filter(dsl::action.eq("client.shared_fields_removed"))
+            .select((dsl::organisation_id, dsl::client_id))
+            .load(conn)
+            .unwrap()
+    });
+    assert_eq!(removal, [(Some(c.legal_aid), Some(copy.clone()))], "audited in the partner's trail");
+}
+
+async fn read_referral_as(app: &TestApp, account: &Account, referral: &Value) -> Value {
+    read(app, account, referral).await
+}
+
+#[tokio::test]
+async fn withdrawing_the_consent_after_completion_still_takes_the_shared_fields_from_the_partner() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let shared = accepted_into_a_new_record(&app, &c).await;
+    let completed =
+        transition(&app, &c.lawyer, &shared.referral, "complete", 2, json!({"outcome": "Appeal lodged."})).await;
+    assert_eq!(completed.status(), StatusCode::OK);
+
+    withdraw(&app, &c.pfm_counselor, &shared).await;
+
+    let after = partner_reads(&app, &shared, &c).await;
+    for secret in SHARED_SECRETS {
+        assert!(!after.contains(secret), "{secret} is still readable by the partner");
+    }
+    let seen = read(&app, &shared.partner_coordinator, &shared.referral).await;
+    assert_eq!(seen["status"], "completed", "a closed referral keeps its status");
+    assert_eq!(seen["outcome"], "Appeal lodged.");
+    let told = feed_events(&app, &shared.partner_coordinator, &shared.referral, "consent_withdrawn").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["reason_code"], "shared_fields_removed");
+    assert!(feed_events(&app, &shared.partner_coordinator, &shared.referral, "cancelled").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_record_the_partner_linked_when_accepting_keeps_its_fields_after_the_withdrawal() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let (client, consent, referral) = setup_referral(&app, &c).await;
+    let own = create_client(
+        &app,
+        &c.lawyer,
+        json!({"given_names": "Aslan", "family_name": "Basayev", "identifiers": [{"kind": "passport", "value": "QX1111111"}]}),
+    )
+    .await;
+    let accepted = transition(&app, &c.lawyer, &referral, "accept", 1, json!({"client_id": own["id"]})).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let path = format!(
+        "/api/v1/clients/{}/consents/{}/withdraw",
+        client["id"].as_str().unwrap(),
+        consent["id"].as_str().unwrap()
+    );
+    assert_eq!(app.post(&path).bearer_auth(&c.pfm_counselor.token).send().await.unwrap().status(), StatusCode::OK);
+
+    let record: Value = body(
+        app.get(&format!("/api/v1/clients/{}", own["id"].as_str().unwrap()))
+            .bearer_auth(&c.lawyer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((&record["family_name"], &record["version"]), (&json!("Basayev"), &own["version"]), "unchanged");
+    assert_eq!(record["identifiers"][0]["value"], "QX1111111");
+    let told = feed_events(&app, &c.lawyer, &referral, "consent_withdrawn").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["reason_code"], "linked_record_unchanged");
+    assert_eq!(app.audit_count("client.shared_fields_removed"), 0);
+}
+
+#[tokio::test]
+async fn the_partner_is_told_in_the_feed_when_the_sender_erases_the_client() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let shared = accepted_into_a_new_record(&app, &c).await;
+    let sender_coordinator = app.create_user(&c.admin, Some(c.pfm), "coordinator").await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", shared.client["id"].as_str().unwrap()))
+        .bearer_auth(&sender_coordinator.token)
+        .json(&json!({"reason": "Request of the client of 20 November"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+
+    let told = feed_events(&app, &shared.partner_coordinator, &shared.referral, "client_erased").await;
+    assert_eq!(told.len(), 1, "the partner is told so that it can erase its own record");
+    assert_eq!(told[0]["reason_code"], "partner_record_held");
+    assert_eq!(told[0]["actor_id"], json!(sender_coordinator.id));
+    let seen = read(&app, &shared.partner_coordinator, &shared.referral).await;
+    assert_eq!(seen["partner_client_id"], json!(shared.copy), "the partner knows which record it is");
+    assert_eq!(feed_events(&app, &c.outsider, &shared.referral, "client_erased").await.len(), 0);
+}
+
+/// Referrals accepted before the database remembered how: the migration recognises a record that
+/// accepting created (made a moment before the acceptance) and leaves a linked one alone, so a
+/// later withdrawal treats each as it should.
+#[tokio::test]
+async fn the_migration_recognises_records_created_by_earlier_acceptances() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let created = accepted_into_a_new_record(&app, &c).await;
+    let (_, _, linking) = setup_referral(&app, &c).await;
+    let own = create_client(&app, &c.lawyer, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let linked = transition(&app, &c.lawyer, &linking, "accept", 1, json!({"client_id": own["id"]})).await;
+    assert_eq!(linked.status(), StatusCode::OK);
+    let migration = if app.is_postgres() {
+        include_str!("../../migrations/postgres/2026-12-03-000010_partner_record_from_share/up.sql")
+    } else {
+        include_str!("../../migrations/sqlite/2026-12-03-000010_partner_record_from_share/up.sql")
+    };
+    let backfill = &migration[migration.find("UPDATE referrals").unwrap()..];
+    let created_flags = |app: &TestApp| -> Vec<(String, bool)> {
+        use casebridge::db::schema::referrals::dsl;
+        use diesel::prelude::*;
+        app.db(|conn| dsl::referrals.order(dsl::id).select((dsl::id, dsl::partner_client_created)).load(conn).unwrap())
+    };
+    let remembered = created_flags(&app);
+    app.db(|conn| conn.batch_execute("UPDATE referrals SET partner_client_created = FALSE").unwrap());
+    app.db(|conn| conn.batch_execute(backfill).unwrap());
+    assert_eq!(created_flags(&app), remembered);
+    let flag_of = |referral: &Value| remembered.iter().find(|(id, _)| referral["id"] == json!(id)).unwrap().1;
+    assert!(flag_of(&created.referral) && !flag_of(&linking));
+}
+
+#[tokio::test]
+async fn merging_the_partners_copy_into_its_own_record_takes_no_shared_values_and_a_withdrawal_keeps_that_record() {
+    let app = TestApp::spawn().await;
+    let c = consortium(&app).await;
+    let shared = accepted_into_a_new_record(&app, &c).await;
+    let coordinator = shared.partner_coordinator.clone();
+    let own =
+        create_client(&app, &c.lawyer, json!({"given_names": "Aslan", "family_name": "Basaev", "city": "Warszawa"}))
+            .await;
+    let copy: Value = body(
+        app.get(&format!("/api/v1/clients/{}", shared.copy)).bearer_auth(&coordinator.token).send().await.unwrap(),
+    )
+    .await;
+    let merged = app
+        .post(&format!("/api/v1/clients/{}/merge", own["id"].as_str().unwrap()))
+        .bearer_auth(&coordinator.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"duplicate_id": shared.copy, "duplicate_version": copy["version"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), StatusCode::OK);
+    let merged: Value = merged.json().await.unwrap();
+    assert_eq!(merged["aliases"], json!([]), "the shared names rest on the consent, not on this record");
+    assert_eq!((&merged["phone"], &merged["identifiers"]), (&Value::Null, &json!([])));
+    let referral = read(&app, &c.lawyer, &shared.referral).await;
+    assert_eq!(referral["partner_client_id"], own["id"]);
+
+    withdraw(&app, &c.pfm_counselor, &shared).await;
+    let kept: Value = body(
+        app.get(&format!("/api/v1/clients/{}", own["id"].as_str().unwrap()))
+            .bearer_auth(&coordinator.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((&kept["family_name"], &kept["city"]), (&json!("Basaev"), &json!("Warszawa")));
+}
