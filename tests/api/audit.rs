@@ -80,7 +80,7 @@ async fn an_event_written_behind_the_apis_back_is_still_sealed() {
         assert_eq!(chain::seal_all(conn).unwrap(), 2, "the sign-in and the event written in SQL");
     });
     let report = app.db(|conn| chain::verify(conn).unwrap());
-    assert_eq!((report.sealed, report.pending, report.first_broken), (2, 0, None));
+    assert_eq!((report.sealed, report.pending, report.first_broken), (2, 0, None), "the sign-in and the organisation");
 }
 
 /// Runs `sql` on `table` behind its append-only triggers' back, as someone with database
@@ -177,8 +177,9 @@ async fn sealing_passes_over_a_queue_entry_without_its_event() {
     let admin = app.admin().await;
     app.db(|conn| conn.batch_execute("INSERT INTO audit_pending (event_id) VALUES ('no-such-event')").unwrap());
     app.create_organisation(&admin, "AAA").await;
-    let sealed = app.db(chain::seal_all).unwrap();
-    assert_eq!(sealed, 2, "the sign-in and the organisation");
+    // The app's own sealer runs beside the test, so either may seal the two events; neither may
+    // stop at the entry without an event.
+    app.db(chain::seal_all).unwrap();
     let report = app.db(|conn| chain::verify(conn).unwrap());
     assert_eq!((report.sealed, report.pending, report.first_broken), (2, 0, None));
 }
