@@ -337,30 +337,17 @@ pub async fn enrol(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The signed-in user, with what happened to the account while they were away.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Me {
-    #[serde(flatten)]
-    pub user: User,
-    /// Failed and refused sign-ins to this account since the user's previous sign-in (or ever,
-    /// on the first): worth showing when above zero, as someone may be guessing the password.
-    /// Each is also in the organisation's audit trail (`auth.login` with outcome `failure`,
-    /// `auth.login_throttled`), with `auth.account_throttled` when the account reached its limit.
-    #[schema(example = 0)]
-    pub failed_sign_ins_since_last_login: i64,
-}
-
 /// The signed-in user.
 #[utoipa::path(
     tag = "auth",
     responses(
-        (status = 200, description = "The signed-in user", body = Me),
+        (status = 200, description = "The signed-in user, with `failed_sign_ins_since_last_login`", body = User),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 #[get("/auth/me")]
-pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
+pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::Json<User>, ApiError> {
     let me = signed_in
         .run(&state.pool, move |conn, principal| {
             let row = users::find(conn, principal.user_id)?.ok_or_else(|| ApiError::unauthorized("No such user."))?;
@@ -368,7 +355,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
             let pending = crate::grants::pending_of_user(conn, row.id)?;
             let failed_sign_ins_since_last_login =
                 throttle::failed_sign_ins_since_last_login(conn, row.id, principal.session_id)?;
-            Ok(Me { user: row.view(pending)?, failed_sign_ins_since_last_login })
+            Ok(User { failed_sign_ins_since_last_login: Some(failed_sign_ins_since_last_login), ..row.view(pending)? })
         })
         .await?;
     Ok(web::Json(me))

@@ -50,6 +50,14 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub version: i32,
+    /// Only in `GET /auth/me`: failed and refused sign-ins to this account since the user's
+    /// previous sign-in (or ever, on the first) — worth showing when above zero, as someone may
+    /// be guessing the password. Each is also in the organisation's audit trail (`auth.login`
+    /// with outcome `failure`, `auth.login_throttled`), with `auth.account_throttled` when the
+    /// account reached its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 0)]
+    pub failed_sign_ins_since_last_login: Option<i64>,
 }
 
 impl UserRow {
@@ -76,6 +84,7 @@ impl UserRow {
             updated_at: self.updated_at.and_utc(),
             last_login_at: self.last_login_at.map(|at| at.and_utc()),
             version: self.version,
+            failed_sign_ins_since_last_login: None,
         })
     }
 }
