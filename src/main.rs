@@ -81,6 +81,12 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Rebuild the name search keys of every client with the current matching rules (resumable
+    /// and idempotent; `migrate` and start-up run it when the rules changed).
+    ReindexNames {
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// List clients closed longer than a period (e.g. `5y`, `18m`, `90d`); `--apply` erases them.
     Retention {
         #[arg(long)]
@@ -144,6 +150,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let total =
                 cli::rotate_master_key(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} key(s) re-wrapped"))?;
             println!("{total} client data key(s) re-wrapped with the newest master key");
+        }
+        Command::ReindexNames { batch } => {
+            let total =
+                cli::reindex_names(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} client(s) re-keyed"))?;
+            println!("{total} client(s) re-keyed; name search keys are current");
         }
         Command::Retention { older_than, apply } => {
             let period =

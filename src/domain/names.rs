@@ -76,13 +76,18 @@ pub fn keys<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     keys.into_iter().collect()
 }
 
-/// The keys one typed word is looked up by (see `keys`).
-pub fn query_keys(word: &str) -> Vec<String> {
-    let mut keys = BTreeSet::new();
-    for word in Name::parse(word).words {
-        keys.extend(word.search_keys());
-    }
-    keys.into_iter().collect()
+/// The words of a searched name, each with its folded spelling (empty when it folds to more than
+/// one word) and the keys it is looked up by (see `keys`).
+pub fn query_words(text: &str) -> Vec<(String, Vec<String>)> {
+    Name::parse(text)
+        .words
+        .into_iter()
+        .map(|word| {
+            let folded = fold(&word.text);
+            let prefix = if folded.contains(' ') { String::new() } else { folded };
+            (prefix, word.search_keys())
+        })
+        .collect()
 }
 
 /// How two names compare.
@@ -783,7 +788,7 @@ fn vowels(word: &str) -> String {
 fn collapse_doubles(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for c in word.chars() {
-        if out.chars().last() != Some(c) {
+        if !out.ends_with(c) {
             out.push(c);
         }
     }
@@ -806,7 +811,7 @@ fn servant_of(word: &str) -> String {
 fn reading(word: &str) -> Reading {
     let mut skeleton = String::new();
     for c in word.chars() {
-        if !is_vowel(c) && skeleton.chars().last() != Some(c) {
+        if !is_vowel(c) && !skeleton.ends_with(c) {
             skeleton.push(c);
         }
     }

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::{
-    client_identifiers, client_name_tokens, clients, procedure_events, referral_events, referrals, sessions,
+    client_identifiers, client_name_keys, client_name_tokens, clients, procedure_events, referral_events, referrals,
+    sessions,
 };
 use crate::db::{self, DbConnection, Id};
 use crate::domain::client::ClientStatus;
@@ -54,6 +55,7 @@ pub fn erase(conn: &mut DbConnection, client_id: Id, actor: &Actor, reason: &str
             ))
             .execute(conn)?;
         diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
+        diesel::delete(client_name_keys::table.filter(client_name_keys::client_id.eq(client_id))).execute(conn)?;
         diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(client_id))).execute(conn)?;
         diesel::update(sessions::table.filter(sessions::client_id.eq(client_id)))
             .set((

@@ -11,6 +11,7 @@ mod clients;
 mod grants;
 mod idempotency;
 mod matrix;
+mod names;
 mod organisations;
 mod plumbing;
 mod privacy;
