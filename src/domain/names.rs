@@ -228,6 +228,43 @@ impl Name {
     }
 }
 
+/// A name romanised the English way (BGN/PCGN, as in many passports) spelled as Polish offices
+/// write the same Cyrillic name (Khamzat Dudayev → Chamzat Dudajew), for documents and invented
+/// data that carry both. Words are kept apart and capitals kept.
+pub fn polish_spelling(name: &str) -> String {
+    const RULES: &[(&str, &str)] = &[
+        ("shch", "szcz"),
+        ("kh", "ch"),
+        ("ch", "cz"),
+        ("sh", "sz"),
+        ("zh", "ż"),
+        ("ts", "c"),
+        ("yu", "ju"),
+        ("ya", "ja"),
+        ("ye", "je"),
+        ("yo", "jo"),
+        ("iy", "ij"),
+        ("ay", "aj"),
+        ("ey", "ej"),
+        ("oy", "oj"),
+        ("uy", "uj"),
+        ("v", "w"),
+    ];
+    name.split(' ')
+        .map(|word| {
+            let capital = word.chars().next().is_some_and(char::is_uppercase);
+            let spelled = replace_all(&word.to_lowercase(), RULES);
+            if capital {
+                let mut chars = spelled.chars();
+                chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+            } else {
+                spelled
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
+}
+
 /// How two parsed names compare, with a score in 0–1 (0 for different people).
 pub fn compare(a: &Name, b: &Name) -> (Agreement, f64) {
     let (short, long) = if a.words.len() <= b.words.len() { (a, b) } else { (b, a) };
@@ -653,6 +690,8 @@ fn spell(ascii: &str, convention: Convention) -> (String, Reading) {
     }
     word = replace_all(&word, convention.sounds());
     word = replace_all(&word, convention.then()).replace(VOICED_S, "z");
+    // A doubled ц (Belarusian and Ukrainian gemination, Таццяна) is one in Latin (Tatsiana).
+    word = word.replace("tsts", "ts");
     word = replace_all(
         &word,
         &[
@@ -892,6 +931,13 @@ mod tests {
     fn a_missing_second_given_name_or_swapped_order_still_matches() {
         assert!(same("Ramzan Akhmatovich Kadyrov", "Kadyrov Ramzan"));
         assert!(!same("Ramzan", "Ramzan Kadyrov"));
+    }
+
+    #[test]
+    fn polish_spelling_is_the_same_name() {
+        assert_eq!(polish_spelling("Khamzat Dudayev"), "Chamzat Dudajew");
+        assert_eq!(polish_spelling("Zhanna Shcherbakova"), "Żanna Szczerbakowa");
+        assert!(same("Yuliya Tkachenko", &polish_spelling("Yuliya Tkachenko")));
     }
 
     #[test]
