@@ -7,15 +7,18 @@
 //!
 //! How:
 //! 1. Script to Latin by `any_ascii` (after a few letters whose sound it would lose, see
-//!    `spell_out`), then lower case ASCII words; Arabic compounds (`Abd al-Rahman`) are joined.
+//!    `spell_out`; letters read two ways, such as Cyrillic г, give both readings, see
+//!    `AMBIGUOUS`), then lower case ASCII words; Arabic compounds (`Abd al-Rahman`) are joined.
 //! 2. Each word is spelled under each transliteration convention it could have been written
 //!    in (`Convention`): "ch" is ч in English, х in Polish and German, ш in French. A word thus
-//!    has up to four *forms*; two words are the same when a form is shared, so a Polish
-//!    spelling meets an English one without ever guessing which convention a word used.
-//! 3. Each word also has a *skeleton*: its consonants (and a final vowel class). Arabic script
-//!    writes no short vowels, so an Arabic-script word is compared by skeleton; a Latin word
-//!    by skeleton only when the skeleton is long enough and the spellings are close (Jaro–Winkler
-//!    by `strsim`), which joins Khalid/Khaled but not Said/Saad.
+//!    has a few *forms*; two words are the same when a form is shared, so a Polish spelling
+//!    meets an English one without ever guessing which convention a word used.
+//! 3. Each word also has *readings*: its consonant skeleton (with a final vowel class) and its
+//!    vowels. Arabic script writes no short vowels, so an Arabic-script word is compared by
+//!    skeleton; a Latin word by skeleton only when it has three consonants or more and the vowels
+//!    differ only as Arabic vowels are romanised (`Reading::agrees_with`), which joins
+//!    Khalid/Khaled but not Said/Saad or Gelayev/Galiyev. Jaro–Winkler (`strsim`) ranks such
+//!    matches below exact ones.
 //! 4. Two names are one person's when every word of the shorter name (a second given name may
 //!    be missing) matches a different word of the longer one, in any order.
 //!
