@@ -470,8 +470,8 @@ pub async fn duplicate_check(
             let candidates = queries::duplicate_candidates(
                 conn,
                 organisation_id,
-                &names::keys([probe.given_names.as_str()]),
-                &names::keys([probe.family_name.as_str()]),
+                &names::lookup_keys(&probe.given_names),
+                &names::lookup_keys(&probe.family_name),
                 &identifier_keys,
             )?;
             let name = names::Name::parse(&format!("{} {}", probe.given_names, probe.family_name));

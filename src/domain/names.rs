@@ -67,14 +67,24 @@ pub fn name_key(given_names: &str, family_name: &str) -> String {
     words.join(" ")
 }
 
-/// The phonetic keys of several names, for the search index: every form and the skeleton of
-/// every word (a skeleton is written `~…` so it never equals a form).
+/// The phonetic keys of several names, for the search index: every form and skeleton of every
+/// word (skeletons start with a sign, so they never equal a form; see `Word::stored_keys`).
 pub fn keys<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut keys = BTreeSet::new();
     for name in names {
         for word in Name::parse(name).words {
-            keys.extend(word.search_keys());
+            keys.extend(word.stored_keys());
         }
+    }
+    keys.into_iter().collect()
+}
+
+/// The keys a name is looked up by in the index `keys` builds: a stored name shares one of them
+/// for each word it has in common with this one.
+pub fn lookup_keys(name: &str) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    for word in Name::parse(name).words {
+        keys.extend(word.lookup_keys());
     }
     keys.into_iter().collect()
 }
@@ -88,7 +98,7 @@ pub fn query_words(text: &str) -> Vec<(String, Vec<String>)> {
         .map(|word| {
             let folded = fold(&word.text);
             let prefix = if folded.contains(' ') { String::new() } else { folded };
-            (prefix, word.search_keys())
+            (prefix, word.lookup_keys())
         })
         .collect()
 }
@@ -126,11 +136,50 @@ struct Reading {
     skeleton: String,
     /// The vowels in order, before e and o were merged into a and u.
     vowels: String,
+    /// The vowel letters between each two consonants of the skeleton.
+    gaps: Vec<String>,
     /// The first letter.
     initial: char,
 }
 
 impl Reading {
+    /// The skeleton without a final vowel or h, which Arabic script often does not write
+    /// (Fatima/فاطمه, Abdullah/Abdulla).
+    fn bare(&self) -> &str {
+        self.skeleton.trim_end_matches(['V', 'H'])
+    }
+
+    /// The word as Arabic script would write it: the consonants of the bare skeleton with the
+    /// long vowels between them. An Arabic-script word has one such spelling; a Latin word has
+    /// one for each way its vowels could be written (see `abjad_options`), at most sixteen.
+    fn abjad_spellings(&self, abjad: bool) -> Vec<String> {
+        let mut consonants: Vec<char> = self.bare().chars().collect();
+        let final_i = consonants.last() == Some(&'y');
+        if final_i {
+            consonants.pop();
+        }
+        if consonants.is_empty() {
+            return Vec::new();
+        }
+        let mut spellings = vec![String::new()];
+        for (i, consonant) in consonants.iter().enumerate() {
+            spellings.iter_mut().for_each(|s| s.push(*consonant));
+            if i + 1 == consonants.len() {
+                break;
+            }
+            let gap = self.gaps.get(i).map(String::as_str).unwrap_or_default();
+            let mut options = if abjad { vec![abjad_class(gap)] } else { abjad_options(gap) };
+            if spellings.len() * options.len() > 16 {
+                options.truncate(1);
+            }
+            spellings = spellings.iter().flat_map(|s| options.iter().map(move |o| format!("{s}{o}"))).collect();
+        }
+        if final_i {
+            spellings.iter_mut().for_each(|s| s.push('y'));
+        }
+        spellings
+    }
+
     /// Arabic names written in Latin letters vary in their short vowels: the kasra is written i
     /// or e (Khalid, Khaled; Salih, Saleh), the fatha a or e (Ahmad, Ahmed). So two readings with
     /// one skeleton and first letter agree when their vowels are the same in number and differ
@@ -150,13 +199,36 @@ impl Reading {
 }
 
 impl Word {
-    fn search_keys(&self) -> Vec<String> {
+    /// The keys a word is stored under: its forms; its skeleton (`~`) when long enough to tell
+    /// names apart; and its spellings as Arabic script would write it, for comparing with the
+    /// other kind of script, `^` for an Arabic-script word and `%` for the others.
+    fn stored_keys(&self) -> Vec<String> {
         let mut keys = self.forms.clone();
         for reading in &self.readings {
-            if self.abjad || consonants(&reading.skeleton) >= 3 {
+            if !self.abjad && consonants(&reading.skeleton) >= 3 {
                 keys.push(format!("~{}", reading.skeleton));
             }
+            let sign = if self.abjad { '^' } else { '%' };
+            keys.extend(reading.abjad_spellings(self.abjad).into_iter().map(|s| format!("{sign}{s}")));
         }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// The keys a word is looked up by: the stored keys of a word written alike, and its Arabic
+    /// spellings under the other kind of script's sign (as `similarity` compares them).
+    fn lookup_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.forms.clone();
+        for reading in &self.readings {
+            if !self.abjad && consonants(&reading.skeleton) >= 3 {
+                keys.push(format!("~{}", reading.skeleton));
+            }
+            let sign = if self.abjad { '%' } else { '^' };
+            keys.extend(reading.abjad_spellings(self.abjad).into_iter().map(|s| format!("{sign}{s}")));
+        }
+        keys.sort();
+        keys.dedup();
         keys
     }
 
@@ -863,7 +935,58 @@ fn reading(word: &str) -> Reading {
         _ => {}
     }
     let vowels = word.chars().filter(|c| is_vowel(*c)).map(|c| if c == 'y' { 'i' } else { c }).collect();
-    Reading { skeleton, vowels, initial: word.chars().next().unwrap_or(' ') }
+    let mut gaps = Vec::new();
+    let mut gap = String::new();
+    let mut last: Option<char> = None;
+    for c in word.chars() {
+        if is_vowel(c) {
+            gap.push(c);
+        } else if last != Some(c) {
+            if last.is_some() {
+                gaps.push(std::mem::take(&mut gap));
+            }
+            gap.clear();
+            last = Some(c);
+        }
+    }
+    Reading { skeleton, vowels, gaps, initial: word.chars().next().unwrap_or(' ') }
+}
+
+/// The long vowel Arabic script writes between two consonants (ي i, و u, ا a; the Kurdish
+/// letters for e and o count as a and u), or none.
+fn abjad_class(gap: &str) -> &'static str {
+    if gap.contains('i') {
+        "i"
+    } else if gap.contains(['u', 'o']) {
+        "u"
+    } else if gap.contains(['a', 'e']) {
+        "a"
+    } else {
+        ""
+    }
+}
+
+/// What Arabic script may write where a Latin spelling has these vowels between two consonants:
+/// nothing (a short vowel) or the long vowel of their class; a diphthong or doubled i/u (Hussein,
+/// Saeed, Mahmoud written with ee/ei/ai) is a long vowel, always written (Saeed is سعيد, not سعد).
+fn abjad_options(gap: &str) -> Vec<&'static str> {
+    let long = gap.len() >= 2 && gap.contains(['i', 'u']);
+    let mut options: Vec<&'static str> = if long { Vec::new() } else { vec![""] };
+    for vowel in gap.chars() {
+        let classes: &[&'static str] = match vowel {
+            'i' => &["i"],
+            'u' | 'o' => &["u"],
+            'e' if !long => &["a", "i"],
+            'a' | 'e' if !long => &["a"],
+            _ => &[],
+        };
+        for class in classes {
+            if !options.contains(class) {
+                options.push(class);
+            }
+        }
+    }
+    options
 }
 
 fn consonants(skeleton: &str) -> usize {
@@ -934,6 +1057,25 @@ mod tests {
     fn a_missing_second_given_name_or_swapped_order_still_matches() {
         assert!(same("Ramzan Akhmatovich Kadyrov", "Kadyrov Ramzan"));
         assert!(!same("Ramzan", "Ramzan Kadyrov"));
+    }
+
+    #[test]
+    fn stored_keys_meet_lookup_keys_across_scripts_but_not_for_other_names() {
+        let shares = |stored: &str, looked_up: &str| {
+            let stored = keys([stored]);
+            lookup_keys(looked_up).iter().any(|key| stored.contains(key))
+        };
+        assert!(shares("Ali", "علي"));
+        assert!(shares("علي", "Ali"));
+        assert!(shares("Dudayev", "Дудаев"));
+        assert!(shares("Khalid", "Khaled"));
+        assert!(!shares("Said", "Saad"));
+        assert!(!shares("Hussein", "حسن"));
+        assert!(shares("Hassan", "حسن"));
+        assert!(shares("Saeed", "سعيد"));
+        assert!(!shares("سعيد", "Saad"));
+        assert!(!shares("Dudayev", "Dudayeva"));
+        assert!(!shares("Dudayeva", "Dudayev"));
     }
 
     #[test]

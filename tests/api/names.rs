@@ -103,6 +103,24 @@ async fn native_names_and_aliases_are_searched_too() {
 }
 
 #[tokio::test]
+async fn an_arabic_script_name_finds_a_client_recorded_in_latin_letters() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let ali =
+        create_client(&app, &counselor, json!({"given_names": "Ali", "family_name": "Hassan", "birth_year": 1979}))
+            .await;
+    create_client(&app, &counselor, json!({"given_names": "Ali", "family_name": "Hussein", "birth_year": 1979})).await;
+    assert_eq!(found_ids(&app, &counselor, "علي حسن").await, [ali["id"].clone()]);
+    let result =
+        duplicate_check(&app, &counselor, json!({"given_names": "علي", "family_name": "حسن", "birth_year": 1979}))
+            .await;
+    let matches = result["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{result}");
+    assert_eq!(matches[0]["client"]["id"], ali["id"]);
+    assert_eq!(matches[0]["matched"], json!(["name_phonetic", "birth_year"]));
+}
+
+#[tokio::test]
 async fn exact_spelling_ranks_before_sound_and_pages_follow_the_ranking() {
     let app = TestApp::spawn().await;
     let counselor = counselor_of(&app, "PFM").await;
