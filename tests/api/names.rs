@@ -121,6 +121,27 @@ async fn an_arabic_script_name_finds_a_client_recorded_in_latin_letters() {
 }
 
 #[tokio::test]
+async fn a_changed_name_is_found_by_its_new_spellings_only() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Ramzan", "family_name": "Dudayev"})).await;
+    let path = format!("/api/v1/clients/{}", client["id"].as_str().unwrap());
+    let changed = app
+        .patch(&path)
+        .bearer_auth(&counselor.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"family_name": "Basayev", "aliases": ["Рамзан Шамилевич Басаев"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(found_ids(&app, &counselor, "basajew").await, [client["id"].clone()]);
+    assert_eq!(found_ids(&app, &counselor, "Шамилевич").await, [client["id"].clone()]);
+    assert!(found_ids(&app, &counselor, "dudajew").await.is_empty(), "the old name no longer finds the client");
+    assert!(found_ids(&app, &counselor, "dudayev").await.is_empty());
+}
+
+#[tokio::test]
 async fn exact_spelling_ranks_before_sound_and_pages_follow_the_ranking() {
     let app = TestApp::spawn().await;
     let counselor = counselor_of(&app, "PFM").await;
