@@ -554,7 +554,7 @@ fn person_from(rng: &mut impl Rng, profile: &Profile, serial: u64) -> ClientInpu
     // clients from Cyrillic-script countries carry that spelling as an alias.
     let latin = format!("{} {family}", given.0);
     let aliases = match &native_name {
-        Some(_) if serial % 3 == 0 => {
+        Some(_) if serial.is_multiple_of(3) => {
             Some(crate::domain::names::polish_spelling(&latin)).filter(|polish| *polish != latin).into_iter().collect()
         }
         _ => Vec::new(),
