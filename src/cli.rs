@@ -20,11 +20,25 @@ fn connect_and_migrate(config: &Config) -> anyhow::Result<DbConnection> {
     Ok(conn)
 }
 
-/// Migrates, then seals what older versions stored in clear (SQL cannot encrypt).
+/// Migrates, then seals what older versions stored in clear (SQL cannot encrypt) and re-keys
+/// client names when the matching rules changed.
 fn migrate_on(conn: &mut DbConnection, config: &Config) -> anyhow::Result<Vec<String>> {
     let applied = db::migrate(conn)?;
     crate::sessions::sealing::after_migrating(conn, &crate::crypto::MasterKeys::new(&config.master_keys))?;
+    crate::clients::after_migrating(conn)?;
     Ok(applied)
+}
+
+/// Rebuilds every client's name search keys with the current rules, in batches that each
+/// commit, so an interrupted run resumes where it stopped; a run on current keys does nothing
+/// (the migration step runs it first). Returns how many clients were re-keyed.
+pub fn reindex_names(config: &Config, batch: i64, progress: impl Fn(usize)) -> anyhow::Result<usize> {
+    let backend = config.database_url.backend_name();
+    let mut conn =
+        config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
+    db::migrate(&mut conn)?;
+    crate::sessions::sealing::after_migrating(&mut conn, &crate::crypto::MasterKeys::new(&config.master_keys))?;
+    Ok(crate::clients::queries::reindex_names(&mut conn, batch, progress)?)
 }
 
 /// Applies pending migrations; returns their names.

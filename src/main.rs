@@ -86,6 +86,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Rebuild the name search keys of every client with the current matching rules (resumable
+    /// and idempotent; `migrate` and start-up run it when the rules changed).
+    ReindexNames {
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// List clients closed longer than a period (e.g. `5y`, `18m`, `90d`); `--apply` erases them.
     Retention {
         #[arg(long)]
@@ -176,6 +182,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             if keys.iter().any(|key| !key.configured) {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::ReindexNames { batch } => {
+            let total =
+                cli::reindex_names(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} client(s) re-keyed"))?;
+            println!("{total} client(s) re-keyed; name search keys are current");
         }
         Command::Retention { older_than, apply } => {
             let period =

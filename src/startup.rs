@@ -112,6 +112,7 @@ impl Application {
             let mut conn = url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
             let applied = db::migrate(&mut conn)?;
             crate::sessions::sealing::after_migrating(&mut conn, &master_keys)?;
+            crate::clients::after_migrating(&mut conn)?;
             Ok((applied, master_keys))
         })
         .await??;

@@ -64,3 +64,14 @@ pub fn view(conn: &mut DbConnection, row: ClientRow, today: NaiveDate) -> Result
     let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, row.id, today)?;
     Ok(row.view(household, deadlines)?)
 }
+
+/// After migrating: client names are keyed by the current matching rules (an interrupted
+/// re-keying resumes).
+pub fn after_migrating(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let rekeyed = queries::reindex_names(conn, 500, |_| {})
+        .map_err(|e| anyhow::anyhow!("re-keying client names for search: {e}"))?;
+    if rekeyed > 0 {
+        tracing::info!(clients = rekeyed, "client name search keys rebuilt");
+    }
+    Ok(())
+}

@@ -483,18 +483,74 @@ impl ClientInput {
     }
 }
 
-impl ClientFields {
-    /// Folded name words for the search index: names, native name and aliases.
-    pub fn search_tokens(&self) -> Vec<String> {
-        let names = [self.given_names.as_str(), self.family_name.as_str()]
+/// Every name a client is found by: given names and family name, the name in its original
+/// script, and aliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientNames {
+    pub given_names: String,
+    pub family_name: String,
+    pub native_name: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+impl ClientNames {
+    fn all(&self) -> impl Iterator<Item = &str> {
+        [self.given_names.as_str(), self.family_name.as_str()]
             .into_iter()
             .chain(self.native_name.as_deref())
-            .chain(self.aliases.iter().map(String::as_str));
-        domain::names::tokens(names)
+            .chain(self.aliases.iter().map(String::as_str))
+    }
+
+    /// Folded name words for prefix search on the spelling as typed.
+    pub fn search_tokens(&self) -> Vec<String> {
+        domain::names::tokens(self.all())
+    }
+
+    /// Phonetic keys of every word, equal across scripts and transliterations.
+    pub fn search_keys(&self) -> Vec<String> {
+        domain::names::keys(self.all())
     }
 
     pub fn name_key(&self) -> String {
         domain::names::name_key(&self.given_names, &self.family_name)
+    }
+
+    /// Each name of the person as a whole (given and family name together, the native name,
+    /// each alias), parsed for comparison.
+    pub fn parsed(&self) -> Vec<domain::names::Name> {
+        let full = format!("{} {}", self.given_names, self.family_name);
+        std::iter::once(full.as_str())
+            .chain(self.native_name.as_deref())
+            .chain(self.aliases.iter().map(String::as_str))
+            .map(domain::names::Name::parse)
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+}
+
+impl ClientFields {
+    pub fn names(&self) -> ClientNames {
+        ClientNames {
+            given_names: self.given_names.clone(),
+            family_name: self.family_name.clone(),
+            native_name: self.native_name.clone(),
+            aliases: self.aliases.clone(),
+        }
+    }
+
+    pub fn name_key(&self) -> String {
+        self.names().name_key()
+    }
+}
+
+impl ClientRow {
+    pub fn names(&self) -> QueryResult<ClientNames> {
+        Ok(ClientNames {
+            given_names: self.given_names.clone(),
+            family_name: self.family_name.clone(),
+            native_name: self.native_name.clone(),
+            aliases: db::decode_list(&self.aliases)?,
+        })
     }
 }
 
@@ -543,12 +599,19 @@ pub struct HouseholdLinkRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicateCheckRequest {
+    /// In any script or transliteration.
+    #[schema(example = "Ramzan", max_length = 100)]
     pub given_names: String,
+    #[schema(example = "Dudajew", max_length = 100)]
     pub family_name: String,
     #[serde(default)]
     pub date_of_birth: Option<NaiveDate>,
     #[serde(default)]
     pub birth_year: Option<i32>,
+    /// ISO 3166-1 alpha-2 codes.
+    #[serde(default)]
+    #[schema(example = json!(["RU"]))]
+    pub nationalities: Vec<String>,
     #[serde(default)]
     pub identifiers: Vec<Identifier>,
 }
@@ -557,9 +620,14 @@ pub struct DuplicateCheckRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DuplicateMatch {
     pub client: ClientSummary,
-    /// 0–1; 1 is certain (a shared identifier).
+    /// 0–1; 1 is certain (an equal UdSC case number, PESEL, passport or other identifier).
     pub score: f64,
-    /// What matched: `identifier`, `name`, `date_of_birth`, `birth_year`.
+    /// What matched, strongest first: `identifier` (equal identifier of the same kind),
+    /// `name` (every word of the shorter name has an equal key: same spelling, script or
+    /// transliteration), `name_phonetic` (the names sound alike: Arabic-script vowels, close
+    /// spellings such as Khalid and Khaled), `date_of_birth`, `date_of_birth_swapped` (day and
+    /// month exchanged), `birth_year`, `nationality`.
+    #[schema(example = json!(["name", "date_of_birth"]))]
     pub matched: Vec<String>,
 }
 

@@ -5,8 +5,11 @@ use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{ClientFields, ClientRow, HouseholdMember};
-use crate::db::schema::{client_identifiers, client_name_tokens, client_tags, clients, deadlines, reference_counters};
+use super::model::{ClientFields, ClientNames, ClientRow, HouseholdMember};
+use crate::db::schema::{
+    client_identifiers, client_name_keys, client_name_tokens, client_tags, clients, deadlines, name_index_state,
+    reference_counters,
+};
 use crate::db::{self, DbConnection, Id, MultiBackend};
 use crate::domain::client::{ClientStatus, HouseholdRelationship, identifier_key};
 use crate::http::pagination::PageRequest;
@@ -187,11 +190,12 @@ pub fn field_values(
     )
 }
 
-/// The rows that index one client: folded name words, list-valued fields as tags, and
-/// identifier keys. The API and the seed generator both write exactly these.
+/// The rows that index one client: folded name words, phonetic name keys, list-valued fields as
+/// tags, and identifier keys. The API and the seed generator both write exactly these.
 #[derive(Debug, Clone, Default)]
 pub struct IndexRows {
     pub name_tokens: Vec<String>,
+    pub name_keys: Vec<String>,
     pub tags: Vec<(&'static str, String)>,
     pub identifiers: Vec<(&'static str, String)>,
 }
@@ -209,15 +213,146 @@ impl IndexRows {
             fields.identifiers.iter().map(|i| (i.kind.code(), identifier_key(&i.value))).collect();
         identifiers.sort();
         identifiers.dedup();
-        Self { name_tokens: fields.search_tokens(), tags, identifiers }
+        let names = fields.names();
+        Self { name_tokens: names.search_tokens(), name_keys: names.search_keys(), tags, identifiers }
     }
 
     pub fn len(&self) -> usize {
-        self.name_tokens.len() + self.tags.len() + self.identifiers.len()
+        self.name_tokens.len() + self.name_keys.len() + self.tags.len() + self.identifiers.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Rewrites what a client's names are found by: the folded words, the phonetic keys, and the
+/// client's `name_key`. Every change of a client's names goes through here, in the transaction
+/// that changes them.
+pub fn write_name_index(
+    conn: &mut DbConnection,
+    client_id: Id,
+    organisation_id: Id,
+    names: &ClientNames,
+) -> QueryResult<()> {
+    diesel::update(clients::table.find(client_id)).set(clients::name_key.eq(names.name_key())).execute(conn)?;
+    write_name_rows(conn, client_id, organisation_id, names)
+}
+
+fn write_name_rows(
+    conn: &mut DbConnection,
+    client_id: Id,
+    organisation_id: Id,
+    names: &ClientNames,
+) -> QueryResult<()> {
+    diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
+    diesel::delete(client_name_keys::table.filter(client_name_keys::client_id.eq(client_id))).execute(conn)?;
+    let tokens: Vec<_> = names
+        .search_tokens()
+        .into_iter()
+        .map(|token| {
+            (
+                client_name_tokens::client_id.eq(client_id),
+                client_name_tokens::organisation_id.eq(organisation_id),
+                client_name_tokens::token.eq(token),
+            )
+        })
+        .collect();
+    let keys: Vec<_> = names
+        .search_keys()
+        .into_iter()
+        .map(|key| {
+            (
+                client_name_keys::client_id.eq(client_id),
+                client_name_keys::organisation_id.eq(organisation_id),
+                client_name_keys::key.eq(key),
+            )
+        })
+        .collect();
+    // Multi-row inserts are written per backend (the multi-backend connection has none). A
+    // client's names are at most a few hundred words, well below either backend's parameter limit.
+    match conn {
+        DbConnection::Postgres(c) => {
+            diesel::insert_into(client_name_tokens::table).values(&tokens).execute(c)?;
+            diesel::insert_into(client_name_keys::table).values(&keys).execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::insert_into(client_name_tokens::table).values(&tokens).execute(c)?;
+            diesel::insert_into(client_name_keys::table).values(&keys).execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the stored name keys follow the current rules; if not, where re-keying resumes (the
+/// state row names the rules a run writes and the last client it finished).
+pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id>)> {
+    let (version, resume_after): (i32, Option<String>) = name_index_state::table
+        .find(1)
+        .select((name_index_state::key_version, name_index_state::resume_after))
+        .first(conn)?;
+    let resume_after = resume_after.map(|id| id.parse::<Id>()).transpose().map_err(|_| {
+        diesel::result::Error::DeserializationError("name_index_state.resume_after is not an id".into())
+    })?;
+    // A run under other rules than the current ones starts over.
+    if version != crate::domain::names::KEY_VERSION {
+        return Ok((false, None));
+    }
+    Ok((resume_after.is_none(), resume_after))
+}
+
+/// Re-keys the next `batch` clients after `after` (in id order) with the current rules and
+/// records how far it came, in one transaction; when none is left, records the rules as current.
+/// Returns the clients re-keyed (0 when done). A client changed meanwhile (its version moved)
+/// was re-keyed by that change and is left alone.
+pub fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<(usize, Option<Id>)> {
+    db::transaction(conn, |conn| {
+        let mut query = clients::table.select(ClientRow::as_select()).order(clients::id).limit(batch).into_boxed();
+        if let Some(after) = after {
+            query = query.filter(clients::id.gt(after));
+        }
+        let rows: Vec<ClientRow> = query.load(conn)?;
+        for row in &rows {
+            // An erased record keeps no names to find it by.
+            if row.status == ClientStatus::Erased.code() {
+                continue;
+            }
+            let names = row.names()?;
+            let updated = diesel::update(clients::table.find(row.id))
+                .filter(clients::version.eq(row.version))
+                .set(clients::name_key.eq(names.name_key()))
+                .execute(conn)?;
+            if updated == 1 {
+                write_name_rows(conn, row.id, row.organisation_id, &names)?;
+            }
+        }
+        let last = rows.last().map(|row| row.id);
+        diesel::update(name_index_state::table.find(1))
+            .set((
+                name_index_state::key_version.eq(crate::domain::names::KEY_VERSION),
+                name_index_state::resume_after.eq(last.map(|id| id.to_string())),
+            ))
+            .execute(conn)?;
+        Ok((rows.len(), last))
+    })
+}
+
+/// Re-keys every client if the stored keys follow older rules, resuming an interrupted run;
+/// nothing when they are current. Returns how many clients were re-keyed.
+pub fn reindex_names(conn: &mut DbConnection, batch: i64, progress: impl Fn(usize)) -> QueryResult<usize> {
+    let (current, mut after) = name_index_state(conn)?;
+    if current {
+        return Ok(0);
+    }
+    let mut total = 0;
+    loop {
+        let (done, last) = rekey_batch(conn, after, batch)?;
+        if done == 0 {
+            return Ok(total);
+        }
+        total += done;
+        progress(total);
+        after = last;
     }
 }
 
@@ -228,19 +363,10 @@ fn replace_index(
     organisation_id: Id,
     fields: &ClientFields,
 ) -> QueryResult<()> {
-    diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
+    write_name_index(conn, client_id, organisation_id, &fields.names())?;
     diesel::delete(client_tags::table.filter(client_tags::client_id.eq(client_id))).execute(conn)?;
     diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(client_id))).execute(conn)?;
     let rows = IndexRows::of(fields);
-    for token in rows.name_tokens {
-        diesel::insert_into(client_name_tokens::table)
-            .values((
-                client_name_tokens::client_id.eq(client_id),
-                client_name_tokens::organisation_id.eq(organisation_id),
-                client_name_tokens::token.eq(token),
-            ))
-            .execute(conn)?;
-    }
     for (kind, value) in rows.tags {
         diesel::insert_into(client_tags::table)
             .values((
@@ -317,6 +443,9 @@ pub struct Search {
     pub reference: Option<String>,
     pub identifier_key: Option<String>,
     pub name_tokens: Vec<String>,
+    /// Each word of the searched name: its folded spelling (matched as a prefix) and its
+    /// phonetic keys.
+    pub name_words: Vec<(String, Vec<String>)>,
     pub status: Option<ClientStatus>,
     pub city_key: Option<String>,
     pub tags: Vec<(&'static str, String)>,
@@ -547,26 +676,193 @@ pub fn search(
     query.order(clients::id).limit(page.limit + 1).load(conn)
 }
 
-/// Likely duplicates inside an organisation: same identifier, or same name regardless of word
-/// order (the caller scores them).
+/// How well a client matches a free-text search; lower ranks come first.
+pub const RANK_IDENTITY: i32 = 0;
+pub const RANK_SPELLING: i32 = 1;
+pub const RANK_SOUND: i32 = 2;
+
+/// The conditions of a search other than the free text (status, city, tags, counselor, stage,
+/// deadlines).
+fn filters(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    search: &Search,
+    after: Option<Id>,
+) -> QueryResult<Vec<ClientCondition>> {
+    let tags: Vec<IndexCondition> =
+        search.tags.iter().map(|(kind, value)| IndexCondition::Tag(kind, value.clone())).collect();
+    let mut conditions = index_conditions(conn, organisation_id, &tags, after)?;
+    if let Some(status) = search.status {
+        conditions.push(Box::new(clients::status.eq(status.code())));
+    }
+    if let Some(city_key) = &search.city_key {
+        conditions.push(Box::new(clients::city_key.assume_not_null().eq(city_key.clone())));
+    }
+    if let Some(counselor) = search.assigned_counselor_id {
+        conditions.push(Box::new(clients::assigned_counselor_id.assume_not_null().eq(counselor)));
+    }
+    if let Some(stage) = &search.procedure_stage {
+        conditions.push(Box::new(clients::procedure_stage.assume_not_null().eq(stage.clone())));
+    }
+    if let Some(due_by) = search.deadline_due_by {
+        let matching = deadlines::table
+            .filter(deadlines::organisation_id.eq(organisation_id))
+            .filter(deadlines::closed_by_event_id.is_null())
+            .filter(deadlines::due_on.le(due_by))
+            .select(deadlines::client_id);
+        conditions.push(Box::new(clients::id.eq_any(matching)));
+    }
+    Ok(conditions)
+}
+
+/// Clients whose reference or an identifier is the searched text: a handful at most.
+fn identity_matches(conn: &mut DbConnection, organisation_id: Id, search: &Search) -> QueryResult<Vec<Id>> {
+    let mut ids: Vec<Id> = Vec::new();
+    if let Some(reference) = &search.reference {
+        ids.extend(
+            clients::table
+                .filter(clients::organisation_id.eq(organisation_id))
+                .filter(clients::reference.eq(reference.clone()))
+                .select(clients::id)
+                .load::<Id>(conn)?,
+        );
+    }
+    if let Some(key) = &search.identifier_key {
+        ids.extend(
+            client_identifiers::table
+                .filter(client_identifiers::organisation_id.eq(organisation_id))
+                .filter(client_identifiers::value_key.eq(key.clone()))
+                .select(client_identifiers::client_id)
+                .limit(IDENTITY_MATCHES_MAX)
+                .load::<Id>(conn)?,
+        );
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Identifiers are unique in practice; a value shared by more clients than this is no identity.
+const IDENTITY_MATCHES_MAX: i64 = 100;
+
+/// A name word of the search spelled as typed: some folded name word starts with it.
+fn spelled(word: &str) -> ClientCondition {
+    let rows = client_name_tokens::table
+        .filter(client_name_tokens::client_id.eq(clients::id))
+        .filter(client_name_tokens::token.ge(word.to_owned()))
+        .filter(client_name_tokens::token.lt(prefix_end(word)));
+    Box::new(exists(rows))
+}
+
+/// A name word of the search, spelled as typed or sounding alike (a phonetic key in common).
+fn spelled_or_sounding(organisation_id: Id, prefix: &str, keys: &[String]) -> ClientCondition {
+    let by_key = client_name_keys::table
+        .filter(client_name_keys::organisation_id.eq(organisation_id))
+        .filter(client_name_keys::key.eq_any(keys.to_vec()))
+        .select(client_name_keys::client_id);
+    let by_key: ClientCondition = Box::new(clients::id.eq_any(by_key));
+    if prefix.is_empty() { by_key } else { Box::new(by_key.or(spelled(prefix))) }
+}
+
+/// One page of a free-text search, best matches first: clients whose reference or identifier is
+/// the text, then those whose names are spelled so (case, diacritics and script aside, each word
+/// the start of a name word), then those whose names sound so (another transliteration or
+/// script). Within a rank, oldest first; `after` is the last (rank, id) of the previous page.
+pub fn search_ranked(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    search: &Search,
+    limit: i64,
+    after: Option<(i32, Id)>,
+) -> QueryResult<Vec<(i32, ClientRow)>> {
+    let identity = identity_matches(conn, organisation_id, search)?;
+    let mut found: Vec<(i32, ClientRow)> = Vec::new();
+    let first_rank = after.map_or(RANK_IDENTITY, |(rank, _)| rank);
+    for rank in first_rank..=RANK_SOUND {
+        let wanted = limit + 1 - found.len() as i64;
+        if wanted <= 0 {
+            break;
+        }
+        let after_id = after.filter(|(r, _)| *r == rank).map(|(_, id)| id);
+        let mut conditions: Vec<ClientCondition> = Vec::new();
+        let spelling = || all_of(search.name_tokens.iter().map(|word| spelled(word)).collect());
+        match rank {
+            RANK_IDENTITY => {
+                if identity.is_empty() {
+                    continue;
+                }
+                conditions.push(Box::new(clients::id.eq_any(identity.clone())));
+            }
+            RANK_SPELLING => {
+                let Some(spelled) = spelling() else { continue };
+                conditions.push(spelled);
+                conditions.push(Box::new(diesel::dsl::not(clients::id.eq_any(identity.clone()))));
+            }
+            _ => {
+                let sounding: Vec<ClientCondition> = search
+                    .name_words
+                    .iter()
+                    .map(|(prefix, keys)| spelled_or_sounding(organisation_id, prefix, keys))
+                    .collect();
+                let Some(sounding) = all_of(sounding) else { continue };
+                conditions.push(sounding);
+                if let Some(spelled) = spelling() {
+                    conditions.push(Box::new(diesel::dsl::not(spelled)));
+                }
+                conditions.push(Box::new(diesel::dsl::not(clients::id.eq_any(identity.clone()))));
+            }
+        }
+        conditions.extend(filters(conn, organisation_id, search, after_id)?);
+        let mut query = clients::table
+            .filter(clients::organisation_id.eq(organisation_id))
+            .select(ClientRow::as_select())
+            .into_boxed();
+        for condition in conditions {
+            query = query.filter(condition);
+        }
+        if let Some(after_id) = after_id {
+            query = query.filter(clients::id.gt(after_id));
+        }
+        let rows: Vec<ClientRow> = query.order(clients::id).limit(wanted).load(conn)?;
+        found.extend(rows.into_iter().map(|row| (rank, row)));
+    }
+    Ok(found)
+}
+
+/// Possible records of the same person inside an organisation, in one query: a client with an
+/// equal identifier, or one that has a key of a given name and a key of the family name among
+/// the keys of its names (in any field, so swapped names and a native-script name are found).
+/// The caller scores them.
 pub fn duplicate_candidates(
     conn: &mut DbConnection,
     organisation_id: Id,
-    name_key: &str,
+    given_keys: &[String],
+    family_keys: &[String],
     identifier_keys: &[String],
 ) -> QueryResult<Vec<ClientRow>> {
     let by_identifier = client_identifiers::table
         .filter(client_identifiers::organisation_id.eq(organisation_id))
         .filter(client_identifiers::value_key.eq_any(identifier_keys.to_vec()))
         .select(client_identifiers::client_id);
+    let having = |keys: &[String]| {
+        client_name_keys::table
+            .filter(client_name_keys::organisation_id.eq(organisation_id))
+            .filter(client_name_keys::key.eq_any(keys.to_vec()))
+            .select(client_name_keys::client_id)
+    };
+    let by_name = clients::id.eq_any(having(given_keys)).and(clients::id.eq_any(having(family_keys)));
     clients::table
         .filter(clients::organisation_id.eq(organisation_id))
-        .filter(clients::name_key.eq(name_key).or(clients::id.eq_any(by_identifier)))
+        .filter(clients::status.ne(ClientStatus::Erased.code()))
+        .filter(clients::id.eq_any(by_identifier).or(by_name))
         .order(clients::id)
-        .limit(50)
+        .limit(DUPLICATE_CANDIDATES_MAX)
         .select(ClientRow::as_select())
         .load(conn)
 }
+
+/// More candidates than this are not worth a person's review; the best are shown.
+const DUPLICATE_CANDIDATES_MAX: i64 = 200;
 
 pub fn identifier_keys_of(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<String>> {
     client_identifiers::table
@@ -668,6 +964,7 @@ pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeho
         ))
         .execute(conn)?;
     diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(id))).execute(conn)?;
+    diesel::delete(client_name_keys::table.filter(client_name_keys::client_id.eq(id))).execute(conn)?;
     diesel::delete(client_tags::table.filter(client_tags::client_id.eq(id))).execute(conn)?;
     diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(id))).execute(conn)?;
     Ok(changed)

@@ -7,13 +7,15 @@ use chrono::Datelike;
 
 use super::model::{
     Client, ClientFields, ClientFilter, ClientInput, ClientPatch, ClientRow, ClientSummary, CloseRequest,
-    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest, MergeRequest,
+    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest, Identifier, MergeRequest,
 };
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::db::{self, DbConnection, Id};
-use crate::domain::client::{ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, identifier_key};
+use crate::domain::client::{
+    ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, identifier_key,
+};
 use crate::domain::{self, Role, names};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
@@ -148,6 +150,7 @@ fn search_of(filter: &ClientFilter, today: chrono::NaiveDate) -> Result<queries:
         } else {
             search.name_tokens =
                 names::fold(q).split(' ').filter(|t| !t.is_empty()).take(5).map(str::to_owned).collect();
+            search.name_words = names::query_words(q).into_iter().take(5).collect();
             let key = identifier_key(q);
             if key.chars().any(|c| c.is_ascii_digit()) {
                 search.identifier_key = Some(key);
@@ -185,8 +188,11 @@ fn search_of(filter: &ClientFilter, today: chrono::NaiveDate) -> Result<queries:
     errors.finish_query(|| Some(search))
 }
 
-/// Search the organisation's clients (oldest first). `q` finds a reference, an identifier, or
-/// names whatever their case, diacritics or script; filters narrow further.
+/// Search the organisation's clients. `q` finds a reference, an identifier, or any of a client's
+/// names (given, family, native, aliases) whatever their case, diacritics, script or
+/// transliteration ("Дудаев", "Dudajew", "Dudaev" find "Dudayev"); filters narrow further.
+/// Without `q`, oldest first; with it, best first: an equal reference or identifier, then names
+/// spelled as searched, then names that sound so, each oldest first.
 #[utoipa::path(
     operation_id = "search_clients",
     tag = "clients",
@@ -205,8 +211,31 @@ pub async fn list(
     filter: web::Query<ClientFilter>,
 ) -> Result<web::Json<Page<ClientSummary>>, ApiError> {
     let filter = filter.into_inner();
-    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
+    let query = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() };
     let search = search_of(&filter, domain::today())?;
+    if !search.name_tokens.is_empty() {
+        let page = query.parse_keyed::<i32>()?;
+        let after = page
+            .after
+            .filter(|(rank, _)| !(queries::RANK_IDENTITY..=queries::RANK_SOUND).contains(rank))
+            .map_or(Ok(page.after), |_| {
+                Err(ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out."))
+            })?;
+        let page = signed_in
+            .run(&state.pool, move |conn, principal| {
+                let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
+                let rows = queries::search_ranked(conn, organisation_id, &search, page.limit, after)?;
+                let items = rows
+                    .into_iter()
+                    .map(|(rank, row)| Ok((rank, row.summary()?)))
+                    .collect::<Result<Vec<_>, diesel::result::Error>>()?;
+                audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
+                Ok(Page::from_keyed_rows(items, &page, |(rank, c)| (rank.to_string(), c.id), |(_, c)| c))
+            })
+            .await?;
+        return Ok(web::Json(page));
+    }
+    let page = query.parse()?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
@@ -384,13 +413,13 @@ pub async fn reopen(
 }
 
 /// Likely existing records of the same person in the caller's organisation, to check before
-/// creating a client: same identifier, or the same name (any order, case, script) with the same
-/// date or year of birth.
+/// creating a client: an equal identifier (whatever the name), or the same name in any word
+/// order, script or transliteration, weighed with date or year of birth and nationality.
 #[utoipa::path(
     tag = "clients",
     request_body = DuplicateCheckRequest,
     responses(
-        (status = 200, description = "Likely matches, best first", body = DuplicateCheckResponse),
+        (status = 200, description = "Likely matches, best first, each saying what matched", body = DuplicateCheckResponse),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -404,41 +433,49 @@ pub async fn duplicate_check(
 ) -> Result<web::Json<DuplicateCheckResponse>, ApiError> {
     let request = body.into_inner();
     let mut errors = FieldErrors::default();
-    errors.check("given_names", domain::bounded_text(&request.given_names, 1, 100));
-    errors.check("family_name", domain::bounded_text(&request.family_name, 1, 100));
+    let given_names = errors.check("given_names", domain::bounded_text(&request.given_names, 1, 100));
+    let family_name = errors.check("family_name", domain::bounded_text(&request.family_name, 1, 100));
     if request.identifiers.len() > 10 {
         errors.add("identifiers", "must have at most 10 entries");
     }
+    let nationalities = errors.check(
+        "nationalities",
+        request
+            .nationalities
+            .iter()
+            .map(|code| CountryCode::parse(code))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|codes| domain::distinct(&codes, 5)),
+    );
+    if let Some(year) = request.birth_year
+        && !(1900..=domain::today().year()).contains(&year)
+    {
+        errors.add("birth_year", format!("must be between 1900 and {}", domain::today().year()));
+    }
     errors.finish(|| Some(()))?;
-    let name_key = names::name_key(&request.given_names, &request.family_name);
-    let identifier_keys: Vec<String> = request.identifiers.iter().map(|i| identifier_key(&i.value)).collect();
+    let probe = Probe {
+        given_names: given_names.unwrap_or_default(),
+        family_name: family_name.unwrap_or_default(),
+        date_of_birth: request.date_of_birth,
+        birth_year: request.birth_year.or(request.date_of_birth.map(|d| d.year())),
+        nationalities: nationalities.unwrap_or_default().iter().map(|c| c.as_str().to_owned()).collect(),
+        identifiers: request.identifiers.iter().map(|i| (i.kind, identifier_key(&i.value))).collect(),
+    };
     let matches = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
-            let candidates = queries::duplicate_candidates(conn, organisation_id, &name_key, &identifier_keys)?;
+            let identifier_keys: Vec<String> = probe.identifiers.iter().map(|(_, key)| key.clone()).collect();
+            let candidates = queries::duplicate_candidates(
+                conn,
+                organisation_id,
+                &names::lookup_keys(&probe.given_names),
+                &names::lookup_keys(&probe.family_name),
+                &identifier_keys,
+            )?;
+            let name = names::Name::parse(&format!("{} {}", probe.given_names, probe.family_name));
             let mut matches = Vec::new();
             for candidate in candidates {
-                let mut matched = Vec::new();
-                let mut score: f64 = 0.0;
-                let keys = queries::identifier_keys_of(conn, candidate.id)?;
-                if identifier_keys.iter().any(|key| keys.contains(key)) {
-                    matched.push("identifier".to_owned());
-                    score = 1.0;
-                }
-                if candidate.name_key == name_key {
-                    matched.push("name".to_owned());
-                    score = score.max(0.5);
-                    if request.date_of_birth.is_some() && candidate.date_of_birth == request.date_of_birth {
-                        matched.push("date_of_birth".to_owned());
-                        score = score.max(0.9);
-                    } else if let Some(year) = request.birth_year.or(request.date_of_birth.map(|d| d.year()))
-                        && candidate.birth_year == Some(year)
-                    {
-                        matched.push("birth_year".to_owned());
-                        score = score.max(0.7);
-                    }
-                }
-                if score > 0.0 {
+                if let Some((score, matched)) = probe.score(&name, &candidate)? {
                     matches.push(DuplicateMatch { client: candidate.summary()?, score, matched });
                 }
             }
@@ -515,6 +552,83 @@ pub async fn merge(
         })
         .await?;
     Ok(with_etag(StatusCode::OK, client.version, &client))
+}
+
+/// A person about to be recorded, as the duplicate check compares them.
+struct Probe {
+    given_names: String,
+    family_name: String,
+    date_of_birth: Option<chrono::NaiveDate>,
+    birth_year: Option<i32>,
+    nationalities: Vec<String>,
+    identifiers: Vec<(IdentifierKind, String)>,
+}
+
+impl Probe {
+    /// The score (0–1) and what matched, or `None` when the candidate is another person: the
+    /// names differ and no identifier is shared, or both dates of birth are known and differ
+    /// beyond a swapped day and month.
+    fn score(&self, name: &names::Name, candidate: &ClientRow) -> Result<Option<(f64, Vec<String>)>, ApiError> {
+        let mut matched = Vec::new();
+        let identifiers: Vec<Identifier> = db::decode_list(&candidate.identifiers)?;
+        let same_identifier = identifiers
+            .iter()
+            .any(|id| self.identifiers.iter().any(|(kind, key)| *kind == id.kind && *key == identifier_key(&id.value)));
+        if same_identifier {
+            matched.push("identifier".to_owned());
+        }
+        let agreement = candidate
+            .names()?
+            .parsed()
+            .iter()
+            .map(|other| names::compare(name, other))
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+            .unwrap_or((names::Agreement::Different, 0.0));
+        let mut score: f64 = match agreement.0 {
+            names::Agreement::Exact => {
+                matched.push("name".to_owned());
+                0.5
+            }
+            names::Agreement::Phonetic => {
+                matched.push("name_phonetic".to_owned());
+                0.4
+            }
+            names::Agreement::Different if same_identifier => 0.0,
+            names::Agreement::Different => return Ok(None),
+        };
+        match (self.date_of_birth, candidate.date_of_birth) {
+            (Some(ours), Some(theirs)) if ours == theirs => {
+                matched.push("date_of_birth".to_owned());
+                score += 0.4;
+            }
+            (Some(ours), Some(theirs)) if swapped(ours, theirs) => {
+                matched.push("date_of_birth_swapped".to_owned());
+                score += 0.3;
+            }
+            (Some(_), Some(_)) if !same_identifier => return Ok(None),
+            _ => match (self.birth_year, candidate.birth_year) {
+                (Some(ours), Some(theirs)) if ours == theirs => {
+                    matched.push("birth_year".to_owned());
+                    score += 0.2;
+                }
+                (Some(_), Some(_)) if !same_identifier => return Ok(None),
+                _ => {}
+            },
+        }
+        let theirs: Vec<String> = db::decode_list(&candidate.nationalities)?;
+        if self.nationalities.iter().any(|code| theirs.contains(code)) {
+            matched.push("nationality".to_owned());
+            score += 0.05;
+        }
+        // Only a shared identifier is certain.
+        let score = if same_identifier { 1.0 } else { (score * agreement.1).min(0.95) };
+        Ok(Some(((score * 100.0).round() / 100.0, matched)))
+    }
+}
+
+/// Day and month exchanged, as happens between European and American order (03/09 and 09/03).
+fn swapped(a: chrono::NaiveDate, b: chrono::NaiveDate) -> bool {
+    a.year() == b.year() && a.day() == b.month() && a.month() == b.day()
 }
 
 /// Put the client into the household of another client of the same organisation.

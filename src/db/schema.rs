@@ -186,6 +186,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    name_index_state (id) {
+        id -> Integer,
+        key_version -> Integer,
+        resume_after -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    client_name_keys (client_id, key) {
+        client_id -> Text,
+        organisation_id -> Text,
+        key -> Text,
+    }
+}
+
+diesel::table! {
     client_tags (client_id, kind, value) {
         client_id -> Text,
         organisation_id -> Text,
@@ -372,6 +388,7 @@ diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (session_id));
 diesel::joinable!(clients -> organisations (organisation_id));
 diesel::joinable!(client_name_tokens -> clients (client_id));
+diesel::joinable!(client_name_keys -> clients (client_id));
 diesel::joinable!(client_tags -> clients (client_id));
 diesel::joinable!(client_identifiers -> clients (client_id));
 diesel::joinable!(consents -> clients (client_id));
@@ -395,6 +412,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     client_name_tokens,
     client_merges,
+    client_name_keys,
+    name_index_state,
     client_tags,
     client_identifiers,
     consents,

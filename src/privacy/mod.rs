@@ -12,7 +12,7 @@ use crate::audit::{self, Actor, Event};
 use crate::crypto::keys::KeyRing;
 use crate::crypto::{MasterKeys, SessionField};
 use crate::db::schema::{
-    client_identifiers, client_name_tokens, clients, procedure_events, referral_events, referrals,
+    client_identifiers, client_name_keys, client_name_tokens, clients, procedure_events, referral_events, referrals,
     session_participants, sessions,
 };
 use crate::db::{self, DbConnection, Id};
@@ -74,6 +74,7 @@ pub fn erase(
             ))
             .execute(conn)?;
         diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
+        diesel::delete(client_name_keys::table.filter(client_name_keys::client_id.eq(client_id))).execute(conn)?;
         diesel::delete(client_identifiers::table.filter(client_identifiers::client_id.eq(client_id))).execute(conn)?;
         diesel::update(sessions::table.filter(sessions::client_id.eq(client_id)))
             .set((

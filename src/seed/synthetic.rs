@@ -27,7 +27,8 @@ use crate::clients::model::ClientFields;
 use crate::clients::queries::{self as clients_queries, IndexRows};
 use crate::crypto::MasterKeys;
 use crate::db::schema::{
-    client_identifiers, client_keys, client_name_tokens, client_tags, clients, session_participants, sessions,
+    client_identifiers, client_keys, client_name_keys, client_name_tokens, client_tags, clients, session_participants,
+    sessions,
 };
 use crate::db::{self, DbConnection, DbPool, Id};
 use crate::domain::client::ClientStatus;
@@ -74,7 +75,7 @@ pub struct SyntheticReport {
     pub organisation: String,
     pub organisation_created: bool,
     pub clients: u64,
-    /// Rows of `client_name_tokens`, `client_tags` and `client_identifiers`.
+    /// Rows of `client_name_tokens`, `client_name_keys`, `client_tags` and `client_identifiers`.
     pub index_rows: u64,
     pub first_reference: Option<String>,
     pub last_reference: Option<String>,
@@ -257,7 +258,7 @@ pub fn synthetic(pool: &DbPool, master: &MasterKeys, options: &SyntheticOptions)
     // is not counted in the write rate.
     let maintenance = Instant::now();
     if let DbConnection::Postgres(conn) = &mut **pool.get().context("no database connection")? {
-        let mut tables = "clients, client_name_tokens, client_tags, client_identifiers".to_owned();
+        let mut tables = "clients, client_name_tokens, client_name_keys, client_tags, client_identifiers".to_owned();
         if report.sessions.sessions > 0 {
             tables.push_str(", sessions, session_participants, client_keys");
         }
@@ -432,6 +433,7 @@ macro_rules! insert_rows {
 fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>) -> QueryResult<usize> {
     let now = db::now().naive_utc();
     let mut tokens = Vec::new();
+    let mut name_keys = Vec::new();
     let mut tags = Vec::new();
     let mut identifiers = Vec::new();
     let mut client_rows = Vec::with_capacity(batch.len());
@@ -470,6 +472,13 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
                 client_name_tokens::token.eq(token),
             )
         }));
+        name_keys.extend(client.index.name_keys.into_iter().map(|key| {
+            (
+                client_name_keys::client_id.eq(id),
+                client_name_keys::organisation_id.eq(organisation_id),
+                client_name_keys::key.eq(key),
+            )
+        }));
         tags.extend(client.index.tags.into_iter().map(|(kind, value)| {
             (
                 client_tags::client_id.eq(id),
@@ -502,6 +511,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
     }
     insert_rows!(conn, clients::table, client_rows, CLIENT_COLUMNS);
     let mut index_rows = insert_rows!(conn, client_name_tokens::table, tokens, 3);
+    index_rows += insert_rows!(conn, client_name_keys::table, name_keys, 3);
     index_rows += insert_rows!(conn, client_tags::table, tags, 4);
     index_rows += insert_rows!(conn, client_identifiers::table, identifiers, 4);
     insert_rows!(conn, client_keys::table, key_rows, 4);

@@ -12,6 +12,7 @@ mod grants;
 mod idempotency;
 mod matrix;
 mod merge;
+mod names;
 mod organisations;
 mod plumbing;
 mod privacy;

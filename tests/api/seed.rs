@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use casebridge::clients::queries::IndexRows;
 use casebridge::db::Id;
 use casebridge::db::schema::{
-    client_identifiers, client_name_tokens, client_tags, clients, deadlines, organisations, session_participants,
-    sessions, users,
+    client_identifiers, client_name_keys, client_name_tokens, client_tags, clients, deadlines, organisations,
+    session_participants, sessions, users,
 };
 use casebridge::procedure::deadlines::{derive, procedure_stage};
 use casebridge::procedure::queries::events_of_client;
@@ -121,7 +121,12 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
             .count()
             .get_result(conn)
             .unwrap();
-        tokens + tags + identifiers
+        let keys: i64 = client_name_keys::table
+            .filter(client_name_keys::organisation_id.eq(organisation_id))
+            .count()
+            .get_result(conn)
+            .unwrap();
+        tokens + keys + tags + identifiers
     });
     assert_eq!(stored_index_rows as u64, report.index_rows);
 
@@ -131,18 +136,25 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
 
     // The index rows are the ones the API writes for the same fields.
     let today = casebridge::domain::today();
-    let (expected_tokens, stored_tokens) = app.db(|conn| {
+    let (expected, stored) = app.db(|conn| {
         let row = casebridge::clients::queries::find(conn, target.id).unwrap().unwrap();
         let fields = row.input().unwrap().parse(today).unwrap();
-        let stored: Vec<String> = client_name_tokens::table
+        let stored_tokens: Vec<String> = client_name_tokens::table
             .filter(client_name_tokens::client_id.eq(target.id))
             .order(client_name_tokens::token)
             .select(client_name_tokens::token)
             .load(conn)
             .unwrap();
-        (IndexRows::of(&fields).name_tokens, stored)
+        let mut stored_keys: Vec<String> = client_name_keys::table
+            .filter(client_name_keys::client_id.eq(target.id))
+            .select(client_name_keys::key)
+            .load(conn)
+            .unwrap();
+        stored_keys.sort();
+        let index = IndexRows::of(&fields);
+        ((index.name_tokens, index.name_keys), (stored_tokens, stored_keys))
     });
-    assert_eq!(stored_tokens, expected_tokens);
+    assert_eq!(stored, expected);
 
     let admin = app.admin().await;
     let counselor = app.create_user(&admin, Some(organisation_id), "counselor").await;
