@@ -1,7 +1,9 @@
-//! Session contents at rest (SPEC §2.5): notes, summary and topics are sealed with AES-256-GCM
-//! under a data key per client, stored wrapped by a master key from configuration. Key ids are
-//! stored beside every wrapped key, so master keys can be rotated; destroying a client's data key
-//! makes its sessions' contents unreadable even in old backups (crypto-shredding).
+//! Session contents and documents at rest (SPEC §2.5): notes, summary and topics, and the chunks
+//! of stored documents, are sealed with AES-256-GCM under a data key per client, stored wrapped
+//! by a master key from configuration. Key ids are stored beside every wrapped key, so master
+//! keys can be rotated without touching what the data keys sealed; destroying a client's data
+//! key makes its sessions' contents and documents unreadable even in old backups
+//! (crypto-shredding).
 
 pub mod keys;
 

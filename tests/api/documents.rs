@@ -81,7 +81,7 @@ pub async fn uploaded(app: &TestApp, account: &Account, client: &str, file: &[u8
     response.json().await.unwrap()
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut files = Vec::new();
     for entry in entries {
