@@ -667,3 +667,116 @@ async fn an_upload_is_refused_while_clamd_is_unreachable() {
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "scanner_unavailable").await;
     assert_eq!(count(&app, "documents"), 0);
 }
+
+#[tokio::test]
+async fn rotating_the_master_key_leaves_stored_documents_untouched_and_readable() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let content = pdf(100_000);
+    let document = uploaded(&app, &w.counselor, &w.client, &content).await;
+    let id = document["id"].as_str().unwrap();
+    let sealed_before = std::fs::read(stored_file(&app, &w.client, id)).unwrap();
+    let old = format!("test-1:{}", BASE64.encode(crate::helpers::MASTER_KEY));
+    let new = format!("test-2:{}", BASE64.encode([6u8; 32]));
+    let (mut vars, _data) = app.vars();
+    vars.insert("CASEBRIDGE_MASTER_KEYS".into(), format!("{old},{new}"));
+    let config = casebridge::config::Config::from_vars(&vars).unwrap();
+    assert_eq!(casebridge::cli::rotate_master_key(&config, 10, |_| {}).unwrap(), 1);
+    assert_eq!(std::fs::read(stored_file(&app, &w.client, id)).unwrap(), sealed_before, "no re-encryption");
+
+    let data_dir = app.data_dir().to_string_lossy().into_owned();
+    let only_new = app
+        .sibling_with(|vars| {
+            vars.insert("CASEBRIDGE_MASTER_KEYS".into(), new.clone());
+            vars.insert("CASEBRIDGE_DATA_DIR".into(), data_dir.clone());
+        })
+        .await;
+    let token = only_new.signed_in(w.coordinator.clone()).await.token;
+    let downloaded = only_new.get(&format!("/api/v1/documents/{id}/content")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    assert!(downloaded.bytes().await.unwrap()[..] == content[..]);
+}
+
+#[tokio::test]
+async fn a_deleted_documents_bytes_are_destroyed_after_the_retention_period() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_DOCUMENT_RETENTION_DAYS".into(), "0".into());
+        vars.insert("CASEBRIDGE_DOCUMENT_PURGE_INTERVAL_SECONDS".into(), "1".into());
+    })
+    .await;
+    let w = world(&app).await;
+    let kept = uploaded(&app, &w.counselor, &w.client, &pdf(3000)).await;
+    let document = uploaded(&app, &w.counselor, &w.client, &pdf(3000)).await;
+    let id = document["id"].as_str().unwrap();
+    let deleted = app
+        .request(reqwest::Method::DELETE, &format!("/api/v1/documents/{id}"))
+        .bearer_auth(&w.counselor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let path = stored_file(&app, &w.client, id);
+    for _ in 0..100 {
+        if !path.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!path.exists(), "the deleted document's bytes are destroyed");
+    assert!(stored_file(&app, &w.client, kept["id"].as_str().unwrap()).exists(), "other documents stay");
+    let row = app.db(|conn| casebridge::documents::queries::find(conn, id.parse().unwrap()).unwrap().unwrap());
+    assert!(row.deleted_at.is_some() && row.bytes_destroyed_at.is_some());
+}
+
+#[tokio::test]
+async fn a_partner_of_an_accepted_referral_does_not_see_the_clients_documents() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let pfm = Some(app.create_organisation(&admin, "PFM").await);
+    let partner = app.create_organisation(&admin, "HFPC").await;
+    let counselor = app.create_user(&admin, pfm, "counselor").await;
+    let lawyer = app.create_user(&admin, Some(partner), "counselor").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let client_id = client["id"].as_str().unwrap();
+    let document = uploaded(&app, &counselor, client_id, &pdf(3000)).await;
+    let consent: Value = body(
+        app.post(&format!("/api/v1/clients/{client_id}/consents"))
+            .bearer_auth(&counselor.token)
+            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity", "procedure"],
+                          "given_on": "2026-11-02", "language": "ru", "form_version": "v1"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let referral: Value = body(
+        app.post("/api/v1/referrals")
+            .bearer_auth(&counselor.token)
+            .json(&json!({"client_id": client_id, "to_organisation_id": partner, "service": "legal", "urgency": "routine",
+                          "reason": "Appeal", "shared_fields": ["given_names", "family_name"], "consent_id": consent["id"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let accepted = app
+        .post(&format!("/api/v1/referrals/{}/accept", referral["id"].as_str().unwrap()))
+        .bearer_auth(&lawyer.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK, "{}", accepted.text().await.unwrap());
+    let id = document["id"].as_str().unwrap();
+    for path in [
+        format!("/api/v1/documents/{id}"),
+        format!("/api/v1/documents/{id}/content"),
+        format!("/api/v1/clients/{client_id}/documents"),
+    ] {
+        let response = app.get(&path).bearer_auth(&lawyer.token).send().await.unwrap();
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+}
