@@ -194,6 +194,12 @@ pub struct DocumentUpload {
     file: Vec<u8>,
 }
 
+/// A document's content as downloaded: the bytes uploaded.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct DocumentContent(Vec<u8>);
+
 /// Parsed metadata: what a document row holds besides its content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocumentFields {

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
-use super::model::{ContentType, Document, DocumentFields, DocumentInput, DocumentPatch, DocumentUpload};
+use super::model::{
+    ContentType, Document, DocumentContent, DocumentFields, DocumentInput, DocumentPatch, DocumentUpload,
+};
 use super::queries::{self, NewDocument, SessionLink};
 use super::scan::{Scan, ScanError, Verdict};
 use super::sealing::{CHUNK_SIZE, ChunkOpener, ChunkSealer, Sealed, Tampered};
@@ -515,7 +517,15 @@ enum VerifyError {
     tag = "documents",
     params(("id" = Id, Path, description = "Document id")),
     responses(
-        (status = 200, description = "The content, with its recorded content type", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The content, as uploaded, with its recorded type", content(
+            (DocumentContent = "application/pdf"),
+            (DocumentContent = "image/jpeg"),
+            (DocumentContent = "image/png"),
+            (DocumentContent = "image/heic"),
+            (DocumentContent = "image/tiff"),
+            (DocumentContent = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (DocumentContent = "application/vnd.oasis.opendocument.text"),
+        )),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or one outside the caller's tier", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The stored document failed its integrity check (`document_unreadable`)", body = Problem, content_type = "application/problem+json"),
