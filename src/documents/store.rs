@@ -87,3 +87,42 @@ impl DocumentStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn config(data_dir: &std::path::Path, store: Option<&str>) -> DocumentConfig {
+        DocumentConfig {
+            data_dir: data_dir.to_path_buf(),
+            store: store.map(str::to_owned),
+            max_bytes: 1024,
+            clamd_address: None,
+            retention: Duration::from_secs(1),
+            purge_interval: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn the_store_is_chosen_by_configuration() {
+        let data = tempfile::tempdir().unwrap();
+        let local = DocumentStore::from_config(&config(data.path(), None)).unwrap();
+        assert_eq!(local.part_size, LOCAL_PART_SIZE);
+        assert!(data.path().join("documents").is_dir(), "the data folder holds the documents");
+        let s3 =
+            DocumentStore::from_config(&config(data.path(), Some("s3://casebridge-documents/instance-1"))).unwrap();
+        assert_eq!(s3.part_size, S3_PART_SIZE);
+        assert!(s3.objects.to_string().contains("instance-1"), "{}", s3.objects);
+        for wrong in ["ftp://files/x", "documents", "s3:///no-bucket"] {
+            assert!(DocumentStore::from_config(&config(data.path(), Some(wrong))).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn object_keys_are_made_of_ids_only() {
+        let (client, document) = (Id::new(), Id::new());
+        assert_eq!(DocumentStore::key_of(client, document), format!("{client}/{document}"));
+    }
+}
