@@ -60,6 +60,8 @@ pub enum Action {
     ReadDocument,
     UpdateDocument,
     DeleteDocument,
+    /// Choosing which documents the partner of a referral sees (the sending organisation).
+    ShareDocuments,
     /// Everything held about one client (GDPR Art. 15/20).
     ExportClient,
     /// Irreversible anonymisation of a client (GDPR Art. 17).
@@ -165,6 +167,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, ReadDocument, OwnOrganisation),
     (Coordinator, UpdateDocument, OwnOrganisation),
     (Coordinator, DeleteDocument, OwnOrganisation),
+    (Coordinator, ShareDocuments, OwnOrganisation),
     (Coordinator, ExportClient, OwnOrganisation),
     (Coordinator, EraseClient, OwnOrganisation),
     (Coordinator, ReadOrganisationReport, OwnOrganisation),
@@ -203,6 +206,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, UpdateDocument, OwnOrganisation),
     // A counselor removes the documents they added; a coordinator any of the organisation's.
     (Counselor, DeleteDocument, OwnRecord),
+    (Counselor, ShareDocuments, OwnOrganisation),
     // A client's psychological sessions are exported by a psychologist (SPEC §2.5).
     (Counselor, ExportClient, Psychologists),
     // Analysts see aggregates only: no personal data, so no user records either.

@@ -54,6 +54,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(procedure::routes::configure)
             .configure(sessions::routes::configure)
             .configure(documents::routes::configure)
+            .configure(documents::sharing::configure)
             .configure(referrals::routes::configure)
             .configure(privacy::routes::configure)
             .configure(reports::routes::configure)

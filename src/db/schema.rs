@@ -384,6 +384,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referral_documents (referral_id, document_id) {
+        referral_id -> Text,
+        document_id -> Text,
+    }
+}
+
 diesel::joinable!(audit_links -> audit_events (event_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -427,4 +434,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_events,
     referral_feed,
     documents,
+    referral_documents,
 );

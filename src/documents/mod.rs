@@ -8,6 +8,7 @@ pub mod queries;
 pub mod routes;
 pub mod scan;
 pub mod sealing;
+pub mod sharing;
 pub mod store;
 
 use std::collections::HashMap;

@@ -471,11 +471,11 @@ pub async fn read(
 }
 
 /// What a download needs once access was granted.
-struct Readable {
-    row: super::model::DocumentRow,
-    tier: bool,
-    key: Option<DataKey>,
-    principal: Principal,
+pub(super) struct Readable {
+    pub row: super::model::DocumentRow,
+    pub tier: bool,
+    pub key: Option<DataKey>,
+    pub principal: Principal,
 }
 
 fn unreadable() -> ApiError {
@@ -541,16 +541,38 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
-    let Readable { row, tier, key, principal } = signed_in
+    let readable = signed_in
         .run(&state.pool, move |conn, principal| {
             let (row, tier) = authorized(conn, &principal, id, Action::ReadDocument)?;
-            let key = keys::existing(conn, &keys_of.master_keys, row.client_id).unwrap_or_else(|error| {
-                tracing::error!(client_id = %row.client_id, %error, "client data key does not unwrap");
-                None
-            });
+            let key = key_of(conn, &keys_of.master_keys, row.client_id)?;
             Ok(Readable { row, tier, key, principal })
         })
         .await?;
+    send_content(&state, readable).await
+}
+
+/// The client's data key; `None` (its documents then unreadable, which is reported) when it
+/// has none or it does not unwrap.
+pub(super) fn key_of(
+    conn: &mut DbConnection,
+    master: &crate::crypto::MasterKeys,
+    client_id: Id,
+) -> Result<Option<DataKey>, ApiError> {
+    match keys::existing(conn, master, client_id) {
+        Ok(key) => Ok(key),
+        Err(keys::KeyError::Database(error)) => Err(error.into()),
+        Err(keys::KeyError::Crypto(error)) => {
+            tracing::error!(%client_id, %error, "client data key does not unwrap");
+            Ok(None)
+        }
+    }
+}
+
+/// Checks a readable document whole, audits the download (a failed check as a failure), and
+/// streams its content — or reports it unreadable without giving out a byte.
+pub(super) async fn send_content(state: &AppState, readable: Readable) -> Result<HttpResponse, ApiError> {
+    let Readable { row, tier, key, principal } = readable;
+    let id = row.id;
     let store = state.documents.store.clone();
     let verified = match &key {
         Some(key) => verify(&store, key, &row).await,

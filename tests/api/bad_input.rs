@@ -23,6 +23,7 @@ const BUSINESS_TABLES: &[&str] = &[
     "client_keys",
     "idempotency_keys",
     "documents",
+    "referral_documents",
 ];
 
 #[derive(diesel::QueryableByName)]

@@ -730,21 +730,20 @@ async fn a_deleted_documents_bytes_are_destroyed_after_the_retention_period() {
     assert!(row.deleted_at.is_some() && row.bytes_destroyed_at.is_some());
 }
 
-#[tokio::test]
-async fn a_partner_of_an_accepted_referral_does_not_see_the_clients_documents() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let pfm = Some(app.create_organisation(&admin, "PFM").await);
-    let partner = app.create_organisation(&admin, "HFPC").await;
-    let counselor = app.create_user(&admin, pfm, "counselor").await;
-    let lawyer = app.create_user(&admin, Some(partner), "counselor").await;
-    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
-    let client_id = client["id"].as_str().unwrap();
-    let document = uploaded(&app, &counselor, client_id, &pdf(3000)).await;
+async fn referred(
+    app: &TestApp,
+    sender: &Account,
+    partner: Id,
+    lawyer: &Account,
+    name: &str,
+    scope: Value,
+) -> (String, Value, Value) {
+    let client = create_client(app, sender, json!({"given_names": name, "family_name": "Basayev"})).await;
+    let client_id = client["id"].as_str().unwrap().to_owned();
     let consent: Value = body(
         app.post(&format!("/api/v1/clients/{client_id}/consents"))
-            .bearer_auth(&counselor.token)
-            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity", "procedure"],
+            .bearer_auth(&sender.token)
+            .json(&json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": scope,
                           "given_on": "2026-11-02", "language": "ru", "form_version": "v1"}))
             .send()
             .await
@@ -753,7 +752,7 @@ async fn a_partner_of_an_accepted_referral_does_not_see_the_clients_documents() 
     .await;
     let referral: Value = body(
         app.post("/api/v1/referrals")
-            .bearer_auth(&counselor.token)
+            .bearer_auth(&sender.token)
             .json(&json!({"client_id": client_id, "to_organisation_id": partner, "service": "legal", "urgency": "routine",
                           "reason": "Appeal", "shared_fields": ["given_names", "family_name"], "consent_id": consent["id"]}))
             .send()
@@ -770,12 +769,92 @@ async fn a_partner_of_an_accepted_referral_does_not_see_the_clients_documents() 
         .await
         .unwrap();
     assert_eq!(accepted.status(), StatusCode::OK, "{}", accepted.text().await.unwrap());
-    let id = document["id"].as_str().unwrap();
+    (client_id, consent, referral)
+}
+
+async fn share(app: &TestApp, account: &Account, referral: &Value, documents: &[&Value]) -> Response {
+    let ids: Vec<&Value> = documents.iter().map(|d| &d["id"]).collect();
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/api/v1/referrals/{}/shared-documents", referral["id"].as_str().unwrap()),
+    )
+    .bearer_auth(&account.token)
+    .json(&json!({"document_ids": ids}))
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_sees_shared_documents_only_while_the_consent_covers_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let pfm = Some(app.create_organisation(&admin, "PFM").await);
+    let partner = app.create_organisation(&admin, "HFPC").await;
+    let counselor = app.create_user(&admin, pfm, "counselor").await;
+    let lawyer = app.create_user(&admin, Some(partner), "counselor").await;
+
+    // Without `documents` in the consent's scope nothing can be shared, and the partner sees none.
+    let (aslan, _, without) = referred(&app, &counselor, partner, &lawyer, "Aslan", json!(["identity"])).await;
+    let aslans = uploaded(&app, &counselor, &aslan, &pdf(3000)).await;
+    let refused = share(&app, &counselor, &without, &[&aslans]).await;
+    let problem = assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"]["document_ids"].is_string());
+    let referral = without["id"].as_str().unwrap();
+    let aslans_id = aslans["id"].as_str().unwrap();
     for path in [
-        format!("/api/v1/documents/{id}"),
-        format!("/api/v1/documents/{id}/content"),
-        format!("/api/v1/clients/{client_id}/documents"),
+        format!("/api/v1/referrals/{referral}/shared-documents"),
+        format!("/api/v1/referrals/{referral}/shared-documents/{aslans_id}/content"),
+        format!("/api/v1/documents/{aslans_id}"),
+        format!("/api/v1/documents/{aslans_id}/content"),
+        format!("/api/v1/clients/{aslan}/documents"),
     ] {
+        let response = app.get(&path).bearer_auth(&lawyer.token).send().await.unwrap();
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+
+    // With it, the sender chooses what the partner sees.
+    let (amina, consent, with) =
+        referred(&app, &counselor, partner, &lawyer, "Amina", json!(["identity", "documents"])).await;
+    let content = pdf(90_000);
+    let chosen = uploaded(&app, &counselor, &amina, &content).await;
+    let kept_back = uploaded(&app, &counselor, &amina, &pdf(2000)).await;
+    let foreign = share(&app, &counselor, &with, &[&chosen, &aslans]).await;
+    assert_problem(foreign, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let by_partner = share(&app, &lawyer, &with, &[&chosen]).await;
+    assert_problem(by_partner, StatusCode::NOT_FOUND, "not_found").await;
+    let shared = share(&app, &counselor, &with, &[&chosen]).await;
+    assert_eq!(shared.status(), StatusCode::OK);
+    let referral = with["id"].as_str().unwrap();
+    let listed: Value = body(
+        app.get(&format!("/api/v1/referrals/{referral}/shared-documents"))
+            .bearer_auth(&lawyer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let ids: Vec<&Value> = listed["documents"].as_array().unwrap().iter().map(|d| &d["id"]).collect();
+    assert_eq!(ids, vec![&chosen["id"]]);
+    let content_path = |document: &Value| {
+        format!("/api/v1/referrals/{referral}/shared-documents/{}/content", document["id"].as_str().unwrap())
+    };
+    let downloaded = app.get(&content_path(&chosen)).bearer_auth(&lawyer.token).send().await.unwrap();
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    assert!(downloaded.bytes().await.unwrap()[..] == content[..]);
+    assert_eq!(app.audit_count("document.download"), 1);
+    let not_chosen = app.get(&content_path(&kept_back)).bearer_auth(&lawyer.token).send().await.unwrap();
+    assert_problem(not_chosen, StatusCode::NOT_FOUND, "not_found").await;
+
+    // Withdrawing the consent cuts the partner's access at once.
+    let withdrawn = app
+        .post(&format!("/api/v1/clients/{amina}/consents/{}/withdraw", consent["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(withdrawn.status().is_success(), "{}", withdrawn.text().await.unwrap());
+    for path in [format!("/api/v1/referrals/{referral}/shared-documents"), content_path(&chosen)] {
         let response = app.get(&path).bearer_auth(&lawyer.token).send().await.unwrap();
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }

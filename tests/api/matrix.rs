@@ -55,6 +55,36 @@ const AUTHORED: &[Reach] = &[Reach::Own, Reach::Other, Reach::OwnRecord];
 
 const CASES: &[Case] = &[
     Case {
+        method: "put",
+        path: "/api/v1/referrals/{id}/shared-documents",
+        rule: Rule::Policy {
+            action: Action::ShareDocuments,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.share_documents"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/{id}/shared-documents",
+        rule: Rule::Policy {
+            action: Action::ReadReferredClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.read_documents"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/{id}/shared-documents/{document_id}/content",
+        rule: Rule::Policy {
+            action: Action::ReadReferredClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("document.download"),
+        },
+    },
+    Case {
         method: "post",
         path: "/api/v1/clients/{id}/documents",
         rule: Rule::Policy {
@@ -734,13 +764,17 @@ fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -
 /// A document stored directly (its content sealed into the store as an upload would): uploaded
 /// by the caller for `OwnRecord`, else by the organisation's target user.
 fn fresh_document(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+    let organisation = world.organisation(reach);
+    let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
+    stored_document(app, organisation, fresh_client(app, organisation), author)
+}
+
+/// A document of `client` stored directly, its content sealed into the store.
+fn stored_document(app: &TestApp, organisation: Id, client: Id, author: Id) -> Id {
     use casebridge::documents::model::{DocumentInput, DocumentKind};
     use casebridge::documents::queries::{NewDocument, SessionLink};
     use casebridge::documents::sealing::{CHUNK_SIZE, ChunkSealer};
     use casebridge::documents::store::DocumentStore;
-    let organisation = world.organisation(reach);
-    let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
-    let client = fresh_client(app, organisation);
     let document_id = Id::new();
     let master = casebridge::crypto::MasterKeys::new(&[(
         "test-1".to_owned(),
@@ -786,6 +820,27 @@ fn fresh_document(app: &TestApp, world: &World, reach: Reach, caller: &Account) 
         .unwrap()
         .id
     })
+}
+
+/// A pending referral received by the caller's organisation (`Own`) or between two others,
+/// whose consent covers documents, with one document of its client shared.
+fn shared_document(app: &TestApp, world: &World, reach: Reach) -> (Id, Id) {
+    use diesel::prelude::*;
+    let referral = received_referral(app, world, reach, false);
+    let row = app.db(|conn| casebridge::referrals::queries::find(conn, referral).unwrap().unwrap());
+    let document = stored_document(app, row.from_organisation_id, row.client_id, world.own_target);
+    app.db(|conn| {
+        use casebridge::db::schema::{consents, referral_documents};
+        diesel::update(consents::table.find(row.consent_id))
+            .set(consents::scope.eq("[\"identity\",\"documents\"]"))
+            .execute(conn)
+            .unwrap();
+        diesel::insert_into(referral_documents::table)
+            .values((referral_documents::referral_id.eq(referral), referral_documents::document_id.eq(document)))
+            .execute(conn)
+            .unwrap();
+    });
+    (referral, document)
 }
 
 /// A pending grant of the psychological specialty to a fresh user of the organisation, asked
@@ -1025,13 +1080,24 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("delete", "/api/v1/documents/{id}") => {
             app.request(Method::DELETE, &format!("/api/v1/documents/{}", fresh_document(app, world, reach, caller)))
         }
+        ("put", "/api/v1/referrals/{id}/shared-documents") => app
+            .request(Method::PUT, &format!("/api/v1/referrals/{}/shared-documents", sent_referral(app, world, reach, false)))
+            .json(&json!({"document_ids": []})),
+        ("get", "/api/v1/referrals/{id}/shared-documents") => {
+            app.get(&format!("/api/v1/referrals/{}/shared-documents", shared_document(app, world, reach).0))
+        }
+        ("get", "/api/v1/referrals/{id}/shared-documents/{document_id}/content") => {
+            let (referral, document) = shared_document(app, world, reach);
+            app.get(&format!("/api/v1/referrals/{referral}/shared-documents/{document}/content"))
+        }
         (method, path) => panic!("no request for {method} {path}"),
     }
 }
 
 fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target {
     let authored = case.path.starts_with("/api/v1/sessions/{id}") || case.path.starts_with("/api/v1/documents/{id}");
-    let receiving = case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel");
+    let receiving =
+        case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel") && case.method != "put";
     let referral_seen_from = if reach == Reach::Other { world.other } else { world.own };
     match reach {
         // No organisation of the world has a psychologist; no caller asked for or receives it.

@@ -36,3 +36,12 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_by_client ON documents (client_id, id);
 CREATE INDEX documents_to_purge ON documents (purge_after) WHERE bytes_destroyed_at IS NULL AND purge_after IS NOT NULL;
+
+-- The documents the sender of a referral chose to share with the partner; the partner sees
+-- them only while the referral is open and the client's consent covers documents.
+CREATE TABLE referral_documents (
+    referral_id TEXT NOT NULL REFERENCES referrals (id),
+    document_id TEXT NOT NULL REFERENCES documents (id),
+    PRIMARY KEY (referral_id, document_id)
+);
+CREATE INDEX referral_documents_by_document ON referral_documents (document_id);
