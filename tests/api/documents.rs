@@ -821,6 +821,23 @@ async fn a_partner_sees_shared_documents_only_while_the_consent_covers_them() {
     let kept_back = uploaded(&app, &counselor, &amina, &pdf(2000)).await;
     let foreign = share(&app, &counselor, &with, &[&chosen, &aslans]).await;
     assert_problem(foreign, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // A document of a psychological session never leaves the tier, not even to a partner.
+    let psychologist = app.staff(&admin, pfm, "counselor", &["psychological"]).await;
+    let session: Value = body(
+        app.post(&format!("/api/v1/clients/{amina}/sessions"))
+            .bearer_auth(&psychologist.token)
+            .json(&json!({"kind": "psychological", "mode": "in_person", "started_at": "2026-11-05T09:00:00Z", "duration_minutes": 50}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let meta = serde_json::to_vec(&json!({"kind": "medical", "title": "Opinia", "session_id": session["id"]})).unwrap();
+    let response = upload(&app, &psychologist, &amina, &meta, &pdf(2000)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let in_tier: Value = response.json().await.unwrap();
+    let refused = share(&app, &psychologist, &with, &[&in_tier]).await;
+    assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let by_partner = share(&app, &lawyer, &with, &[&chosen]).await;
     assert_problem(by_partner, StatusCode::NOT_FOUND, "not_found").await;
     let shared = share(&app, &counselor, &with, &[&chosen]).await;
