@@ -35,12 +35,13 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 casebridge \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/casebridge \
         --shell /usr/sbin/nologin casebridge \
-    && install -d -o casebridge -g casebridge -m 0750 /var/lib/casebridge
+    && install -d -o casebridge -g casebridge -m 0750 /var/lib/casebridge /var/lib/casebridge/data
 
 COPY --from=builder /build/target/release/casebridge /usr/local/bin/casebridge
 
 # The working directory holds CASEBRIDGE_DATA_DIR (default `data`, relative to it): the SQLite
-# database when DATABASE_URL is not set, and the development signing key outside production.
+# database when DATABASE_URL is not set, the development signing key outside production, and the
+# sealed documents (`data/documents`) unless CASEBRIDGE_DOCUMENT_STORE names an S3 bucket.
 WORKDIR /var/lib/casebridge
 USER 10001:10001
 

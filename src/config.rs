@@ -55,6 +55,8 @@ pub struct Config {
     pub idempotency_purge_interval: Duration,
     /// Working days a partner has to answer an urgent and a routine referral.
     pub referral_working_days: (u32, u32),
+    /// Where documents are stored and what uploads may be.
+    pub documents: crate::documents::DocumentConfig,
 }
 
 /// Access-token signing: an Ed25519 key (32-byte seed) and public keys of earlier signing keys
@@ -221,6 +223,7 @@ impl Config {
                 parse(get, "CASEBRIDGE_REFERRAL_URGENT_WORKING_DAYS", "2")?,
                 parse(get, "CASEBRIDGE_REFERRAL_ROUTINE_WORKING_DAYS", "10")?,
             ),
+            documents: crate::documents::DocumentConfig::from_vars(vars, data_dir.clone())?,
             data_dir,
             development_secrets,
         })

@@ -9,6 +9,7 @@ pub mod config;
 pub mod consents;
 pub mod crypto;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod grants;
 pub mod health;

@@ -27,6 +27,7 @@ use crate::http::Problem;
         (name = "consents", description = "Consents the clients gave"),
         (name = "procedure", description = "The protection procedure timeline and the deadlines derived from it"),
         (name = "sessions", description = "Counseling sessions; confidential notes are encrypted at rest"),
+        (name = "documents", description = "Documents of the case file, encrypted at rest with the client's key"),
         (name = "referrals", description = "Referrals between partner organisations, gated by consent"),
         (name = "privacy", description = "Data-subject rights: export and erasure"),
         (name = "reports", description = "Donor indicators: aggregates only, no personal data"),

@@ -53,6 +53,15 @@ pub enum Action {
     CancelReferral,
     /// The shared fields of a client referred to the caller's organisation.
     ReadReferredClient,
+    /// Adding a document to a client's case file.
+    UploadDocument,
+    ListDocuments,
+    /// A document's metadata and its content (each download is audited).
+    ReadDocument,
+    UpdateDocument,
+    DeleteDocument,
+    /// Choosing which documents the partner of a referral sees (the sending organisation).
+    ShareDocuments,
     /// Everything held about one client (GDPR Art. 15/20).
     ExportClient,
     /// Irreversible anonymisation of a client (GDPR Art. 17).
@@ -158,6 +167,12 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, RespondToReferral, OwnOrganisation),
     (Coordinator, CancelReferral, OwnOrganisation),
     (Coordinator, ReadReferredClient, OwnOrganisation),
+    (Coordinator, UploadDocument, OwnOrganisation),
+    (Coordinator, ListDocuments, OwnOrganisation),
+    (Coordinator, ReadDocument, OwnOrganisation),
+    (Coordinator, UpdateDocument, OwnOrganisation),
+    (Coordinator, DeleteDocument, OwnOrganisation),
+    (Coordinator, ShareDocuments, OwnOrganisation),
     (Coordinator, ExportClient, OwnOrganisation),
     (Coordinator, EraseClient, OwnOrganisation),
     (Coordinator, MergeClients, OwnOrganisation),
@@ -193,6 +208,13 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, RespondToReferral, Qualified),
     (Counselor, CancelReferral, OwnOrganisation),
     (Counselor, ReadReferredClient, OwnOrganisation),
+    (Counselor, UploadDocument, OwnOrganisation),
+    (Counselor, ListDocuments, OwnOrganisation),
+    (Counselor, ReadDocument, OwnOrganisation),
+    (Counselor, UpdateDocument, OwnOrganisation),
+    // A counselor removes the documents they added; a coordinator any of the organisation's.
+    (Counselor, DeleteDocument, OwnRecord),
+    (Counselor, ShareDocuments, OwnOrganisation),
     // A client's psychological sessions are exported by a psychologist (SPEC §2.5).
     (Counselor, ExportClient, Psychologists),
     // Analysts see aggregates only: no personal data, so no user records either.

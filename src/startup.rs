@@ -21,8 +21,8 @@ use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
 use crate::{
-    audit, auth, clients, consents, grants, health, http, openapi, organisations, privacy, procedure, reference,
-    referrals, reports, sessions, users,
+    audit, auth, clients, consents, documents, grants, health, http, openapi, organisations, privacy, procedure,
+    reference, referrals, reports, sessions, users,
 };
 
 /// What every handler can reach.
@@ -39,6 +39,7 @@ pub struct AppState {
     pub metrics_token: Option<secrecy::SecretString>,
     pub master_keys: MasterKeys,
     pub referral_working_days: (u32, u32),
+    pub documents: documents::Documents,
 }
 
 /// Every documented route. The OpenAPI document is generated from exactly this.
@@ -54,6 +55,8 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(consents::routes::configure)
             .configure(procedure::routes::configure)
             .configure(sessions::routes::configure)
+            .configure(documents::routes::configure)
+            .configure(documents::sharing::configure)
             .configure(referrals::routes::configure)
             .configure(privacy::routes::configure)
             .configure(reports::routes::configure)
@@ -124,6 +127,8 @@ impl Application {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let trusted_proxies = config.trusted_proxies.clone();
         let passwords = Passwords::new(cores)?;
+        let documents = documents::Documents::new(config.documents.clone())?;
+        let document_store = documents.store.clone();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&config.tokens)?,
@@ -136,6 +141,7 @@ impl Application {
             metrics_token: config.metrics_token.clone(),
             master_keys,
             referral_working_days: config.referral_working_days,
+            documents,
         });
 
         let document = Arc::new(openapi::document());
@@ -189,6 +195,7 @@ impl Application {
             tokio::spawn(db::every(pool.clone(), config.idempotency_purge_interval, "idempotency purge", |conn| {
                 Ok(http::idempotency::purge_expired(conn)?)
             })),
+            tokio::spawn(documents::run_purger(pool.clone(), document_store, config.documents.purge_interval)),
         ]);
         Ok(Self { port, server, pool, _background: background })
     }

@@ -6,7 +6,8 @@
 //! Session contents are sealed with the duplicate's data key and bound to their session, so they
 //! are opened and sealed again under the survivor's key; the duplicate's key is then destroyed.
 //! A ciphertext that does not open stops the merge: it would be unreadable for good once that
-//! key is gone.
+//! key is gone. Documents keep the duplicate's key instead (their bytes are in the document
+//! store, outside the transaction); the survivor's erasure destroys it with its own.
 
 use diesel::prelude::*;
 
@@ -16,7 +17,7 @@ use crate::audit::{self, Actor, Event};
 use crate::crypto::keys::{self, KeyError};
 use crate::crypto::{DataKey, MasterKeys, SessionField};
 use crate::db::schema::{
-    client_merges, clients, consents, deadlines, procedure_events, referrals, session_participants, sessions,
+    client_merges, clients, consents, deadlines, documents, procedure_events, referrals, session_participants, sessions,
 };
 use crate::db::{self, DbConnection, Id};
 use crate::http::{ApiError, FieldErrors};
@@ -111,7 +112,11 @@ pub fn merge(
         move_sessions(conn, master, duplicate.id, survivor.id)?;
         move_records(conn, duplicate.id, survivor.id)?;
         crate::procedure::queries::rederive(conn, survivor.id, survivor.organisation_id)?;
-        keys::destroy(conn, duplicate.id)?;
+        // Documents are not sealed again (their bytes live in the document store): they keep the
+        // duplicate's key, which then stays, named on each of them.
+        if !move_documents(conn, duplicate.id, survivor.id)? {
+            keys::destroy(conn, duplicate.id)?;
+        }
         if survivor.household_id.is_none()
             && let Some(household_id) = duplicate.household_id
         {
@@ -251,6 +256,18 @@ fn made_from_a_share(conn: &mut DbConnection, client_id: Id) -> QueryResult<bool
             .filter(referrals::partner_client_created.eq(true)),
     ))
     .get_result(conn)
+}
+
+/// Moves the duplicate's documents to the survivor, each naming the key that seals it; whether
+/// any document is sealed with the duplicate's own key.
+fn move_documents(conn: &mut DbConnection, from: Id, to: Id) -> QueryResult<bool> {
+    diesel::update(documents::table.filter(documents::client_id.eq(from)).filter(documents::key_client_id.is_null()))
+        .set(documents::key_client_id.eq(Some(from)))
+        .execute(conn)?;
+    diesel::update(documents::table.filter(documents::client_id.eq(from)))
+        .set(documents::client_id.eq(to))
+        .execute(conn)?;
+    diesel::select(diesel::dsl::exists(documents::table.filter(documents::key_client_id.eq(from)))).get_result(conn)
 }
 
 /// The record a merged duplicate now lives in.

@@ -13,7 +13,7 @@ closed_list! { ConsentPurpose { Processing, SharingWithPartner, Contact } }
 
 closed_list! {
     /// Groups of client fields a consent to sharing covers.
-    ConsentScope { Identity, Contact, Procedure, Vulnerabilities, Household }
+    ConsentScope { Identity, Contact, Procedure, Vulnerabilities, Household, Documents }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

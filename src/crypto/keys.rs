@@ -92,6 +92,43 @@ pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -
     }
 }
 
+/// A client's data key for work that writes nothing until it ends (a document streams in
+/// first): the stored key, or a new one with what `NewKey::store` saves at the end.
+pub fn existing_or_new(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    client_id: Id,
+) -> Result<(DataKey, Option<NewKey>), KeyError> {
+    if let Some(key) = existing(conn, master, client_id)? {
+        return Ok((key, None));
+    }
+    let (master_key_id, wrapped, key) = master.new_data_key(client_id)?;
+    Ok((key, Some(NewKey { client_id, master_key_id, wrapped })))
+}
+
+/// A data key made for a client that had none, not stored yet.
+pub struct NewKey {
+    client_id: Id,
+    master_key_id: String,
+    wrapped: Vec<u8>,
+}
+
+impl NewKey {
+    /// Stores the key; fails when another request stored one for the client meanwhile (what
+    /// this key sealed could then not be read with the client's key).
+    pub fn store(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(client_keys::table)
+            .values((
+                client_keys::client_id.eq(self.client_id),
+                client_keys::master_key_id.eq(&self.master_key_id),
+                client_keys::wrapped_key.eq(&self.wrapped),
+                client_keys::created_at.eq(db::now().naive_utc()),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+}
+
 /// Destroys a client's data key (erasure): this database can never decrypt its sealed fields
 /// again. A backup taken before still holds the wrapped key, which opens until the master key
 /// that wrapped it is destroyed.

@@ -1,8 +1,10 @@
-//! Session contents at rest (SPEC §2.5): notes, summary and topics are sealed with AES-256-GCM
-//! under a data key per client, stored wrapped by a master key from configuration. Key ids are
-//! stored beside every wrapped key, so master keys can be rotated; destroying a client's data key
-//! makes its sessions' contents unreadable (crypto-shredding) — in backups taken before, once the
-//! master key that wrapped it there is destroyed too (README: the rotation schedule).
+//! Session contents and documents at rest (SPEC §2.5): notes, summary and topics, and the chunks
+//! of stored documents, are sealed with AES-256-GCM under a data key per client, stored wrapped
+//! by a master key from configuration. Key ids are stored beside every wrapped key, so master
+//! keys can be rotated without touching what the data keys sealed; destroying a client's data
+//! key makes its sessions' contents and documents unreadable (crypto-shredding) — in backups taken
+//! before, once the master key that wrapped it there is destroyed too (README: the rotation
+//! schedule).
 
 pub mod keys;
 
@@ -106,6 +108,7 @@ impl MasterKeys {
 }
 
 /// A client's data key, unwrapped.
+#[derive(Clone)]
 pub struct DataKey(Aes256Gcm);
 
 /// Which field of a session a ciphertext holds. Its label and the session id are bound in as
@@ -128,6 +131,26 @@ impl SessionField {
     }
 }
 
+/// Where a chunk of a stored document sits: the document, its position, and whether it is the
+/// last one. Bound in as associated data, so a chunk opens only in its own place: chunks cannot
+/// be reordered, moved to another document, or dropped from the end unnoticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentChunk {
+    pub document_id: Id,
+    pub index: u64,
+    pub last: bool,
+}
+
+impl DocumentChunk {
+    fn aad(self) -> Vec<u8> {
+        let position = if self.last { "last" } else { "more" };
+        format!("casebridge document chunk|{}|{}|{position}", self.document_id, self.index).into_bytes()
+    }
+}
+
+/// Bytes a sealed chunk adds to its plaintext: the nonce and the authentication tag.
+pub const CHUNK_OVERHEAD: usize = NONCE_LEN + 16;
+
 impl DataKey {
     /// Encrypts one field of a session with a random nonce.
     pub fn seal(&self, field: SessionField, session_id: Id, text: &str) -> Result<Vec<u8>, CryptoError> {
@@ -137,6 +160,15 @@ impl DataKey {
     pub fn open(&self, field: SessionField, session_id: Id, sealed: &[u8]) -> Result<String, CryptoError> {
         let bytes = open(&self.0, sealed, &field.aad(session_id))?;
         String::from_utf8(bytes).map_err(|_| CryptoError::Integrity)
+    }
+
+    /// Encrypts one chunk of a document with a random nonce.
+    pub fn seal_chunk(&self, chunk: DocumentChunk, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.0, plaintext, &chunk.aad())
+    }
+
+    pub fn open_chunk(&self, chunk: DocumentChunk, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        open(&self.0, sealed, &chunk.aad())
     }
 }
 
@@ -178,6 +210,21 @@ mod tests {
         let session = Id::new();
         assert_eq!(SessionField::Notes.aad(session), format!("casebridge session notes|{session}").into_bytes());
         assert_ne!(SessionField::Details.aad(session), SessionField::Notes.aad(session));
+    }
+
+    #[test]
+    fn document_chunks_open_only_in_their_own_place() {
+        let master = keys(&[("k1", 1)]);
+        let (_, _, key) = master.new_data_key(Id::new()).unwrap();
+        let document_id = Id::new();
+        let at = |index, last| DocumentChunk { document_id, index, last };
+        let sealed = key.seal_chunk(at(3, false), b"decision of 2 May").unwrap();
+        assert_eq!(sealed.len(), b"decision of 2 May".len() + CHUNK_OVERHEAD);
+        assert_eq!(key.open_chunk(at(3, false), &sealed).unwrap(), b"decision of 2 May");
+        assert!(key.open_chunk(at(2, false), &sealed).is_err(), "moved within the document");
+        assert!(key.open_chunk(at(3, true), &sealed).is_err(), "taken for the last chunk");
+        let elsewhere = DocumentChunk { document_id: Id::new(), index: 3, last: false };
+        assert!(key.open_chunk(elsewhere, &sealed).is_err(), "moved to another document");
     }
 
     #[test]

@@ -381,6 +381,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        organisation_id -> Text,
+        client_id -> Text,
+        kind -> Text,
+        title -> Text,
+        issued_on -> Nullable<Date>,
+        language -> Nullable<Text>,
+        procedure_event_id -> Nullable<Text>,
+        consent_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        psychological -> Bool,
+        session_counselor_id -> Nullable<Text>,
+        sha256 -> Text,
+        size_bytes -> BigInt,
+        content_type -> Text,
+        chunk_size -> Integer,
+        storage_key -> Text,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+        purge_after -> Nullable<Timestamp>,
+        bytes_destroyed_at -> Nullable<Timestamp>,
+        /// The client whose data key seals the content, when not `client_id` (a merged duplicate's).
+        key_client_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    referral_documents (referral_id, document_id) {
+        referral_id -> Text,
+        document_id -> Text,
+    }
+}
+
 diesel::joinable!(audit_links -> audit_events (event_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -396,6 +435,7 @@ diesel::joinable!(procedure_events -> clients (client_id));
 diesel::joinable!(deadlines -> clients (client_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(session_participants -> sessions (session_id));
+diesel::joinable!(documents -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -426,4 +466,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     referrals,
     referral_events,
     referral_feed,
+    documents,
+    referral_documents,
 );

@@ -44,6 +44,10 @@ pub struct ClientExport {
     pub sessions: Vec<Session>,
     /// Referrals of the client to partners, with their history.
     pub referrals: Vec<Referral>,
+    /// The client's documents (metadata; each content is downloaded on its own), those of
+    /// psychological sessions in a psychologist's export only.
+    #[serde(default)]
+    pub documents: Vec<crate::documents::model::Document>,
 }
 
 /// Export everything held about a client as one JSON document (audited). Coordinators export
@@ -142,6 +146,7 @@ pub async fn export(
                 procedure_events,
                 sessions: exported_sessions,
                 referrals: exported_referrals,
+                documents: crate::documents::exported(conn, &principal, id)?,
             })
         })
         .await?;

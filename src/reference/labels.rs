@@ -764,6 +764,13 @@ pub const ENUMERATIONS: &[Enumeration] = &[
                 uk: "Склад домогосподарства",
                 ru: "Состав домохозяйства",
             },
+            Label {
+                code: "documents",
+                pl: "Dokumenty z akt sprawy",
+                en: "Documents of the case file",
+                uk: "Документи справи",
+                ru: "Документы дела",
+            },
         ],
     },
     Enumeration {

@@ -24,6 +24,8 @@ const BUSINESS_TABLES: &[&str] = &[
     "client_keys",
     "client_merges",
     "idempotency_keys",
+    "documents",
+    "referral_documents",
 ];
 
 #[derive(diesel::QueryableByName)]
@@ -135,4 +137,97 @@ async fn every_operation_refuses_malformed_input_without_writing() {
     }
     assert!(checked > 100, "only {checked} requests were tried");
     assert_eq!(snapshot(&app), before, "a refused request wrote something");
+}
+
+/// Every operation that takes a `multipart/form-data` body, sent bodies that are cut short,
+/// miss a part, repeat one, leave one unnamed, or are not multipart at all: each answer is a 4xx
+/// problem document, and nothing is written or stored.
+#[tokio::test]
+async fn every_multipart_operation_refuses_malformed_bodies_without_writing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let client = crate::clients::create_client(
+        &app,
+        &coordinator,
+        serde_json::json!({"given_names": "Amina", "family_name": "Saidova"}),
+    )
+    .await;
+    let client = client["id"].as_str().unwrap().to_owned();
+    let before = snapshot(&app);
+
+    let meta = crate::documents::metadata();
+    let file = crate::documents::pdf(5000);
+    let complete = crate::documents::multipart(&[
+        (Some("metadata"), None, "application/json", &meta),
+        (Some("file"), Some("d.pdf"), "application/pdf", &file),
+    ]);
+    let multipart = format!("multipart/form-data; boundary={}", crate::documents::BOUNDARY);
+    let bodies: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "no file part",
+            multipart.clone(),
+            crate::documents::multipart(&[(Some("metadata"), None, "application/json", &meta)]),
+        ),
+        (
+            "no metadata part",
+            multipart.clone(),
+            crate::documents::multipart(&[(Some("file"), Some("d.pdf"), "application/pdf", &file)]),
+        ),
+        (
+            "two files",
+            multipart.clone(),
+            crate::documents::multipart(&[
+                (Some("metadata"), None, "application/json", &meta),
+                (Some("file"), Some("a.pdf"), "application/pdf", &file),
+                (Some("file"), Some("b.pdf"), "application/pdf", &file),
+            ]),
+        ),
+        (
+            "a part without a name",
+            multipart.clone(),
+            crate::documents::multipart(&[
+                (Some("metadata"), None, "application/json", &meta),
+                (None, Some("d.pdf"), "application/pdf", &file),
+            ]),
+        ),
+        ("a truncated body", multipart.clone(), complete[..complete.len() / 2].to_vec()),
+        ("an empty body", multipart.clone(), Vec::new()),
+        ("no boundary", "multipart/form-data".to_owned(), complete.clone()),
+        ("a JSON body", "application/json".to_owned(), b"{\"kind\": \"decision\"}".to_vec()),
+        ("a plain text body", "text/plain".to_owned(), complete.clone()),
+    ];
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["requestBody"]["content"].get("multipart/form-data").is_none() {
+                continue;
+            }
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let url = fill(path, &client);
+            for (what, content_type, body) in &bodies {
+                let response = app
+                    .client
+                    .request(method.clone(), format!("{}{}", app.address, url))
+                    .bearer_auth(&coordinator.token)
+                    .header("content-type", content_type)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let content_type =
+                    response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                assert!(status.is_client_error(), "{what}: {method} {url} answered {status}");
+                assert_eq!(content_type, "application/problem+json", "{what}: {method} {url}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= bodies.len(), "no multipart operation was tried");
+    assert_eq!(snapshot(&app), before, "a refused request wrote something");
+    let stored = crate::documents::files_under(&app.data_dir().join("documents"));
+    assert!(stored.is_empty(), "a refused upload left bytes in the store: {stored:?}");
 }

@@ -199,6 +199,11 @@ impl TestApp {
         }
     }
 
+    /// The instance's data folder (the document store lives under it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }

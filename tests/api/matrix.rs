@@ -54,6 +54,96 @@ const BOTH: &[Reach] = &[Reach::Own, Reach::Other];
 const AUTHORED: &[Reach] = &[Reach::Own, Reach::Other, Reach::OwnRecord];
 
 const CASES: &[Case] = &[
+    Case {
+        method: "put",
+        path: "/api/v1/referrals/{id}/shared-documents",
+        rule: Rule::Policy {
+            action: Action::ShareDocuments,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.share_documents"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/{id}/shared-documents",
+        rule: Rule::Policy {
+            action: Action::ReadReferredClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("referral.read_documents"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/referrals/{id}/shared-documents/{document_id}/content",
+        rule: Rule::Policy {
+            action: Action::ReadReferredClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("document.download"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/documents",
+        rule: Rule::Policy {
+            action: Action::UploadDocument,
+            reaches: BOTH,
+            allowed: StatusCode::CREATED,
+            audit: Some("document.upload"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/documents",
+        rule: Rule::Policy {
+            action: Action::ListDocuments,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("document.list"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/documents/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadDocument,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("document.read"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/documents/{id}/content",
+        rule: Rule::Policy {
+            action: Action::ReadDocument,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("document.download"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/documents/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateDocument,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("document.update"),
+        },
+    },
+    Case {
+        method: "delete",
+        path: "/api/v1/documents/{id}",
+        rule: Rule::Policy {
+            action: Action::DeleteDocument,
+            reaches: AUTHORED,
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("document.delete"),
+        },
+    },
     Case { method: "post", path: "/api/v1/auth/login", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/refresh", rule: Rule::Public },
     Case { method: "post", path: "/api/v1/auth/logout", rule: Rule::Public },
@@ -682,6 +772,88 @@ fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -
     })
 }
 
+/// A document stored directly (its content sealed into the store as an upload would): uploaded
+/// by the caller for `OwnRecord`, else by the organisation's target user.
+fn fresh_document(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+    let organisation = world.organisation(reach);
+    let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
+    stored_document(app, organisation, fresh_client(app, organisation), author)
+}
+
+/// A document of `client` stored directly, its content sealed into the store.
+fn stored_document(app: &TestApp, organisation: Id, client: Id, author: Id) -> Id {
+    use casebridge::documents::model::{DocumentInput, DocumentKind};
+    use casebridge::documents::queries::{NewDocument, SessionLink};
+    use casebridge::documents::sealing::{CHUNK_SIZE, ChunkSealer};
+    use casebridge::documents::store::DocumentStore;
+    let document_id = Id::new();
+    let master = casebridge::crypto::MasterKeys::new(&[(
+        "test-1".to_owned(),
+        secrecy::SecretBox::new(Box::new(crate::helpers::MASTER_KEY)),
+    )]);
+    let content = crate::documents::pdf(70_000);
+    let storage_key = DocumentStore::key_of(client, document_id);
+    let input = DocumentInput {
+        kind: DocumentKind::Decision,
+        title: "Decyzja".into(),
+        issued_on: None,
+        language: None,
+        procedure_event_id: None,
+        consent_id: None,
+        session_id: None,
+    };
+    let fields = input.parse().unwrap();
+    app.db(|conn| {
+        let key = casebridge::crypto::keys::for_client(conn, &master, client).unwrap();
+        let mut sealed = Vec::new();
+        let mut sealer = ChunkSealer::new(key, document_id, CHUNK_SIZE);
+        sealer.push(&content, |chunk| sealed.extend_from_slice(chunk)).unwrap();
+        let summary = sealer.finish(|chunk| sealed.extend_from_slice(chunk)).unwrap();
+        let path = app.data_dir().join("documents").join(&storage_key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, sealed).unwrap();
+        casebridge::documents::queries::insert(
+            conn,
+            NewDocument {
+                id: document_id,
+                organisation_id: organisation,
+                client_id: client,
+                fields: &fields,
+                link: SessionLink::default(),
+                sha256: &summary.sha256,
+                size: summary.size as i64,
+                content_type: "application/pdf",
+                chunk_size: CHUNK_SIZE as i32,
+                storage_key: &storage_key,
+                uploaded_by: author,
+            },
+        )
+        .unwrap()
+        .id
+    })
+}
+
+/// A pending referral received by the caller's organisation (`Own`) or between two others,
+/// whose consent covers documents, with one document of its client shared.
+fn shared_document(app: &TestApp, world: &World, reach: Reach) -> (Id, Id) {
+    use diesel::prelude::*;
+    let referral = received_referral(app, world, reach, false);
+    let row = app.db(|conn| casebridge::referrals::queries::find(conn, referral).unwrap().unwrap());
+    let document = stored_document(app, row.from_organisation_id, row.client_id, world.own_target);
+    app.db(|conn| {
+        use casebridge::db::schema::{consents, referral_documents};
+        diesel::update(consents::table.find(row.consent_id))
+            .set(consents::scope.eq("[\"identity\",\"documents\"]"))
+            .execute(conn)
+            .unwrap();
+        diesel::insert_into(referral_documents::table)
+            .values((referral_documents::referral_id.eq(referral), referral_documents::document_id.eq(document)))
+            .execute(conn)
+            .unwrap();
+    });
+    (referral, document)
+}
+
 /// A pending grant of the psychological specialty to a fresh user of the organisation, asked
 /// for by its target user (so no caller is the requester or the grantee).
 fn pending_grant(app: &TestApp, world: &World, reach: Reach) -> Id {
@@ -896,13 +1068,51 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("delete", "/api/v1/sessions/{id}") => {
             app.request(Method::DELETE, &format!("/api/v1/sessions/{}", fresh_session(app, world, reach, caller)))
         }
+        ("post", "/api/v1/clients/{id}/documents") => {
+            let meta = crate::documents::metadata();
+            let file = crate::documents::pdf(3000);
+            let body = crate::documents::multipart(&[
+                (Some("metadata"), None, "application/json", &meta),
+                (Some("file"), Some("d.pdf"), "application/pdf", &file),
+            ]);
+            app.post(&format!("/api/v1/clients/{}/documents", fresh_client(app, organisation)))
+                .header("content-type", format!("multipart/form-data; boundary={}", crate::documents::BOUNDARY))
+                .body(body)
+        }
+        ("get", "/api/v1/clients/{id}/documents") => {
+            app.get(&format!("/api/v1/clients/{}/documents", fresh_client(app, organisation)))
+        }
+        ("get", "/api/v1/documents/{id}") => {
+            app.get(&format!("/api/v1/documents/{}", fresh_document(app, world, reach, caller)))
+        }
+        ("get", "/api/v1/documents/{id}/content") => {
+            app.get(&format!("/api/v1/documents/{}/content", fresh_document(app, world, reach, caller)))
+        }
+        ("patch", "/api/v1/documents/{id}") => app
+            .patch(&format!("/api/v1/documents/{}", fresh_document(app, world, reach, caller)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"title": "Decyzja Rady do Spraw Uchodźców"})),
+        ("delete", "/api/v1/documents/{id}") => {
+            app.request(Method::DELETE, &format!("/api/v1/documents/{}", fresh_document(app, world, reach, caller)))
+        }
+        ("put", "/api/v1/referrals/{id}/shared-documents") => app
+            .request(Method::PUT, &format!("/api/v1/referrals/{}/shared-documents", sent_referral(app, world, reach, false)))
+            .json(&json!({"document_ids": []})),
+        ("get", "/api/v1/referrals/{id}/shared-documents") => {
+            app.get(&format!("/api/v1/referrals/{}/shared-documents", shared_document(app, world, reach).0))
+        }
+        ("get", "/api/v1/referrals/{id}/shared-documents/{document_id}/content") => {
+            let (referral, document) = shared_document(app, world, reach);
+            app.get(&format!("/api/v1/referrals/{referral}/shared-documents/{document}/content"))
+        }
         (method, path) => panic!("no request for {method} {path}"),
     }
 }
 
 fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target {
-    let authored = case.path.starts_with("/api/v1/sessions/{id}");
-    let receiving = case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel");
+    let authored = case.path.starts_with("/api/v1/sessions/{id}") || case.path.starts_with("/api/v1/documents/{id}");
+    let receiving =
+        case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel") && case.method != "put";
     let referral_seen_from = if reach == Reach::Other { world.other } else { world.own };
     match reach {
         // No organisation of the world has a psychologist; no caller asked for or receives it.

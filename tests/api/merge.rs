@@ -319,3 +319,33 @@ async fn two_open_referrals_to_the_same_partner_for_the_same_service_block_the_m
         body(read(&app, &office.counselor, &format!("/api/v1/clients/{}/consents", id(&survivor))).await).await;
     assert_eq!(consents["items"].as_array().unwrap().len(), 1, "the duplicate's consent did not move");
 }
+
+#[tokio::test]
+async fn a_duplicates_documents_move_to_the_survivor_still_readable_and_its_erasure_destroys_both_keys() {
+    let app = TestApp::spawn().await;
+    let office = office(&app).await;
+    let (survivor, duplicate) = two_records(&app, &office).await;
+    let dup = id(&duplicate).to_owned();
+    let file = crate::documents::pdf(200_000);
+    let document = crate::documents::uploaded(&app, &office.counselor, &dup, &file).await;
+    let duplicate: Value = body(read(&app, &office.counselor, &format!("/api/v1/clients/{dup}")).await).await;
+    assert_eq!(merge(&app, &office.coordinator, &survivor, &duplicate).await.status(), StatusCode::OK);
+
+    let listed: Value =
+        body(read(&app, &office.counselor, &format!("/api/v1/clients/{}/documents", id(&survivor))).await).await;
+    assert_eq!(listed["items"][0]["id"], document["id"]);
+    let content = read(&app, &office.counselor, &format!("/api/v1/documents/{}/content", id(&document))).await;
+    assert_eq!(content.status(), StatusCode::OK);
+    assert_eq!(content.bytes().await.unwrap().as_ref(), file.as_slice(), "still opened with the duplicate's key");
+    assert_eq!(key_rows(&app, &dup), 1, "the survivor keeps the key that seals the document");
+
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", id(&survivor)))
+        .bearer_auth(&office.coordinator.token)
+        .json(&json!({"reason": "Request of the client"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    assert_eq!((key_rows(&app, &dup), key_rows(&app, id(&survivor))), (0, 0), "both keys are destroyed");
+}

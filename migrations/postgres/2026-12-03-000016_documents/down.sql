@@ -1,0 +1,2 @@
+DROP TABLE referral_documents;
+DROP TABLE documents;

@@ -1,0 +1,1 @@
+ALTER TABLE documents DROP COLUMN key_client_id;
