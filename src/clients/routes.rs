@@ -488,6 +488,28 @@ pub async fn duplicate_check(
     Ok(web::Json(DuplicateCheckResponse { matches }))
 }
 
+/// A second client named in the body, beside the one in the path: one the caller may act on
+/// and not the same. The client in the path exists, so an unknown one here is invalid input
+/// (422 on `field`), not a missing resource.
+fn other_client(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    client: &ClientRow,
+    other_id: Id,
+    action: Action,
+    field: &str,
+) -> Result<ClientRow, ApiError> {
+    let mut errors = FieldErrors::default();
+    match authorized(conn, principal, other_id, action) {
+        Err(ApiError::Problem(problem)) if problem.status == StatusCode::NOT_FOUND.as_u16() => {
+            errors.add(field, "is not a client of your organisation");
+        }
+        Ok(other) if other.id == client.id => errors.add(field, "must be another client"),
+        other => return other,
+    }
+    errors.finish(|| None)
+}
+
 /// Merge a duplicate record of the same person into this one (coordinators). The duplicate's
 /// sessions (their sealed contents re-encrypted under this client's key), group-session
 /// participations, consents, procedure events (deadlines derived again), referrals, household and
@@ -528,19 +550,8 @@ pub async fn merge(
     let client = signed_in
         .run(&state.pool, move |conn, principal| {
             let survivor = authorized(conn, &principal, id, Action::MergeClients)?;
-            let duplicate = match authorized(conn, &principal, request.duplicate_id, Action::MergeClients) {
-                Err(ApiError::Problem(problem)) if problem.status == StatusCode::NOT_FOUND.as_u16() => {
-                    let mut errors = FieldErrors::default();
-                    errors.add("duplicate_id", "is not a client of your organisation");
-                    return errors.finish(|| None);
-                }
-                other => other?,
-            };
-            if survivor.id == duplicate.id {
-                let mut errors = FieldErrors::default();
-                errors.add("duplicate_id", "must be another client");
-                return errors.finish(|| None);
-            }
+            let duplicate =
+                other_client(conn, &principal, &survivor, request.duplicate_id, Action::MergeClients, "duplicate_id")?;
             let row = super::merge::merge(
                 conn,
                 &app.master_keys,
@@ -656,23 +667,8 @@ pub async fn join_household(
     let client = signed_in
         .run(&state.pool, move |conn, principal| {
             let client = authorized(conn, &principal, id, Action::UpdateClient)?;
-            // The client named in the path exists; an unknown client in the body is invalid input,
-            // not a missing resource.
-            let other = match authorized(conn, &principal, link.with_client_id, Action::UpdateClient) {
-                Err(ApiError::Problem(problem))
-                    if problem.status == actix_web::http::StatusCode::NOT_FOUND.as_u16() =>
-                {
-                    let mut errors = FieldErrors::default();
-                    errors.add("with_client_id", "is not a client of your organisation");
-                    return errors.finish(|| None);
-                }
-                other => other?,
-            };
-            if client.id == other.id {
-                let mut errors = FieldErrors::default();
-                errors.add("with_client_id", "must be another client");
-                return errors.finish(|| None);
-            }
+            let other =
+                other_client(conn, &principal, &client, link.with_client_id, Action::UpdateClient, "with_client_id")?;
             db::transaction(conn, |conn| {
                 let household_id = match other.household_id {
                     Some(household_id) => household_id,
