@@ -5,8 +5,10 @@
 REPORT_ROUNDS=${REPORT_ROUNDS:-5}
 REPORT_CLIENTS=$((REPORT_SESSIONS / 10))
 COORDINATOR_EMAIL="bench-coordinator@example.org"
-TO_DAY=$(TZ=Europe/Warsaw date +%F)
-FROM_DAY=$(TZ=Europe/Warsaw date -d '-3 years' +%F)
+# Whole calendar months, as reports take them: the three years up to the end of this month.
+THIS_MONTH=$(TZ=Europe/Warsaw date +%Y-%m-01)
+TO_DAY=$(date -d "$THIS_MONTH + 1 month - 1 day" +%F)
+FROM_DAY=$(date -d "$THIS_MONTH - 3 years" +%F)
 # The report's period is counted in Polish days; the database holds UTC.
 utc_midnight() { date -u -d "$(TZ=Europe/Warsaw date -d "$1 00:00" --rfc-3339=seconds)" '+%Y-%m-%d %H:%M:%S'; }
 FROM_UTC=$(utc_midnight "$FROM_DAY")
@@ -48,13 +50,7 @@ for backend in $BACKENDS; do
     fi
     ensure_admin "$DATABASE_URL"
     start_server "$DATABASE_URL" "$WORK/server-report-$backend.log"
-    admin=$(token_of "$ADMIN_EMAIL")
-    organisation=$(curl -fs "$API/organisations?limit=200" -H "Authorization: Bearer $admin" |
-        jq -r '.items[] | select(.short_name == "BENCH") | .id')
-    curl -s -o /dev/null "$API/users" -H "Authorization: Bearer $admin" -H 'content-type: application/json' \
-        -d "{\"organisation_id\":\"$organisation\",\"email\":\"$COORDINATOR_EMAIL\",\"display_name\":\"Bench Coordinator\",
-             \"role\":\"coordinator\",\"password\":\"$PASSWORD\"}"
-    coordinator=$(token_of "$COORDINATOR_EMAIL")
+    coordinator=$(bench_staff "$COORDINATOR_EMAIL" "Bench Coordinator" coordinator '[]')
     url="$API/reports/indicators?from=$FROM_DAY&to=$TO_DAY"
     sessions=$(curl -fs "$url" -H "Authorization: Bearer $coordinator" | jq -r '.organisations[0].indicators.sessions')
     times=()

@@ -278,16 +278,27 @@ seeded_database() {
     result "3 seed" "seed --clients $size, $backend" "$(cat "$marker")" ">= 50000 rows/s (PostgreSQL)"
 }
 
-# Creates the counselor of the BENCH organisation (legal specialty) once; prints a fresh token.
-bench_counselor() {
-    local admin organisation
+# A user of the BENCH organisation: created once (a later run gets a 409 and goes on), the
+# password set with the one-time enrolment token the creation answers; prints a fresh token.
+# $1 = e-mail, $2 = display name, $3 = role, $4 = specialties as a JSON list.
+bench_staff() {
+    local email="$1" name="$2" role="$3" specialties="$4" admin organisation enrolment
     admin=$(token_of "$ADMIN_EMAIL")
     organisation=$(curl -fs "$API/organisations?limit=200" -H "Authorization: Bearer $admin" |
         jq -r '.items[] | select(.short_name == "BENCH") | .id')
-    curl -s -o /dev/null "$API/users" -H "Authorization: Bearer $admin" -H 'content-type: application/json' \
-        -d "{\"organisation_id\":\"$organisation\",\"email\":\"$COUNSELOR_EMAIL\",\"display_name\":\"Bench Counselor\",
-             \"role\":\"counselor\",\"specialties\":[\"legal\"],\"password\":\"$PASSWORD\"}"
-    token_of "$COUNSELOR_EMAIL"
+    enrolment=$(curl -s "$API/users" -H "Authorization: Bearer $admin" -H 'content-type: application/json' \
+        -d "{\"organisation_id\":\"$organisation\",\"email\":\"$email\",\"display_name\":\"$name\",
+             \"role\":\"$role\",\"specialties\":$specialties}" | jq -r '.enrolment.token // empty')
+    if [ -n "$enrolment" ]; then
+        curl -fs -o /dev/null "$API/auth/enrol" -H 'content-type: application/json' \
+            -d "{\"token\":\"$enrolment\",\"password\":\"$PASSWORD\"}"
+    fi
+    token_of "$email"
+}
+
+# The counselor of the BENCH organisation (legal specialty); prints a fresh token.
+bench_counselor() {
+    bench_staff "$COUNSELOR_EMAIL" "Bench Counselor" counselor '["legal"]'
 }
 
 # A claim of access token $1, picked by the jq path $2 from its payload.
