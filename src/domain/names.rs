@@ -27,7 +27,7 @@
 use std::collections::BTreeSet;
 
 /// Bumped whenever the keys below change, so stored keys are rebuilt (`reindex-names`).
-pub const KEY_VERSION: i32 = 1;
+pub const KEY_VERSION: i32 = 2;
 
 /// How similar a word in Arabic script is to a Latin word with the same skeleton: vowels are
 /// unknown, so never certain.
@@ -59,12 +59,19 @@ pub fn tokens<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// A person's full name with word order, script and transliteration ignored ("Kadyrov Ramzan" =
-/// "Рамзан Кадыров"): the first form of each word, sorted.
+/// "Рамзан Кадыров"): the first form of each word, sorted. Words are read in context (a particle
+/// joins the next word), so both orders are read and the smaller key taken: swapping the two
+/// fields can never change it.
 pub fn name_key(given_names: &str, family_name: &str) -> String {
-    let name = Name::parse(&format!("{given_names} {family_name}"));
-    let mut words: Vec<&str> = name.words.iter().filter_map(|w| w.forms.first().map(String::as_str)).collect();
-    words.sort();
-    words.join(" ")
+    let key = |name: String| {
+        let name = Name::parse(&name);
+        let mut words: Vec<&str> = name.words.iter().filter_map(|w| w.forms.first().map(String::as_str)).collect();
+        words.sort();
+        words.join(" ")
+    };
+    let one = key(format!("{given_names} {family_name}"));
+    let other = key(format!("{family_name} {given_names}"));
+    one.min(other)
 }
 
 /// The phonetic keys of several names, for the search index: every form and skeleton of every
