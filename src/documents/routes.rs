@@ -409,6 +409,7 @@ fn record(
 /// A client's documents the caller may see (oldest first): documents of a psychological
 /// session only to those inside the tier.
 #[utoipa::path(
+    operation_id = "list_documents_of_client",
     tag = "documents",
     params(("id" = Id, Path, description = "Client id"), PageQuery),
     responses(
@@ -715,6 +716,7 @@ pub async fn update(
 /// destroyed after the retention period. Counselors delete the documents they uploaded,
 /// coordinators any of the organisation's.
 #[utoipa::path(
+    operation_id = "remove_document",
     tag = "documents",
     params(("id" = Id, Path, description = "Document id")),
     responses(

@@ -263,3 +263,19 @@ async fn a_fixed_path_beside_a_parameterised_one_answers_405_for_other_methods()
     let response = app.patch("/api/v1/sessions/not-an-id").bearer_auth(&admin.token).send().await.unwrap();
     assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[test]
+fn every_operation_has_an_operation_id_of_its_own() {
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!(
+                    "operationId `{id}` names both {other} and {method} {path}: generated clients key operations by it"
+                );
+            }
+        }
+    }
+}
