@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::db;
 use crate::http::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(live).service(ready).service(metrics);
@@ -46,7 +46,7 @@ pub async fn live() -> web::Json<Health> {
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
-    db::run(&state.pool, |conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    db::run::<_, ApiError, _>(&state.pool, |conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
     Ok(web::Json(Health { status: "ok".to_owned() }))
 }
 

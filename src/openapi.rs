@@ -6,8 +6,13 @@ use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::Problem;
+use crate::{
+    audit, auth, clients, consents, documents, grants, health, organisations, privacy, procedure, reference, referrals,
+    reports, sessions, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -268,13 +273,34 @@ impl Modify for Links {
     }
 }
 
-/// The document for the routes `startup::register_routes` registers.
+/// Every documented route. The OpenAPI document is generated from exactly this.
+pub fn register_routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        utoipa_actix_web::scope("/api/v1")
+            .configure(auth::routes::configure)
+            .configure(organisations::routes::configure)
+            .configure(users::routes::configure)
+            .configure(grants::routes::configure)
+            .configure(audit::routes::configure)
+            .configure(clients::routes::configure)
+            .configure(consents::routes::configure)
+            .configure(procedure::routes::configure)
+            .configure(sessions::routes::configure)
+            .configure(documents::routes::configure)
+            .configure(documents::sharing::configure)
+            .configure(referrals::routes::configure)
+            .configure(privacy::routes::configure)
+            .configure(reports::routes::configure)
+            .configure(reference::configure),
+    )
+    .configure(health::configure)
+    .service(auth::routes::jwks);
+}
+
+/// The document for the routes `register_routes` registers.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut document) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiBase::openapi())
-        .configure(crate::startup::register_routes)
-        .split_for_parts();
+    let (_, mut document) =
+        App::new().into_utoipa_app().openapi(ApiBase::openapi()).configure(register_routes).split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     // The paths exist only now, after the routes were collected.
     CommonResponses.modify(&mut document);

@@ -75,6 +75,9 @@ pub enum Action {
     /// Aggregates of the caller's organisation with every count exact, small ones included: for
     /// staff who hold its records anyway. Everyone else's aggregates show counts of 1-4 as "<5".
     ReadExactFigures,
+    /// Being the assigned counselor of a client of the organisation (the caller is the user
+    /// to be assigned).
+    HoldCaseload,
 }
 
 /// How far an allowed action reaches.
@@ -178,6 +181,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, MergeClients, OwnOrganisation),
     (Coordinator, ReadOrganisationReport, OwnOrganisation),
     (Coordinator, ReadExactFigures, OwnOrganisation),
+    (Coordinator, HoldCaseload, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
@@ -202,6 +206,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, DeleteSession, OwnRecord),
     (Counselor, CountSessions, OwnOrganisation),
     (Counselor, ReadExactFigures, OwnOrganisation),
+    (Counselor, HoldCaseload, OwnOrganisation),
     (Counselor, CreateReferral, OwnOrganisation),
     (Counselor, ListReferrals, OwnOrganisation),
     (Counselor, ReadReferral, OwnOrganisation),
@@ -223,6 +228,16 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Analyst, CountSessions, OwnOrganisation),
     (Analyst, ReadOrganisationReport, OwnOrganisation),
 ];
+
+/// Actions allowed only for a while after the record was written, beside the table: after the
+/// window the record is corrected instead (409).
+const WINDOWS: &[(Action, chrono::TimeDelta)] = &[(DeleteSession, chrono::TimeDelta::hours(24))];
+
+/// Whether `action` is still open for a record written at `written_at`; actions without a
+/// window always are.
+pub fn within_window(action: Action, written_at: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> bool {
+    WINDOWS.iter().find(|(a, _)| *a == action).is_none_or(|(_, window)| now - written_at <= *window)
+}
 
 /// Who is asking, as far as the policy cares.
 #[derive(Debug, Clone, Copy)]
@@ -422,6 +437,30 @@ mod tests {
         let requesting_admin = caller(ConsortiumAdmin, None);
         let asked_by_admin = Target::grant(organisation, grantee, requesting_admin.user_id.unwrap(), false);
         assert_eq!(decide(requesting_admin, DecidePsychologicalGrant, asked_by_admin), Decision::Forbidden);
+    }
+
+    #[test]
+    fn a_session_can_be_deleted_for_a_day_after_it_was_logged() {
+        let logged = chrono::NaiveDate::from_ymd_opt(2026, 3, 28).unwrap().and_hms_opt(23, 30, 0).unwrap();
+        assert!(within_window(DeleteSession, logged, logged + chrono::TimeDelta::hours(24)));
+        assert!(!within_window(
+            DeleteSession,
+            logged,
+            logged + chrono::TimeDelta::hours(24) + chrono::TimeDelta::seconds(1)
+        ));
+        assert!(within_window(UpdateSession, logged, logged + chrono::TimeDelta::days(400)));
+    }
+
+    #[test]
+    fn only_counselors_and_coordinators_of_the_organisation_hold_a_caseload() {
+        let organisation = Id::new();
+        let own = Target::organisation(organisation);
+        for role in [Counselor, Coordinator] {
+            assert_eq!(decide(caller(role, Some(organisation)), HoldCaseload, own), Decision::Allow);
+            assert_eq!(decide(caller(role, Some(Id::new())), HoldCaseload, own), Decision::Hidden);
+        }
+        assert_eq!(decide(caller(Analyst, Some(organisation)), HoldCaseload, own), Decision::Forbidden);
+        assert_eq!(decide(caller(ConsortiumAdmin, None), HoldCaseload, own), Decision::Forbidden);
     }
 
     #[test]

@@ -1,69 +1,39 @@
 //! Builds the application — routes, middleware, shared state — for `main` and for the tests.
 
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
+use actix_web::body::MessageBody;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, get, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
-use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::TokenKeys;
-use crate::config::{Config, LoginThrottle};
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
-use crate::{
-    audit, auth, clients, consents, documents, grants, health, http, openapi, organisations, privacy, procedure,
-    reference, referrals, reports, sessions, users,
-};
+use crate::state::AppState;
+use crate::{audit, documents, health, http, openapi, referrals};
 
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: DbPool,
-    pub tokens: TokenKeys,
-    pub passwords: Passwords,
-    pub login_throttle: LoginThrottle,
-    pub session_ttl: Duration,
-    pub refresh_ttl: Duration,
-    pub trusted_proxies: Vec<IpAddr>,
-    pub metrics: Metrics,
-    /// When set, `/metrics` needs it as a bearer token.
-    pub metrics_token: Option<secrecy::SecretString>,
-    pub master_keys: MasterKeys,
-    pub referral_working_days: (u32, u32),
-    pub documents: documents::Documents,
-}
-
-/// Every documented route. The OpenAPI document is generated from exactly this.
-pub fn register_routes(cfg: &mut ServiceConfig) {
-    cfg.service(
-        utoipa_actix_web::scope("/api/v1")
-            .configure(auth::routes::configure)
-            .configure(organisations::routes::configure)
-            .configure(users::routes::configure)
-            .configure(grants::routes::configure)
-            .configure(audit::routes::configure)
-            .configure(clients::routes::configure)
-            .configure(consents::routes::configure)
-            .configure(procedure::routes::configure)
-            .configure(sessions::routes::configure)
-            .configure(documents::routes::configure)
-            .configure(documents::sharing::configure)
-            .configure(referrals::routes::configure)
-            .configure(privacy::routes::configure)
-            .configure(reports::routes::configure)
-            .configure(reference::configure),
-    )
-    .configure(health::configure)
-    .service(auth::routes::jwks);
+/// The request reads the instance's clock once, on arrival (see `clock`).
+async fn read_clock(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match req.app_data::<web::Data<AppState>>().map(|state| state.clock.clone()) {
+        Some(clock) => clock.read_once(next.call(req)).await,
+        None => next.call(req).await,
+    }
 }
 
 #[get("/docs")]
@@ -83,6 +53,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: DbPool,
+    clock: Clock,
     _background: BackgroundTasks,
 }
 
@@ -129,8 +100,10 @@ impl Application {
         let passwords = Passwords::new(cores)?;
         let documents = documents::Documents::new(config.documents.clone())?;
         let document_store = documents.store.clone();
+        let clock = Clock::default();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
+            clock: clock.clone(),
             tokens: TokenKeys::new(&config.tokens)?,
             passwords: passwords.clone(),
             login_throttle: config.login_throttle,
@@ -171,9 +144,10 @@ impl Application {
                 )
                 .service(docs_redirect)
                 .into_utoipa_app()
-                .configure(register_routes)
+                .configure(openapi::register_routes)
                 .into_app()
                 .default_service(web::to(http::unmatched))
+                .wrap(from_fn(read_clock))
                 .wrap(from_fn(health::record))
                 .wrap(http::security_headers(production))
                 .wrap(cors(&origins))
@@ -188,16 +162,20 @@ impl Application {
         let server = server.run();
 
         let background = BackgroundTasks(vec![
-            tokio::spawn(audit::chain::run_sealer(pool.clone(), config.audit_seal_interval)),
-            tokio::spawn(db::every(pool.clone(), Duration::from_secs(60), "referral expiry", |conn| {
-                Ok(referrals::cascade::expire_overdue(conn, crate::domain::today())?)
+            tokio::spawn(audit::chain::run_sealer(pool.clone(), clock.clone(), config.audit_seal_interval)),
+            tokio::spawn(db::every(pool.clone(), clock.clone(), Duration::from_secs(60), "referral expiry", |conn| {
+                Ok(referrals::cascade::expire_unanswered(conn, crate::domain::today())?)
             })),
-            tokio::spawn(db::every(pool.clone(), config.idempotency_purge_interval, "idempotency purge", |conn| {
-                Ok(http::idempotency::purge_expired(conn)?)
-            })),
+            tokio::spawn(db::every(
+                pool.clone(),
+                clock.clone(),
+                config.idempotency_purge_interval,
+                "idempotency purge",
+                |conn| Ok(http::idempotency::purge_expired(conn)?),
+            )),
             tokio::spawn(documents::run_purger(pool.clone(), document_store, config.documents.purge_interval)),
         ]);
-        Ok(Self { port, server, pool, _background: background })
+        Ok(Self { port, server, pool, clock, _background: background })
     }
 
     pub fn port(&self) -> u16 {
@@ -206,6 +184,11 @@ impl Application {
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
+    }
+
+    /// The instance's clock (tests move it).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {

@@ -12,6 +12,7 @@ use diesel::sql_types::Text;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::db::schema::{audit_events, audit_links, audit_pending};
 use crate::db::{self, DbConnection, DbPool, Id};
 
@@ -173,8 +174,8 @@ pub fn seal_all(conn: &mut DbConnection) -> QueryResult<usize> {
 }
 
 /// Keeps sealing in the background until the process ends.
-pub async fn run_sealer(pool: DbPool, interval: Duration) {
-    db::every(pool, interval, "audit sealing", |conn| Ok(seal_all(conn)?)).await
+pub async fn run_sealer(pool: DbPool, clock: Clock, interval: Duration) {
+    db::every(pool, clock, interval, "audit sealing", |conn| Ok(seal_all(conn)?)).await
 }
 
 /// What `casebridge audit verify` found.

@@ -14,7 +14,7 @@ use crate::db::{DbConnection, Id};
 use crate::http::pagination::{Page, PageQuery, PageRequest};
 use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list);

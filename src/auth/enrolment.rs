@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::sessions::{random_token, token_hash};
+use super::login_sessions::{random_token, token_hash};
 use crate::db::schema::enrolment_tokens;
 use crate::db::{self, DbConnection, Id};
 

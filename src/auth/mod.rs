@@ -2,10 +2,10 @@
 //! tokens, failed-login throttling, and `SignedIn`, which every protected handler takes.
 
 pub mod enrolment;
+pub mod login_sessions;
 pub mod password;
 pub mod principal;
 pub mod routes;
-pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 

@@ -6,13 +6,13 @@ use std::net::IpAddr;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
-use super::sessions;
+use super::login_sessions;
 use crate::audit::{self, Actor, Outcome};
 use crate::db::{DbConnection, DbPool, Id};
 use crate::domain::{Role, SessionKind, Specialties};
 use crate::http::{self, ApiError};
 use crate::policy::{self, Action, Caller, Decision, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Where a request comes from: its id and the client's address. The address is the peer's,
 /// or — only when the peer is a configured trusted proxy — the one `X-Forwarded-For` names
@@ -149,7 +149,7 @@ impl SignedIn {
 
     fn confirm(self, conn: &mut DbConnection) -> Result<Principal, ApiError> {
         let Self { user_id, session_id, origin } = self;
-        let live = sessions::live_session_user(conn, session_id, user_id)?
+        let live = login_sessions::live_session_user(conn, session_id, user_id)?
             .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
         Ok(Principal {
             user_id,

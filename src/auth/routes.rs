@@ -5,14 +5,14 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::sessions::{self, RefreshToken, Rotation};
+use super::login_sessions::{self, RefreshToken, Rotation};
 use super::tokens::JsonWebKeySet;
 use super::{Origin, SignedIn, enrolment, password, throttle};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::db::{self, Id};
 use crate::domain::Email;
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::model::User;
 use crate::users::queries as users;
 
@@ -177,10 +177,10 @@ pub async fn login(
     let (session_ttl, refresh_ttl) = (state.session_ttl, state.refresh_ttl);
     let role = user.role()?;
     let (user_id, organisation_id) = (user.id, user.organisation_id);
-    let (session_id, refresh_token) = db::run(&state.pool, move |conn| {
+    let (session_id, refresh_token) = db::run::<_, ApiError, _>(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             throttle::forgive(conn, &attempt)?;
-            let (session_id, refresh_token) = sessions::start(conn, user_id, session_ttl, refresh_ttl)?;
+            let (session_id, refresh_token) = login_sessions::start(conn, user_id, session_ttl, refresh_ttl)?;
             users::record_login(conn, user_id)?;
             let actor = Actor { user_id: Some(user_id), organisation_id, ..actor };
             audit::record(conn, Event::new(&actor, "auth.login", RESOURCE).on(session_id))?;
@@ -226,11 +226,11 @@ pub async fn refresh(
     let presented = body.into_inner().refresh_token;
     let refresh_ttl = state.refresh_ttl;
     let actor = origin.actor();
-    let rotated = db::run(&state.pool, move |conn| {
-        let rotation = db::transaction(conn, |conn| sessions::rotate(conn, &presented, refresh_ttl))?;
+    let rotated = db::run::<_, ApiError, _>(&state.pool, move |conn| {
+        let rotation = db::transaction(conn, |conn| login_sessions::rotate(conn, &presented, refresh_ttl))?;
         match rotation {
             Rotation::Rotated { user_id, session_id, token } => {
-                let user = sessions::live_session_user(conn, session_id, user_id)?;
+                let user = login_sessions::live_session_user(conn, session_id, user_id)?;
                 Ok(user.map(|user| (user_id, session_id, user, token)))
             }
             Rotation::Reused { user_id, session_id } => {
@@ -266,8 +266,8 @@ pub async fn logout(
     let actor = origin.actor();
     db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
-            if let Some((session_id, user_id)) = sessions::session_of(conn, &presented)? {
-                sessions::revoke_session(conn, session_id, "logout")?;
+            if let Some((session_id, user_id)) = login_sessions::session_of(conn, &presented)? {
+                login_sessions::revoke_session(conn, session_id, "logout")?;
                 let actor = Actor { user_id: Some(user_id), ..actor };
                 audit::record(conn, Event::new(&actor, "auth.logout", RESOURCE).on(session_id))?;
             }
@@ -309,7 +309,7 @@ pub async fn enrol(
         return Err(invalid_enrolment_token());
     }
     let presented = token.clone();
-    let user = db::run(&state.pool, move |conn| match enrolment::holder(conn, &presented)? {
+    let user = db::run::<_, ApiError, _>(&state.pool, move |conn| match enrolment::holder(conn, &presented)? {
         Some(user_id) => Ok(users::find(conn, user_id)?),
         None => Ok(None),
     })
@@ -327,7 +327,7 @@ pub async fn enrol(
                 return Err(invalid_enrolment_token());
             }
             users::set_password(conn, user.id, &hash)?;
-            sessions::revoke_all(conn, user.id, "enrolled")?;
+            login_sessions::revoke_all(conn, user.id, "enrolled")?;
             throttle::forgive_account(conn, &user.email_key)?;
             audit::record(conn, Event::new(&actor, "user.enrol", "user").on(user.id))?;
             Ok(())
@@ -410,7 +410,10 @@ pub async fn change_password(
         .await?;
     let mut errors = FieldErrors::default();
     if matches {
-        db::run(&state.pool, move |conn| Ok(db::transaction(conn, |conn| throttle::forgive(conn, &attempt))?)).await?;
+        db::run::<_, ApiError, _>(&state.pool, move |conn| {
+            Ok(db::transaction(conn, |conn| throttle::forgive(conn, &attempt))?)
+        })
+        .await?;
     } else {
         errors.add("current_password", "is not your current password");
     }
@@ -420,7 +423,7 @@ pub async fn change_password(
     db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             users::set_password(conn, user_id, &hash)?;
-            sessions::revoke_all(conn, user_id, "password_changed")?;
+            login_sessions::revoke_all(conn, user_id, "password_changed")?;
             audit::record(conn, Event::new(&principal.actor, "auth.password_change", "user").on(user_id))?;
             Ok::<_, ApiError>(())
         })

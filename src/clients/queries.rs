@@ -123,7 +123,7 @@ pub fn insert(
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
             clients::version.eq(1),
-            field_values(fields),
+            field_values(fields)?,
         ))
         .returning(clients::all_columns)
         .get_result::<ClientRow>(conn)?;
@@ -136,7 +136,7 @@ pub fn insert(
 #[allow(clippy::type_complexity)]
 pub fn field_values(
     fields: &ClientFields,
-) -> (
+) -> QueryResult<(
     (
         diesel::dsl::Eq<clients::given_names, String>,
         diesel::dsl::Eq<clients::family_name, String>,
@@ -161,33 +161,33 @@ pub fn field_values(
         diesel::dsl::Eq<clients::assigned_counselor_id, Option<Id>>,
         diesel::dsl::Eq<clients::name_key, String>,
     ),
-) {
-    (
+)> {
+    Ok((
         (
             clients::given_names.eq(fields.given_names.clone()),
             clients::family_name.eq(fields.family_name.clone()),
             clients::native_name.eq(fields.native_name.clone()),
-            clients::aliases.eq(db::encode_list(&fields.aliases)),
+            clients::aliases.eq(db::encode_list(&fields.aliases)?),
             clients::date_of_birth.eq(fields.date_of_birth),
             clients::birth_year.eq(fields.birth_year),
             clients::sex.eq(fields.sex.code()),
-            clients::nationalities.eq(db::encode_list(&fields.nationalities)),
+            clients::nationalities.eq(db::encode_list(&fields.nationalities)?),
             clients::region_of_origin.eq(fields.region_of_origin.clone()),
         ),
         (
-            clients::languages.eq(db::encode_list(&fields.languages)),
+            clients::languages.eq(db::encode_list(&fields.languages)?),
             clients::interpreter_needed.eq(fields.interpreter_needed),
             clients::city.eq(fields.city.clone()),
             clients::city_key.eq(city_key(fields)),
             clients::accommodation.eq(fields.accommodation.code()),
             clients::phone.eq(fields.phone.clone()),
             clients::email.eq(fields.email.clone()),
-            clients::vulnerabilities.eq(db::encode_list(&fields.vulnerabilities)),
-            clients::identifiers.eq(db::encode_list(&fields.identifiers)),
+            clients::vulnerabilities.eq(db::encode_list(&fields.vulnerabilities)?),
+            clients::identifiers.eq(db::encode_list(&fields.identifiers)?),
             clients::assigned_counselor_id.eq(fields.assigned_counselor_id),
             clients::name_key.eq(fields.name_key()),
         ),
-    )
+    ))
 }
 
 /// The rows that index one client: folded name words, phonetic name keys, list-valued fields as
@@ -400,7 +400,7 @@ pub fn update(
     let updated = diesel::update(clients::table.find(current.id))
         .filter(clients::version.eq(expected_version))
         .set((
-            field_values(fields),
+            field_values(fields)?,
             clients::updated_at.eq(db::now().naive_utc()),
             clients::version.eq(expected_version + 1),
         ))

@@ -16,13 +16,13 @@ use crate::db::{self, DbConnection, Id};
 use crate::domain::client::{
     ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, identifier_key,
 };
-use crate::domain::{self, Role, names};
+use crate::domain::{self, Specialties, names};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::policy::Action;
-use crate::startup::AppState;
+use crate::policy::{self, Action, Caller, Decision, Target};
+use crate::state::AppState;
 use crate::{organisations, users};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -38,7 +38,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(leave_household);
 }
 
-/// The assigned counselor must be an active counselor or coordinator of the client's organisation.
+/// The assigned counselor must be an active user of the client's organisation whom the policy
+/// lets hold a caseload there.
 fn check_counselor(
     conn: &mut DbConnection,
     organisation_id: Id,
@@ -49,13 +50,16 @@ fn check_counselor(
         return Ok(());
     };
     let fits = match users::queries::find(conn, counselor_id)? {
-        Some(user) => {
-            let role = user.role()?;
-            user.active
-                && user.organisation_id == Some(organisation_id)
-                && matches!(role, Role::Counselor | Role::Coordinator)
+        Some(user) if user.active => {
+            let counselor = Caller {
+                role: user.role()?,
+                organisation_id: user.organisation_id,
+                user_id: Some(user.id),
+                specialties: Specialties::of(&user.specialties()?),
+            };
+            policy::decide(counselor, Action::HoldCaseload, Target::organisation(organisation_id)) == Decision::Allow
         }
-        None => false,
+        _ => false,
     };
     if !fits {
         errors.add("assigned_counselor_id", "is not an active counselor of this organisation");

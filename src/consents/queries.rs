@@ -40,7 +40,7 @@ pub fn insert(
             consents::organisation_id.eq(organisation_id),
             consents::purpose.eq(input.purpose.code()),
             consents::partner_id.eq(input.partner_id),
-            consents::scope.eq(db::encode_list(&input.scope)),
+            consents::scope.eq(db::encode_list(&input.scope)?),
             consents::given_on.eq(input.given_on),
             consents::expires_on.eq(input.expires_on),
             consents::language.eq(language),

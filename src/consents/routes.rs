@@ -17,7 +17,7 @@ use crate::http::precondition::with_etag;
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
 use crate::policy::Action;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const RESOURCE: &str = "consent";
 

@@ -12,8 +12,6 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::http::ApiError;
-
 pub use id::Id;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -155,29 +153,56 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+/// Why database work did not get a result: the query failed, no connection could be had, or the
+/// blocking task that ran it was lost. The API maps it to its problem once (`http::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error")]
+    Query(#[from] diesel::result::Error),
+    #[error("database unavailable")]
+    Unavailable(#[source] r2d2::Error),
+    #[error("blocking task failed: {0}")]
+    Interrupted(String),
+}
+
+/// An error of work done on a connection that says whether the database failed it, so that the
+/// connection is checked before it goes back to the pool.
+pub trait WorkError: From<DbError> + Send + 'static {
+    fn failed_in_database(&self) -> bool;
+}
+
+impl WorkError for DbError {
+    fn failed_in_database(&self) -> bool {
+        matches!(self, Self::Query(_))
+    }
+}
+
 /// Runs database work on the blocking thread pool with a pooled connection.
-pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: WorkError,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(ApiError::DatabaseUnavailable)?;
+    actix_web::web::block(crate::clock::carried(move || {
+        let mut conn = pool.get().map_err(DbError::Unavailable)?;
         let outcome = work(&mut conn);
-        if matches!(outcome, Err(ApiError::Database(_))) {
+        if outcome.as_ref().is_err_and(E::failed_in_database) {
             conn.check_after_failure();
         }
         outcome
-    })
+    }))
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    .map_err(|e| DbError::Interrupted(e.to_string()))?
 }
 
-/// Runs `work` on a pooled connection every `interval` until the process ends. Failures (the
-/// database away, another instance doing the same work) are logged and retried next time.
+/// Runs `work` on a pooled connection every `interval` until the process ends, each run with
+/// the instance's clock read once. Failures (the database away, another instance doing the same
+/// work) are logged and retried next time.
 pub async fn every(
     pool: DbPool,
+    clock: crate::clock::Clock,
     interval: Duration,
     what: &'static str,
     work: fn(&mut DbConnection) -> anyhow::Result<usize>,
@@ -187,15 +212,18 @@ pub async fn every(
     loop {
         ticker.tick().await;
         let pool = pool.clone();
-        let outcome = actix_web::web::block(move || -> anyhow::Result<usize> {
-            let mut conn = pool.get()?;
-            let outcome = work(&mut conn);
-            if outcome.is_err() {
-                conn.check_after_failure();
-            }
-            outcome
-        })
-        .await;
+        let run = async {
+            actix_web::web::block(crate::clock::carried(move || -> anyhow::Result<usize> {
+                let mut conn = pool.get()?;
+                let outcome = work(&mut conn);
+                if outcome.is_err() {
+                    conn.check_after_failure();
+                }
+                outcome
+            }))
+            .await
+        };
+        let outcome = clock.read_once(run).await;
         match outcome {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::debug!(error = %error, task = what, "periodic work postponed"),
@@ -296,11 +324,10 @@ where
     outcome
 }
 
-/// The current time as stored: UTC, truncated to microseconds so that both databases return
-/// exactly what was written.
+/// The current time as stored: the instant of the request in progress (`clock::now`), in UTC
+/// and truncated to microseconds so that both databases return exactly what was written.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().trunc_subsecs(6)
+    crate::clock::now()
 }
 
 /// Reads a text column holding a closed-list code (a role, a session kind, …).
@@ -318,8 +345,8 @@ pub fn decode_list<T: serde::de::DeserializeOwned>(stored: &str) -> QueryResult<
 }
 
 /// Writes a list as the JSON text `decode_list` reads.
-pub fn encode_list<T: serde::Serialize>(items: &[T]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+pub fn encode_list<T: serde::Serialize>(items: &[T]) -> QueryResult<String> {
+    serde_json::to_string(items).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
 
 #[cfg(test)]

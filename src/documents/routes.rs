@@ -27,7 +27,7 @@ use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::{self, Action, Decision, Target};
 use crate::sessions::queries::Viewer;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What a multipart body may add around the file (boundaries, headers, the metadata part).
 const ENVELOPE_BYTES: u64 = 64 * 1024;
@@ -589,7 +589,7 @@ pub(super) async fn send_content(state: &AppState, readable: Readable) -> Result
     };
     let client_id = row.client_id;
     let outcome = failure.clone();
-    db::run(&state.pool, move |conn| {
+    db::run::<_, ApiError, _>(&state.pool, move |conn| {
         let event =
             Event::new(&principal.actor, "document.download", RESOURCE).on(id).for_client(client_id).in_tier(tier);
         let event = if outcome.is_some() { event.outcome(Outcome::Failure) } else { event };

@@ -20,8 +20,9 @@ use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, distinct};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::{Action, Target};
+use crate::referrals::lifecycle;
 use crate::referrals::model::ReferralRow;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const REFERRAL: &str = "referral";
 
@@ -48,7 +49,7 @@ pub struct SharedDocuments {
 /// Whether the referral is open and its consent stands and covers documents today.
 fn sharing_allowed(conn: &mut DbConnection, row: &ReferralRow) -> Result<bool, ApiError> {
     let today = domain::today();
-    if !row.status_on(today)?.is_open() {
+    if !lifecycle::is_open(row.status_on(today)?) {
         return Ok(false);
     }
     let Some(consent) = crate::consents::queries::find(conn, row.client_id, row.consent_id)? else {
@@ -131,7 +132,7 @@ pub async fn share(
                 Some(id),
             )?;
             let status = row.status_on(domain::today())?;
-            if !status.is_open() {
+            if !lifecycle::is_open(status) {
                 return Err(ApiError::wrong_status(status.code(), "Documents are shared only on an open referral."));
             }
             let mut errors = FieldErrors::default();

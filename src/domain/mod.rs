@@ -59,10 +59,9 @@ impl Specialties {
     }
 }
 
-/// Today in Poland: calendar questions (deadlines, "today") are answered in Europe/Warsaw,
-/// whatever the server's time zone.
+/// Today in Poland, as the request in progress sees it (`clock::today`).
 pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Warsaw).date_naive()
+    crate::clock::today()
 }
 
 /// The instant (UTC) a day begins in Poland.

@@ -11,7 +11,7 @@ use crate::db::{self, Id};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(confirm).service(refuse);

@@ -95,6 +95,23 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match error {
+            DbError::Query(error) => Self::Database(error),
+            DbError::Unavailable(error) => Self::DatabaseUnavailable(error),
+            DbError::Interrupted(cause) => Self::Internal(anyhow::anyhow!("blocking task failed: {cause}")),
+        }
+    }
+}
+
+impl crate::db::WorkError for ApiError {
+    fn failed_in_database(&self) -> bool {
+        matches!(self, Self::Database(_))
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Self::Problem(Box::new(Problem::new(status, code, detail)))

@@ -17,7 +17,7 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, created as created_response, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::{Action, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const RESOURCE: &str = "organisation";
 

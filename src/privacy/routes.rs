@@ -20,7 +20,7 @@ use crate::procedure::model::ProcedureEventView;
 use crate::referrals::model::{Referral, ReferralRow};
 use crate::sessions::model::{Notes, Session, SessionRow};
 use crate::sessions::sealing::open_details;
-use crate::startup::AppState;
+use crate::state::AppState;
 use diesel::prelude::*;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -105,8 +105,13 @@ pub fn rederive(conn: &mut DbConnection, client_id: Id, organisation_id: Id) -> 
     Ok(())
 }
 
-fn rule(code: &str, version: i32) -> Option<&'static Rule> {
-    RULES.iter().find(|rule| rule.code == code && rule.version as i32 == version)
+/// The rule a stored deadline was computed with. A deadline whose rule is not in the table (a
+/// rule removed without re-deriving the deadlines) fails the request: its legal basis is never
+/// silently left blank.
+fn rule(code: &str, version: i32) -> QueryResult<&'static Rule> {
+    RULES.iter().find(|rule| rule.code == code && rule.version as i32 == version).ok_or_else(|| {
+        diesel::result::Error::DeserializationError(format!("no deadline rule {code} version {version}").into())
+    })
 }
 
 pub fn open_deadlines_of_client(
@@ -120,20 +125,19 @@ pub fn open_deadlines_of_client(
         .order((deadline_rows::due_on, deadline_rows::id))
         .select((deadline_rows::id, deadline_rows::rule_code, deadline_rows::rule_version, deadline_rows::due_on))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(id, code, version, due_on)| {
             let days_left = (due_on - today).num_days();
-            ClientDeadline {
+            Ok(ClientDeadline {
                 id,
-                legal_basis: rule(&code, version).map(|r| r.legal_basis.to_owned()).unwrap_or_default(),
+                legal_basis: rule(&code, version)?.legal_basis.to_owned(),
                 rule: code,
                 due_on,
                 days_left,
                 overdue: days_left < 0,
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// deadline id, client id, reference, assigned counselor, rule code, rule version, due date
@@ -184,26 +188,25 @@ pub fn agenda(
     }
     let rows: Vec<AgendaRow> =
         select.order((deadline_rows::due_on, deadline_rows::id)).limit(page.limit + 1).load(conn)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(id, client_id, client_reference, assigned_counselor_id, code, version, due_on)| {
-            let rule = rule(&code, version);
+            let rule = rule(&code, version)?;
             let days_left = (due_on - query.today).num_days();
-            AgendaItem {
+            Ok(AgendaItem {
                 id,
                 kind: AgendaKind::LegalDeadline,
                 session_id: None,
                 client_id,
                 client_reference,
                 assigned_counselor_id,
-                title: rule.map(|r| r.title_en.to_owned()).unwrap_or_default(),
-                legal_basis: rule.map(|r| r.legal_basis.to_owned()),
-                monitoring: rule.is_some_and(|r| r.monitoring),
+                title: rule.title_en.to_owned(),
+                legal_basis: Some(rule.legal_basis.to_owned()),
+                monitoring: rule.monitoring,
                 rule: Some(code),
                 due_on,
                 days_left,
                 overdue: days_left < 0,
-            }
+            })
         })
-        .collect())
+        .collect()
 }

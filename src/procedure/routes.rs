@@ -19,7 +19,7 @@ use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::Action;
 use crate::sessions::{self, queries::Viewer};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const RESOURCE: &str = "procedure_event";
 

@@ -6,7 +6,8 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::model::{ReferralEventKind, ReferralRow, ReferralStatus};
+use super::lifecycle::{self, Move};
+use super::model::{ReferralEventKind, ReferralRow};
 use super::queries::{self, Change};
 use super::shared;
 use crate::audit::{self, Actor, Event};
@@ -21,25 +22,24 @@ use crate::http::ApiError;
 pub const WITHDRAWN: &str = "[consent withdrawn]";
 
 const RESOURCE: &str = "referral";
-const OPEN: [ReferralStatus; 2] = [ReferralStatus::Pending, ReferralStatus::Accepted];
 
 /// Records the expiry of pending referrals whose answer date has passed; returns how many.
 /// The periodic job does it, so no user is the actor; the sending organisation's trail shows it
 /// beside the client it concerns.
-pub fn expire_overdue(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<usize> {
+pub fn expire_unanswered(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<usize> {
     db::transaction(conn, |conn| {
-        let overdue: Vec<ReferralRow> = referrals::table
-            .filter(referrals::status.eq(ReferralStatus::Pending.code()))
+        let unanswered: Vec<ReferralRow> = referrals::table
+            .filter(referrals::status.eq_any(lifecycle::codes(lifecycle::step(Move::Expire).from)))
             .filter(referrals::respond_by.lt(today))
             .limit(500)
             .select(ReferralRow::as_select())
             .load(conn)?;
-        let change = Change::to(ReferralStatus::Expired);
+        let change = Change::by(Move::Expire);
         let system = Actor::default();
         let mut expired = 0;
-        for row in &overdue {
-            if let Some(row) = queries::transition(conn, row, None, &[ReferralStatus::Pending], &change, None)? {
-                let event = Event::new(&system, "referral.expire", RESOURCE)
+        for row in &unanswered {
+            if let Some(row) = queries::transition(conn, row, None, &change, None)? {
+                let event = Event::new(&system, lifecycle::step(change.by).event, RESOURCE)
                     .on(row.id)
                     .for_client(row.client_id)
                     .in_organisation(Some(row.from_organisation_id));
@@ -116,7 +116,7 @@ pub fn withdraw_consent(conn: &mut DbConnection, consent: &ConsentRow, actor: &A
     let change = Change {
         reason_code: Some("consent_withdrawn"),
         reason: Some("The client withdrew the consent to share."),
-        ..Change::to(ReferralStatus::Cancelled)
+        ..Change::by(Move::WithdrawConsent)
     };
     cancel_open(conn, &rows, &change, actor, (consent.organisation_id, consent.client_id))?;
     Ok(rows.len())
@@ -191,12 +191,12 @@ pub fn cancel_for_erasure(
         .filter(referrals::client_id.eq(client_id).or(referrals::partner_client_id.eq(client_id)))
         .select(ReferralRow::as_select())
         .load(conn)?;
-    let change = Change { reason_code: Some("client_erased"), ..Change::to(ReferralStatus::Cancelled) };
+    let change = Change { reason_code: Some("client_erased"), ..Change::by(Move::EraseClient) };
     cancel_open(conn, &related, &change, actor, (organisation_id, client_id))?;
     Ok(related.iter().map(|row| row.id).collect())
 }
 
-/// Cancels those of `rows` still open, each with a `referral.cancel` event in the trail of the
+/// Cancels those of `rows` still open (the move of `change`), each with a `referral.cancel` event in the trail of the
 /// organisation that holds `client_id`, the record the cancellation follows from.
 fn cancel_open(
     conn: &mut DbConnection,
@@ -207,8 +207,8 @@ fn cancel_open(
 ) -> QueryResult<usize> {
     let mut cancelled = 0;
     for row in rows {
-        if let Some(row) = queries::transition(conn, row, None, &OPEN, change, actor.user_id)? {
-            let event = Event::new(actor, "referral.cancel", RESOURCE)
+        if let Some(row) = queries::transition(conn, row, None, change, actor.user_id)? {
+            let event = Event::new(actor, lifecycle::step(change.by).event, RESOURCE)
                 .on(row.id)
                 .for_client(client_id)
                 .in_organisation(Some(organisation_id));

@@ -2,6 +2,7 @@
 
 pub mod cascade;
 pub mod gate;
+pub mod lifecycle;
 pub mod model;
 pub mod queries;
 pub mod routes;

@@ -26,13 +26,6 @@ closed_list! {
     ReferralEventKind { Created, Accepted, Declined, Cancelled, Completed, Expired, ConsentWithdrawn, ClientErased }
 }
 
-impl ReferralStatus {
-    /// Open referrals still need something from someone; the partner sees the shared data.
-    pub fn is_open(self) -> bool {
-        matches!(self, Self::Pending | Self::Accepted)
-    }
-}
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = referrals)]
 pub struct ReferralRow {
@@ -77,9 +70,9 @@ impl ReferralRow {
         Ok(if stored == ReferralStatus::Pending && self.respond_by < today { ReferralStatus::Expired } else { stored })
     }
 
-    /// Overdue: still pending on its answer date, the last day to answer. The day after, it is
-    /// expired instead (SPEC §2.6), so a referral is never both.
-    fn is_overdue_on(&self, today: NaiveDate, status: ReferralStatus) -> bool {
+    /// Due today: still pending on its answer date, the last day to answer. The day after, it is
+    /// expired instead (SPEC §2.6).
+    fn is_due_on(&self, today: NaiveDate, status: ReferralStatus) -> bool {
         status == ReferralStatus::Pending && self.respond_by == today
     }
 
@@ -90,7 +83,7 @@ impl ReferralRow {
             service: self.service()?,
             urgency: db::decode(&self.urgency)?,
             shared_fields: db::decode_list(&self.shared_fields)?,
-            overdue: self.is_overdue_on(today, status),
+            due_today: self.is_due_on(today, status),
             status,
             id: self.id,
             client_id: for_sender.then_some(self.client_id),
@@ -138,8 +131,8 @@ pub struct Referral {
     /// The day the partner should answer by.
     pub respond_by: NaiveDate,
     /// Pending and `respond_by` is today: the answer date has come and this is the last day to
-    /// answer. From the next day the referral is `expired`, never overdue.
-    pub overdue: bool,
+    /// answer. From the next day the referral is `expired`.
+    pub due_today: bool,
     /// The partner's own client record, once accepted (shown to the partner only).
     pub partner_client_id: Option<Id>,
     /// The partner's closing summary (never session notes).
@@ -211,7 +204,7 @@ pub struct CompleteRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Box {
+pub enum Mailbox {
     /// Referrals received by the caller's organisation.
     Inbox,
     /// Referrals sent by the caller's organisation.
@@ -223,15 +216,15 @@ pub enum Box {
 #[into_params(parameter_in = Query)]
 pub struct ReferralFilter {
     #[param(inline)]
-    pub r#box: Box,
+    pub r#box: Mailbox,
     pub status: Option<ReferralStatus>,
     pub service: Option<SessionKind>,
     pub urgency: Option<Urgency>,
     /// The other organisation.
     pub partner: Option<Id>,
-    /// `true`: only overdue referrals (pending, answer date today, the last day to answer);
-    /// `false`: all others. A referral past its answer date is expired, not overdue.
-    pub overdue: Option<bool>,
+    /// `true`: only referrals due today (pending, answer date today, the last day to answer);
+    /// `false`: all others. A referral past its answer date is expired.
+    pub due_today: Option<bool>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,

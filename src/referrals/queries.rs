@@ -3,7 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::model::{Box, EventRow, ReferralEventKind, ReferralRow, ReferralStatus};
+use super::lifecycle::{self, Move, Step};
+use super::model::{EventRow, Mailbox, ReferralEventKind, ReferralRow, ReferralStatus};
 use super::shared::{SharedClient, Source};
 use crate::clients;
 use crate::db::schema::{referral_events, referral_feed, referrals};
@@ -21,7 +22,7 @@ pub fn open_duplicate(conn: &mut DbConnection, client_id: Id, to: Id, service: S
         .filter(referrals::client_id.eq(client_id))
         .filter(referrals::to_organisation_id.eq(to))
         .filter(referrals::service.eq(service.code()))
-        .filter(referrals::status.eq_any([ReferralStatus::Pending.code(), ReferralStatus::Accepted.code()]))
+        .filter(referrals::status.eq_any(lifecycle::codes(&lifecycle::open_statuses())))
         .select(referrals::id)
         .first(conn)
         .optional()
@@ -93,7 +94,7 @@ pub fn insert_at(conn: &mut DbConnection, new: NewReferral<'_>, now: NaiveDateTi
             referrals::service.eq(new.service.code()),
             referrals::urgency.eq(new.urgency),
             referrals::reason.eq(new.reason),
-            referrals::shared_fields.eq(db::encode_list(new.shared_fields)),
+            referrals::shared_fields.eq(db::encode_list(new.shared_fields)?),
             referrals::consent_id.eq(new.consent_id),
             referrals::status.eq(ReferralStatus::Pending.code()),
             referrals::respond_by.eq(new.respond_by),
@@ -110,7 +111,7 @@ pub fn insert_at(conn: &mut DbConnection, new: NewReferral<'_>, now: NaiveDateTi
 
 /// A change of status with what comes with it.
 pub struct Change<'a> {
-    pub to: ReferralStatus,
+    pub by: Move,
     pub reason_code: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub outcome: Option<&'a str>,
@@ -120,10 +121,10 @@ pub struct Change<'a> {
 }
 
 impl Change<'_> {
-    /// A change of status and nothing else.
-    pub fn to(status: ReferralStatus) -> Self {
+    /// A move of the life cycle and nothing else.
+    pub fn by(on: Move) -> Self {
         Self {
-            to: status,
+            by: on,
             reason_code: None,
             reason: None,
             outcome: None,
@@ -133,17 +134,16 @@ impl Change<'_> {
     }
 }
 
-/// Applies a transition if the referral is still in `from` status at `expected_version` (no
-/// version check when `None`); `None` when a concurrent change won.
+/// Applies a move if the referral is still in a status the move starts from, at
+/// `expected_version` (no version check when `None`); `None` when a concurrent change won.
 pub fn transition(
     conn: &mut DbConnection,
     current: &ReferralRow,
     expected_version: Option<i32>,
-    from: &[ReferralStatus],
     change: &Change<'_>,
     actor_id: Option<Id>,
 ) -> QueryResult<Option<ReferralRow>> {
-    transition_at(conn, current, expected_version, from, change, actor_id, db::now().naive_utc())
+    transition_at(conn, current, expected_version, change, actor_id, db::now().naive_utc())
 }
 
 /// `transition` as of `now` (see `insert_at`).
@@ -151,20 +151,20 @@ pub fn transition_at(
     conn: &mut DbConnection,
     current: &ReferralRow,
     expected_version: Option<i32>,
-    from: &[ReferralStatus],
     change: &Change<'_>,
     actor_id: Option<Id>,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ReferralRow>> {
+    let Step { from, to, .. } = lifecycle::step(change.by);
     let at = Some(now);
     let none = None::<chrono::NaiveDateTime>;
-    let stamp = |status: ReferralStatus| if change.to == status { at } else { none };
+    let stamp = |status: ReferralStatus| if *to == status { at } else { none };
     let version = expected_version.unwrap_or(current.version);
     let updated: Option<ReferralRow> = diesel::update(referrals::table.find(current.id))
         .filter(referrals::version.eq(version))
-        .filter(referrals::status.eq_any(from.iter().map(|s| s.code()).collect::<Vec<_>>()))
+        .filter(referrals::status.eq_any(lifecycle::codes(from)))
         .set((
-            referrals::status.eq(change.to.code()),
+            referrals::status.eq(to.code()),
             referrals::status_reason_code.eq(change.reason_code.or(current.status_reason_code.as_deref())),
             referrals::status_reason.eq(change.reason.or(current.status_reason.as_deref())),
             referrals::outcome.eq(change.outcome.or(current.outcome.as_deref())),
@@ -182,7 +182,7 @@ pub fn transition_at(
         .get_result(conn)
         .optional()?;
     if let Some(row) = &updated {
-        let kind = match change.to {
+        let kind = match to {
             ReferralStatus::Pending => ReferralEventKind::Created,
             ReferralStatus::Accepted => ReferralEventKind::Accepted,
             ReferralStatus::Declined => ReferralEventKind::Declined,
@@ -196,12 +196,12 @@ pub fn transition_at(
 }
 
 pub struct ReferralQuery {
-    pub r#box: Box,
+    pub r#box: Mailbox,
     pub status: Option<ReferralStatus>,
     pub service: Option<SessionKind>,
     pub urgency: Option<&'static str>,
     pub partner: Option<Id>,
-    pub overdue: Option<bool>,
+    pub due_today: Option<bool>,
     pub today: NaiveDate,
 }
 
@@ -215,13 +215,13 @@ pub fn list(
 ) -> QueryResult<Vec<ReferralRow>> {
     let mut select = referrals::table.select(ReferralRow::as_select()).into_boxed();
     select = match query.r#box {
-        Box::Inbox => select.filter(referrals::to_organisation_id.eq(organisation_id)),
-        Box::Outbox => select.filter(referrals::from_organisation_id.eq(organisation_id)),
+        Mailbox::Inbox => select.filter(referrals::to_organisation_id.eq(organisation_id)),
+        Mailbox::Outbox => select.filter(referrals::from_organisation_id.eq(organisation_id)),
     };
     if let Some(partner) = query.partner {
         select = match query.r#box {
-            Box::Inbox => select.filter(referrals::from_organisation_id.eq(partner)),
-            Box::Outbox => select.filter(referrals::to_organisation_id.eq(partner)),
+            Mailbox::Inbox => select.filter(referrals::from_organisation_id.eq(partner)),
+            Mailbox::Outbox => select.filter(referrals::to_organisation_id.eq(partner)),
         };
     }
     match query.status {
@@ -245,9 +245,9 @@ pub fn list(
     if let Some(urgency) = query.urgency {
         select = select.filter(referrals::urgency.eq(urgency));
     }
-    // Overdue as `ReferralRow::view` says: pending with the answer date today.
+    // Due today as `ReferralRow::view` says: pending with the answer date today.
     let pending = ReferralStatus::Pending.code();
-    match query.overdue {
+    match query.due_today {
         Some(true) => {
             select = select.filter(referrals::status.eq(pending)).filter(referrals::respond_by.eq(query.today))
         }
@@ -291,7 +291,7 @@ pub fn shared_client(
 ) -> QueryResult<Option<SharedClient>> {
     let consent_valid =
         crate::consents::queries::find(conn, row.client_id, row.consent_id)?.is_some_and(|c| c.is_valid_on(today));
-    if !row.status_on(today)?.is_open() || !consent_valid {
+    if !lifecycle::is_open(row.status_on(today)?) || !consent_valid {
         return Ok(None);
     }
     let Some(client) = clients::queries::find(conn, row.client_id)? else {

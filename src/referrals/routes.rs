@@ -6,9 +6,10 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::Datelike;
 
 use super::gate;
+use super::lifecycle::{self, Move, Who};
 use super::model::{
     AcceptRequest, CancelRequest, Changes, ChangesQuery, CompleteRequest, DeclineRequest, Referral, ReferralFilter,
-    ReferralInput, ReferralRow, ReferralStatus,
+    ReferralInput, ReferralRow,
 };
 use super::queries::{self, Change, NewReferral, ReferralQuery};
 use super::shared::SharedClient;
@@ -23,7 +24,7 @@ use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
 use crate::policy::{Action, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const RESOURCE: &str = "referral";
 
@@ -193,7 +194,7 @@ pub async fn list(
         service: filter.service,
         urgency: filter.urgency.map(|u| u.code()),
         partner: filter.partner,
-        overdue: filter.overdue,
+        due_today: filter.due_today,
         today: domain::today(),
     };
     let page = signed_in
@@ -284,23 +285,22 @@ fn apply(
     principal: &Principal,
     current: &ReferralRow,
     if_match: IfMatch,
-    from: &[ReferralStatus],
     change: &Change<'_>,
-    action: &'static str,
 ) -> Result<ReferralRow, ApiError> {
+    let step = lifecycle::step(change.by);
     let status = current.status_on(domain::today())?;
-    if !from.contains(&status) {
+    if !step.from.contains(&status) {
         return Err(ApiError::wrong_status(
             status.code(),
-            format!("A {} referral cannot be {}.", status.code(), change.to.code()),
+            format!("A {} referral cannot be {}.", status.code(), step.to.code()),
         ));
     }
     if current.version != if_match.0 {
         return Err(IfMatch::stale());
     }
-    let row = queries::transition(conn, current, Some(if_match.0), from, change, Some(principal.user_id))?
+    let row = queries::transition(conn, current, Some(if_match.0), change, Some(principal.user_id))?
         .ok_or_else(IfMatch::stale)?;
-    let event = Event::new(&principal.actor, action, RESOURCE).on(row.id);
+    let event = Event::new(&principal.actor, step.event, RESOURCE).on(row.id);
     let event = if principal.organisation_id == Some(row.from_organisation_id) {
         event.for_client(row.client_id)
     } else {
@@ -319,10 +319,7 @@ fn optional_reason(reason: Option<&str>) -> Result<Option<String>, ApiError> {
 
 /// A transition that needs no more than its reason or outcome: decline, cancel, complete.
 struct Transition {
-    action: Action,
-    from: &'static [ReferralStatus],
-    to: ReferralStatus,
-    event: &'static str,
+    on: Move,
     reason_code: Option<&'static str>,
     reason: Option<String>,
     outcome: Option<String>,
@@ -340,20 +337,28 @@ impl Transition {
     ) -> Result<HttpResponse, ApiError> {
         let referral = signed_in
             .run(&state.pool, move |conn, principal| {
-                let current = authorized(conn, &principal, id, self.action)?;
+                let current = authorized(conn, &principal, id, requested_by(self.on)?)?;
                 db::transaction(conn, |conn| {
                     let change = Change {
                         reason_code: self.reason_code,
                         reason: self.reason.as_deref(),
                         outcome: self.outcome.as_deref(),
-                        ..Change::to(self.to)
+                        ..Change::by(self.on)
                     };
-                    let row = apply(conn, &principal, &current, if_match, self.from, &change, self.event)?;
+                    let row = apply(conn, &principal, &current, if_match, &change)?;
                     view(conn, &principal, row, true)
                 })
             })
             .await?;
         Ok(transition_response(referral))
+    }
+}
+
+/// The policy action a user needs for a move they ask for.
+fn requested_by(on: Move) -> Result<Action, ApiError> {
+    match lifecycle::step(on).by {
+        Who::User(action) => Ok(action),
+        Who::System => Err(ApiError::Internal(anyhow::anyhow!("{on:?} is not a move users ask for"))),
     }
 }
 
@@ -393,13 +398,13 @@ pub async fn accept(
     let request = body.map(web::Json::into_inner).unwrap_or_default();
     let referral = signed_in
         .run(&state.pool, move |conn, principal| {
-            let current = authorized(conn, &principal, id, Action::RespondToReferral)?;
+            let current = authorized(conn, &principal, id, requested_by(Move::Accept)?)?;
             let linked = match request.client_id {
                 Some(client_id) => Some(clients::authorized(conn, &principal, client_id, Action::UpdateClient)?.id),
                 None => None,
             };
             let status = current.status_on(domain::today())?;
-            if status != ReferralStatus::Pending {
+            if !lifecycle::step(Move::Accept).from.contains(&status) {
                 return Err(ApiError::wrong_status(
                     status.code(),
                     format!("A {} referral cannot be accepted.", status.code()),
@@ -435,17 +440,9 @@ pub async fn accept(
                 let change = Change {
                     partner_client_id: Some(partner_client_id),
                     partner_client_created: linked.is_none(),
-                    ..Change::to(ReferralStatus::Accepted)
+                    ..Change::by(Move::Accept)
                 };
-                let row = apply(
-                    conn,
-                    &principal,
-                    &current,
-                    if_match,
-                    &[ReferralStatus::Pending],
-                    &change,
-                    "referral.accept",
-                )?;
+                let row = apply(conn, &principal, &current, if_match, &change)?;
                 view(conn, &principal, row, true)
             })
         })
@@ -479,15 +476,8 @@ pub async fn decline(
     let id = id.into_inner();
     let request = body.into_inner();
     let reason = optional_reason(request.reason.as_deref())?;
-    let transition = Transition {
-        action: Action::RespondToReferral,
-        from: &[ReferralStatus::Pending],
-        to: ReferralStatus::Declined,
-        event: "referral.decline",
-        reason_code: Some(request.reason_code.code()),
-        reason,
-        outcome: None,
-    };
+    let transition =
+        Transition { on: Move::Decline, reason_code: Some(request.reason_code.code()), reason, outcome: None };
     transition.run(&state, signed_in, id, if_match).await
 }
 
@@ -517,15 +507,7 @@ pub async fn cancel(
     let id = id.into_inner();
     let request = body.map(web::Json::into_inner).unwrap_or_default();
     let reason = optional_reason(request.reason.as_deref())?;
-    let transition = Transition {
-        action: Action::CancelReferral,
-        from: &[ReferralStatus::Pending, ReferralStatus::Accepted],
-        to: ReferralStatus::Cancelled,
-        event: "referral.cancel",
-        reason_code: Some("cancelled_by_sender"),
-        reason,
-        outcome: None,
-    };
+    let transition = Transition { on: Move::Cancel, reason_code: Some("cancelled_by_sender"), reason, outcome: None };
     transition.run(&state, signed_in, id, if_match).await
 }
 
@@ -556,15 +538,7 @@ pub async fn complete(
     let mut errors = FieldErrors::default();
     let outcome = errors.check("outcome", bounded_text(&body.outcome, 1, 4000));
     let outcome = errors.finish(|| outcome)?;
-    let transition = Transition {
-        action: Action::RespondToReferral,
-        from: &[ReferralStatus::Accepted],
-        to: ReferralStatus::Completed,
-        event: "referral.complete",
-        reason_code: None,
-        reason: None,
-        outcome: Some(outcome),
-    };
+    let transition = Transition { on: Move::Complete, reason_code: None, reason: None, outcome: Some(outcome) };
     transition.run(&state, signed_in, id, if_match).await
 }
 

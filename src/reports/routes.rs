@@ -15,7 +15,7 @@ use crate::domain;
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
 use crate::policy::{self, Action, Decision, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(indicators);

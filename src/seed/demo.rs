@@ -30,6 +30,7 @@ use crate::organisations::queries as organisations;
 use crate::procedure::deadlines::check_order;
 use crate::procedure::events::ProcedureEvent;
 use crate::procedure::queries as procedure;
+use crate::referrals::lifecycle::Move;
 use crate::referrals::model::{DeclineReason, ReferralRow, ReferralStatus, Urgency};
 use crate::referrals::queries::{self as referrals, Change, NewReferral};
 use crate::sessions::queries::{self as sessions, NewSession};
@@ -610,14 +611,12 @@ fn refer(
     // after the answer date.
     let answered_on = working_days_after(sent_on, rng.gen_range(0..=1)).min(respond_by);
     let answered_at = at_local(answered_on, 16, 30).max(sent_at + chrono::Duration::minutes(30));
-    let pending = [ReferralStatus::Pending];
-    let open = [ReferralStatus::Pending, ReferralStatus::Accepted];
     let row = match status {
         ReferralStatus::Pending => row,
         ReferralStatus::Expired => {
             // The background job records the expiry the night after the answer date.
             let at = at_local(respond_by + Days::new(1), 1, 0);
-            let row = move_to(conn, &row, &pending, Change::to(status), None, at)?;
+            let row = move_to(conn, &row, Change::by(Move::Expire), None, at)?;
             let system = Actor::default();
             let event = Event::new(&system, "referral.expire", "referral")
                 .on(row.id)
@@ -632,27 +631,27 @@ fn refer(
                 &[DeclineReason::NoCapacity, DeclineReason::OutsideArea, DeclineReason::ClientUnreachable],
             );
             let change = Change {
-                to: status,
+                by: Move::Decline,
                 reason_code: Some(reason_code.code()),
                 reason: Some("We cannot take the client on at the moment."),
                 outcome: None,
                 partner_client_id: None,
                 partner_client_created: false,
             };
-            let row = move_to(conn, &row, &pending, change, Some(answerer), answered_at)?;
+            let row = move_to(conn, &row, change, Some(answerer), answered_at)?;
             audit::record(conn, Event::new(&answerer_actor, "referral.decline", "referral").on(row.id))?;
             row
         }
         ReferralStatus::Cancelled if rng.gen_bool(0.5) => {
             let change = Change {
-                to: status,
+                by: Move::Cancel,
                 reason_code: Some("cancelled_by_sender"),
                 reason: Some("The client found help elsewhere."),
                 outcome: None,
                 partner_client_id: None,
                 partner_client_created: false,
             };
-            let row = move_to(conn, &row, &open, change, Some(sender), answered_at)?;
+            let row = move_to(conn, &row, change, Some(sender), answered_at)?;
             audit::record(
                 conn,
                 Event::new(&sender_actor, "referral.cancel", "referral").on(row.id).for_client(client.id),
@@ -666,35 +665,28 @@ fn refer(
                 ReferralStatus::Completed => {
                     let done_on = (answered_on + Days::new(rng.gen_range(10..=35))).min(today - Days::new(1));
                     let change = Change {
-                        to: status,
+                        by: Move::Complete,
                         reason_code: None,
                         reason: None,
                         outcome: Some("Sessions held as agreed; the client knows where to turn next."),
                         partner_client_id: None,
                         partner_client_created: false,
                     };
-                    let row = move_to(
-                        conn,
-                        &row,
-                        &[ReferralStatus::Accepted],
-                        change,
-                        Some(answerer),
-                        at_local(done_on, 12, 0),
-                    )?;
+                    let row = move_to(conn, &row, change, Some(answerer), at_local(done_on, 12, 0))?;
                     audit::record(conn, Event::new(&answerer_actor, "referral.complete", "referral").on(row.id))?;
                     row
                 }
                 ReferralStatus::Cancelled => {
                     let cancelled_on = (answered_on + Days::new(2)).min(today);
                     let change = Change {
-                        to: status,
+                        by: Move::Cancel,
                         reason_code: Some("cancelled_by_sender"),
                         reason: Some("The client moved to another city."),
                         outcome: None,
                         partner_client_id: None,
                         partner_client_created: false,
                     };
-                    let row = move_to(conn, &row, &open, change, Some(sender), at_local(cancelled_on, 10, 0))?;
+                    let row = move_to(conn, &row, change, Some(sender), at_local(cancelled_on, 10, 0))?;
                     audit::record(
                         conn,
                         Event::new(&sender_actor, "referral.cancel", "referral").on(row.id).for_client(client.id),
@@ -708,17 +700,16 @@ fn refer(
     Ok(row)
 }
 
-/// Applies a transition at `at` as the API's handlers do (from the statuses they allow).
+/// Applies a move at `at` as the API's handlers do.
 fn move_to(
     conn: &mut DbConnection,
     row: &ReferralRow,
-    from: &[ReferralStatus],
     change: Change<'_>,
     by: Option<Id>,
     at: NaiveDateTime,
 ) -> anyhow::Result<ReferralRow> {
-    referrals::transition_at(conn, row, Some(row.version), from, &change, by, at)?
-        .with_context(|| format!("demo referral {} did not move to {}", row.id, change.to.code()))
+    referrals::transition_at(conn, row, Some(row.version), &change, by, at)?
+        .with_context(|| format!("demo referral {} did not take the move {:?}", row.id, change.by))
 }
 
 /// The partner accepts as the API does without a client to link: a new client record of its own,
@@ -747,23 +738,15 @@ fn accept(
         Event::new(&answerer_actor, "client.create", "client").on(partner_client.id).for_client(partner_client.id),
     )?;
     let change = Change {
-        to: ReferralStatus::Accepted,
+        by: Move::Accept,
         reason_code: None,
         reason: None,
         outcome: None,
         partner_client_id: Some(partner_client.id),
         partner_client_created: true,
     };
-    referrals::transition_at(
-        conn,
-        row,
-        Some(row.version),
-        &[ReferralStatus::Pending],
-        &change,
-        Some(answerer),
-        answered_at,
-    )?
-    .context("a demo referral did not move to accepted")
+    referrals::transition_at(conn, row, Some(row.version), &change, Some(answerer), answered_at)?
+        .context("a demo referral did not move to accepted")
 }
 
 /// Records events one by one as the API does: each checked against the timeline so far, then

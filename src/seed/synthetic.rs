@@ -506,7 +506,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
             clients::version.eq(1),
-            clients_queries::field_values(&client.fields),
+            clients_queries::field_values(&client.fields)?,
         ));
     }
     insert_rows!(conn, clients::table, client_rows, CLIENT_COLUMNS);

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use chrono::{Duration, Utc};
 
 use super::model::{
     Details, KindCount, Notes, PeriodQuery, Session, SessionCounts, SessionFields, SessionFilter, SessionInput,
@@ -23,12 +22,9 @@ use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::{self, Action, Decision, Target};
 use crate::reports::PsychologicalMonth;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const RESOURCE: &str = "session";
-
-/// The author may delete a session only within this time; afterwards it is corrected instead.
-const DELETION_WINDOW_HOURS: i64 = 24;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(counts)
@@ -176,8 +172,9 @@ pub async fn log(
                 |conn, id| read_one(conn, master, &principal, id).map(created),
                 |conn| {
                     let client = clients::authorized(conn, &principal, client_id, Action::LogSession)?;
-                    let fields =
-                        input.parse(client_id, &principal.specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+                    let fields = input
+                        .parse(client_id, &principal.specialties, crate::clock::now())
+                        .map_err(FieldErrors::into_error)?;
                     check_participants(conn, &client, &fields)?;
                     Ok((client, fields))
                 },
@@ -410,8 +407,9 @@ pub async fn update(
                 .map(|author| db::decode_list(&author.specialties))
                 .transpose()?
                 .unwrap_or_default();
-            let fields =
-                input.parse(current.client_id, &author_specialties, Utc::now()).map_err(FieldErrors::into_error)?;
+            let fields = input
+                .parse(current.client_id, &author_specialties, crate::clock::now())
+                .map_err(FieldErrors::into_error)?;
             check_participants(conn, &client, &fields)?;
             db::transaction(conn, |conn| {
                 let mut sealer = Sealer::new(&keys_of.master_keys, current.client_id, id);
@@ -462,7 +460,7 @@ pub async fn remove(
             let row = authorized(conn, &principal, id, Action::DeleteSession)?;
             let client = clients::queries::find(conn, row.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
             clients::refuse_if_erased(&client)?;
-            if db::now().naive_utc() - row.created_at > Duration::hours(DELETION_WINDOW_HOURS) {
+            if !policy::within_window(Action::DeleteSession, row.created_at, db::now().naive_utc()) {
                 return Err(ApiError::conflict(
                     "deletion_window_passed",
                     "A session can be deleted only within 24 hours of logging it; correct it instead.",

@@ -37,7 +37,7 @@ pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<UserRow> {
             users::email_key.eq(user.email.key()),
             users::display_name.eq(&user.display_name),
             users::role.eq(user.role.code()),
-            users::specialties.eq(db::encode_list(&user.specialties)),
+            users::specialties.eq(db::encode_list(&user.specialties)?),
             users::active.eq(true),
             users::password_hash.eq(&user.password_hash),
             users::created_at.eq(now),
@@ -86,7 +86,7 @@ pub fn update(
         .set((
             users::display_name.eq(display_name),
             users::role.eq(role.code()),
-            users::specialties.eq(db::encode_list(specialties)),
+            users::specialties.eq(db::encode_list(specialties)?),
             users::active.eq(active),
             users::updated_at.eq(db::now().naive_utc()),
             users::version.eq(expected_version + 1),
@@ -120,7 +120,7 @@ pub fn add_specialty(conn: &mut DbConnection, id: Id, specialty: SessionKind) ->
 pub fn set_specialties(conn: &mut DbConnection, id: Id, specialties: &[SessionKind]) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
-            users::specialties.eq(db::encode_list(specialties)),
+            users::specialties.eq(db::encode_list(specialties)?),
             users::updated_at.eq(db::now().naive_utc()),
             users::version.eq(users::version + 1),
         ))

@@ -10,7 +10,7 @@ use super::model::{CreateUserRequest, CreatedUser, UpdateUserRequest, User, User
 use super::queries::{self, NewUser, UserQuery};
 use crate::audit::{self, Event};
 use crate::auth::enrolment::{self, Enrolment};
-use crate::auth::{Principal, SignedIn, sessions};
+use crate::auth::{Principal, SignedIn, login_sessions};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, Email, Role, SessionKind};
 use crate::grants::{self, GUARDED};
@@ -19,7 +19,7 @@ use crate::http::precondition::{IfMatch, created as created_response, with_etag}
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
 use crate::policy::{Action, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const RESOURCE: &str = "user";
 
@@ -69,7 +69,7 @@ fn granted_at_once(specialties: &[SessionKind]) -> Vec<SessionKind> {
 /// again: whoever holds the new token must not enter the psychological tier on their own.
 fn reissue_enrolment(conn: &mut DbConnection, principal: &Principal, user: &UserRow) -> Result<Enrolment, ApiError> {
     queries::set_password(conn, user.id, "")?;
-    sessions::revoke_all(conn, user.id, "password_reset")?;
+    login_sessions::revoke_all(conn, user.id, "password_reset")?;
     let specialties = user.specialties()?;
     if user.id != principal.user_id
         && specialties.contains(&GUARDED)
@@ -310,7 +310,7 @@ pub async fn update(
                 let row = queries::update(conn, id, if_match.0, &display_name, role, &effective, active)?
                     .ok_or_else(IfMatch::stale)?;
                 if current.active && !active {
-                    sessions::revoke_all(conn, id, "user_deactivated")?;
+                    login_sessions::revoke_all(conn, id, "user_deactivated")?;
                 }
                 audit::record(
                     conn,

@@ -28,6 +28,8 @@ pub struct TestApp {
     psychologists: Mutex<HashMap<Id, Account>>,
     pub client: reqwest::Client,
     pub pool: DbPool,
+    /// The server's clock: a test moves it instead of editing rows.
+    pub clock: casebridge::clock::Clock,
     pub database_url: String,
     handle: actix_web::dev::ServerHandle,
     _data_dir: tempfile::TempDir,
@@ -184,6 +186,7 @@ impl TestApp {
         let application = Application::build(config).await.unwrap();
         let address = format!("http://127.0.0.1:{}", application.port());
         let pool = application.pool().clone();
+        let clock = application.clock().clone();
         let handle = application.handle();
         tokio::spawn(application.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -192,6 +195,7 @@ impl TestApp {
             psychologists: Mutex::default(),
             client,
             pool,
+            clock,
             database_url,
             handle,
             _data_dir: data_dir,

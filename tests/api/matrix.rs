@@ -9,7 +9,7 @@ use casebridge::domain::Role;
 use casebridge::domain::client::{ClientStatus, HouseholdRelationship};
 use casebridge::policy::{self, Action, Caller, Decision, Target};
 use casebridge::procedure::model::ProcedureEventInput;
-use casebridge::referrals::model::ReferralStatus;
+use casebridge::referrals::lifecycle::Move;
 use casebridge::referrals::queries::{Change, NewReferral};
 use casebridge::sessions::model::SessionInput;
 use casebridge::sessions::queries::NewSession;
@@ -717,15 +717,14 @@ fn referral_between(app: &TestApp, world: &World, from: Id, to: Id, accepted: bo
         .unwrap();
         if accepted {
             let change = Change {
-                to: ReferralStatus::Accepted,
+                by: Move::Accept,
                 reason_code: None,
                 reason: None,
                 outcome: None,
                 partner_client_id: None,
                 partner_client_created: false,
             };
-            casebridge::referrals::queries::transition(conn, &row, None, &[ReferralStatus::Pending], &change, None)
-                .unwrap();
+            casebridge::referrals::queries::transition(conn, &row, None, &change, None).unwrap();
         }
         row.id
     })

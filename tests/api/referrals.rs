@@ -444,7 +444,7 @@ async fn an_unanswered_referral_expires_for_both_sides() {
         .unwrap();
     assert_eq!(assert_problem(late, StatusCode::CONFLICT, "illegal_transition").await["current_status"], "expired");
     let recorded =
-        app.db(|conn| casebridge::referrals::cascade::expire_overdue(conn, casebridge::domain::today()).unwrap());
+        app.db(|conn| casebridge::referrals::cascade::expire_unanswered(conn, casebridge::domain::today()).unwrap());
     assert_eq!(recorded, 1);
     assert_eq!(audit_actors(&app, "referral.expire"), [None], "one event, by no user");
     let history = read(&app, &c.pfm_counselor, &referral).await["history"].clone();
@@ -571,7 +571,7 @@ async fn erasing_the_client_cancels_its_referral_with_an_audit_event_of_the_eras
 }
 
 #[tokio::test]
-async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
+async fn inbox_and_outbox_filter_by_service_urgency_partner_and_due_today() {
     let app = TestApp::spawn().await;
     let c = consortium(&app).await;
     let (client, consent) = consenting_client(&app, &c, c.legal_aid).await;
@@ -592,8 +592,8 @@ async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
     .await;
     let [urgent, emergency, routine] =
         [&urgent_legal, &emergency_psychological, &routine_to_sip].map(|r| r["id"].as_str().unwrap().to_owned());
-    assert_eq!(emergency_psychological["overdue"], true, "due today, the day it is sent");
-    assert_eq!(urgent_legal["overdue"], false);
+    assert_eq!(emergency_psychological["due_today"], true, "due today, the day it is sent");
+    assert_eq!(urgent_legal["due_today"], false);
 
     let (pfm, legal_aid, sip) = (c.pfm, c.legal_aid, c.sip);
     let outbox = [
@@ -604,9 +604,9 @@ async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
         ("&urgency=routine".into(), vec![&routine]),
         (format!("&partner={legal_aid}"), vec![&urgent, &emergency]),
         (format!("&partner={sip}"), vec![&routine]),
-        ("&overdue=true".into(), vec![&emergency]),
-        ("&overdue=false".into(), vec![&urgent, &routine]),
-        (format!("&overdue=false&partner={legal_aid}&service=legal"), vec![&urgent]),
+        ("&due_today=true".into(), vec![&emergency]),
+        ("&due_today=false".into(), vec![&urgent, &routine]),
+        (format!("&due_today=false&partner={legal_aid}&service=legal"), vec![&urgent]),
     ];
     for (filter, expected) in outbox {
         let listed = listed(&app, &c.pfm_counselor, &format!("box=outbox{filter}")).await;
@@ -619,18 +619,18 @@ async fn inbox_and_outbox_filter_by_service_urgency_partner_and_overdue() {
         ("&urgency=routine".into(), vec![]),
         (format!("&partner={pfm}"), vec![&urgent, &emergency]),
         (format!("&partner={sip}"), vec![]),
-        ("&overdue=true".into(), vec![&emergency]),
-        ("&overdue=false".into(), vec![&urgent]),
-        ("&overdue=true&service=legal".into(), vec![]),
+        ("&due_today=true".into(), vec![&emergency]),
+        ("&due_today=false".into(), vec![&urgent]),
+        ("&due_today=true&service=legal".into(), vec![]),
     ];
     for (filter, expected) in inbox {
         let listed = listed(&app, &c.lawyer, &format!("box=inbox{filter}")).await;
         assert_eq!(listed.iter().collect::<Vec<_>>(), expected, "inbox{filter}");
     }
-    let overdue: Value =
-        body(app.get("/api/v1/referrals?box=inbox&overdue=true").bearer_auth(&c.lawyer.token).send().await.unwrap())
+    let due: Value =
+        body(app.get("/api/v1/referrals?box=inbox&due_today=true").bearer_auth(&c.lawyer.token).send().await.unwrap())
             .await;
-    assert_eq!(overdue["items"][0]["overdue"], true, "the inbox flags it");
+    assert_eq!(due["items"][0]["due_today"], true, "the inbox flags it");
 }
 
 /// The day `days` working days after `day`, by the project's calendar of days off.
