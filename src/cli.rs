@@ -26,7 +26,19 @@ fn migrate_on(conn: &mut DbConnection, config: &Config) -> anyhow::Result<Vec<St
     let applied = db::migrate(conn)?;
     crate::sessions::sealing::after_migrating(conn, &crate::crypto::MasterKeys::new(&config.master_keys))?;
     crate::clients::after_migrating(conn)?;
+    crate::procedure::after_migrating(conn)?;
     Ok(applied)
+}
+
+/// Derives every client's deadlines again under the current rule table, in batches that each
+/// commit, so an interrupted run resumes where it stopped; a run on current deadlines does
+/// nothing (the migration step runs it first). Returns how many clients were done.
+pub fn rederive_deadlines(config: &Config, batch: i64, progress: impl Fn(usize)) -> anyhow::Result<usize> {
+    let backend = config.database_url.backend_name();
+    let mut conn =
+        config.database_url.connect().with_context(|| format!("cannot connect to the {backend} database"))?;
+    db::migrate(&mut conn)?;
+    Ok(crate::procedure::queries::rederive_all(&mut conn, batch, progress)?)
 }
 
 /// Rebuilds every client's name search keys with the current rules, in batches that each

@@ -92,6 +92,12 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Derive every client's legal deadlines again under the current rule table (resumable and
+    /// idempotent; `migrate` and start-up run it when the rules changed).
+    RederiveDeadlines {
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
     /// List clients closed longer than a period (e.g. `5y`, `18m`, `90d`); `--apply` erases them.
     Retention {
         #[arg(long)]
@@ -187,6 +193,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let total =
                 cli::reindex_names(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} client(s) re-keyed"))?;
             println!("{total} client(s) re-keyed; name search keys are current");
+        }
+        Command::RederiveDeadlines { batch } => {
+            let total =
+                cli::rederive_deadlines(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} client(s) done"))?;
+            println!("{total} client(s) with deadlines derived again; deadlines follow the current rules");
         }
         Command::Retention { older_than, apply } => {
             let period =

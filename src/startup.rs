@@ -87,6 +87,7 @@ impl Application {
             let applied = db::migrate(&mut conn)?;
             crate::sessions::sealing::after_migrating(&mut conn, &master_keys)?;
             crate::clients::after_migrating(&mut conn)?;
+            crate::procedure::after_migrating(&mut conn)?;
             Ok((applied, master_keys))
         })
         .await??;

@@ -186,6 +186,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    deadline_rules_state (id) {
+        id -> Integer,
+        rules -> Text,
+        resume_after -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     name_index_state (id) {
         id -> Integer,
         key_version -> Integer,

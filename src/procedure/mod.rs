@@ -7,3 +7,14 @@ pub mod events;
 pub mod model;
 pub mod queries;
 pub mod routes;
+
+/// After migrating: stored deadlines follow the current rule table (an interrupted
+/// re-derivation resumes).
+pub fn after_migrating(conn: &mut crate::db::DbConnection) -> anyhow::Result<()> {
+    let rederived = queries::rederive_all(conn, 500, |_| {})
+        .map_err(|e| anyhow::anyhow!("deriving deadlines under the current rules: {e}"))?;
+    if rederived > 0 {
+        tracing::info!(clients = rederived, "deadlines derived again under the current rules");
+    }
+    Ok(())
+}

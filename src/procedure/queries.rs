@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::deadlines::{self, RULES, Rule};
 use super::model::{AgendaItem, AgendaKind, EventFields, EventRow};
 use crate::clients::model::ClientDeadline;
-use crate::db::schema::{clients, deadlines as deadline_rows, procedure_events};
+use crate::db::schema::{clients, deadline_rules_state, deadlines as deadline_rows, procedure_events};
 use crate::db::{self, DbConnection, Id};
 use crate::http::pagination::KeyedPageRequest;
 
@@ -103,6 +103,76 @@ pub fn rederive(conn: &mut DbConnection, client_id: Id, organisation_id: Id) -> 
     let stage = deadlines::procedure_stage(&events).map(<&str>::from);
     diesel::update(clients::table.find(client_id)).set(clients::procedure_stage.eq(stage)).execute(conn)?;
     Ok(())
+}
+
+/// Names the rule table the stored deadlines follow: every rule's code and version (a change of
+/// the law is a new version of its rule).
+pub fn rules_fingerprint() -> String {
+    let mut rules: Vec<String> = RULES.iter().map(|rule| format!("{}@{}", rule.code, rule.version)).collect();
+    rules.sort();
+    rules.join(",")
+}
+
+/// Where the stored deadlines stand: `None` when they follow the current rule table, otherwise
+/// the client after which an interrupted re-derivation under the current rules resumes
+/// (`Some(None)`: from the start).
+fn rederivation_due(conn: &mut DbConnection) -> QueryResult<Option<Option<Id>>> {
+    let (rules, resume_after): (String, Option<String>) = deadline_rules_state::table
+        .find(1)
+        .select((deadline_rules_state::rules, deadline_rules_state::resume_after))
+        .first(conn)?;
+    if rules != rules_fingerprint() {
+        return Ok(Some(None));
+    }
+    resume_after.map(|id| db::decode(&id).map(Some)).transpose()
+}
+
+/// Derives the deadlines of the next `batch` clients with a timeline after `after` (in id order)
+/// again and records how far it came, in one transaction; returns the clients done and the last.
+fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<(usize, Option<Id>)> {
+    db::transaction(conn, |conn| {
+        let with_timeline = procedure_events::table.select(procedure_events::client_id);
+        let mut query = clients::table
+            .filter(clients::id.eq_any(with_timeline))
+            .select((clients::id, clients::organisation_id))
+            .order(clients::id)
+            .limit(batch)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(clients::id.gt(after));
+        }
+        let rows: Vec<(Id, Id)> = query.load(conn)?;
+        for (client_id, organisation_id) in &rows {
+            rederive(conn, *client_id, *organisation_id)?;
+        }
+        // The rules this run follows, and the client it reached (none once it is through).
+        let last = rows.last().map(|(id, _)| *id);
+        diesel::update(deadline_rules_state::table.find(1))
+            .set((
+                deadline_rules_state::rules.eq(rules_fingerprint()),
+                deadline_rules_state::resume_after.eq(last.map(|id| id.to_string())),
+            ))
+            .execute(conn)?;
+        Ok((rows.len(), last))
+    })
+}
+
+/// Derives every client's deadlines and stage again when the rule table changed since they were
+/// stored, resuming an interrupted run; nothing when they are current. Returns the clients done.
+pub fn rederive_all(conn: &mut DbConnection, batch: i64, progress: impl Fn(usize)) -> QueryResult<usize> {
+    let Some(mut after) = rederivation_due(conn)? else {
+        return Ok(0);
+    };
+    let mut total = 0;
+    loop {
+        let (done, last) = rederive_batch(conn, after, batch)?;
+        if done == 0 {
+            return Ok(total);
+        }
+        total += done;
+        progress(total);
+        after = last;
+    }
 }
 
 /// The rule a stored deadline was computed with. A deadline whose rule is not in the table (a

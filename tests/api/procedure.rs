@@ -1,5 +1,9 @@
 //! The procedure timeline, derived stage and legal deadlines; consents.
 
+use std::process::Command;
+
+use casebridge::db::schema::{deadline_rules_state, deadlines};
+use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -323,4 +327,78 @@ async fn a_consent_to_share_needs_a_partner_and_a_scope() {
     for field in ["partner_id", "scope", "expires_on", "language", "form_version"] {
         assert!(problem["errors"][field].is_string(), "no error for {field}: {problem}");
     }
+}
+
+#[tokio::test]
+async fn rederive_deadlines_brings_deadlines_stored_under_an_older_rule_table_up_to_date_and_resumes() {
+    let app = TestApp::spawn().await;
+    let counselor = counselor_of(&app, "PFM").await;
+    let mut ids = Vec::new();
+    for family_name in ["Basayev", "Dudayev"] {
+        let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": family_name})).await;
+        let id = client["id"].as_str().unwrap().to_owned();
+        recorded(&app, &counselor, &id, json!({"kind": "application_lodged", "occurred_on": "2026-01-12"})).await;
+        recorded(
+            &app,
+            &counselor,
+            &id,
+            json!({"kind": "first_instance_decision", "occurred_on": "2026-04-10", "delivered_on": "2026-04-17", "outcome": "refusal"}),
+        )
+        .await;
+        ids.push(id);
+    }
+    ids.sort();
+    // As a database whose deadlines were derived under a rule table that has changed since.
+    let age_the_deadlines = |resume_after: Option<String>| {
+        app.db(|conn| {
+            diesel::update(deadlines::table).set(deadlines::rule_version.eq(99)).execute(conn).unwrap();
+            diesel::update(deadline_rules_state::table)
+                .set((
+                    deadline_rules_state::rules.eq("older rules"),
+                    deadline_rules_state::resume_after.eq(resume_after),
+                ))
+                .execute(conn)
+                .unwrap();
+        })
+    };
+    age_the_deadlines(None);
+    let stale = app.get(&format!("/api/v1/clients/{}", ids[0])).bearer_auth(&counselor.token).send().await.unwrap();
+    assert_eq!(stale.status(), StatusCode::INTERNAL_SERVER_ERROR, "a deadline's legal basis is never left blank");
+
+    let data = tempfile::tempdir().unwrap();
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_casebridge"))
+            .arg("rederive-deadlines")
+            .env_clear()
+            .env("DATABASE_URL", &app.database_url)
+            .env("CASEBRIDGE_DATA_DIR", data.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run().contains("2 client(s) with deadlines derived again"));
+    for id in &ids {
+        let view = client_view(&app, &counselor, id).await;
+        let appeal = deadline(&view, "appeal_to_refugee_board").expect("an appeal deadline");
+        assert_eq!(
+            (appeal["due_on"].as_str(), appeal["legal_basis"].as_str()),
+            (Some("2026-05-04"), Some("KPA art. 129 §2"))
+        );
+    }
+    assert!(run().contains("0 client(s)"), "the deadlines are current");
+
+    // A run under the current rules that stopped after the first client resumes after it.
+    let current: String =
+        app.db(|conn| deadline_rules_state::table.select(deadline_rules_state::rules).first(conn).unwrap());
+    age_the_deadlines(Some(ids[0].clone()));
+    app.db(|conn| {
+        diesel::update(deadline_rules_state::table)
+            .set(deadline_rules_state::rules.eq(&current))
+            .execute(conn)
+            .unwrap();
+    });
+    assert!(run().contains("1 client(s) with deadlines derived again"));
+    let second = client_view(&app, &counselor, &ids[1]).await;
+    assert_eq!(deadline(&second, "appeal_to_refugee_board").unwrap()["legal_basis"], "KPA art. 129 §2");
 }
