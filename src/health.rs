@@ -41,11 +41,21 @@ pub async fn live() -> web::Json<Health> {
     tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or a background job is not running", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
+    let stopped = state.jobs.stopped();
+    if !stopped.is_empty() {
+        let mut problem = Problem::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "job_stopped",
+            format!("Background jobs not running (restarting): {}.", stopped.join(", ")),
+        );
+        problem.retry_after = Some(5);
+        return Err(ApiError::Problem(Box::new(problem)));
+    }
     db::run::<_, ApiError, _>(&state.pool, |conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
     Ok(web::Json(Health { status: "ok".to_owned() }))
 }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod grants;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod openapi;
 pub mod organisations;
 pub mod policy;

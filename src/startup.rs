@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::crypto::MasterKeys;
 use crate::db::{self, DbPool};
 use crate::health::Metrics;
+use crate::jobs::{JobStatus, Jobs};
 use crate::state::AppState;
 use crate::{audit, documents, health, http, openapi, referrals};
 
@@ -54,19 +55,9 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     clock: Clock,
-    _background: BackgroundTasks,
-}
-
-/// The periodic work of one instance (sealing, expiry, purges); it ends with the server, so a
-/// stopped instance leaves nothing running on its pool.
-struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for BackgroundTasks {
-    fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
-    }
+    /// The periodic work of the instance (sealing, expiry, purges); it ends with the server, so
+    /// a stopped instance leaves nothing running on its pool.
+    _jobs: Jobs,
 }
 
 impl Application {
@@ -102,9 +93,11 @@ impl Application {
         let documents = documents::Documents::new(config.documents.clone())?;
         let document_store = documents.store.clone();
         let clock = Clock::default();
+        let job_status = JobStatus::default();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
+            jobs: job_status.clone(),
             tokens: TokenKeys::new(&config.tokens)?,
             passwords: passwords.clone(),
             login_throttle: config.login_throttle,
@@ -162,21 +155,28 @@ impl Application {
         }
         let server = server.run();
 
-        let background = BackgroundTasks(vec![
-            tokio::spawn(audit::chain::run_sealer(pool.clone(), clock.clone(), config.audit_seal_interval)),
-            tokio::spawn(db::every(pool.clone(), clock.clone(), Duration::from_secs(60), "referral expiry", |conn| {
+        let mut jobs = Jobs::new(job_status);
+        let (seal_pool, seal_clock, seal_every) = (pool.clone(), clock.clone(), config.audit_seal_interval);
+        jobs.supervise("audit sealing", move || {
+            audit::chain::run_sealer(seal_pool.clone(), seal_clock.clone(), seal_every)
+        });
+        let (expiry_pool, expiry_clock) = (pool.clone(), clock.clone());
+        jobs.supervise("referral expiry", move || {
+            db::every(expiry_pool.clone(), expiry_clock.clone(), Duration::from_secs(60), "referral expiry", |conn| {
                 Ok(referrals::cascade::expire_unanswered(conn, crate::domain::today())?)
-            })),
-            tokio::spawn(db::every(
-                pool.clone(),
-                clock.clone(),
-                config.idempotency_purge_interval,
-                "idempotency purge",
-                |conn| Ok(http::idempotency::purge_expired(conn)?),
-            )),
-            tokio::spawn(documents::run_purger(pool.clone(), document_store, config.documents.purge_interval)),
-        ]);
-        Ok(Self { port, server, pool, clock, _background: background })
+            })
+        });
+        let (purge_pool, purge_clock, purge_every) = (pool.clone(), clock.clone(), config.idempotency_purge_interval);
+        jobs.supervise("idempotency purge", move || {
+            db::every(purge_pool.clone(), purge_clock.clone(), purge_every, "idempotency purge", |conn| {
+                Ok(http::idempotency::purge_expired(conn)?)
+            })
+        });
+        let (document_pool, document_every) = (pool.clone(), config.documents.purge_interval);
+        jobs.supervise("document purge", move || {
+            documents::run_purger(document_pool.clone(), document_store.clone(), document_every)
+        });
+        Ok(Self { port, server, pool, clock, _jobs: jobs })
     }
 
     pub fn port(&self) -> u16 {

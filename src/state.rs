@@ -12,12 +12,15 @@ use crate::crypto::MasterKeys;
 use crate::db::DbPool;
 use crate::documents;
 use crate::health::Metrics;
+use crate::jobs::JobStatus;
 
 /// What every handler can reach.
 pub struct AppState {
     pub pool: DbPool,
     /// The instance's time, read once per request (`clock`).
     pub clock: Clock,
+    /// Which background jobs are running (`/health/ready`).
+    pub jobs: JobStatus,
     pub tokens: TokenKeys,
     pub passwords: Passwords,
     pub login_throttle: LoginThrottle,
