@@ -22,7 +22,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY openapi ./openapi
 
-RUN cargo build --release --locked \
+RUN cargo build --release --locked --no-default-features \
     && strip target/release/casebridge
 
 # --- Runtime stage -------------------------------------------------------------------------------

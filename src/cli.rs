@@ -211,6 +211,7 @@ pub fn retention(
     Ok((due, erased))
 }
 
+#[cfg(feature = "seed")]
 fn refuse_in_production(config: &Config) -> anyhow::Result<()> {
     if config.is_production() {
         bail!(
@@ -222,6 +223,7 @@ fn refuse_in_production(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Writes the demo consortium (`seed --demo`); returns what was written, passwords included.
+#[cfg(feature = "seed")]
 pub fn seed_demo(config: &Config, seed: u64) -> anyhow::Result<crate::seed::DemoReport> {
     refuse_in_production(config)?;
     let mut conn = connect_and_migrate(config)?;
@@ -230,6 +232,7 @@ pub fn seed_demo(config: &Config, seed: u64) -> anyhow::Result<crate::seed::Demo
 }
 
 /// Writes synthetic clients at benchmark scale (`seed --clients N`).
+#[cfg(feature = "seed")]
 pub fn seed_clients(
     config: &Config,
     options: &crate::seed::SyntheticOptions,

@@ -24,6 +24,7 @@ pub mod procedure;
 pub mod reference;
 pub mod referrals;
 pub mod reports;
+#[cfg(feature = "seed")]
 pub mod seed;
 pub mod sessions;
 pub mod startup;

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use casebridge::cli::{self, PasswordSource};
 use casebridge::config::Config;
-use casebridge::seed::SyntheticOptions;
 use casebridge::startup::Application;
 use casebridge::{openapi, telemetry};
 use clap::{Parser, Subcommand};
@@ -46,33 +45,7 @@ enum Command {
         name: String,
     },
     /// Fill a development or benchmark database with invented data (refused in production).
-    #[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "clients"]))]
-    Seed {
-        /// A small named consortium: organisations, a user of every role (enrolment tokens printed
-        /// once), about 200 clients with procedure timelines, consents, sessions of every kind
-        /// and referrals in every state.
-        #[arg(long)]
-        demo: bool,
-        /// This many synthetic clients in one organisation, for load tests.
-        #[arg(long, value_name = "N")]
-        clients: Option<u64>,
-        /// Short name of the organisation for --clients (created when missing).
-        #[arg(long, value_name = "SHORT", default_value = "BENCH", requires = "clients")]
-        organisation: String,
-        /// Clients written per transaction with --clients.
-        #[arg(long, value_name = "N", default_value_t = 5000, requires = "clients")]
-        batch: usize,
-        /// Connections writing side by side with --clients on PostgreSQL (SQLite uses one).
-        #[arg(long, value_name = "N", default_value_t = 2, requires = "clients")]
-        writers: usize,
-        /// With --clients: counseling sessions per new client on average (skewed: many clients
-        /// have none or a few, some dozens), logged by synthetic counselors of the organisation.
-        #[arg(long, value_name = "M", default_value_t = 0, requires = "clients")]
-        sessions_per_client: u32,
-        /// Seed of the random generator: the same seed gives the same invented people.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
+    Seed(SeedArgs),
     /// Print a new random key (base64), for CASEBRIDGE_JWT_SIGNING_KEY or CASEBRIDGE_MASTER_KEYS.
     GenerateKey,
     /// Re-wrap every client data key with the newest master key of CASEBRIDGE_MASTER_KEYS
@@ -123,6 +96,36 @@ enum KeysCommand {
 enum AuditCommand {
     /// Seal pending events and check the whole hash chain.
     Verify,
+}
+
+/// What `seed` writes.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "clients"]))]
+struct SeedArgs {
+    /// A small named consortium: organisations, a user of every role (enrolment tokens printed
+    /// once), about 200 clients with procedure timelines, consents, sessions of every kind
+    /// and referrals in every state.
+    #[arg(long)]
+    demo: bool,
+    /// This many synthetic clients in one organisation, for load tests.
+    #[arg(long, value_name = "N")]
+    clients: Option<u64>,
+    /// Short name of the organisation for --clients (created when missing).
+    #[arg(long, value_name = "SHORT", default_value = "BENCH", requires = "clients")]
+    organisation: String,
+    /// Clients written per transaction with --clients.
+    #[arg(long, value_name = "N", default_value_t = 5000, requires = "clients")]
+    batch: usize,
+    /// Connections writing side by side with --clients on PostgreSQL (SQLite uses one).
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "clients")]
+    writers: usize,
+    /// With --clients: counseling sessions per new client on average (skewed: many clients
+    /// have none or a few, some dozens), logged by synthetic counselors of the organisation.
+    #[arg(long, value_name = "M", default_value_t = 0, requires = "clients")]
+    sessions_per_client: u32,
+    /// Seed of the random generator: the same seed gives the same invented people.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 fn main() -> ExitCode {
@@ -215,9 +218,33 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        // clap lets exactly one of --demo and --clients through.
-        Command::Seed { clients: None, seed, .. } => {
-            let report = cli::seed_demo(&config, seed)?;
+        Command::Seed(args) => seed(&config, args)?,
+        Command::Audit { command: AuditCommand::Verify } => {
+            let report = cli::audit_verify(&config)?;
+            match report.first_broken {
+                None => println!("audit chain intact: {} event(s) verified", report.sealed),
+                Some(broken) => {
+                    println!(
+                        "audit chain BROKEN at position {} (event {}): {}; {} event(s) verified before it",
+                        broken.chain_index, broken.event_id, broken.reason, report.sealed
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Command::Openapi | Command::GenerateKey => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casebridge seed`: writes the demo consortium or synthetic clients and says what it wrote.
+#[cfg(feature = "seed")]
+fn seed(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
+    use casebridge::seed::SyntheticOptions;
+    // clap lets exactly one of --demo and --clients through.
+    match args {
+        SeedArgs { clients: None, seed, .. } => {
+            let report = cli::seed_demo(config, seed)?;
             println!(
                 "Seeded the demo consortium: {} organisations ({}), {} clients, {} procedure events, {} consents.",
                 report.organisations.len(),
@@ -251,9 +278,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
             print!("{}", casebridge::seed::credentials_table(&report.users));
         }
-        Command::Seed { clients: Some(clients), organisation, batch, writers, seed, sessions_per_client, .. } => {
+        SeedArgs { clients: Some(clients), organisation, batch, writers, seed, sessions_per_client, .. } => {
             let options = SyntheticOptions { clients, organisation, batch, seed, writers, sessions_per_client };
-            let report = cli::seed_clients(&config, &options)?;
+            let report = cli::seed_clients(config, &options)?;
             println!(
                 "Seeded {} synthetic clients into {}{} ({} … {}), with {} index rows, in {:.1} s: \
                  {:.0} clients/s, {:.0} rows/s",
@@ -291,22 +318,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 println!("Then refreshed the database's statistics in {:.1} s.", report.maintenance.as_secs_f64());
             }
         }
-        Command::Audit { command: AuditCommand::Verify } => {
-            let report = cli::audit_verify(&config)?;
-            match report.first_broken {
-                None => println!("audit chain intact: {} event(s) verified", report.sealed),
-                Some(broken) => {
-                    println!(
-                        "audit chain BROKEN at position {} (event {}): {}; {} event(s) verified before it",
-                        broken.chain_index, broken.event_id, broken.reason, report.sealed
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-        }
-        Command::Openapi | Command::GenerateKey => {}
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// A build without the seed generator (`--no-default-features`, as the container image is).
+#[cfg(not(feature = "seed"))]
+fn seed(_: &Config, _: SeedArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no seed generator: build with the default `seed` feature for demo or benchmark data")
 }
 
 #[actix_web::main]
