@@ -30,11 +30,11 @@ pub fn live_session_user(conn: &mut DbConnection, session_id: Id, user_id: Id) -
         .filter(login_sessions::expires_at.gt(now))
         .filter(users::active.eq(true))
         .select((users::organisation_id, users::role, users::specialties))
-        .first::<(Option<Id>, String, String)>(conn)
+        .first::<(Option<Id>, Role, String)>(conn)
         .optional()?;
     found
         .map(|(organisation_id, role, specialties)| {
-            Ok(LiveUser { organisation_id, role: db::decode(&role)?, specialties: db::decode_list(&specialties)? })
+            Ok(LiveUser { organisation_id, role, specialties: db::decode_list(&specialties)? })
         })
         .transpose()
 }

@@ -29,7 +29,7 @@ pub fn authorized(
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
     refuse_if_erased(&row)?;
-    if row.status == ClientStatus::Merged.code() {
+    if row.status == ClientStatus::Merged {
         return Err(merged_into(merge::survivor_of(conn, id)?));
     }
     Ok(row)
@@ -49,7 +49,7 @@ fn merged_into(survivor: Option<Id>) -> ApiError {
 /// An erased record is a tombstone: every read or change of it, or of what hangs on it (its
 /// sessions), answers 410 Gone. What stays of it serves the aggregate reports only.
 pub fn refuse_if_erased(row: &ClientRow) -> Result<(), ApiError> {
-    if row.status == ClientStatus::Erased.code() {
+    if row.status == ClientStatus::Erased {
         return Err(ApiError::new(StatusCode::GONE, "client_erased", "The client's record was erased."));
     }
     Ok(())

@@ -11,7 +11,7 @@ use crate::db::schema::{
     reference_counters,
 };
 use crate::db::{self, DbConnection, Id, MultiBackend};
-use crate::domain::client::{ClientStatus, HouseholdRelationship, identifier_key};
+use crate::domain::client::{Accommodation, ClientStatus, HouseholdRelationship, Sex, identifier_key};
 use crate::http::pagination::PageRequest;
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ClientRow>> {
@@ -119,7 +119,7 @@ pub fn insert(
             clients::id.eq(id),
             clients::organisation_id.eq(organisation_id),
             clients::reference.eq(reference),
-            clients::status.eq(ClientStatus::Active.code()),
+            clients::status.eq(ClientStatus::Active),
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
             clients::version.eq(1),
@@ -144,7 +144,7 @@ pub fn field_values(
         diesel::dsl::Eq<clients::aliases, String>,
         diesel::dsl::Eq<clients::date_of_birth, Option<NaiveDate>>,
         diesel::dsl::Eq<clients::birth_year, Option<i32>>,
-        diesel::dsl::Eq<clients::sex, &'static str>,
+        diesel::dsl::Eq<clients::sex, Sex>,
         diesel::dsl::Eq<clients::nationalities, String>,
         diesel::dsl::Eq<clients::region_of_origin, Option<String>>,
     ),
@@ -153,7 +153,7 @@ pub fn field_values(
         diesel::dsl::Eq<clients::interpreter_needed, bool>,
         diesel::dsl::Eq<clients::city, Option<String>>,
         diesel::dsl::Eq<clients::city_key, Option<String>>,
-        diesel::dsl::Eq<clients::accommodation, &'static str>,
+        diesel::dsl::Eq<clients::accommodation, Accommodation>,
         diesel::dsl::Eq<clients::phone, Option<String>>,
         diesel::dsl::Eq<clients::email, Option<String>>,
         diesel::dsl::Eq<clients::vulnerabilities, String>,
@@ -170,7 +170,7 @@ pub fn field_values(
             clients::aliases.eq(db::encode_list(&fields.aliases)?),
             clients::date_of_birth.eq(fields.date_of_birth),
             clients::birth_year.eq(fields.birth_year),
-            clients::sex.eq(fields.sex.code()),
+            clients::sex.eq(fields.sex),
             clients::nationalities.eq(db::encode_list(&fields.nationalities)?),
             clients::region_of_origin.eq(fields.region_of_origin.clone()),
         ),
@@ -179,7 +179,7 @@ pub fn field_values(
             clients::interpreter_needed.eq(fields.interpreter_needed),
             clients::city.eq(fields.city.clone()),
             clients::city_key.eq(city_key(fields)),
-            clients::accommodation.eq(fields.accommodation.code()),
+            clients::accommodation.eq(fields.accommodation),
             clients::phone.eq(fields.phone.clone()),
             clients::email.eq(fields.email.clone()),
             clients::vulnerabilities.eq(db::encode_list(&fields.vulnerabilities)?),
@@ -314,7 +314,7 @@ pub fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> Qu
         let rows: Vec<ClientRow> = query.load(conn)?;
         for row in &rows {
             // An erased record keeps no names to find it by.
-            if row.status == ClientStatus::Erased.code() {
+            if row.status == ClientStatus::Erased {
                 continue;
             }
             let names = row.names()?;
@@ -426,7 +426,7 @@ pub fn set_status(
     diesel::update(clients::table.find(id))
         .filter(clients::version.eq(expected_version))
         .set((
-            clients::status.eq(status.code()),
+            clients::status.eq(status),
             clients::closed_reason.eq(reason),
             clients::closed_at.eq(closed_at),
             clients::updated_at.eq(now),
@@ -645,10 +645,10 @@ pub fn search(
         (None, None) => {}
     }
     if let Some(status) = search.status {
-        query = query.filter(clients::status.eq(status.code()));
+        query = query.filter(clients::status.eq(status));
     } else {
         // A merged duplicate is only a pointer to its survivor: lists show it when asked for.
-        query = query.filter(clients::status.ne(ClientStatus::Merged.code()));
+        query = query.filter(clients::status.ne(ClientStatus::Merged));
     }
     if let Some(city_key) = &search.city_key {
         query = query.filter(clients::city_key.eq(city_key.clone()));
@@ -693,7 +693,7 @@ fn filters(
         search.tags.iter().map(|(kind, value)| IndexCondition::Tag(kind, value.clone())).collect();
     let mut conditions = index_conditions(conn, organisation_id, &tags, after)?;
     if let Some(status) = search.status {
-        conditions.push(Box::new(clients::status.eq(status.code())));
+        conditions.push(Box::new(clients::status.eq(status)));
     }
     if let Some(city_key) = &search.city_key {
         conditions.push(Box::new(clients::city_key.assume_not_null().eq(city_key.clone())));
@@ -869,7 +869,7 @@ pub fn duplicate_candidates(
     let by_name = clients::id.eq_any(having(given_keys)).and(clients::id.eq_any(having(family_keys)));
     clients::table
         .filter(clients::organisation_id.eq(organisation_id))
-        .filter(clients::status.ne(ClientStatus::Erased.code()))
+        .filter(clients::status.ne(ClientStatus::Erased))
         .filter(clients::id.eq_any(by_identifier).or(by_name))
         .order(clients::id)
         .limit(DUPLICATE_CANDIDATES_MAX)
@@ -955,7 +955,7 @@ pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeho
                 clients::aliases.eq("[]"),
                 clients::date_of_birth.eq(None::<NaiveDate>),
                 clients::birth_year.eq(None::<i32>),
-                clients::sex.eq(crate::domain::client::Sex::Unknown.code()),
+                clients::sex.eq(crate::domain::client::Sex::Unknown),
                 clients::nationalities.eq("[]"),
                 clients::region_of_origin.eq(None::<String>),
                 clients::languages.eq("[]"),
@@ -971,7 +971,7 @@ pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeho
                 clients::household_relationship.eq(None::<String>),
                 clients::assigned_counselor_id.eq(None::<Id>),
                 clients::procedure_stage.eq(None::<String>),
-                clients::status.eq(ClientStatus::Merged.code()),
+                clients::status.eq(ClientStatus::Merged),
                 clients::closed_at.eq(Some(now)),
                 clients::name_key.eq(""),
                 clients::updated_at.eq(now),

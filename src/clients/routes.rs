@@ -340,7 +340,7 @@ async fn set_status(
     let client = signed_in
         .run(&state.pool, move |conn, principal| {
             let current = authorized(conn, &principal, id, Action::UpdateClient)?;
-            if current.status == status.code() {
+            if current.status == status {
                 return Err(ApiError::conflict(
                     if status == ClientStatus::Closed { "already_closed" } else { "already_active" },
                     format!("The client is already {}.", status.code()),

@@ -22,7 +22,7 @@ pub struct ConsentRow {
     pub id: Id,
     pub client_id: Id,
     pub organisation_id: Id,
-    pub purpose: String,
+    pub purpose: ConsentPurpose,
     pub partner_id: Option<Id>,
     pub scope: String,
     pub given_on: NaiveDate,
@@ -66,7 +66,7 @@ impl ConsentRow {
     pub fn view(self, today: NaiveDate) -> QueryResult<Consent> {
         Ok(Consent {
             valid: self.is_valid_on(today),
-            purpose: db::decode(&self.purpose)?,
+            purpose: self.purpose,
             scope: db::decode_list(&self.scope)?,
             id: self.id,
             client_id: self.client_id,

@@ -38,7 +38,7 @@ pub fn insert(
             consents::id.eq(Id::new()),
             consents::client_id.eq(client_id),
             consents::organisation_id.eq(organisation_id),
-            consents::purpose.eq(input.purpose.code()),
+            consents::purpose.eq(input.purpose),
             consents::partner_id.eq(input.partner_id),
             consents::scope.eq(db::encode_list(&input.scope)?),
             consents::given_on.eq(input.given_on),

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::Id;
 use crate::db::schema::documents;
-use crate::db::{self, Id};
 use crate::domain::client::LanguageCode;
 use crate::domain::{bounded_text, closed_list};
 use crate::http::FieldErrors;
@@ -78,7 +78,7 @@ pub struct DocumentRow {
     pub id: Id,
     pub organisation_id: Id,
     pub client_id: Id,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub title: String,
     pub issued_on: Option<NaiveDate>,
     pub language: Option<String>,
@@ -114,7 +114,7 @@ impl DocumentRow {
         Ok(Document {
             id: self.id,
             client_id: self.client_id,
-            kind: db::decode(&self.kind)?,
+            kind: self.kind,
             title: self.title,
             issued_on: self.issued_on,
             language: self.language,
@@ -134,7 +134,7 @@ impl DocumentRow {
     /// The links as they stand, for a correction to start from.
     pub fn fields(&self) -> QueryResult<DocumentFields> {
         Ok(DocumentFields {
-            kind: db::decode(&self.kind)?,
+            kind: self.kind,
             title: self.title.clone(),
             issued_on: self.issued_on,
             language: self.language.clone(),

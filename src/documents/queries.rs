@@ -33,8 +33,8 @@ pub fn in_tier(conn: &mut DbConnection, row: &DocumentRow) -> QueryResult<bool> 
         return Ok(true);
     }
     let Some(session_id) = row.session_id else { return Ok(false) };
-    let kind: Option<String> = sessions::table.find(session_id).select(sessions::kind).first(conn).optional()?;
-    Ok(kind.is_some_and(|kind| kind == SessionKind::Psychological.code()))
+    let kind: Option<SessionKind> = sessions::table.find(session_id).select(sessions::kind).first(conn).optional()?;
+    Ok(kind == Some(SessionKind::Psychological))
 }
 
 /// The client's documents the viewer may see, oldest first: those of a psychological session
@@ -46,7 +46,7 @@ pub fn list_of_client(
     page: PageRequest,
 ) -> QueryResult<Vec<DocumentRow>> {
     let psychological_sessions =
-        sessions::table.filter(sessions::kind.eq(SessionKind::Psychological.code())).select(sessions::id.nullable());
+        sessions::table.filter(sessions::kind.eq(SessionKind::Psychological)).select(sessions::id.nullable());
     let outside_tier = documents::psychological
         .eq(false)
         .and(documents::session_id.is_null().or(documents::session_id.ne_all(psychological_sessions)));
@@ -136,7 +136,7 @@ pub fn insert(conn: &mut DbConnection, new: NewDocument<'_>) -> QueryResult<Docu
                 documents::id.eq(new.id),
                 documents::organisation_id.eq(new.organisation_id),
                 documents::client_id.eq(new.client_id),
-                documents::kind.eq(fields.kind.code()),
+                documents::kind.eq(fields.kind),
                 documents::title.eq(&fields.title),
                 documents::issued_on.eq(fields.issued_on),
                 documents::language.eq(&fields.language),
@@ -175,7 +175,7 @@ pub fn update(
         .filter(documents::version.eq(expected_version))
         .filter(documents::deleted_at.is_null())
         .set((
-            documents::kind.eq(fields.kind.code()),
+            documents::kind.eq(fields.kind),
             documents::title.eq(&fields.title),
             documents::issued_on.eq(fields.issued_on),
             documents::language.eq(&fields.language),

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::Id;
 use crate::db::schema::specialty_grants;
-use crate::db::{self, Id};
 use crate::domain::{SessionKind, closed_list};
 
 closed_list! {
@@ -21,8 +21,8 @@ pub struct GrantRow {
     pub id: Id,
     pub organisation_id: Id,
     pub user_id: Id,
-    pub specialty: String,
-    pub status: String,
+    pub specialty: SessionKind,
+    pub status: GrantStatus,
     pub requested_by: Id,
     pub requested_at: NaiveDateTime,
     pub decided_by: Option<Id>,
@@ -31,13 +31,13 @@ pub struct GrantRow {
 
 impl GrantRow {
     pub fn is_pending(&self) -> bool {
-        self.status == GrantStatus::Pending.code()
+        self.status == GrantStatus::Pending
     }
 
     pub fn view(self) -> QueryResult<SpecialtyGrant> {
         Ok(SpecialtyGrant {
-            specialty: db::decode(&self.specialty)?,
-            status: db::decode(&self.status)?,
+            specialty: self.specialty,
+            status: self.status,
             id: self.id,
             organisation_id: self.organisation_id,
             user_id: self.user_id,

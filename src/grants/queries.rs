@@ -15,8 +15,8 @@ pub fn insert(conn: &mut DbConnection, organisation_id: Id, user_id: Id, request
             specialty_grants::id.eq(Id::new()),
             specialty_grants::organisation_id.eq(organisation_id),
             specialty_grants::user_id.eq(user_id),
-            specialty_grants::specialty.eq(GUARDED.code()),
-            specialty_grants::status.eq(GrantStatus::Pending.code()),
+            specialty_grants::specialty.eq(GUARDED),
+            specialty_grants::status.eq(GrantStatus::Pending),
             specialty_grants::requested_by.eq(requested_by),
             specialty_grants::requested_at.eq(db::now().naive_utc()),
         ))
@@ -31,7 +31,7 @@ pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<GrantRow>> {
 pub fn pending_of(conn: &mut DbConnection, user_id: Id) -> QueryResult<Option<GrantRow>> {
     specialty_grants::table
         .filter(specialty_grants::user_id.eq(user_id))
-        .filter(specialty_grants::status.eq(GrantStatus::Pending.code()))
+        .filter(specialty_grants::status.eq(GrantStatus::Pending))
         .select(GrantRow::as_select())
         .first(conn)
         .optional()
@@ -39,12 +39,11 @@ pub fn pending_of(conn: &mut DbConnection, user_id: Id) -> QueryResult<Option<Gr
 
 /// (user, specialty) of every pending grant of these users.
 pub fn pending_for(conn: &mut DbConnection, user_ids: &[Id]) -> QueryResult<Vec<(Id, SessionKind)>> {
-    let rows: Vec<(Id, String)> = specialty_grants::table
+    specialty_grants::table
         .filter(specialty_grants::user_id.eq_any(user_ids.to_vec()))
-        .filter(specialty_grants::status.eq(GrantStatus::Pending.code()))
+        .filter(specialty_grants::status.eq(GrantStatus::Pending))
         .select((specialty_grants::user_id, specialty_grants::specialty))
-        .load(conn)?;
-    rows.into_iter().map(|(user_id, specialty)| Ok((user_id, db::decode(&specialty)?))).collect()
+        .load(conn)
 }
 
 /// Decides a pending grant; `None` when it was no longer pending (decided concurrently).
@@ -55,9 +54,9 @@ pub fn decide(
     decided_by: Option<Id>,
 ) -> QueryResult<Option<GrantRow>> {
     diesel::update(specialty_grants::table.find(id))
-        .filter(specialty_grants::status.eq(GrantStatus::Pending.code()))
+        .filter(specialty_grants::status.eq(GrantStatus::Pending))
         .set((
-            specialty_grants::status.eq(status.code()),
+            specialty_grants::status.eq(status),
             specialty_grants::decided_by.eq(decided_by),
             specialty_grants::decided_at.eq(Some(db::now().naive_utc())),
         ))
@@ -92,7 +91,7 @@ pub fn list(conn: &mut DbConnection, filter: &GrantQuery, page: PageRequest) -> 
         query = query.filter(specialty_grants::organisation_id.eq(organisation_id));
     }
     if let Some(status) = filter.status {
-        query = query.filter(specialty_grants::status.eq(status.code()));
+        query = query.filter(specialty_grants::status.eq(status));
     }
     if let Some(user_id) = filter.user_id {
         query = query.filter(specialty_grants::user_id.eq(user_id));

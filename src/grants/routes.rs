@@ -119,7 +119,7 @@ async fn decide(
             let has_psychologist = queries::has_psychologist(conn, grant.organisation_id)?;
             let target = Target::grant(grant.organisation_id, grant.user_id, grant.requested_by, has_psychologist);
             principal.authorize(conn, Action::DecidePsychologicalGrant, target, RESOURCE, Some(id))?;
-            let decided = || ApiError::wrong_status(&grant.status, "This grant has been decided already.");
+            let decided = || ApiError::wrong_status(grant.status.code(), "This grant has been decided already.");
             if !grant.is_pending() {
                 return Err(decided());
             }

@@ -64,7 +64,7 @@ pub fn erase(
                     clients::identifiers.eq("[]"),
                     clients::household_id.eq(None::<Id>),
                     clients::household_relationship.eq(None::<String>),
-                    clients::status.eq(ClientStatus::Erased.code()),
+                    clients::status.eq(ClientStatus::Erased),
                     clients::closed_reason.eq(reason),
                     clients::closed_at.eq(Some(now)),
                     clients::name_key.eq(""),
@@ -220,7 +220,7 @@ pub struct ClosedClient {
 /// Clients closed before `cutoff` and not erased yet.
 pub fn due_for_erasure(conn: &mut DbConnection, cutoff: NaiveDateTime) -> QueryResult<Vec<ClosedClient>> {
     let rows: Vec<(Id, String, Option<NaiveDateTime>)> = clients::table
-        .filter(clients::status.eq(ClientStatus::Closed.code()))
+        .filter(clients::status.eq(ClientStatus::Closed))
         .filter(clients::closed_at.lt(cutoff))
         .order(clients::closed_at)
         .select((clients::id, clients::reference, clients::closed_at))

@@ -137,7 +137,7 @@ fn remove_shared_fields(
         let Some(current) = crate::clients::queries::find(conn, partner_client_id)? else {
             return Ok(());
         };
-        if current.status == ClientStatus::Erased.code() {
+        if current.status == ClientStatus::Erased {
             return Ok(());
         }
         let fields = stripped(&current, &shared_fields)?;

@@ -36,7 +36,7 @@ pub fn check(
     let scope: Vec<ConsentScope> = match crate::consents::queries::find(conn, client.id, input.consent_id)? {
         Some(consent)
             if consent.is_valid_on(today)
-                && consent.purpose == ConsentPurpose::SharingWithPartner.code()
+                && consent.purpose == ConsentPurpose::SharingWithPartner
                 && consent.partner_id == Some(input.to_organisation_id) =>
         {
             db::decode_list(&consent.scope)?

@@ -33,12 +33,12 @@ pub struct ReferralRow {
     pub client_id: Id,
     pub from_organisation_id: Id,
     pub to_organisation_id: Id,
-    pub service: String,
-    pub urgency: String,
+    pub service: SessionKind,
+    pub urgency: Urgency,
     pub reason: String,
     pub shared_fields: String,
     pub consent_id: Id,
-    pub status: String,
+    pub status: ReferralStatus,
     pub status_reason_code: Option<String>,
     pub status_reason: Option<String>,
     pub respond_by: NaiveDate,
@@ -60,13 +60,13 @@ pub struct ReferralRow {
 
 impl ReferralRow {
     pub fn service(&self) -> QueryResult<SessionKind> {
-        db::decode(&self.service)
+        Ok(self.service)
     }
 
     /// The status as of `today`: a pending referral past its answer date has expired, whether
     /// or not the background job has recorded that yet.
     pub fn status_on(&self, today: NaiveDate) -> QueryResult<ReferralStatus> {
-        let stored: ReferralStatus = db::decode(&self.status)?;
+        let stored = self.status;
         Ok(if stored == ReferralStatus::Pending && self.respond_by < today { ReferralStatus::Expired } else { stored })
     }
 
@@ -81,7 +81,7 @@ impl ReferralRow {
         let status = self.status_on(today)?;
         Ok(Referral {
             service: self.service()?,
-            urgency: db::decode(&self.urgency)?,
+            urgency: self.urgency,
             shared_fields: db::decode_list(&self.shared_fields)?,
             due_today: self.is_due_on(today, status),
             status,
@@ -238,7 +238,7 @@ pub struct EventRow {
     pub referral_id: Id,
     pub from_organisation_id: Id,
     pub to_organisation_id: Id,
-    pub kind: String,
+    pub kind: ReferralEventKind,
     pub actor_id: Option<Id>,
     pub at: NaiveDateTime,
     pub reason_code: Option<String>,
@@ -264,7 +264,7 @@ pub struct ReferralEvent {
 impl EventRow {
     pub fn view(self) -> QueryResult<ReferralEvent> {
         Ok(ReferralEvent {
-            kind: db::decode(&self.kind)?,
+            kind: self.kind,
             id: self.id,
             position: self.position,
             referral_id: self.referral_id,

@@ -21,7 +21,7 @@ pub fn open_duplicate(conn: &mut DbConnection, client_id: Id, to: Id, service: S
     referrals::table
         .filter(referrals::client_id.eq(client_id))
         .filter(referrals::to_organisation_id.eq(to))
-        .filter(referrals::service.eq(service.code()))
+        .filter(referrals::service.eq(service))
         .filter(referrals::status.eq_any(lifecycle::codes(&lifecycle::open_statuses())))
         .select(referrals::id)
         .first(conn)
@@ -55,7 +55,7 @@ pub fn record_event(
             referral_events::referral_id.eq(referral.id),
             referral_events::from_organisation_id.eq(referral.from_organisation_id),
             referral_events::to_organisation_id.eq(referral.to_organisation_id),
-            referral_events::kind.eq(kind.code()),
+            referral_events::kind.eq(kind),
             referral_events::actor_id.eq(actor_id),
             referral_events::at.eq(at),
             referral_events::reason_code.eq(reason_code),
@@ -91,12 +91,12 @@ pub fn insert_at(conn: &mut DbConnection, new: NewReferral<'_>, now: NaiveDateTi
             referrals::client_id.eq(new.client_id),
             referrals::from_organisation_id.eq(new.from),
             referrals::to_organisation_id.eq(new.to),
-            referrals::service.eq(new.service.code()),
+            referrals::service.eq(new.service),
             referrals::urgency.eq(new.urgency),
             referrals::reason.eq(new.reason),
             referrals::shared_fields.eq(db::encode_list(new.shared_fields)?),
             referrals::consent_id.eq(new.consent_id),
-            referrals::status.eq(ReferralStatus::Pending.code()),
+            referrals::status.eq(ReferralStatus::Pending),
             referrals::respond_by.eq(new.respond_by),
             referrals::created_by.eq(new.created_by),
             referrals::created_at.eq(now),
@@ -164,7 +164,7 @@ pub fn transition_at(
         .filter(referrals::version.eq(version))
         .filter(referrals::status.eq_any(lifecycle::codes(from)))
         .set((
-            referrals::status.eq(to.code()),
+            referrals::status.eq(to),
             referrals::status_reason_code.eq(change.reason_code.or(current.status_reason_code.as_deref())),
             referrals::status_reason.eq(change.reason.or(current.status_reason.as_deref())),
             referrals::outcome.eq(change.outcome.or(current.outcome.as_deref())),
@@ -227,20 +227,21 @@ pub fn list(
     match query.status {
         Some(ReferralStatus::Pending) => {
             select = select
-                .filter(referrals::status.eq(ReferralStatus::Pending.code()))
+                .filter(referrals::status.eq(ReferralStatus::Pending))
                 .filter(referrals::respond_by.ge(query.today))
         }
         Some(ReferralStatus::Expired) => {
-            select =
-                select.filter(referrals::status.eq(ReferralStatus::Expired.code()).or(
-                    referrals::status.eq(ReferralStatus::Pending.code()).and(referrals::respond_by.lt(query.today)),
-                ))
+            select = select.filter(
+                referrals::status
+                    .eq(ReferralStatus::Expired)
+                    .or(referrals::status.eq(ReferralStatus::Pending).and(referrals::respond_by.lt(query.today))),
+            )
         }
-        Some(status) => select = select.filter(referrals::status.eq(status.code())),
+        Some(status) => select = select.filter(referrals::status.eq(status)),
         None => {}
     }
     if let Some(service) = query.service {
-        select = select.filter(referrals::service.eq(service.code()));
+        select = select.filter(referrals::service.eq(service));
     }
     if let Some(urgency) = query.urgency {
         select = select.filter(referrals::urgency.eq(urgency));

@@ -68,7 +68,7 @@ macro_rules! in_scope_sessions {
             .filter(
                 $scope.city.is_none().into_sql::<Bool>().or(sessions::city.eq($scope.city.clone().unwrap_or_default())),
             )
-            .filter($scope.psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological.code())))
+            .filter($scope.psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological)))
     };
 }
 
@@ -91,7 +91,7 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
         .filter(clients::created_at.ge(scope.from))
         .filter(clients::created_at.lt(scope.until))
         // A merged duplicate was the same person as its survivor, who is counted.
-        .filter(clients::status.ne(crate::domain::client::ClientStatus::Merged.code()))
+        .filter(clients::status.ne(crate::domain::client::ClientStatus::Merged))
         .filter(city_key.is_none().into_sql::<Bool>().or(clients::city_key.eq(city_key.clone().unwrap_or_default())))
         .select(count_star())
         .first(conn)?;
@@ -222,7 +222,7 @@ pub fn psychological_by_month(
             let until = start + Months::new(1);
             let (sessions, minutes): (i64, Option<i64>) = sessions::table
                 .filter(sessions::organisation_id.eq(organisation_id))
-                .filter(sessions::kind.eq(SessionKind::Psychological.code()))
+                .filter(sessions::kind.eq(SessionKind::Psychological))
                 .filter(sessions::started_at.ge(crate::domain::start_of_day_utc(start)))
                 .filter(sessions::started_at.lt(crate::domain::start_of_day_utc(until)))
                 .select((count_star(), sum(sessions::duration_minutes)))

@@ -463,7 +463,7 @@ fn write(
             if row.partner_client_id.is_some() {
                 report.referred_clients += 1;
             }
-            *report.referrals.entry(row.status).or_default() += 1;
+            *report.referrals.entry(row.status.code().to_owned()).or_default() += 1;
         }
     }
     report.users = demo_users;

@@ -151,7 +151,7 @@ pub fn counselors(conn: &mut DbConnection, organisation: &OrganisationRow) -> an
         let email = Email::parse(&format!("counselor-{:02}@{domain}", index + 1))
             .map_err(|e| anyhow::anyhow!("a synthetic counselor's e-mail address {e}"))?;
         match users::find_by_email(conn, &email.key())? {
-            Some(user) if user.organisation_id == Some(organisation.id) && user.role == Role::Counselor.code() => {
+            Some(user) if user.organisation_id == Some(organisation.id) && user.role == Role::Counselor => {
                 found.push(Counselor { id: user.id, specialties: crate::db::decode_list(&user.specialties)? });
             }
             Some(_) => {

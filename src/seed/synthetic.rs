@@ -500,7 +500,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
             clients::id.eq(id),
             clients::organisation_id.eq(organisation_id),
             clients::reference.eq(client.reference),
-            clients::status.eq(status.code()),
+            clients::status.eq(status),
             clients::closed_reason.eq(client.closed_reason),
             clients::closed_at.eq(client.closed_reason.map(|_| now)),
             clients::created_at.eq(now),

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::Id;
 use crate::db::schema::sessions;
-use crate::db::{self, Id};
 use crate::domain::client::LanguageCode;
 use crate::domain::{SessionKind, bounded_text, closed_list, distinct, optional_text};
 use crate::http::FieldErrors;
@@ -22,8 +22,8 @@ pub struct SessionRow {
     pub organisation_id: Id,
     pub client_id: Id,
     pub counselor_id: Id,
-    pub kind: String,
-    pub mode: String,
+    pub kind: SessionKind,
+    pub mode: SessionMode,
     pub city: Option<String>,
     pub started_at: NaiveDateTime,
     pub duration_minutes: i32,
@@ -39,11 +39,11 @@ pub struct SessionRow {
 
 impl SessionRow {
     pub fn kind(&self) -> QueryResult<SessionKind> {
-        db::decode(&self.kind)
+        Ok(self.kind)
     }
 
     pub fn is_psychological(&self) -> bool {
-        self.kind == SessionKind::Psychological.code()
+        self.kind == SessionKind::Psychological
     }
 
     pub fn view(self, participants: Vec<Participant>, notes: Notes, details: Details) -> QueryResult<Session> {
@@ -53,7 +53,7 @@ impl SessionRow {
         };
         Ok(Session {
             kind: self.kind()?,
-            mode: db::decode(&self.mode)?,
+            mode: self.mode,
             topics: details.topics,
             summary: details.summary,
             details_unreadable,
@@ -88,7 +88,7 @@ impl SessionRow {
     ) -> QueryResult<SessionInput> {
         Ok(SessionInput {
             kind: self.kind()?,
-            mode: db::decode(&self.mode)?,
+            mode: self.mode,
             city: self.city.clone(),
             started_at: self.started_at.and_utc(),
             duration_minutes: self.duration_minutes,

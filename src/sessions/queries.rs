@@ -5,7 +5,7 @@ use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{Participant, SessionFields, SessionRow};
+use super::model::{Participant, SessionFields, SessionMode, SessionRow};
 use crate::db::schema::{clients, session_participants, sessions};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::SessionKind;
@@ -22,13 +22,13 @@ pub struct Viewer {
 }
 
 type VisibleTo = diesel::dsl::Or<
-    diesel::dsl::Or<diesel::dsl::NotEq<sessions::kind, &'static str>, diesel::dsl::Eq<sessions::counselor_id, Id>>,
+    diesel::dsl::Or<diesel::dsl::NotEq<sessions::kind, SessionKind>, diesel::dsl::Eq<sessions::counselor_id, Id>>,
     diesel::dsl::AsExprOf<bool, Bool>,
 >;
 
 fn visible_to(viewer: Viewer) -> VisibleTo {
     sessions::kind
-        .ne(SessionKind::Psychological.code())
+        .ne(SessionKind::Psychological)
         .or(sessions::counselor_id.eq(viewer.user_id))
         .or(viewer.psychologist.into_sql::<Bool>())
 }
@@ -55,7 +55,7 @@ pub fn count_own_clients(conn: &mut DbConnection, organisation_id: Id, ids: &[Id
     clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::id.eq_any(ids.to_vec()))
-        .filter(clients::status.ne(crate::domain::client::ClientStatus::Erased.code()))
+        .filter(clients::status.ne(crate::domain::client::ClientStatus::Erased))
         .select(count_star())
         .first(conn)
 }
@@ -176,8 +176,8 @@ pub fn row_values(
         diesel::dsl::Eq<sessions::organisation_id, Id>,
         diesel::dsl::Eq<sessions::client_id, Id>,
         diesel::dsl::Eq<sessions::counselor_id, Id>,
-        diesel::dsl::Eq<sessions::kind, &'static str>,
-        diesel::dsl::Eq<sessions::mode, &'static str>,
+        diesel::dsl::Eq<sessions::kind, SessionKind>,
+        diesel::dsl::Eq<sessions::mode, SessionMode>,
         diesel::dsl::Eq<sessions::city, Option<String>>,
         diesel::dsl::Eq<sessions::started_at, NaiveDateTime>,
         diesel::dsl::Eq<sessions::duration_minutes, i32>,
@@ -201,8 +201,8 @@ pub fn row_values(
             sessions::organisation_id.eq(new.organisation_id),
             sessions::client_id.eq(new.client_id),
             sessions::counselor_id.eq(new.counselor_id),
-            sessions::kind.eq(fields.kind.code()),
-            sessions::mode.eq(fields.mode.code()),
+            sessions::kind.eq(fields.kind),
+            sessions::mode.eq(fields.mode),
             sessions::city.eq(fields.city.clone()),
             sessions::started_at.eq(fields.started_at),
             sessions::duration_minutes.eq(fields.duration_minutes),
@@ -242,8 +242,8 @@ pub fn update(
         .filter(sessions::version.eq(expected_version))
         .set((
             (
-                sessions::kind.eq(fields.kind.code()),
-                sessions::mode.eq(fields.mode.code()),
+                sessions::kind.eq(fields.kind),
+                sessions::mode.eq(fields.mode),
                 sessions::city.eq(&fields.city),
                 sessions::started_at.eq(fields.started_at),
                 sessions::duration_minutes.eq(fields.duration_minutes),
@@ -337,16 +337,16 @@ pub fn counts(
     until: NaiveDateTime,
     psychological: bool,
 ) -> QueryResult<Vec<(SessionKind, i64, i64)>> {
-    let rows: Vec<(String, i64, Option<i64>)> = sessions::table
+    let rows: Vec<(SessionKind, i64, Option<i64>)> = sessions::table
         .filter(sessions::organisation_id.eq(organisation_id))
-        .filter(psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological.code())))
+        .filter(psychological.into_sql::<Bool>().or(sessions::kind.ne(SessionKind::Psychological)))
         .filter(sessions::started_at.ge(from))
         .filter(sessions::started_at.lt(until))
         .group_by(sessions::kind)
         .select((sessions::kind, count_star(), sum(sessions::duration_minutes)))
         .order(sessions::kind)
         .load(conn)?;
-    rows.into_iter().map(|(kind, sessions, minutes)| Ok((db::decode(&kind)?, sessions, minutes.unwrap_or(0)))).collect()
+    Ok(rows.into_iter().map(|(kind, sessions, minutes)| (kind, sessions, minutes.unwrap_or(0))).collect())
 }
 
 /// Open follow-ups: a follow-up date of a session after which no later session with the client
@@ -374,7 +374,7 @@ pub fn follow_ups(
                 .filter(
                     later
                         .field(sessions::kind)
-                        .ne(SessionKind::Psychological.code())
+                        .ne(SessionKind::Psychological)
                         .or(later.field(sessions::counselor_id).eq(viewer.user_id))
                         .or(viewer.psychologist.into_sql::<Bool>()),
                 ),

@@ -86,7 +86,7 @@ const PLAINTEXT_BATCH: i64 = 500;
 /// `sessions_details_in_clear`, so that both databases answer from the index.
 const IN_CLEAR: &str = "(sessions.summary IS NOT NULL OR sessions.topics <> '[]')";
 
-type PlaintextRow = (Id, Id, i32, String, Option<String>, String);
+type PlaintextRow = (Id, Id, i32, String, Option<String>, ClientStatus);
 
 /// Seals the summaries and topics still held in clear (written before they were encrypted) and
 /// empties those columns, a batch per transaction, so an interrupted run resumes where it
@@ -122,7 +122,7 @@ fn seal_plaintext_batch(conn: &mut DbConnection, master: &MasterKeys, batch: i64
     for (id, client_id, version, topics, summary, status) in &rows {
         let details = SessionDetails { summary: summary.clone(), topics: db::decode_list(topics)? };
         // An erased client's record is a tombstone: its plaintext goes, and it gets no new key.
-        let sealed = if details.is_empty() || status == ClientStatus::Erased.code() {
+        let sealed = if details.is_empty() || *status == ClientStatus::Erased {
             None
         } else {
             let key = match opened.entry(*client_id) {

@@ -19,7 +19,7 @@ pub struct UserRow {
     pub email: String,
     pub email_key: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub specialties: String,
     pub active: bool,
     pub password_hash: String,
@@ -62,7 +62,7 @@ pub struct User {
 
 impl UserRow {
     pub fn role(&self) -> QueryResult<Role> {
-        db::decode(&self.role)
+        Ok(self.role)
     }
 
     pub fn specialties(&self) -> QueryResult<Vec<SessionKind>> {

@@ -36,7 +36,7 @@ pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<UserRow> {
             users::email.eq(user.email.as_str()),
             users::email_key.eq(user.email.key()),
             users::display_name.eq(&user.display_name),
-            users::role.eq(user.role.code()),
+            users::role.eq(user.role),
             users::specialties.eq(db::encode_list(&user.specialties)?),
             users::active.eq(true),
             users::password_hash.eq(&user.password_hash),
@@ -60,7 +60,7 @@ pub fn list(conn: &mut DbConnection, filter: &UserQuery, page: PageRequest) -> Q
         query = query.filter(users::organisation_id.eq(organisation_id));
     }
     if let Some(role) = filter.role {
-        query = query.filter(users::role.eq(role.code()));
+        query = query.filter(users::role.eq(role));
     }
     if let Some(active) = filter.active {
         query = query.filter(users::active.eq(active));
@@ -85,7 +85,7 @@ pub fn update(
         .filter(users::version.eq(expected_version))
         .set((
             users::display_name.eq(display_name),
-            users::role.eq(role.code()),
+            users::role.eq(role),
             users::specialties.eq(db::encode_list(specialties)?),
             users::active.eq(active),
             users::updated_at.eq(db::now().naive_utc()),

@@ -481,7 +481,7 @@ const WORKING_DAYS: (u32, u32) = (2, 10);
 #[tokio::test]
 async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_on_a_valid_consent() {
     use casebridge::consents::model::ConsentScope;
-    use casebridge::referrals::model::{ReferralRow, Urgency};
+    use casebridge::referrals::model::ReferralRow;
     let app = TestApp::spawn().await;
     let report = app.db(|conn| demo(conn, &master_keys(), 7, WORKING_DAYS).unwrap());
     let today = casebridge::domain::today();
@@ -524,22 +524,21 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
         states,
         BTreeSet::from(["accepted", "cancelled", "completed", "declined", "expired", "pending"].map(String::from))
     );
-    let stored: BTreeSet<&str> = rows.iter().map(|row| row.status.as_str()).collect();
+    let stored: BTreeSet<&str> = rows.iter().map(|row| row.status.code()).collect();
     assert!(stored.contains("expired"), "the expiry is recorded, not only computed");
     for row in &rows {
         let consent = app.db(|conn| casebridge::consents::queries::find(conn, row.client_id, row.consent_id).unwrap());
         let consent = consent.unwrap_or_else(|| panic!("referral {} has no consent of its client", row.id));
         let sent_on = row.created_at.and_utc().with_timezone(&chrono_tz::Europe::Warsaw).date_naive();
-        assert_eq!(consent.purpose, "sharing_with_partner");
+        assert_eq!(consent.purpose.code(), "sharing_with_partner");
         assert_eq!(consent.partner_id, Some(row.to_organisation_id));
         assert!(consent.is_valid_on(sent_on) && consent.is_valid_on(today), "consent of referral {}", row.id);
         let scope: Vec<ConsentScope> = casebridge::db::decode_list(&consent.scope).unwrap();
         let shared: Vec<String> = casebridge::db::decode_list(&row.shared_fields).unwrap();
         assert_eq!(casebridge::referrals::shared::check(&shared, &scope), Ok(shared.clone()));
-        let urgency: Urgency = casebridge::db::decode(&row.urgency).unwrap();
-        assert_eq!(row.respond_by, casebridge::referrals::respond_by(urgency, sent_on, WORKING_DAYS));
-        let linked = matches!(row.status.as_str(), "accepted" | "completed") || row.accepted_at.is_some();
-        assert_eq!(row.partner_client_id.is_some(), linked, "referral {} ({})", row.id, row.status);
+        assert_eq!(row.respond_by, casebridge::referrals::respond_by(row.urgency, sent_on, WORKING_DAYS));
+        let linked = matches!(row.status.code(), "accepted" | "completed") || row.accepted_at.is_some();
+        assert_eq!(row.partner_client_id.is_some(), linked, "referral {} ({})", row.id, row.status.code());
         if let Some(partner_client) = row.partner_client_id {
             let owner: Id = app
                 .db(|conn| clients::table.find(partner_client).select(clients::organisation_id).first(conn).unwrap());
@@ -557,9 +556,9 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
             }
         }
         let history = app.db(|conn| casebridge::referrals::queries::events_of(conn, row.id).unwrap());
-        assert_eq!(history.first().map(|event| event.kind.as_str()), Some("created"));
-        let last = if row.status == "pending" { "created" } else { row.status.as_str() };
-        assert_eq!(history.last().map(|event| event.kind.as_str()), Some(last));
+        assert_eq!(history.first().map(|event| event.kind.code()), Some("created"));
+        let last = if row.status.code() == "pending" { "created" } else { row.status.code() };
+        assert_eq!(history.last().map(|event| event.kind.code()), Some(last));
     }
     let counted: usize = report.referrals.values().sum();
     assert_eq!(counted, rows.len());
