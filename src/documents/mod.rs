@@ -3,6 +3,7 @@
 //! reached through the policy table like the rest of the case file. A document of a
 //! psychological session belongs to the psychological tier.
 
+pub mod content;
 pub mod model;
 pub mod queries;
 pub mod routes;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use diesel::prelude::*;
 
-use self::model::{Document, DocumentRow};
+use self::model::DocumentRow;
 use self::store::DocumentStore;
 use crate::auth::Principal;
 use crate::db::schema::documents;
@@ -142,16 +143,19 @@ pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<us
         .execute(conn)
 }
 
-/// The client's documents as an export lists them: metadata only, documents of the
-/// psychological tier only for callers inside it.
-pub fn exported(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> Result<Vec<Document>, ApiError> {
+/// The client's documents an export holds, each with whether it is in the psychological tier:
+/// those of the tier only for callers inside it (or the author of their session).
+pub fn exportable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    client_id: Id,
+) -> Result<Vec<(DocumentRow, bool)>, ApiError> {
     let psychologist = principal.caller().psychologist();
     let mut listed = Vec::new();
     for row in queries::of_client(conn, client_id)? {
-        let visible =
-            psychologist || row.session_counselor_id == Some(principal.user_id) || !queries::in_tier(conn, &row)?;
-        if visible {
-            listed.push(row.view()?);
+        let tier = queries::in_tier(conn, &row)?;
+        if !tier || psychologist || row.session_counselor_id == Some(principal.user_id) {
+            listed.push((row, tier));
         }
     }
     Ok(listed)

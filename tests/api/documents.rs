@@ -91,7 +91,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn stored_file(app: &TestApp, client: &str, document: &str) -> PathBuf {
+pub fn stored_file(app: &TestApp, client: &str, document: &str) -> PathBuf {
     app.data_dir().join("documents").join(client).join(document)
 }
 
@@ -587,14 +587,16 @@ async fn erasing_a_client_destroys_its_documents_bytes_and_titles() {
         .unwrap();
     assert_eq!(erased.status(), StatusCode::NO_CONTENT);
     let path = stored_file(&app, &w.client, id);
+    // The purge deletes the object, then records it destroyed: wait for both.
+    let find = || app.db(|conn| casebridge::documents::queries::find(conn, id.parse().unwrap()).unwrap().unwrap());
     for _ in 0..100 {
-        if !path.exists() {
+        if !path.exists() && find().bytes_destroyed_at.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(!path.exists(), "the stored bytes are destroyed");
-    let row = app.db(|conn| casebridge::documents::queries::find(conn, id.parse().unwrap()).unwrap().unwrap());
+    let row = find();
     assert_eq!(row.title, casebridge::privacy::ERASED);
     assert_eq!(row.sha256, "");
     assert!(row.bytes_destroyed_at.is_some());
