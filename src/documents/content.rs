@@ -45,8 +45,12 @@ pub(crate) fn unreadable() -> ApiError {
 /// Reads and opens the whole stored object without giving anything out: whether every chunk
 /// authenticates, in its place, and the content has the recorded length and SHA-256.
 async fn verify(store: &DocumentStore, key: &DataKey, row: &DocumentRow) -> Result<(), VerifyError> {
-    let mut stream = store.read(&row.storage_key).await?;
+    let stored = store.read(&row.storage_key).await?;
     let mut opener = opener(key, row)?;
+    if stored.size != opener.sealed_size() {
+        return Err(Tampered::Length.into());
+    }
+    let mut stream = stored.stream;
     while let Some(bytes) = stream.next().await {
         opener.push(&bytes?)?;
     }
@@ -106,70 +110,131 @@ pub(crate) async fn check(
     }
 }
 
-/// Checks a readable document whole, audits the download (a failed check as a failure), and
-/// streams its content — or reports it unreadable without giving out a byte.
+/// Who reads which document: the audit of one download.
+#[derive(Clone)]
+struct DownloadAudit {
+    pool: db::DbPool,
+    actor: audit::Actor,
+    id: Id,
+    client_id: Id,
+    tier: bool,
+}
+
+impl DownloadAudit {
+    async fn record(&self, outcome: Outcome) -> Result<(), ApiError> {
+        let audit = self.clone();
+        db::run(&self.pool, move |conn| {
+            let event = Event::new(&audit.actor, "document.download", RESOURCE)
+                .on(audit.id)
+                .for_client(audit.client_id)
+                .in_tier(audit.tier)
+                .outcome(outcome);
+            Ok(audit::record(conn, event)?)
+        })
+        .await
+    }
+}
+
+/// A stored object whose first chunks were opened: their plaintext, and what is left to open.
+struct Started {
+    first: Vec<u8>,
+    rest: Option<(BoxStream<'static, object_store::Result<Bytes>>, ChunkOpener)>,
+}
+
+/// Reads a stored object up to its first whole chunk(s) and opens them, after checking that the
+/// object has the length the document's chunks take: a missing, cut, extended or swapped
+/// object, or one the key does not open, fails here, before anything is given out.
+async fn start(store: &DocumentStore, key: &DataKey, row: &DocumentRow) -> Result<Started, VerifyError> {
+    let stored = store.read(&row.storage_key).await?;
+    let mut opener = opener(key, row)?;
+    if stored.size != opener.sealed_size() {
+        return Err(Tampered::Length.into());
+    }
+    let mut stream = stored.stream;
+    let mut first = Vec::new();
+    while first.is_empty() {
+        match stream.next().await {
+            Some(bytes) => first = opener.push(&bytes?)?,
+            None => {
+                opener.finish()?;
+                return Ok(Started { first, rest: None });
+            }
+        }
+    }
+    Ok(Started { first, rest: Some((stream, opener)) })
+}
+
+/// Sends a readable document's content as it is opened, in one pass over the stored object
+/// (audited). The object's length is checked and its first chunks opened before the answer
+/// begins, so a missing, cut or swapped object, or one the key does not open, is answered 409
+/// `document_unreadable` without a byte given out. Every later chunk is authenticated as it goes
+/// out (AES-GCM, with the document, the chunk's index and whether it is the last bound in): one
+/// that fails cuts the response before its bytes, so only authentic bytes ever leave; the cut is
+/// logged and audited as a failed download.
 pub(crate) async fn send_content(state: &AppState, readable: Readable) -> Result<HttpResponse, ApiError> {
     let Readable { row, tier, key, principal } = readable;
-    let id = row.id;
-    let store = state.documents.store.clone();
-    let failure = check(&store, key.as_ref(), &row).await?;
-    let client_id = row.client_id;
-    let outcome = failure.clone();
-    db::run(&state.pool, move |conn| {
-        let event =
-            Event::new(&principal.actor, "document.download", RESOURCE).on(id).for_client(client_id).in_tier(tier);
-        let event = if outcome.is_some() { event.outcome(Outcome::Failure) } else { event };
-        Ok(audit::record(conn, event)?)
-    })
-    .await?;
-    if let Some(reason) = failure {
-        tracing::error!(document_id = %id, %reason, "a stored document failed its integrity check");
-        return Err(unreadable());
-    }
-    let (Some(key), Ok(size)) = (key, u64::try_from(row.size_bytes)) else {
-        return Err(unreadable());
+    let audit = DownloadAudit {
+        pool: state.pool.clone(),
+        actor: principal.actor.clone(),
+        id: row.id,
+        client_id: row.client_id,
+        tier,
     };
-    let opener = opener(&key, &row).map_err(|_| unreadable())?;
-    let stored = store.read(&row.storage_key).await.map_err(storage_error)?;
+    let started = match &key {
+        Some(key) => start(&state.documents.store, key, &row).await,
+        None => Err(Tampered::Chunk.into()),
+    };
+    let failure = match started {
+        Ok(started) => Ok(started),
+        Err(VerifyError::Store(object_store::Error::NotFound { .. })) => Err("the stored object is missing".to_owned()),
+        Err(VerifyError::Store(error)) => return Err(storage_error(error)),
+        Err(VerifyError::Tampered(tampered)) => Err(tampered.to_string()),
+    };
+    let started = match failure {
+        Ok(started) => started,
+        Err(reason) => {
+            audit.record(Outcome::Failure).await?;
+            tracing::error!(document_id = %row.id, %reason, "a stored document failed its integrity check");
+            return Err(unreadable());
+        }
+    };
+    audit.record(Outcome::Success).await?;
+    let size = u64::try_from(row.size_bytes).map_err(|_| unreadable())?;
     Ok(HttpResponse::Ok()
         .content_type(row.content_type.clone())
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{}.{}\"", row.id, ContentType::extension(&row.content_type)),
         ))
-        .body(SizedStream::new(size, decrypting(stored, opener, id))))
+        .body(SizedStream::new(size, decrypting(started, audit))))
 }
 
-/// The content as it is opened. It was checked whole before the response began; each chunk is
-/// authenticated again as it goes out, so an object changed in between ends the response with
-/// an error instead of reaching the caller.
-fn decrypting(
-    stored: BoxStream<'static, object_store::Result<Bytes>>,
-    opener: ChunkOpener,
-    id: Id,
-) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
-    futures_util::stream::unfold(Some((stored, opener)), move |state| async move {
-        let (mut stored, mut opener) = state?;
-        let failed = |error: std::io::Error| {
-            tracing::error!(document_id = %id, %error, "a document changed while it was sent; the response was cut");
-            Some((Err(error), None))
-        };
-        loop {
+/// The rest of the content as it is opened. A chunk that fails ends the response with an
+/// error (the connection is cut short of its announced length), after the failure is audited.
+fn decrypting(started: Started, audit: DownloadAudit) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
+    let Started { first, rest } = started;
+    let first = futures_util::stream::iter((!first.is_empty()).then(|| Ok(Bytes::from(first))));
+    let rest = futures_util::stream::unfold(rest.map(|rest| (rest, audit)), |state| async move {
+        let ((mut stored, mut opener), audit) = state?;
+        let outcome = loop {
             match stored.next().await {
                 Some(Ok(bytes)) => match opener.push(&bytes) {
                     Ok(plain) if plain.is_empty() => continue,
-                    Ok(plain) => return Some((Ok(Bytes::from(plain)), Some((stored, opener)))),
-                    Err(tampered) => return failed(std::io::Error::other(tampered)),
+                    Ok(plain) => return Some((Ok(Bytes::from(plain)), Some(((stored, opener), audit)))),
+                    Err(tampered) => break std::io::Error::other(tampered),
                 },
-                Some(Err(error)) => return failed(std::io::Error::other(error)),
-                None => {
-                    return match opener.finish() {
-                        Ok(()) => None,
-                        Err(tampered) => failed(std::io::Error::other(tampered)),
-                    };
-                }
+                Some(Err(error)) => break std::io::Error::other(error),
+                None => match opener.finish() {
+                    Ok(()) => return None,
+                    Err(tampered) => break std::io::Error::other(tampered),
+                },
             }
+        };
+        tracing::error!(document_id = %audit.id, error = %outcome, "a document failed its check while it was sent; the response was cut");
+        if let Err(error) = audit.record(Outcome::Failure).await {
+            tracing::error!(document_id = %audit.id, ?error, "the cut download could not be audited");
         }
-    })
-    .boxed()
+        Some((Err(outcome), None))
+    });
+    first.chain(rest).boxed()
 }

@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
+use std::io::Read;
+
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
 
 use super::DocumentConfig;
 use crate::db::Id;
@@ -18,6 +21,8 @@ use crate::db::Id;
 /// Parts a multipart upload is cut into: S3 takes no part smaller than 5 MiB but the last.
 const S3_PART_SIZE: usize = 5 * 1024 * 1024;
 const LOCAL_PART_SIZE: usize = 1024 * 1024;
+/// Bytes read from a local file per step of a download.
+pub const READ_SIZE: usize = 1024 * 1024;
 
 pub struct DocumentStore {
     objects: Arc<dyn ObjectStore>,
@@ -75,8 +80,15 @@ impl DocumentStore {
         Ok(WriteMultipart::new_with_chunk_size(upload, self.part_size))
     }
 
-    pub async fn read(&self, key: &str) -> object_store::Result<BoxStream<'static, object_store::Result<Bytes>>> {
-        Ok(self.objects.get(&Self::path(key)?).await?.into_stream())
+    pub async fn read(&self, key: &str) -> object_store::Result<StoredObject> {
+        let got = self.objects.get(&Self::path(key)?).await?;
+        let size = got.meta.size;
+        let stream = match got.payload {
+            // object_store reads a local file 8 KiB per blocking call; a download takes larger steps.
+            GetResultPayload::File(file, path) => local_file(file, path),
+            GetResultPayload::Stream(stream) => stream,
+        };
+        Ok(StoredObject { size, stream })
     }
 
     /// Destroys an object; one that is gone already counts as destroyed.
@@ -86,6 +98,34 @@ impl DocumentStore {
             Err(error) => Err(error),
         }
     }
+}
+
+/// A stored object as it is read: its length, and its bytes a step at a time.
+pub struct StoredObject {
+    pub size: u64,
+    pub stream: BoxStream<'static, object_store::Result<Bytes>>,
+}
+
+fn local_file(file: std::fs::File, path: std::path::PathBuf) -> BoxStream<'static, object_store::Result<Bytes>> {
+    let failed = move |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic {
+        store: "documents",
+        source: format!("reading {}: {source}", path.display()).into(),
+    };
+    futures_util::stream::try_unfold(file, move |file| {
+        let failed = failed.clone();
+        async move {
+            let (file, step) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                let mut step = Vec::with_capacity(READ_SIZE);
+                (&file).take(READ_SIZE as u64).read_to_end(&mut step)?;
+                Ok((file, step))
+            })
+            .await
+            .map_err(|error| failed(error.into()))?
+            .map_err(|error| failed(error.into()))?;
+            Ok((!step.is_empty()).then(|| (Bytes::from(step), file)))
+        }
+    })
+    .boxed()
 }
 
 #[cfg(test)]

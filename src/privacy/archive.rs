@@ -262,7 +262,7 @@ async fn write_archive(
         let size = u64::try_from(entry.row.size_bytes).unwrap_or(u64::MAX);
         zip.start_file(entry.name, options.large_file(size >= u64::from(u32::MAX)))?;
         let mut opener = opener(&entry.key, &entry.row)?;
-        let mut stored = store.read(&entry.row.storage_key).await?;
+        let mut stored = store.read(&entry.row.storage_key).await?.stream;
         while let Some(bytes) = stored.next().await {
             zip.write_all(&opener.push(&bytes?)?)?;
             send(&spool, out).await?;

@@ -203,6 +203,46 @@ async fn a_chunk_swapped_on_disk_is_reported_as_tampered_and_not_returned() {
 }
 
 #[tokio::test]
+async fn a_chunk_altered_past_the_start_cuts_the_download_before_its_bytes_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    // Forty chunks: more than the download opens before its answer begins.
+    let content = pdf(40 * 64 * 1024);
+    let document = uploaded(&app, &w.counselor, &w.client, &content).await;
+    let id = document["id"].as_str().unwrap();
+    let path = stored_file(&app, &w.client, id);
+    let mut raw = std::fs::read(&path).unwrap();
+    let sealed_chunk = 64 * 1024 + 28;
+    raw[30 * sealed_chunk + 100] ^= 0x01;
+    std::fs::write(&path, &raw).unwrap();
+
+    let mut response =
+        app.get(&format!("/api/v1/documents/{id}/content")).bearer_auth(&w.coordinator.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the object's length and first chunks are sound");
+    let mut received = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(bytes)) => received.extend_from_slice(&bytes),
+            Ok(None) => panic!("the whole altered document was sent ({} bytes)", received.len()),
+            Err(_) => break,
+        }
+    }
+    assert!(received.len() <= 30 * 64 * 1024, "bytes of the altered chunk were sent: {}", received.len());
+    assert!(received[..] == content[..received.len()], "only the uploaded bytes were sent");
+    use casebridge::db::schema::audit_events::dsl;
+    use diesel::prelude::*;
+    let outcomes: Vec<String> = app.db(|conn| {
+        dsl::audit_events
+            .filter(dsl::action.eq("document.download"))
+            .order(dsl::at)
+            .select(dsl::outcome)
+            .load(conn)
+            .unwrap()
+    });
+    assert_eq!(outcomes, ["success", "failure"], "the download, then its cut, are audited");
+}
+
+#[tokio::test]
 async fn an_upload_over_the_size_limit_is_refused_and_leaves_nothing() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
