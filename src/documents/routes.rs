@@ -461,9 +461,11 @@ pub async fn read(
     Ok(with_etag(StatusCode::OK, document.version, &document))
 }
 
-/// Download a document's content (audited). Every chunk is authenticated and the recorded
-/// SHA-256 checked before the first byte is sent; a document that fails is reported
-/// (`document_unreadable`), logged and audited, never given out.
+/// Download a document's content (audited). Each chunk is sent only once it has been
+/// authenticated. A stored object that is missing, of the wrong length, or whose first chunks
+/// fail is answered 409 (`document_unreadable`) before anything is sent; a later chunk that fails
+/// cuts the response short of its `Content-Length` (and the recorded SHA-256 is checked at the
+/// end, likewise). Either way it is logged and audited, and no altered byte is given out.
 #[utoipa::path(
     tag = "documents",
     params(("id" = Id, Path, description = "Document id")),
@@ -479,7 +481,7 @@ pub async fn read(
         )),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or one outside the caller's tier", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The stored document failed its integrity check (`document_unreadable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stored document failed its integrity check before the answer began (`document_unreadable`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The document store is unreachable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
