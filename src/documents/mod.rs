@@ -38,6 +38,9 @@ pub struct DocumentConfig {
     pub data_dir: PathBuf,
     /// `s3://bucket/prefix`, or `None` for the data folder.
     pub store: Option<String>,
+    /// The S3 client's settings: every `AWS_*` variable of the configuration (credentials,
+    /// region, `AWS_ENDPOINT` for an S3-compatible server, `AWS_ALLOW_HTTP`, …).
+    pub s3_settings: Vec<(String, String)>,
     pub max_bytes: u64,
     /// clamd's `host:port`: every upload is scanned when set.
     pub clamd_address: Option<String>,
@@ -62,6 +65,11 @@ impl DocumentConfig {
         Ok(Self {
             data_dir,
             store: get("CASEBRIDGE_DOCUMENT_STORE"),
+            s3_settings: vars
+                .iter()
+                .filter(|(name, _)| name.starts_with("AWS_"))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
             max_bytes,
             clamd_address: get("CASEBRIDGE_CLAMD_ADDRESS"),
             retention: Duration::from_secs(number("CASEBRIDGE_DOCUMENT_RETENTION_DAYS", 30)? * 24 * 3600),

@@ -50,10 +50,14 @@ impl DocumentStore {
                 );
                 let bucket =
                     parsed.host_str().filter(|b| !b.is_empty()).context("CASEBRIDGE_DOCUMENT_STORE names no bucket")?;
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()
-                    .context("configuring the S3 document store")?;
+                // As `AmazonS3Builder::from_env` does, but from the configuration's variables.
+                let mut builder = object_store::aws::AmazonS3Builder::new();
+                for (name, value) in &config.s3_settings {
+                    if let Ok(key) = name.to_ascii_lowercase().parse::<object_store::aws::AmazonS3ConfigKey>() {
+                        builder = builder.with_config(key, value);
+                    }
+                }
+                let s3 = builder.with_bucket_name(bucket).build().context("configuring the S3 document store")?;
                 let prefix = parsed.path().trim_matches('/');
                 let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
                     Arc::new(s3)
@@ -138,6 +142,7 @@ mod tests {
         DocumentConfig {
             data_dir: data_dir.to_path_buf(),
             store: store.map(str::to_owned),
+            s3_settings: Vec::new(),
             max_bytes: 1024,
             clamd_address: None,
             retention: Duration::from_secs(1),

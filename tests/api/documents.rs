@@ -918,3 +918,51 @@ async fn a_partner_sees_shared_documents_only_while_the_consent_covers_them() {
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
 }
+
+/// Against a real S3-compatible server when `CASEBRIDGE_TEST_S3_URL` names one (`.ci/run` starts
+/// moto's server on 127.0.0.1); skipped otherwise.
+#[tokio::test]
+async fn a_document_in_an_s3_store_downloads_as_the_same_bytes_and_is_stored_sealed() {
+    let Ok(endpoint) = std::env::var("CASEBRIDGE_TEST_S3_URL") else {
+        eprintln!("CASEBRIDGE_TEST_S3_URL is not set: the S3 store is not tested against a server");
+        return;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let bucket = format!("casebridge-{}", Id::new().as_uuid().simple());
+    let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
+    assert!(created.status().is_success(), "creating the bucket: {}", created.status());
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_DOCUMENT_STORE".into(), format!("s3://{bucket}/instance-1"));
+        for (name, value) in [
+            ("AWS_ENDPOINT", endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "casebridge-test"),
+            ("AWS_SECRET_ACCESS_KEY", "casebridge-test"),
+        ] {
+            vars.insert(name.into(), value.into());
+        }
+    })
+    .await;
+    let w = world(&app).await;
+    // Larger than an S3 part (5 MiB), so the upload is a multipart one.
+    let content = pdf(6 * 1024 * 1024 + 4321);
+    let document = uploaded(&app, &w.counselor, &w.client, &content).await;
+    let id = document["id"].as_str().unwrap();
+    assert!(files_under(&app.data_dir().join("documents")).is_empty(), "nothing is stored in the data folder");
+
+    let downloaded =
+        app.get(&format!("/api/v1/documents/{id}/content")).bearer_auth(&w.coordinator.token).send().await.unwrap();
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    let bytes = downloaded.bytes().await.unwrap();
+    assert!(bytes[..] == content[..], "the downloaded bytes differ from the uploaded ones");
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), document["sha256"].as_str().unwrap());
+
+    let stored =
+        reqwest::Client::new().get(format!("{endpoint}/{bucket}/instance-1/{}/{id}", w.client)).send().await.unwrap();
+    assert_eq!(stored.status(), StatusCode::OK, "the object is where its key says");
+    let raw = stored.bytes().await.unwrap();
+    assert!(raw.len() > content.len(), "each chunk carries a nonce and a tag");
+    assert!(!raw.windows(9).any(|w| w == b"%PDF-1.7\n"), "the stored object holds the plaintext header");
+    assert!(!raw.windows(64).any(|w| w == &content[100_000..100_064]), "the stored object holds plaintext");
+}
