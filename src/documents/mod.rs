@@ -40,13 +40,23 @@ pub struct DocumentConfig {
     pub store: Option<String>,
     /// The S3 client's settings: every `AWS_*` variable of the configuration (credentials,
     /// region, `AWS_ENDPOINT` for an S3-compatible server, `AWS_ALLOW_HTTP`, …).
-    pub s3_settings: Vec<(String, String)>,
+    pub s3_settings: S3Settings,
     pub max_bytes: u64,
     /// clamd's `host:port`: every upload is scanned when set.
     pub clamd_address: Option<String>,
     /// How long a deleted document's bytes are kept before they are destroyed.
     pub retention: Duration,
     pub purge_interval: Duration,
+}
+
+/// The `AWS_*` variables, by name and value; shown by name only, as they hold the secret key.
+#[derive(Clone, Default)]
+pub struct S3Settings(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
 }
 
 impl DocumentConfig {
@@ -65,11 +75,12 @@ impl DocumentConfig {
         Ok(Self {
             data_dir,
             store: get("CASEBRIDGE_DOCUMENT_STORE"),
-            s3_settings: vars
-                .iter()
-                .filter(|(name, _)| name.starts_with("AWS_"))
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
+            s3_settings: S3Settings(
+                vars.iter()
+                    .filter(|(name, _)| name.starts_with("AWS_"))
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+            ),
             max_bytes,
             clamd_address: get("CASEBRIDGE_CLAMD_ADDRESS"),
             retention: Duration::from_secs(number("CASEBRIDGE_DOCUMENT_RETENTION_DAYS", 30)? * 24 * 3600),

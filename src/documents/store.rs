@@ -52,7 +52,7 @@ impl DocumentStore {
                     parsed.host_str().filter(|b| !b.is_empty()).context("CASEBRIDGE_DOCUMENT_STORE names no bucket")?;
                 // As `AmazonS3Builder::from_env` does, but from the configuration's variables.
                 let mut builder = object_store::aws::AmazonS3Builder::new();
-                for (name, value) in &config.s3_settings {
+                for (name, value) in &config.s3_settings.0 {
                     if let Ok(key) = name.to_ascii_lowercase().parse::<object_store::aws::AmazonS3ConfigKey>() {
                         builder = builder.with_config(key, value);
                     }
@@ -142,7 +142,7 @@ mod tests {
         DocumentConfig {
             data_dir: data_dir.to_path_buf(),
             store: store.map(str::to_owned),
-            s3_settings: Vec::new(),
+            s3_settings: crate::documents::S3Settings::default(),
             max_bytes: 1024,
             clamd_address: None,
             retention: Duration::from_secs(1),
@@ -163,6 +163,13 @@ mod tests {
         for wrong in ["ftp://files/x", "documents", "s3:///no-bucket"] {
             assert!(DocumentStore::from_config(&config(data.path(), Some(wrong))).is_err(), "{wrong}");
         }
+    }
+
+    #[test]
+    fn the_s3_settings_show_their_names_but_never_their_values() {
+        let settings = crate::documents::S3Settings(vec![("AWS_SECRET_ACCESS_KEY".into(), "s3cr3t-value".into())]);
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY") && !shown.contains("s3cr3t-value"), "{shown}");
     }
 
     #[test]
