@@ -2,12 +2,11 @@
 //! folder (the embedded default) or an S3-compatible object store, which several API instances
 //! can share. Object keys are made of ids only; a file's name never reaches the store.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
-use std::io::Read;
-
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::local::LocalFileSystem;
