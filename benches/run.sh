@@ -7,6 +7,7 @@
 #   4–5. the read and the write path against the same SQL sent straight to the database paths.sh
 #   6. the indicator report over 1 000 000 sessions against its SQL run directly      report.sh
 #   7. a mixed workload at 1 000 000 clients, with the API's memory and start-up time  mixed.sh
+#   8. documents: memory under ten concurrent 25 MiB uploads, download vs in process   documents.sh
 # each on SQLite and on PostgreSQL.
 #
 # Everything listens on 127.0.0.1 and every load is bounded in time. Run from anywhere:
@@ -33,6 +34,7 @@ LOAD_CPU=1
 DB_CPU=""
 PATH_CONNECTIONS="1 4"
 PATH_PAIRS=3
+BINARY=""
 
 usage() {
     cat <<EOF
@@ -41,7 +43,8 @@ usage: bash benches/run.sh [options]
   --sizes "N …"       client counts for the search benchmark (default: $SIZES)
   --report-sessions N sessions under the indicator report, 10 per client (default: $REPORT_SESSIONS)
   --backends "…"      sqlite and/or postgres (default: $BACKENDS)
-  --only "SECTION …"  run only these: auth (1–2), search (3), paths (4–5), report (6), mixed (7)
+  --only "SECTION …"  run only these: auth (1–2), search (3), paths (4–5), report (6), mixed (7),
+                      documents (8)
   --connections "N …" connections for the read and write paths (default: $PATH_CONNECTIONS)
   --pairs N           runs side by side per ratio figure, one after the other: API and direct
                       (read and write paths), alone and during a login flood (/auth/me); the
@@ -51,6 +54,7 @@ usage: bash benches/run.sh [options]
   --pg-url URL        PostgreSQL server, without a database name (default: $PG_URL)
   --port N            port of the API under test (default: $PORT)
   --work DIR          working folder (SQLite files, logs); reused databases stay there
+  --binary PATH       measure this casebridge binary instead of building one (before/after runs)
   --keep              keep the databases (SQLite files and PostgreSQL casebridge_bench_*) for a later run
   --api-cpu N / --load-cpu N   cores for the API and for load generator (default: $API_CPU / $LOAD_CPU)
   --db-cpu N          core for a PostgreSQL server on this machine, restored afterwards (default: the
@@ -73,6 +77,7 @@ while [ $# -gt 0 ]; do
         --port) PORT="$2"; shift ;;
         --work) WORK="$2"; shift ;;
         --keep) KEEP=1 ;;
+        --binary) BINARY=$(realpath "$2"); shift ;;
         --api-cpu) API_CPU="$2"; shift ;;
         --load-cpu) LOAD_CPU="$2"; shift ;;
         --db-cpu) DB_CPU="$2"; shift ;;
@@ -364,10 +369,15 @@ say "build (release)"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null; }
 command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit 1; }
 cd "$ROOT"
-cargo build --release
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/casebridge"
+if [ -n "$BINARY" ]; then
+    BIN="$BINARY"
+    echo "measuring $BIN (not built)"
+else
+    cargo build --release
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/casebridge"
+fi
 
-for section in auth search paths report mixed; do
+for section in auth search paths report mixed documents; do
     if [ "$ONLY" = all ] || [[ " $ONLY " == *" $section "* ]]; then
         # Search, the report and the mixed load run queries that PostgreSQL spreads over parallel
         # workers (a million clients, a million sessions): there it keeps all its cores, as its

@@ -3,6 +3,7 @@
 //! reached through the policy table like the rest of the case file. A document of a
 //! psychological session belongs to the psychological tier.
 
+pub mod content;
 pub mod model;
 pub mod queries;
 pub mod routes;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use diesel::prelude::*;
 
-use self::model::{Document, DocumentRow};
+use self::model::DocumentRow;
 use self::store::DocumentStore;
 use crate::auth::Principal;
 use crate::db::schema::documents;
@@ -37,12 +38,25 @@ pub struct DocumentConfig {
     pub data_dir: PathBuf,
     /// `s3://bucket/prefix`, or `None` for the data folder.
     pub store: Option<String>,
+    /// The S3 client's settings: every `AWS_*` variable of the configuration (credentials,
+    /// region, `AWS_ENDPOINT` for an S3-compatible server, `AWS_ALLOW_HTTP`, …).
+    pub s3_settings: S3Settings,
     pub max_bytes: u64,
     /// clamd's `host:port`: every upload is scanned when set.
     pub clamd_address: Option<String>,
     /// How long a deleted document's bytes are kept before they are destroyed.
     pub retention: Duration,
     pub purge_interval: Duration,
+}
+
+/// The `AWS_*` variables, by name and value; shown by name only, as they hold the secret key.
+#[derive(Clone, Default)]
+pub struct S3Settings(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
 }
 
 impl DocumentConfig {
@@ -61,6 +75,12 @@ impl DocumentConfig {
         Ok(Self {
             data_dir,
             store: get("CASEBRIDGE_DOCUMENT_STORE"),
+            s3_settings: S3Settings(
+                vars.iter()
+                    .filter(|(name, _)| name.starts_with("AWS_"))
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+            ),
             max_bytes,
             clamd_address: get("CASEBRIDGE_CLAMD_ADDRESS"),
             retention: Duration::from_secs(number("CASEBRIDGE_DOCUMENT_RETENTION_DAYS", 30)? * 24 * 3600),
@@ -142,16 +162,19 @@ pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<us
         .execute(conn)
 }
 
-/// The client's documents as an export lists them: metadata only, documents of the
-/// psychological tier only for callers inside it.
-pub fn exported(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> Result<Vec<Document>, ApiError> {
+/// The client's documents an export holds, each with whether it is in the psychological tier:
+/// those of the tier only for callers inside it (or the author of their session).
+pub fn exportable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    client_id: Id,
+) -> Result<Vec<(DocumentRow, bool)>, ApiError> {
     let psychologist = principal.caller().psychologist();
     let mut listed = Vec::new();
     for row in queries::of_client(conn, client_id)? {
-        let visible =
-            psychologist || row.session_counselor_id == Some(principal.user_id) || !queries::in_tier(conn, &row)?;
-        if visible {
-            listed.push(row.view()?);
+        let tier = queries::in_tier(conn, &row)?;
+        if !tier || psychologist || row.session_counselor_id == Some(principal.user_id) {
+            listed.push((row, tier));
         }
     }
     Ok(listed)

@@ -1,22 +1,20 @@
 //! `/clients/{id}/documents`, `/documents/{id}`, `/documents/{id}/content`.
 
 use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use bytes::Bytes;
 use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 
+use super::content::{Readable, key_of, send_content, storage_error};
 use super::model::{
     ContentType, Document, DocumentContent, DocumentFields, DocumentInput, DocumentPatch, DocumentUpload,
 };
 use super::queries::{self, NewDocument, SessionLink};
 use super::scan::{Scan, ScanError, Verdict};
-use super::sealing::{CHUNK_SIZE, ChunkOpener, ChunkSealer, Sealed, Tampered};
+use super::sealing::{CHUNK_SIZE, ChunkSealer, Sealed};
 use super::store::DocumentStore;
 use super::{RESOURCE, authorized};
-use crate::audit::{self, Event, Outcome};
+use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
 use crate::crypto::DataKey;
@@ -66,14 +64,6 @@ fn multipart_error(error: MultipartError) -> ApiError {
         }
         _ => ApiError::bad_request("malformed_multipart", "The multipart body could not be read."),
     }
-}
-
-fn storage_error(error: object_store::Error) -> ApiError {
-    tracing::error!(%error, "document store failed");
-    ApiError::unavailable(
-        "document_store_unavailable",
-        "The document store is not reachable at the moment; retry shortly.",
-    )
 }
 
 fn scan_error(error: ScanError) -> ApiError {
@@ -471,49 +461,11 @@ pub async fn read(
     Ok(with_etag(StatusCode::OK, document.version, &document))
 }
 
-/// What a download needs once access was granted.
-pub(super) struct Readable {
-    pub row: super::model::DocumentRow,
-    pub tier: bool,
-    pub key: Option<DataKey>,
-    pub principal: Principal,
-}
-
-fn unreadable() -> ApiError {
-    ApiError::conflict(
-        "document_unreadable",
-        "The stored document failed its integrity check (altered, swapped or missing); it is not given out.",
-    )
-}
-
-/// Reads and opens the whole stored object without giving anything out: whether every chunk
-/// authenticates, in its place, and the content has the recorded length and SHA-256.
-async fn verify(store: &DocumentStore, key: &DataKey, row: &super::model::DocumentRow) -> Result<(), VerifyError> {
-    let mut stream = store.read(&row.storage_key).await?;
-    let mut opener = opener(key, row)?;
-    while let Some(bytes) = stream.next().await {
-        opener.push(&bytes?)?;
-    }
-    Ok(opener.finish()?)
-}
-
-fn opener(key: &DataKey, row: &super::model::DocumentRow) -> Result<ChunkOpener, Tampered> {
-    let chunk_size = usize::try_from(row.chunk_size).map_err(|_| Tampered::Length)?;
-    let size = u64::try_from(row.size_bytes).map_err(|_| Tampered::Length)?;
-    Ok(ChunkOpener::new(key.clone(), row.id, chunk_size, size, &row.sha256))
-}
-
-#[derive(Debug, thiserror::Error)]
-enum VerifyError {
-    #[error(transparent)]
-    Tampered(#[from] Tampered),
-    #[error(transparent)]
-    Store(#[from] object_store::Error),
-}
-
-/// Download a document's content (audited). Every chunk is authenticated and the recorded
-/// SHA-256 checked before the first byte is sent; a document that fails is reported
-/// (`document_unreadable`), logged and audited, never given out.
+/// Download a document's content (audited). Each chunk is sent only once it has been
+/// authenticated. A stored object that is missing, of the wrong length, or whose first chunks
+/// fail is answered 409 (`document_unreadable`) before anything is sent; a later chunk that fails
+/// cuts the response short of its `Content-Length` (and the recorded SHA-256 is checked at the
+/// end, likewise). Either way it is logged and audited, and no altered byte is given out.
 #[utoipa::path(
     tag = "documents",
     params(("id" = Id, Path, description = "Document id")),
@@ -529,7 +481,7 @@ enum VerifyError {
         )),
         (status = 403, description = "The role holds no client records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or one outside the caller's tier", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The stored document failed its integrity check (`document_unreadable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stored document failed its integrity check before the answer began (`document_unreadable`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The document store is unreachable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -550,102 +502,6 @@ pub async fn download(
         })
         .await?;
     send_content(&state, readable).await
-}
-
-/// The client's data key; `None` (its documents then unreadable, which is reported) when it
-/// has none or it does not unwrap.
-pub(super) fn key_of(
-    conn: &mut DbConnection,
-    master: &crate::crypto::MasterKeys,
-    client_id: Id,
-) -> Result<Option<DataKey>, ApiError> {
-    match keys::existing(conn, master, client_id) {
-        Ok(key) => Ok(key),
-        Err(keys::KeyError::Database(error)) => Err(error.into()),
-        Err(keys::KeyError::Crypto(error)) => {
-            tracing::error!(%client_id, %error, "client data key does not unwrap");
-            Ok(None)
-        }
-    }
-}
-
-/// Checks a readable document whole, audits the download (a failed check as a failure), and
-/// streams its content — or reports it unreadable without giving out a byte.
-pub(super) async fn send_content(state: &AppState, readable: Readable) -> Result<HttpResponse, ApiError> {
-    let Readable { row, tier, key, principal } = readable;
-    let id = row.id;
-    let store = state.documents.store.clone();
-    let verified = match &key {
-        Some(key) => verify(&store, key, &row).await,
-        None => Err(VerifyError::Tampered(Tampered::Chunk)),
-    };
-    let failure = match verified {
-        Ok(()) => None,
-        Err(VerifyError::Store(object_store::Error::NotFound { .. })) => {
-            Some("the stored object is missing".to_owned())
-        }
-        Err(VerifyError::Store(error)) => return Err(storage_error(error)),
-        Err(VerifyError::Tampered(tampered)) => Some(tampered.to_string()),
-    };
-    let client_id = row.client_id;
-    let outcome = failure.clone();
-    db::run::<_, ApiError, _>(&state.pool, move |conn| {
-        let event =
-            Event::new(&principal.actor, "document.download", RESOURCE).on(id).for_client(client_id).in_tier(tier);
-        let event = if outcome.is_some() { event.outcome(Outcome::Failure) } else { event };
-        Ok(audit::record(conn, event)?)
-    })
-    .await?;
-    if let Some(reason) = failure {
-        tracing::error!(document_id = %id, %reason, "a stored document failed its integrity check");
-        return Err(unreadable());
-    }
-    let (Some(key), Ok(size)) = (key, u64::try_from(row.size_bytes)) else {
-        return Err(unreadable());
-    };
-    let opener = opener(&key, &row).map_err(|_| unreadable())?;
-    let stored = store.read(&row.storage_key).await.map_err(storage_error)?;
-    Ok(HttpResponse::Ok()
-        .content_type(row.content_type.clone())
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}.{}\"", row.id, ContentType::extension(&row.content_type)),
-        ))
-        .body(SizedStream::new(size, decrypting(stored, opener, id))))
-}
-
-/// The content as it is opened. It was checked whole before the response began; each chunk is
-/// authenticated again as it goes out, so an object changed in between ends the response with
-/// an error instead of reaching the caller.
-fn decrypting(
-    stored: BoxStream<'static, object_store::Result<Bytes>>,
-    opener: ChunkOpener,
-    id: Id,
-) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
-    futures_util::stream::unfold(Some((stored, opener)), move |state| async move {
-        let (mut stored, mut opener) = state?;
-        let failed = |error: std::io::Error| {
-            tracing::error!(document_id = %id, %error, "a document changed while it was sent; the response was cut");
-            Some((Err(error), None))
-        };
-        loop {
-            match stored.next().await {
-                Some(Ok(bytes)) => match opener.push(&bytes) {
-                    Ok(plain) if plain.is_empty() => continue,
-                    Ok(plain) => return Some((Ok(Bytes::from(plain)), Some((stored, opener)))),
-                    Err(tampered) => return failed(std::io::Error::other(tampered)),
-                },
-                Some(Err(error)) => return failed(std::io::Error::other(error)),
-                None => {
-                    return match opener.finish() {
-                        Ok(()) => None,
-                        Err(tampered) => failed(std::io::Error::other(tampered)),
-                    };
-                }
-            }
-        }
-    })
-    .boxed()
 }
 
 /// Correct a document's metadata (JSON Merge Patch); its content never changes.

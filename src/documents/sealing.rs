@@ -129,20 +129,29 @@ impl ChunkOpener {
         plain as usize + CHUNK_OVERHEAD
     }
 
+    /// The length of the stored object: every chunk with its nonce and tag.
+    pub fn sealed_size(&self) -> u64 {
+        self.size + self.count * CHUNK_OVERHEAD as u64
+    }
+
     /// Takes the next stored bytes; returns the plaintext of the chunks they complete.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, Tampered> {
         self.buffer.extend_from_slice(bytes);
-        let mut plain = Vec::new();
-        while self.index < self.count && self.buffer.len() >= self.sealed_len(self.index) {
+        let mut plain = Vec::with_capacity(self.buffer.len());
+        // Chunks are opened where they lie; what they leave is moved to the front once.
+        let mut start = 0;
+        while self.index < self.count && self.buffer.len() - start >= self.sealed_len(self.index) {
             let length = self.sealed_len(self.index);
             let chunk =
                 DocumentChunk { document_id: self.document_id, index: self.index, last: self.index + 1 == self.count };
-            let opened = self.key.open_chunk(chunk, &self.buffer[..length]).map_err(|_| Tampered::Chunk)?;
-            self.buffer.drain(..length);
+            let opened =
+                self.key.open_chunk(chunk, &self.buffer[start..start + length]).map_err(|_| Tampered::Chunk)?;
+            start += length;
             self.hasher.update(&opened);
             plain.extend_from_slice(&opened);
             self.index += 1;
         }
+        self.buffer.drain(..start);
         if self.index == self.count && !self.buffer.is_empty() {
             return Err(Tampered::Length);
         }

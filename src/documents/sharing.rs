@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::content::{Readable, key_of, send_content};
 use super::model::{Document, DocumentContent, DocumentRow};
 use super::queries;
-use super::routes::{Readable, key_of, send_content};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::consents::model::ConsentScope;

@@ -2,15 +2,17 @@
 //! folder (the embedded default) or an S3-compatible object store, which several API instances
 //! can share. Object keys are made of ids only; a file's name never reaches the store.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
 
 use super::DocumentConfig;
 use crate::db::Id;
@@ -18,6 +20,8 @@ use crate::db::Id;
 /// Parts a multipart upload is cut into: S3 takes no part smaller than 5 MiB but the last.
 const S3_PART_SIZE: usize = 5 * 1024 * 1024;
 const LOCAL_PART_SIZE: usize = 1024 * 1024;
+/// Bytes read from a local file per step of a download.
+pub const READ_SIZE: usize = 1024 * 1024;
 
 pub struct DocumentStore {
     objects: Arc<dyn ObjectStore>,
@@ -45,10 +49,14 @@ impl DocumentStore {
                 );
                 let bucket =
                     parsed.host_str().filter(|b| !b.is_empty()).context("CASEBRIDGE_DOCUMENT_STORE names no bucket")?;
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()
-                    .context("configuring the S3 document store")?;
+                // As `AmazonS3Builder::from_env` does, but from the configuration's variables.
+                let mut builder = object_store::aws::AmazonS3Builder::new();
+                for (name, value) in &config.s3_settings.0 {
+                    if let Ok(key) = name.to_ascii_lowercase().parse::<object_store::aws::AmazonS3ConfigKey>() {
+                        builder = builder.with_config(key, value);
+                    }
+                }
+                let s3 = builder.with_bucket_name(bucket).build().context("configuring the S3 document store")?;
                 let prefix = parsed.path().trim_matches('/');
                 let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
                     Arc::new(s3)
@@ -75,8 +83,15 @@ impl DocumentStore {
         Ok(WriteMultipart::new_with_chunk_size(upload, self.part_size))
     }
 
-    pub async fn read(&self, key: &str) -> object_store::Result<BoxStream<'static, object_store::Result<Bytes>>> {
-        Ok(self.objects.get(&Self::path(key)?).await?.into_stream())
+    pub async fn read(&self, key: &str) -> object_store::Result<StoredObject> {
+        let got = self.objects.get(&Self::path(key)?).await?;
+        let size = got.meta.size;
+        let stream = match got.payload {
+            // object_store reads a local file 8 KiB per blocking call; a download takes larger steps.
+            GetResultPayload::File(file, path) => local_file(file, path),
+            GetResultPayload::Stream(stream) => stream,
+        };
+        Ok(StoredObject { size, stream })
     }
 
     /// Destroys an object; one that is gone already counts as destroyed.
@@ -86,6 +101,34 @@ impl DocumentStore {
             Err(error) => Err(error),
         }
     }
+}
+
+/// A stored object as it is read: its length, and its bytes a step at a time.
+pub struct StoredObject {
+    pub size: u64,
+    pub stream: BoxStream<'static, object_store::Result<Bytes>>,
+}
+
+fn local_file(file: std::fs::File, path: std::path::PathBuf) -> BoxStream<'static, object_store::Result<Bytes>> {
+    let failed = move |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic {
+        store: "documents",
+        source: format!("reading {}: {source}", path.display()).into(),
+    };
+    futures_util::stream::try_unfold(file, move |file| {
+        let failed = failed.clone();
+        async move {
+            let (file, step) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                let mut step = Vec::with_capacity(READ_SIZE);
+                (&file).take(READ_SIZE as u64).read_to_end(&mut step)?;
+                Ok((file, step))
+            })
+            .await
+            .map_err(|error| failed(error.into()))?
+            .map_err(|error| failed(error.into()))?;
+            Ok((!step.is_empty()).then(|| (Bytes::from(step), file)))
+        }
+    })
+    .boxed()
 }
 
 #[cfg(test)]
@@ -98,6 +141,7 @@ mod tests {
         DocumentConfig {
             data_dir: data_dir.to_path_buf(),
             store: store.map(str::to_owned),
+            s3_settings: crate::documents::S3Settings::default(),
             max_bytes: 1024,
             clamd_address: None,
             retention: Duration::from_secs(1),
@@ -118,6 +162,13 @@ mod tests {
         for wrong in ["ftp://files/x", "documents", "s3:///no-bucket"] {
             assert!(DocumentStore::from_config(&config(data.path(), Some(wrong))).is_err(), "{wrong}");
         }
+    }
+
+    #[test]
+    fn the_s3_settings_show_their_names_but_never_their_values() {
+        let settings = crate::documents::S3Settings(vec![("AWS_SECRET_ACCESS_KEY".into(), "s3cr3t-value".into())]);
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY") && !shown.contains("s3cr3t-value"), "{shown}");
     }
 
     #[test]

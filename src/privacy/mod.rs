@@ -1,6 +1,7 @@
 //! Data-subject rights (SPEC §2.10): export of everything held about a client, irreversible
 //! erasure (anonymisation that keeps aggregate counts), and retention.
 
+pub mod archive;
 pub mod routes;
 
 use std::collections::HashSet;

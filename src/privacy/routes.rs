@@ -3,16 +3,19 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
+use super::archive::{ArchiveRequest, ArchivedDocument};
 use crate::audit::{self, Event};
-use crate::auth::SignedIn;
+use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::Client};
 use crate::consents::model::Consent;
-use crate::crypto::SessionField;
 use crate::crypto::keys::KeyRing;
+use crate::crypto::{MasterKeys, SessionField};
 use crate::db::schema::{referrals, sessions};
-use crate::db::{self, Id};
+use crate::db::{self, DbConnection, Id};
+use crate::documents::content::key_of;
+use crate::documents::model::DocumentRow;
 use crate::domain::{self, bounded_text};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::Action;
@@ -50,17 +53,131 @@ pub struct ClientExport {
     pub documents: Vec<crate::documents::model::Document>,
 }
 
-/// Export everything held about a client as one JSON document (audited). Coordinators export
-/// everything but the psychological tier; psychologists of the organisation (counselors or
-/// coordinators with the psychological specialty) export it too.
+/// How an export is given: one JSON document, or a ZIP archive of that JSON with the content of
+/// every document it lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    #[default]
+    Json,
+    Zip,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `json` (the default): the export as one JSON document, documents listed by their
+    /// metadata. `zip`: an archive for the data subject holding that JSON (`export.json`) and
+    /// the content of every document it lists (`documents/<date>_<kind>_<title>.<ext>`).
+    #[param(inline)]
+    pub format: Option<ExportFormat>,
+}
+
+/// A ZIP archive: `export.json` and the documents' contents.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct ExportArchive(Vec<u8>);
+
+/// What an export holds, assembled in the caller's view (the audit event is the caller's to
+/// record): the JSON document and the documents it lists, with whether each is in the tier.
+fn assemble(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    principal: &Principal,
+    id: Id,
+) -> Result<(ClientExport, Vec<(DocumentRow, bool)>), ApiError> {
+    let row = clients::authorized(conn, principal, id, Action::ExportClient)?;
+    let today = domain::today();
+    let client = clients::view(conn, row, today)?;
+    let consents = crate::consents::queries::of_client(conn, id)?
+        .into_iter()
+        .map(|c| c.view(today))
+        .collect::<Result<Vec<_>, _>>()?;
+    let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
+        .into_iter()
+        .map(|e| e.view())
+        .collect::<Result<Vec<_>, _>>()?;
+    let participated = crate::db::schema::session_participants::table
+        .filter(crate::db::schema::session_participants::client_id.eq(id))
+        .select(crate::db::schema::session_participants::session_id);
+    let rows: Vec<SessionRow> = sessions::table
+        .filter(sessions::id.eq_any(participated))
+        .order(sessions::started_at)
+        .select(SessionRow::as_select())
+        .load(conn)?;
+    let psychologist = principal.caller().psychologist();
+    let mut keys = KeyRing::new(master);
+    let mut exported_sessions = Vec::new();
+    for row in rows {
+        if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
+            continue;
+        }
+        let key = keys.existing(conn, row.client_id)?;
+        let notes = match (&row.notes_ciphertext, key) {
+            // The notes of a group session in another client's file belong to that file.
+            _ if row.client_id != id => Notes::Withheld,
+            (None, _) => Notes::Shown(None),
+            (Some(sealed), Some(key)) => match key.open(SessionField::Notes, row.id, sealed) {
+                Ok(notes) => Notes::Shown(Some(notes)),
+                Err(_) => Notes::Unreadable,
+            },
+            (Some(_), None) => Notes::Unreadable,
+        };
+        let details = open_details(key, &row);
+        let participants = crate::sessions::queries::participants(conn, row.id)?;
+        exported_sessions.push(row.view(participants, notes, details)?);
+    }
+    let referral_rows: Vec<ReferralRow> = referrals::table
+        .filter(referrals::client_id.eq(id))
+        .order(referrals::id)
+        .select(ReferralRow::as_select())
+        .load(conn)?;
+    let mut exported_referrals = Vec::new();
+    for row in referral_rows {
+        let history = crate::referrals::queries::events_of(conn, row.id)?
+            .into_iter()
+            .map(|e| e.view())
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut referral = row.view(today, true)?;
+        referral.history = history;
+        exported_referrals.push(referral);
+    }
+    let documents = crate::documents::exportable(conn, principal, id)?;
+    let views = documents.iter().map(|(row, _)| row.clone().view()).collect::<Result<Vec<_>, _>>()?;
+    let assembled = ClientExport {
+        exported_at: db::now(),
+        client,
+        consents,
+        procedure_events,
+        sessions: exported_sessions,
+        referrals: exported_referrals,
+        documents: views,
+    };
+    Ok((assembled, documents))
+}
+
+/// Export everything held about a client (audited): one JSON document, or with `format=zip` an
+/// archive of that document and every listed document's content, each opened and checked as a
+/// download is (a document that fails its check refuses the whole archive with 409
+/// `document_unreadable`; nothing is given out). Coordinators export everything but the
+/// psychological tier; psychologists of the organisation (counselors or coordinators with the
+/// psychological specialty) export it too.
 #[utoipa::path(
     tag = "privacy",
-    params(("id" = Id, Path, description = "Client id")),
+    params(("id" = Id, Path, description = "Client id"), ExportQuery),
     responses(
-        (status = 200, description = "The export", body = ClientExport),
+        (status = 200, description = "The export: JSON, or with `format=zip` an archive", content(
+            (ClientExport = "application/json"),
+            (ExportArchive = "application/zip"),
+        )),
+        (status = 400, description = "An unknown format or query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only coordinators and psychologists export", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A document failed its integrity check (`document_unreadable`; archives only)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The client's record was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The document store is unreachable (archives only)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -69,67 +186,27 @@ pub async fn export(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     id: web::Path<Id>,
-) -> Result<web::Json<ClientExport>, ApiError> {
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
-    let export = signed_in
-        .run(&state.pool, move |conn, principal| {
-            let row = clients::authorized(conn, &principal, id, Action::ExportClient)?;
-            let today = domain::today();
-            let client = clients::view(conn, row, today)?;
-            let consents = crate::consents::queries::of_client(conn, id)?
-                .into_iter()
-                .map(|c| c.view(today))
-                .collect::<Result<Vec<_>, _>>()?;
-            let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
-                .into_iter()
-                .map(|e| e.view())
-                .collect::<Result<Vec<_>, _>>()?;
-            let participated = crate::db::schema::session_participants::table
-                .filter(crate::db::schema::session_participants::client_id.eq(id))
-                .select(crate::db::schema::session_participants::session_id);
-            let rows: Vec<SessionRow> = sessions::table
-                .filter(sessions::id.eq_any(participated))
-                .order(sessions::started_at)
-                .select(SessionRow::as_select())
-                .load(conn)?;
-            let psychologist = principal.caller().psychologist();
-            let mut keys = KeyRing::new(&keys_of.master_keys);
-            let mut exported_sessions = Vec::new();
-            for row in rows {
-                if row.is_psychological() && !psychologist && row.counselor_id != principal.user_id {
-                    continue;
+    if query.format.unwrap_or_default() == ExportFormat::Zip {
+        let request = signed_in
+            .run(&state.pool, move |conn, principal| {
+                let (assembled, rows) = assemble(conn, &keys_of.master_keys, &principal, id)?;
+                let mut documents = Vec::with_capacity(rows.len());
+                for (row, tier) in rows {
+                    let key = key_of(conn, &keys_of.master_keys, row.sealed_with_key_of())?;
+                    documents.push(ArchivedDocument { row, tier, key });
                 }
-                let key = keys.existing(conn, row.client_id)?;
-                let notes = match (&row.notes_ciphertext, key) {
-                    // The notes of a group session in another client's file belong to that file.
-                    _ if row.client_id != id => Notes::Withheld,
-                    (None, _) => Notes::Shown(None),
-                    (Some(sealed), Some(key)) => match key.open(SessionField::Notes, row.id, sealed) {
-                        Ok(notes) => Notes::Shown(Some(notes)),
-                        Err(_) => Notes::Unreadable,
-                    },
-                    (Some(_), None) => Notes::Unreadable,
-                };
-                let details = open_details(key, &row);
-                let participants = crate::sessions::queries::participants(conn, row.id)?;
-                exported_sessions.push(row.view(participants, notes, details)?);
-            }
-            let referral_rows: Vec<ReferralRow> = referrals::table
-                .filter(referrals::client_id.eq(id))
-                .order(referrals::id)
-                .select(ReferralRow::as_select())
-                .load(conn)?;
-            let mut exported_referrals = Vec::new();
-            for row in referral_rows {
-                let history = crate::referrals::queries::events_of(conn, row.id)?
-                    .into_iter()
-                    .map(|e| e.view())
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut referral = row.view(today, true)?;
-                referral.history = history;
-                exported_referrals.push(referral);
-            }
+                Ok(ArchiveRequest { principal, client_id: id, export: assembled, documents })
+            })
+            .await?;
+        return super::archive::respond(&state, request).await;
+    }
+    let exported = signed_in
+        .run(&state.pool, move |conn, principal| {
+            let (assembled, _) = assemble(conn, &keys_of.master_keys, &principal, id)?;
             // A psychologist's export is a tier event whatever it holds, so that its presence in
             // the trail says nothing about whether the client sees a psychologist.
             audit::record(
@@ -139,18 +216,10 @@ pub async fn export(
                     .for_client(id)
                     .in_tier(crate::sessions::inside_tier(&principal)),
             )?;
-            Ok(ClientExport {
-                exported_at: db::now(),
-                client,
-                consents,
-                procedure_events,
-                sessions: exported_sessions,
-                referrals: exported_referrals,
-                documents: crate::documents::exported(conn, &principal, id)?,
-            })
+            Ok(assembled)
         })
         .await?;
-    Ok(web::Json(export))
+    Ok(HttpResponse::Ok().json(exported))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -139,6 +139,84 @@ async fn every_operation_refuses_malformed_input_without_writing() {
     assert_eq!(snapshot(&app), before, "a refused request wrote something");
 }
 
+/// A value a query parameter of this schema accepts (only needed for the required ones).
+fn accepted_value(name: &str, schema: &serde_json::Value, document: &serde_json::Value) -> String {
+    let schema = resolved(schema, document);
+    if let Some(first) = schema["enum"].get(0).and_then(|v| v.as_str()) {
+        return first.to_owned();
+    }
+    match (name, schema["format"].as_str()) {
+        ("to", Some("date")) => "2026-01-31".to_owned(),
+        (_, Some("date")) => "2026-01-01".to_owned(),
+        _ if schema["type"] == "integer" => "1".to_owned(),
+        _ => "x".to_owned(),
+    }
+}
+
+fn resolved<'a>(schema: &'a serde_json::Value, document: &'a serde_json::Value) -> &'a serde_json::Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => &document["components"]["schemas"][name],
+        None => schema,
+    }
+}
+
+/// Every query parameter that takes one of a closed list of values (a format, a status, a
+/// kind…), sent a value outside it: a 400 problem that names what was refused, never the default
+/// answer as if the parameter were absent.
+#[tokio::test]
+async fn every_closed_list_query_parameter_refuses_a_value_outside_its_list() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let client = crate::clients::create_client(
+        &app,
+        &coordinator,
+        serde_json::json!({"given_names": "Amina", "family_name": "Saidova"}),
+    )
+    .await;
+    let client = client["id"].as_str().unwrap().to_owned();
+    let before = snapshot(&app);
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let mut checked = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let query: Vec<&serde_json::Value> = parameters.iter().filter(|p| p["in"] == "query").collect();
+            for parameter in &query {
+                if resolved(&parameter["schema"], &document)["enum"].as_array().is_none() {
+                    continue;
+                }
+                let name = parameter["name"].as_str().unwrap();
+                let mut pairs = vec![format!("{name}=not-a-listed-value")];
+                for other in query.iter().filter(|p| p["name"] != name && p["required"] == true) {
+                    let other_name = other["name"].as_str().unwrap();
+                    pairs.push(format!("{other_name}={}", accepted_value(other_name, &other["schema"], &document)));
+                }
+                let url = format!("{}?{}", fill(path, &client), pairs.join("&"));
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let response = app
+                    .client
+                    .request(method.clone(), format!("{}{}", app.address, url))
+                    .bearer_auth(&coordinator.token)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{method} {url}: {text}");
+                assert!(text.contains("not-a-listed-value"), "{method} {url} refused something else: {text}");
+                checked.push(format!("{method} {path} {name}"));
+            }
+        }
+    }
+    assert!(
+        checked.iter().any(|c| c.ends_with("/export format")),
+        "the export's format is among the parameters checked: {checked:?}"
+    );
+    assert_eq!(snapshot(&app), before, "a refused request wrote something");
+}
+
 /// Every operation that takes a `multipart/form-data` body, sent bodies that are cut short,
 /// miss a part, repeat one, leave one unnamed, or are not multipart at all: each answer is a 4xx
 /// problem document, and nothing is written or stored.

@@ -91,7 +91,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn stored_file(app: &TestApp, client: &str, document: &str) -> PathBuf {
+pub fn stored_file(app: &TestApp, client: &str, document: &str) -> PathBuf {
     app.data_dir().join("documents").join(client).join(document)
 }
 
@@ -200,6 +200,46 @@ async fn a_chunk_swapped_on_disk_is_reported_as_tampered_and_not_returned() {
     let response =
         app.get(&format!("/api/v1/documents/{id}/content")).bearer_auth(&w.coordinator.token).send().await.unwrap();
     assert_problem(response, StatusCode::CONFLICT, "document_unreadable").await;
+}
+
+#[tokio::test]
+async fn a_chunk_altered_past_the_start_cuts_the_download_before_its_bytes_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    // Forty chunks: more than the download opens before its answer begins.
+    let content = pdf(40 * 64 * 1024);
+    let document = uploaded(&app, &w.counselor, &w.client, &content).await;
+    let id = document["id"].as_str().unwrap();
+    let path = stored_file(&app, &w.client, id);
+    let mut raw = std::fs::read(&path).unwrap();
+    let sealed_chunk = 64 * 1024 + 28;
+    raw[30 * sealed_chunk + 100] ^= 0x01;
+    std::fs::write(&path, &raw).unwrap();
+
+    let mut response =
+        app.get(&format!("/api/v1/documents/{id}/content")).bearer_auth(&w.coordinator.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the object's length and first chunks are sound");
+    let mut received = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(bytes)) => received.extend_from_slice(&bytes),
+            Ok(None) => panic!("the whole altered document was sent ({} bytes)", received.len()),
+            Err(_) => break,
+        }
+    }
+    assert!(received.len() <= 30 * 64 * 1024, "bytes of the altered chunk were sent: {}", received.len());
+    assert!(received[..] == content[..received.len()], "only the uploaded bytes were sent");
+    use casebridge::db::schema::audit_events::dsl;
+    use diesel::prelude::*;
+    let outcomes: Vec<String> = app.db(|conn| {
+        dsl::audit_events
+            .filter(dsl::action.eq("document.download"))
+            .order(dsl::at)
+            .select(dsl::outcome)
+            .load(conn)
+            .unwrap()
+    });
+    assert_eq!(outcomes, ["success", "failure"], "the download, then its cut, are audited");
 }
 
 #[tokio::test]
@@ -587,14 +627,16 @@ async fn erasing_a_client_destroys_its_documents_bytes_and_titles() {
         .unwrap();
     assert_eq!(erased.status(), StatusCode::NO_CONTENT);
     let path = stored_file(&app, &w.client, id);
+    // The purge deletes the object, then records it destroyed: wait for both.
+    let find = || app.db(|conn| casebridge::documents::queries::find(conn, id.parse().unwrap()).unwrap().unwrap());
     for _ in 0..100 {
-        if !path.exists() {
+        if !path.exists() && find().bytes_destroyed_at.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(!path.exists(), "the stored bytes are destroyed");
-    let row = app.db(|conn| casebridge::documents::queries::find(conn, id.parse().unwrap()).unwrap().unwrap());
+    let row = find();
     assert_eq!(row.title, casebridge::privacy::ERASED);
     assert_eq!(row.sha256, "");
     assert!(row.bytes_destroyed_at.is_some());
@@ -875,4 +917,52 @@ async fn a_partner_sees_shared_documents_only_while_the_consent_covers_them() {
         let response = app.get(&path).bearer_auth(&lawyer.token).send().await.unwrap();
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
+}
+
+/// Against a real S3-compatible server when `CASEBRIDGE_TEST_S3_URL` names one (`.ci/run` starts
+/// moto's server on 127.0.0.1); skipped otherwise.
+#[tokio::test]
+async fn a_document_in_an_s3_store_downloads_as_the_same_bytes_and_is_stored_sealed() {
+    let Ok(endpoint) = std::env::var("CASEBRIDGE_TEST_S3_URL") else {
+        eprintln!("CASEBRIDGE_TEST_S3_URL is not set: the S3 store is not tested against a server");
+        return;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let bucket = format!("casebridge-{}", Id::new().as_uuid().simple());
+    let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
+    assert!(created.status().is_success(), "creating the bucket: {}", created.status());
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_DOCUMENT_STORE".into(), format!("s3://{bucket}/instance-1"));
+        for (name, value) in [
+            ("AWS_ENDPOINT", endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "casebridge-test"),
+            ("AWS_SECRET_ACCESS_KEY", "casebridge-test"),
+        ] {
+            vars.insert(name.into(), value.into());
+        }
+    })
+    .await;
+    let w = world(&app).await;
+    // Larger than an S3 part (5 MiB), so the upload is a multipart one.
+    let content = pdf(6 * 1024 * 1024 + 4321);
+    let document = uploaded(&app, &w.counselor, &w.client, &content).await;
+    let id = document["id"].as_str().unwrap();
+    assert!(files_under(&app.data_dir().join("documents")).is_empty(), "nothing is stored in the data folder");
+
+    let downloaded =
+        app.get(&format!("/api/v1/documents/{id}/content")).bearer_auth(&w.coordinator.token).send().await.unwrap();
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    let bytes = downloaded.bytes().await.unwrap();
+    assert!(bytes[..] == content[..], "the downloaded bytes differ from the uploaded ones");
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), document["sha256"].as_str().unwrap());
+
+    let stored =
+        reqwest::Client::new().get(format!("{endpoint}/{bucket}/instance-1/{}/{id}", w.client)).send().await.unwrap();
+    assert_eq!(stored.status(), StatusCode::OK, "the object is where its key says");
+    let raw = stored.bytes().await.unwrap();
+    assert!(raw.len() > content.len(), "each chunk carries a nonce and a tag");
+    assert!(!raw.windows(9).any(|w| w == b"%PDF-1.7\n"), "the stored object holds the plaintext header");
+    assert!(!raw.windows(64).any(|w| w == &content[100_000..100_064]), "the stored object holds plaintext");
 }

@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod clients;
 mod documents;
+mod export_archive;
 mod grants;
 mod idempotency;
 mod matrix;

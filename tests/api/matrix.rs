@@ -184,6 +184,17 @@ const CASES: &[Case] = &[
             audit: Some("client.export"),
         },
     },
+    // The same route asked for the archive: documents' contents given out, under the same rule.
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/export?format=zip",
+        rule: Rule::Policy {
+            action: Action::ExportClient,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("client.export"),
+        },
+    },
     Case {
         method: "post",
         path: "/api/v1/clients/{id}/erase",
@@ -1011,6 +1022,11 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("get", "/api/v1/reports/indicators") => app.get("/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30"),
         ("get", "/api/v1/clients/{id}/export") => {
             app.get(&format!("/api/v1/clients/{}/export", fresh_client(app, organisation)))
+        }
+        ("get", "/api/v1/clients/{id}/export?format=zip") => {
+            let client = fresh_client(app, organisation);
+            stored_document(app, organisation, client, world.user(reach));
+            app.get(&format!("/api/v1/clients/{client}/export?format=zip"))
         }
         ("post", "/api/v1/clients/{id}/erase") => app
             .post(&format!("/api/v1/clients/{}/erase", fresh_client(app, organisation)))
