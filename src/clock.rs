@@ -65,12 +65,17 @@ pub fn today() -> NaiveDate {
 /// Wraps blocking work so that, on whichever thread runs it, it sees the instant of the request
 /// that handed it off.
 pub fn carried<T>(work: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    /// Puts back what the thread saw before, also when the work panics.
+    struct Restore(Option<DateTime<Utc>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BLOCKING_NOW.set(self.0);
+        }
+    }
     let at = now();
     move || {
-        let before = BLOCKING_NOW.replace(Some(at));
-        let outcome = work();
-        BLOCKING_NOW.set(before);
-        outcome
+        let _restore = Restore(BLOCKING_NOW.replace(Some(at)));
+        work()
     }
 }
 
