@@ -29,7 +29,7 @@ const RESOURCE: &str = "referral";
 pub fn expire_unanswered(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<usize> {
     db::transaction(conn, |conn| {
         let unanswered: Vec<ReferralRow> = referrals::table
-            .filter(referrals::status.eq_any(lifecycle::codes(lifecycle::step(Move::Expire).from)))
+            .filter(referrals::status.eq_any(lifecycle::step(Move::Expire).from.to_vec()))
             .filter(referrals::respond_by.lt(today))
             .limit(500)
             .select(ReferralRow::as_select())

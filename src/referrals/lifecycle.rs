@@ -94,11 +94,6 @@ pub fn open_statuses() -> Vec<ReferralStatus> {
     ReferralStatus::iter().filter(|status| is_open(*status)).collect()
 }
 
-/// The stored codes of `statuses`, for a query's `IN` list.
-pub fn codes(statuses: &[ReferralStatus]) -> Vec<&'static str> {
-    statuses.iter().map(|status| status.code()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ pub fn open_duplicate(conn: &mut DbConnection, client_id: Id, to: Id, service: S
         .filter(referrals::client_id.eq(client_id))
         .filter(referrals::to_organisation_id.eq(to))
         .filter(referrals::service.eq(service))
-        .filter(referrals::status.eq_any(lifecycle::codes(&lifecycle::open_statuses())))
+        .filter(referrals::status.eq_any(lifecycle::open_statuses()))
         .select(referrals::id)
         .first(conn)
         .optional()
@@ -162,7 +162,7 @@ pub fn transition_at(
     let version = expected_version.unwrap_or(current.version);
     let updated: Option<ReferralRow> = diesel::update(referrals::table.find(current.id))
         .filter(referrals::version.eq(version))
-        .filter(referrals::status.eq_any(lifecycle::codes(from)))
+        .filter(referrals::status.eq_any(from.to_vec()))
         .set((
             referrals::status.eq(to),
             referrals::status_reason_code.eq(change.reason_code.or(current.status_reason_code.as_deref())),
