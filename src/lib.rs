@@ -1,6 +1,7 @@
 //! casebridge: the case-management back end for a consortium of NGOs that help people in the
 //! international-protection procedure in Poland.
 
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod grants;
 pub mod health;
 pub mod http;
+pub mod interpreters;
 pub mod jobs;
 pub mod openapi;
 pub mod organisations;

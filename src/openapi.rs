@@ -10,8 +10,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::Problem;
 use crate::{
-    audit, auth, clients, consents, documents, grants, health, organisations, privacy, procedure, reference, referrals,
-    reports, sessions, users,
+    appointments, audit, auth, clients, consents, documents, grants, health, interpreters, organisations, privacy,
+    procedure, reference, referrals, reports, sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,8 @@ use crate::{
         (name = "consents", description = "Consents the clients gave"),
         (name = "procedure", description = "The protection procedure timeline and the deadlines derived from it"),
         (name = "sessions", description = "Counseling sessions; confidential notes are encrypted at rest"),
+        (name = "appointments", description = "Planned meetings on counselors' calendars; holding one logs its session"),
+        (name = "interpreters", description = "Interpreters shared by the consortium and their booked time"),
         (name = "documents", description = "Documents of the case file, encrypted at rest with the client's key"),
         (name = "referrals", description = "Referrals between partner organisations, gated by consent"),
         (name = "privacy", description = "Data-subject rights: export and erasure"),
@@ -286,6 +288,8 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(consents::routes::configure)
             .configure(procedure::routes::configure)
             .configure(sessions::routes::configure)
+            .configure(appointments::routes::configure)
+            .configure(interpreters::routes::configure)
             .configure(documents::routes::configure)
             .configure(documents::sharing::configure)
             .configure(referrals::routes::configure)

@@ -78,6 +78,29 @@ pub enum Action {
     /// Being the assigned counselor of a client of the organisation (the caller is the user
     /// to be assigned).
     HoldCaseload,
+    /// Putting an appointment on a counselor's calendar (the target's author is that counselor).
+    PlanAppointment,
+    ListAppointments,
+    ReadAppointment,
+    /// Changing, confirming, cancelling an appointment or marking the client absent.
+    UpdateAppointment,
+    /// Marking an appointment held, which logs its session in the counselor's name.
+    HoldAppointment,
+    /// Adding interpreters and changing them (the target: an organisation they work for).
+    ManageInterpreters,
+    /// The consortium's interpreters and their booked time (never whose appointment it is).
+    ListInterpreters,
+    CreateTask,
+    ListTasks,
+    ReadTask,
+    UpdateTask,
+    DeleteTask,
+    /// Having tasks assigned (the caller is the user to be assigned).
+    TakeTasks,
+    /// A counselor's agenda (the target's author is that counselor).
+    ReadAgenda,
+    /// Holding a calendar feed of one's own agenda.
+    SubscribeCalendarFeed,
 }
 
 /// How far an allowed action reaches.
@@ -132,6 +155,8 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (ConsortiumAdmin, DecidePsychologicalGrant, SecondPersonWhereNoPsychologist),
     (ConsortiumAdmin, ListSpecialtyGrants, Any),
     (ConsortiumAdmin, ReadConsortiumReport, Any),
+    (ConsortiumAdmin, ManageInterpreters, Any),
+    (ConsortiumAdmin, ListInterpreters, Any),
     // Separation of duties: the administrator holds no client records and audits
     // consortium-level actions only (an organisation's trail reveals which clients it serves).
     (ConsortiumAdmin, ReadAuditTrail, Consortium),
@@ -182,6 +207,22 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, ReadOrganisationReport, OwnOrganisation),
     (Coordinator, ReadExactFigures, OwnOrganisation),
     (Coordinator, HoldCaseload, OwnOrganisation),
+    (Coordinator, PlanAppointment, OwnOrganisation),
+    (Coordinator, ListAppointments, OwnOrganisation),
+    (Coordinator, ReadAppointment, OwnOrganisation),
+    (Coordinator, UpdateAppointment, OwnOrganisation),
+    // Holding logs a session in the counselor's name: only they do it.
+    (Coordinator, HoldAppointment, OwnRecord),
+    (Coordinator, ManageInterpreters, OwnOrganisation),
+    (Coordinator, ListInterpreters, Any),
+    (Coordinator, CreateTask, OwnOrganisation),
+    (Coordinator, ListTasks, OwnOrganisation),
+    (Coordinator, ReadTask, OwnOrganisation),
+    (Coordinator, UpdateTask, OwnOrganisation),
+    (Coordinator, DeleteTask, OwnOrganisation),
+    (Coordinator, TakeTasks, OwnOrganisation),
+    (Coordinator, ReadAgenda, OwnOrganisation),
+    (Coordinator, SubscribeCalendarFeed, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),
@@ -207,6 +248,22 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Counselor, CountSessions, OwnOrganisation),
     (Counselor, ReadExactFigures, OwnOrganisation),
     (Counselor, HoldCaseload, OwnOrganisation),
+    // Counselors keep their own calendars; coordinators plan for everyone.
+    (Counselor, PlanAppointment, OwnRecord),
+    (Counselor, ListAppointments, OwnOrganisation),
+    (Counselor, ReadAppointment, OwnOrganisation),
+    (Counselor, UpdateAppointment, OwnRecord),
+    (Counselor, HoldAppointment, OwnRecord),
+    (Counselor, ListInterpreters, Any),
+    (Counselor, CreateTask, OwnOrganisation),
+    (Counselor, ListTasks, OwnOrganisation),
+    (Counselor, ReadTask, OwnOrganisation),
+    (Counselor, UpdateTask, OwnOrganisation),
+    // A counselor removes the tasks they wrote; a coordinator any of the organisation's.
+    (Counselor, DeleteTask, OwnRecord),
+    (Counselor, TakeTasks, OwnOrganisation),
+    (Counselor, ReadAgenda, OwnRecord),
+    (Counselor, SubscribeCalendarFeed, OwnOrganisation),
     (Counselor, CreateReferral, OwnOrganisation),
     (Counselor, ListReferrals, OwnOrganisation),
     (Counselor, ReadReferral, OwnOrganisation),

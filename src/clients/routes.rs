@@ -16,12 +16,12 @@ use crate::db::{self, DbConnection, Id};
 use crate::domain::client::{
     ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, identifier_key,
 };
-use crate::domain::{self, Specialties, names};
+use crate::domain::{self, names};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
-use crate::policy::{self, Action, Caller, Decision, Target};
+use crate::policy::{self, Action, Decision, Target};
 use crate::state::AppState;
 use crate::{organisations, users};
 
@@ -49,18 +49,10 @@ fn check_counselor(
     let Some(counselor_id) = fields.assigned_counselor_id else {
         return Ok(());
     };
-    let fits = match users::queries::find(conn, counselor_id)? {
-        Some(user) if user.active => {
-            let counselor = Caller {
-                role: user.role()?,
-                organisation_id: user.organisation_id,
-                user_id: Some(user.id),
-                specialties: Specialties::of(&user.specialties()?),
-            };
-            policy::decide(counselor, Action::HoldCaseload, Target::organisation(organisation_id)) == Decision::Allow
-        }
-        _ => false,
-    };
+    let counselor = users::queries::find(conn, counselor_id)?.map(|user| user.as_caller()).transpose()?.flatten();
+    let fits = counselor.is_some_and(|counselor| {
+        policy::decide(counselor, Action::HoldCaseload, Target::organisation(organisation_id)) == Decision::Allow
+    });
     if !fits {
         errors.add("assigned_counselor_id", "is not an active counselor of this organisation");
     }

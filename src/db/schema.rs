@@ -428,6 +428,88 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    interpreters (id) {
+        id -> Text,
+        name -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        languages -> Text,
+        cities -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    interpreter_organisations (interpreter_id, organisation_id) {
+        interpreter_id -> Text,
+        organisation_id -> Text,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> Text,
+        organisation_id -> Text,
+        counselor_id -> Text,
+        client_id -> Text,
+        kind -> Text,
+        mode -> Text,
+        city -> Text,
+        location -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        duration_minutes -> Integer,
+        language -> Nullable<Text>,
+        interpreter_needed -> Bool,
+        interpreter_id -> Nullable<Text>,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    appointment_participants (appointment_id, client_id) {
+        appointment_id -> Text,
+        client_id -> Text,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Text,
+        organisation_id -> Text,
+        assignee_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        title -> Text,
+        due_on -> Date,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        window_started_at -> Timestamp,
+        fetches -> Integer,
+    }
+}
+
 diesel::joinable!(audit_links -> audit_events (event_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -444,6 +526,9 @@ diesel::joinable!(deadlines -> clients (client_id));
 diesel::joinable!(sessions -> clients (client_id));
 diesel::joinable!(session_participants -> sessions (session_id));
 diesel::joinable!(documents -> clients (client_id));
+diesel::joinable!(appointments -> clients (client_id));
+diesel::joinable!(appointment_participants -> appointments (appointment_id));
+diesel::joinable!(interpreter_organisations -> interpreters (interpreter_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -476,4 +561,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_feed,
     documents,
     referral_documents,
+    interpreters,
+    interpreter_organisations,
+    appointments,
+    appointment_participants,
+    tasks,
+    calendar_feeds,
 );

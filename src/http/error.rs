@@ -331,6 +331,13 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Takes over the messages of another check (the first message of a field stays).
+    pub fn extend(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(field, message);
+        }
+    }
+
     /// The 422 problem listing every recorded field.
     pub fn into_error(self) -> ApiError {
         ApiError::validation(self.0)

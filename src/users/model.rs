@@ -69,6 +69,20 @@ impl UserRow {
         db::decode_list(&self.specialties)
     }
 
+    /// The user as the policy table sees them, for rules about who may be given work (a
+    /// caseload, an appointment, a task): `None` for a deactivated user, who is given none.
+    pub fn as_caller(&self) -> QueryResult<Option<crate::policy::Caller>> {
+        if !self.active {
+            return Ok(None);
+        }
+        Ok(Some(crate::policy::Caller {
+            role: self.role,
+            organisation_id: self.organisation_id,
+            user_id: Some(self.id),
+            specialties: crate::domain::Specialties::of(&self.specialties()?),
+        }))
+    }
+
     pub fn view(self, pending_specialties: Vec<SessionKind>) -> QueryResult<User> {
         Ok(User {
             role: self.role()?,
