@@ -1,6 +1,7 @@
 //! casebridge: the case-management back end for a consortium of NGOs that help people in the
 //! international-protection procedure in Poland.
 
+pub mod agenda;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
@@ -31,5 +32,6 @@ pub mod seed;
 pub mod sessions;
 pub mod startup;
 pub mod state;
+pub mod tasks;
 pub mod telemetry;
 pub mod users;

@@ -10,8 +10,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::Problem;
 use crate::{
-    appointments, audit, auth, clients, consents, documents, grants, health, interpreters, organisations, privacy,
-    procedure, reference, referrals, reports, sessions, users,
+    agenda, appointments, audit, auth, clients, consents, documents, grants, health, interpreters, organisations,
+    privacy, procedure, reference, referrals, reports, sessions, tasks, users,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,8 @@ use crate::{
         (name = "sessions", description = "Counseling sessions; confidential notes are encrypted at rest"),
         (name = "appointments", description = "Planned meetings on counselors' calendars; holding one logs its session"),
         (name = "interpreters", description = "Interpreters shared by the consortium and their booked time"),
+        (name = "agenda", description = "A counselor's day: appointments, deadlines, follow-ups and tasks, also as a calendar feed"),
+        (name = "tasks", description = "To-dos of an organisation, assigned to a user or in its inbox"),
         (name = "documents", description = "Documents of the case file, encrypted at rest with the client's key"),
         (name = "referrals", description = "Referrals between partner organisations, gated by consent"),
         (name = "privacy", description = "Data-subject rights: export and erasure"),
@@ -290,6 +292,8 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(sessions::routes::configure)
             .configure(appointments::routes::configure)
             .configure(interpreters::routes::configure)
+            .configure(tasks::routes::configure)
+            .configure(agenda::routes::configure)
             .configure(documents::routes::configure)
             .configure(documents::sharing::configure)
             .configure(referrals::routes::configure)

@@ -44,3 +44,57 @@ pub fn authorized(
     principal.authorize_in_tier(conn, action, target, RESOURCE, Some(id), tier)?;
     Ok(row)
 }
+
+/// On erasure: what was still booked for the client is cancelled (it will not take place), the
+/// free texts of their appointments go, and group appointments of other clients lose them.
+pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> diesel::QueryResult<()> {
+    use diesel::prelude::*;
+
+    use crate::db::schema::{appointment_participants, appointments};
+    let now = crate::db::now().naive_utc();
+    diesel::update(
+        appointments::table
+            .filter(appointments::client_id.eq(client_id))
+            .filter(appointments::status.eq_any(model::BOOKED)),
+    )
+    .set((
+        appointments::status.eq(model::AppointmentStatus::Cancelled),
+        appointments::updated_at.eq(now),
+        appointments::version.eq(appointments::version + 1),
+    ))
+    .execute(conn)?;
+    diesel::update(appointments::table.filter(appointments::client_id.eq(client_id)))
+        .set((appointments::location.eq(None::<String>), appointments::cancel_reason.eq(None::<String>)))
+        .execute(conn)?;
+    diesel::delete(appointment_participants::table.filter(appointment_participants::client_id.eq(client_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// On a merge: the duplicate's appointments become the survivor's, and where both took part in
+/// one group appointment the survivor takes part once.
+pub fn move_client(conn: &mut DbConnection, from: Id, to: Id) -> diesel::QueryResult<()> {
+    use diesel::prelude::*;
+
+    use crate::db::schema::{appointment_participants, appointments};
+    diesel::update(appointments::table.filter(appointments::client_id.eq(from)))
+        .set(appointments::client_id.eq(to))
+        .execute(conn)?;
+    let with_survivor: Vec<Id> = appointment_participants::table
+        .filter(appointment_participants::client_id.eq(to))
+        .select(appointment_participants::appointment_id)
+        .load(conn)?;
+    let for_survivor = appointments::table.filter(appointments::client_id.eq(to)).select(appointments::id);
+    diesel::delete(
+        appointment_participants::table.filter(appointment_participants::client_id.eq(from)).filter(
+            appointment_participants::appointment_id
+                .eq_any(with_survivor)
+                .or(appointment_participants::appointment_id.eq_any(for_survivor)),
+        ),
+    )
+    .execute(conn)?;
+    diesel::update(appointment_participants::table.filter(appointment_participants::client_id.eq(from)))
+        .set(appointment_participants::client_id.eq(to))
+        .execute(conn)?;
+    Ok(())
+}

@@ -276,12 +276,13 @@ pub fn list(
     select.order((appointments::starts_at, appointments::id)).limit(page.limit + 1).load(conn)
 }
 
-/// The organisation's appointments in `[from, until)` that take time on a calendar (all but
-/// cancelled ones), by start time, after a cursor: the agenda's appointments. Hidden ones come
-/// back too: the agenda shows them as busy time.
+/// The organisation's appointments in `[from, until)` but cancelled ones, by start time, after a
+/// cursor: the agenda's appointments. Those the viewer may not see come back only while they
+/// take time (planned or confirmed): the agenda shows them as busy.
 pub fn on_agenda(
     conn: &mut DbConnection,
     organisation_id: Id,
+    viewer: Viewer,
     counselor_id: Option<Id>,
     from: NaiveDateTime,
     until: NaiveDateTime,
@@ -291,6 +292,7 @@ pub fn on_agenda(
         .inner_join(clients::table)
         .filter(appointments::organisation_id.eq(organisation_id))
         .filter(appointments::status.ne(AppointmentStatus::Cancelled))
+        .filter(visible_to(viewer).or(appointments::status.eq_any(BOOKED)))
         .filter(appointments::starts_at.ge(from))
         .filter(appointments::starts_at.lt(until))
         .select((AppointmentRow::as_select(), clients::reference))
@@ -325,4 +327,19 @@ pub fn bookings(
             .filter(appointments::starts_at.gt(at).or(appointments::starts_at.eq(at).and(appointments::id.gt(id))));
     }
     select.order((appointments::starts_at, appointments::id)).limit(page.limit + 1).load(conn)
+}
+
+/// Every appointment the client takes part in that the viewer may see, by start time (an
+/// export).
+pub fn of_client(conn: &mut DbConnection, client_id: Id, viewer: Viewer) -> QueryResult<Vec<(AppointmentRow, String)>> {
+    let taking_part = appointment_participants::table
+        .filter(appointment_participants::client_id.eq(client_id))
+        .select(appointment_participants::appointment_id);
+    appointments::table
+        .inner_join(clients::table)
+        .filter(appointments::client_id.eq(client_id).or(appointments::id.eq_any(taking_part)))
+        .filter(visible_to(viewer))
+        .select((AppointmentRow::as_select(), clients::reference))
+        .order((appointments::starts_at, appointments::id))
+        .load(conn)
 }

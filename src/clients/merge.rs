@@ -241,6 +241,8 @@ fn move_records(conn: &mut DbConnection, from: Id, to: Id) -> Result<(), ApiErro
     diesel::update(referrals::table.filter(referrals::client_id.eq(from)))
         .set(referrals::client_id.eq(to))
         .execute(conn)?;
+    crate::appointments::move_client(conn, from, to)?;
+    crate::tasks::move_client(conn, from, to)?;
     // The survivor was not made from the share: a later withdrawal leaves it as it is.
     diesel::update(referrals::table.filter(referrals::partner_client_id.eq(from)))
         .set((referrals::partner_client_id.eq(to), referrals::partner_client_created.eq(false)))

@@ -23,6 +23,9 @@ use super::MultiBackend;
 pub struct Id(Uuid);
 
 impl Id {
+    /// Sorts after every identifier: a cursor "after the whole of a day" is (that day, `MAX`).
+    pub const MAX: Id = Id(Uuid::max());
+
     /// A new time-ordered identifier.
     pub fn new() -> Self {
         Self(Uuid::now_v7())

@@ -87,6 +87,8 @@ pub fn erase(
             .execute(conn)?;
         crate::crypto::keys::destroy(conn, client_id)?;
         crate::documents::erase_of_client(conn, client_id)?;
+        crate::appointments::erase_of_client(conn, client_id)?;
+        crate::tasks::erase_of_client(conn, client_id)?;
         diesel::update(procedure_events::table.filter(procedure_events::client_id.eq(client_id)))
             .set((procedure_events::notes.eq(None::<String>), procedure_events::authority.eq(None::<String>)))
             .execute(conn)?;

@@ -51,6 +51,13 @@ pub struct ClientExport {
     /// psychological sessions in a psychologist's export only.
     #[serde(default)]
     pub documents: Vec<crate::documents::model::Document>,
+    /// Appointments the client takes part in that the exporting user may see (psychological
+    /// ones as the sessions of the tier).
+    #[serde(default)]
+    pub appointments: Vec<crate::appointments::model::Appointment>,
+    /// Tasks about the client.
+    #[serde(default)]
+    pub tasks: Vec<crate::tasks::model::Task>,
 }
 
 /// How an export is given: one JSON document, or a ZIP archive of that JSON with the content of
@@ -146,7 +153,19 @@ fn assemble(
     }
     let documents = crate::documents::exportable(conn, principal, id)?;
     let views = documents.iter().map(|(row, _)| row.clone().view()).collect::<Result<Vec<_>, _>>()?;
+    let mut appointments = Vec::new();
+    let viewer = crate::appointments::viewer(principal);
+    for (row, reference) in crate::appointments::queries::of_client(conn, id, viewer)? {
+        let participants = crate::appointments::queries::participants(conn, row.id)?;
+        appointments.push(row.view(reference, participants));
+    }
+    let tasks = crate::tasks::queries::of_client(conn, id)?
+        .into_iter()
+        .map(|task| task.view(Some(client.reference.clone()), today))
+        .collect();
     let assembled = ClientExport {
+        appointments,
+        tasks,
         exported_at: db::now(),
         client,
         consents,

@@ -215,6 +215,7 @@ type AgendaRow = (Id, Id, String, Option<Id>, String, i32, NaiveDate);
 
 pub struct AgendaQuery {
     pub counselor_id: Option<Id>,
+    pub due_from: Option<NaiveDate>,
     pub due_by: Option<NaiveDate>,
     pub overdue: Option<bool>,
     pub today: NaiveDate,
@@ -243,6 +244,9 @@ pub fn agenda(
         .into_boxed();
     if let Some(counselor_id) = query.counselor_id {
         select = select.filter(clients::assigned_counselor_id.eq(counselor_id));
+    }
+    if let Some(due_from) = query.due_from {
+        select = select.filter(deadline_rows::due_on.ge(due_from));
     }
     if let Some(due_by) = query.due_by {
         select = select.filter(deadline_rows::due_on.le(due_by));

@@ -242,7 +242,8 @@ pub async fn agenda(
         None => None,
     };
     errors.finish_query(|| Some(()))?;
-    let query = AgendaQuery { counselor_id: filter.counselor_id, due_by, overdue: filter.overdue, today };
+    let query =
+        AgendaQuery { counselor_id: filter.counselor_id, due_from: None, due_by, overdue: filter.overdue, today };
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListDeadlines, "deadline")?;

@@ -61,6 +61,45 @@ pub struct Indicators {
     /// city asked, counts of 0-4 shown as "<5" with their hours (a zero too, or the first
     /// session of a month would show).
     pub psychological_by_month: Vec<PsychologicalMonth>,
+    /// Appointments of the period by kind, then outcome (`held`, `cancelled`, `no_show`).
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, Cell>>)]
+    pub appointments_by_kind: BTreeMap<String, Counts>,
+    /// The same by city.
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, Cell>>)]
+    pub appointments_by_city: BTreeMap<String, Counts>,
+    /// Each outcome's share of a kind's appointments, to a thousandth; null where a count it
+    /// is made of is hidden.
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, Option<f64>>>)]
+    pub appointment_rates_by_kind: BTreeMap<String, Rates>,
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, Option<f64>>>)]
+    pub appointment_rates_by_city: BTreeMap<String, Rates>,
+}
+
+/// Shares keyed by outcome.
+pub type Rates = BTreeMap<String, Option<f64>>;
+
+/// Each outcome's share of a group's appointments, where every count is shown.
+fn rates(counts: &Counts) -> Rates {
+    let shown: Option<Vec<i64>> = counts
+        .values()
+        .map(|cell| match cell {
+            Cell::Count(value) => Some(*value),
+            Cell::Hidden(_) => None,
+        })
+        .collect();
+    let total: Option<i64> = shown.as_ref().map(|values| values.iter().sum());
+    counts
+        .iter()
+        .map(|(outcome, cell)| {
+            let rate = match (cell, total) {
+                (Cell::Count(value), Some(total)) if total > 0 => {
+                    Some((*value as f64 / total as f64 * 1000.0).round() / 1000.0)
+                }
+                _ => None,
+            };
+            (outcome.clone(), rate)
+        })
+        .collect()
 }
 
 /// One whole calendar month of psychological work.
@@ -174,6 +213,8 @@ struct Draft {
     deadlines_met: i64,
     deadlines_missed: i64,
     psychological_by_month: BTreeMap<String, MonthOfTier>,
+    appointments_by_kind: BTreeMap<String, BTreeMap<String, i64>>,
+    appointments_by_city: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
 impl Draft {
@@ -200,6 +241,18 @@ impl Draft {
                 .or_default()
                 .entry(age_band(birth_year, to).to_owned())
                 .or_default() += count;
+        }
+        for (kind, city, outcome, count) in figures.appointment_outcomes {
+            *draft.appointments_by_kind.entry(kind).or_default().entry(outcome.clone()).or_default() += count;
+            *draft.appointments_by_city.entry(city).or_default().entry(outcome).or_default() += count;
+        }
+        // Every outcome of a group is a cell, zeros included, so the rates always add up.
+        for groups in [&mut draft.appointments_by_kind, &mut draft.appointments_by_city] {
+            for outcomes in groups.values_mut() {
+                for outcome in queries::OUTCOMES {
+                    outcomes.entry(outcome.code().to_owned()).or_default();
+                }
+            }
         }
         for (partner, status, count) in figures.referrals_sent {
             *draft.referrals_sent.entry(partner.to_string()).or_default().entry(status).or_default() += count;
@@ -235,6 +288,8 @@ impl Draft {
         merge(&mut self.clients_by_vulnerability, &other.clients_by_vulnerability);
         merge_nested(&mut self.referrals_sent, &other.referrals_sent);
         merge_nested(&mut self.referrals_received, &other.referrals_received);
+        merge_nested(&mut self.appointments_by_kind, &other.appointments_by_kind);
+        merge_nested(&mut self.appointments_by_city, &other.appointments_by_city);
         self.hours_to_answer.extend(&other.hours_to_answer);
         self.deadlines_met += other.deadlines_met;
         self.deadlines_missed += other.deadlines_missed;
@@ -314,6 +369,8 @@ impl Published {
             ("clients_by_sex_and_age", &draft.clients_by_sex_and_age),
             ("referrals_sent", &draft.referrals_sent),
             ("referrals_received", &draft.referrals_received),
+            ("appointments_by_kind", &draft.appointments_by_kind),
+            ("appointments_by_city", &draft.appointments_by_city),
         ] {
             for (outer, inner) in nested {
                 for (key, value) in inner {
@@ -336,6 +393,18 @@ impl Published {
             let mut group: Vec<&mut Tally> =
                 self.cells.iter_mut().filter(|(path, _)| path[0] == section).map(|(_, tally)| tally).collect();
             protect_group(&mut group);
+        }
+        // By kind and by city, each outcome's cells add up to the same total.
+        for section in ["appointments_by_kind", "appointments_by_city"] {
+            for outcome in queries::OUTCOMES {
+                let mut group: Vec<&mut Tally> = self
+                    .cells
+                    .iter_mut()
+                    .filter(|(path, _)| path[0] == section && path.get(2).map(String::as_str) == Some(outcome.code()))
+                    .map(|(_, tally)| tally)
+                    .collect();
+                protect_group(&mut group);
+            }
         }
     }
 
@@ -379,6 +448,18 @@ impl Published {
                 .months
                 .iter()
                 .map(|(month, sessions)| PsychologicalMonth::of(month, sessions.shown))
+                .collect(),
+            appointments_by_kind: self.nested("appointments_by_kind"),
+            appointments_by_city: self.nested("appointments_by_city"),
+            appointment_rates_by_kind: self
+                .nested("appointments_by_kind")
+                .iter()
+                .map(|(k, c)| (k.clone(), rates(c)))
+                .collect(),
+            appointment_rates_by_city: self
+                .nested("appointments_by_city")
+                .iter()
+                .map(|(k, c)| (k.clone(), rates(c)))
                 .collect(),
         }
     }
@@ -542,10 +623,22 @@ pub fn to_csv(report: &IndicatorReport) -> Result<String, csv::Error> {
             ("clients_by_sex_and_age", &indicators.clients_by_sex_and_age),
             ("referrals_sent", &indicators.referrals_sent),
             ("referrals_received", &indicators.referrals_received),
+            ("appointments_by_kind", &indicators.appointments_by_kind),
+            ("appointments_by_city", &indicators.appointments_by_city),
         ] {
             for (outer, counts) in nested {
                 for (key, cell) in counts {
                     row(section, outer, key, cell_text(*cell))?;
+                }
+            }
+        }
+        for (section, nested) in [
+            ("appointment_rates_by_kind", &indicators.appointment_rates_by_kind),
+            ("appointment_rates_by_city", &indicators.appointment_rates_by_city),
+        ] {
+            for (outer, rates) in nested {
+                for (key, rate) in rates {
+                    row(section, outer, key, rate.map(|r| r.to_string()).unwrap_or_default())?;
                 }
             }
         }

@@ -6,9 +6,17 @@ use diesel::dsl::{count, count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use crate::db::schema::{client_tags, clients, deadlines, procedure_events, referrals, session_participants, sessions};
+use crate::appointments::model::AppointmentStatus;
+use crate::db::schema::{
+    appointments, client_tags, clients, deadlines, organisations, procedure_events, referrals, session_participants,
+    sessions,
+};
 use crate::db::{DbConnection, Id};
 use crate::domain::SessionKind;
+
+/// How appointments end: held, cancelled, or missed by the client.
+pub const OUTCOMES: [AppointmentStatus; 3] =
+    [AppointmentStatus::Held, AppointmentStatus::Cancelled, AppointmentStatus::NoShow];
 
 /// The period and place a report covers.
 #[derive(Debug, Clone)]
@@ -45,6 +53,9 @@ pub struct Figures {
     pub deadlines_missed: i64,
     /// Psychological sessions and minutes of each whole calendar month of the period.
     pub psychological_by_month: Vec<MonthOfTier>,
+    /// Appointments of the period that were held, cancelled or missed: (kind, city, status) →
+    /// count.
+    pub appointment_outcomes: Vec<(String, String, String, i64)>,
 }
 
 /// One whole calendar month's psychological work of an organisation, exact.
@@ -171,7 +182,28 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
         )
         .select(count_star())
         .first(conn)?;
+    // A city is typed freely: reports name only the organisation's own cities, the rest as
+    // "other", so that nothing typed there reaches a report.
+    let cities: Vec<String> = crate::db::decode_list(
+        &organisations::table.find(scope.organisation_id).select(organisations::cities).first::<String>(conn)?,
+    )?;
+    let appointment_outcomes: Vec<(String, String, String, i64)> = appointments::table
+        .filter(appointments::organisation_id.eq(scope.organisation_id))
+        .filter(appointments::starts_at.ge(scope.from))
+        .filter(appointments::starts_at.lt(scope.until))
+        .filter(appointments::status.eq_any(OUTCOMES))
+        .filter(
+            scope.city.is_none().into_sql::<Bool>().or(appointments::city.eq(scope.city.clone().unwrap_or_default())),
+        )
+        .filter(scope.psychological.into_sql::<Bool>().or(appointments::kind.ne(SessionKind::Psychological)))
+        .group_by((appointments::kind, appointments::city, appointments::status))
+        .select((appointments::kind, appointments::city, appointments::status, count_star()))
+        .load::<(String, String, String, i64)>(conn)?
+        .into_iter()
+        .map(|(kind, city, outcome, count)| (kind, listed_city(&cities, &city), outcome, count))
+        .collect();
     Ok(Figures {
+        appointment_outcomes,
         clients_served,
         new_clients,
         sessions: sessions_count,
@@ -188,6 +220,16 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
         deadlines_missed,
         psychological_by_month: psychological_by_month(conn, scope.organisation_id, scope.from_day, scope.to_day)?,
     })
+}
+
+/// The organisation's own spelling of a city, or "other".
+fn listed_city(cities: &[String], city: &str) -> String {
+    let key = crate::domain::names::fold(city);
+    cities
+        .iter()
+        .find(|listed| crate::domain::names::fold(listed) == key)
+        .cloned()
+        .unwrap_or_else(|| "other".to_owned())
 }
 
 /// The first days of the calendar months that lie wholly in `[from, to]`.

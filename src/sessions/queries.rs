@@ -391,6 +391,9 @@ pub fn follow_ups(
     if let Some(counselor_id) = query.counselor_id {
         select = select.filter(sessions::counselor_id.eq(counselor_id));
     }
+    if let Some(due_from) = query.due_from {
+        select = select.filter(sessions::follow_up_on.ge(due_from));
+    }
     if let Some(due_by) = query.due_by {
         select = select.filter(sessions::follow_up_on.le(due_by));
     }
