@@ -57,16 +57,14 @@ pub async fn read(
     errors.finish_query(|| Some(()))?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ReadAgenda, RESOURCE)?;
             // A counselor's own agenda unless they name a colleague (refused); a coordinator's
             // view is the organisation's unless they name a counselor.
-            let own = policy::decide(principal.caller(), Action::ReadAgenda, Target::owned_by(Some(organisation_id)))
-                == Decision::Allow;
-            let counselor_id = query.counselor_id.or((!own).then_some(principal.user_id));
-            if let Some(counselor_id) = counselor_id {
-                let target = Target::record(organisation_id, counselor_id);
-                principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
-            }
+            let organisation = Target::owned_by(principal.organisation_id);
+            let whole = policy::decide(principal.caller(), Action::ReadAgenda, organisation) == Decision::Allow;
+            let counselor_id = query.counselor_id.or((!whole).then_some(principal.user_id));
+            let target = Target { author_id: counselor_id, ..organisation };
+            principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
             let viewer = crate::appointments::viewer(&principal);
             let whose = Whose { organisation_id, counselor_id };
             let placed = entries(conn, viewer, whose, (from, to), &page)?;

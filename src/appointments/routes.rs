@@ -168,7 +168,8 @@ pub async fn plan(
                 &request_hash,
                 |conn, id| read_one(conn, &principal, id).map(created),
                 |conn| {
-                    let client = clients::authorized(conn, &principal, client_id, Action::PlanAppointment)?;
+                    // Whose calendar decides whether the caller may plan (`check`); the client must be theirs to read.
+                    let client = clients::authorized(conn, &principal, client_id, Action::ReadClient)?;
                     let fields = input
                         .parse(client_id, principal.user_id, crate::clock::now())
                         .map_err(FieldErrors::into_error)?;

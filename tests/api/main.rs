@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod agenda;
 mod audit;
 mod auth;
 mod bad_input;
@@ -23,5 +24,6 @@ mod referrals;
 mod reports;
 mod seed;
 mod sessions;
+mod tasks;
 mod tier;
 mod users;
