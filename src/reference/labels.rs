@@ -865,4 +865,50 @@ pub const ENUMERATIONS: &[Enumeration] = &[
             },
         ],
     },
+    Enumeration {
+        name: "appointment_status",
+        values: &[
+            Label {
+                code: "planned", pl: "Zaplanowane", en: "Planned", uk: "Заплановано", ru: "Запланировано"
+            },
+            Label {
+                code: "confirmed", pl: "Potwierdzone", en: "Confirmed", uk: "Підтверджено", ru: "Подтверждено"
+            },
+            Label { code: "held", pl: "Odbyte", en: "Held", uk: "Відбулося", ru: "Состоялось" },
+            Label {
+                code: "cancelled", pl: "Odwołane", en: "Cancelled", uk: "Скасовано", ru: "Отменено"
+            },
+            Label {
+                code: "no_show",
+                pl: "Klient nie przyszedł",
+                en: "Client did not come",
+                uk: "Клієнт не прийшов",
+                ru: "Клиент не пришёл",
+            },
+        ],
+    },
+    Enumeration {
+        name: "agenda_entry_kind",
+        values: &[
+            Label {
+                code: "appointment", pl: "Spotkanie", en: "Appointment", uk: "Зустріч", ru: "Встреча"
+            },
+            Label { code: "busy", pl: "Zajęty", en: "Busy", uk: "Зайнято", ru: "Занят" },
+            Label {
+                code: "legal_deadline",
+                pl: "Termin ustawowy",
+                en: "Legal deadline",
+                uk: "Встановлений законом строк",
+                ru: "Установленный законом срок",
+            },
+            Label {
+                code: "follow_up",
+                pl: "Kontynuacja",
+                en: "Follow-up",
+                uk: "Подальша зустріч",
+                ru: "Последующая встреча",
+            },
+            Label { code: "task", pl: "Zadanie", en: "Task", uk: "Завдання", ru: "Задача" },
+        ],
+    },
 ];

@@ -104,6 +104,8 @@ mod tests {
         assert_eq!(labelled("procedure_stage"), codes::<ProcedureStage>());
         assert_eq!(labelled("consent_purpose"), codes::<ConsentPurpose>());
         assert_eq!(labelled("consent_scope"), codes::<ConsentScope>());
+        assert_eq!(labelled("appointment_status"), codes::<crate::appointments::model::AppointmentStatus>());
+        assert_eq!(labelled("agenda_entry_kind"), codes::<crate::agenda::model::EntryKind>());
         let mut rules: Vec<&str> = RULES.iter().map(|rule| rule.code).collect();
         rules.dedup();
         assert_eq!(labelled("deadline_rule"), rules);
