@@ -570,3 +570,90 @@ async fn an_analysts_median_time_to_answer_is_hidden_while_fewer_than_five_refer
     assert_eq!(figures["median_hours_to_answer"], "<5");
     assert_eq!(figures["referrals_received"], json!({pfm.to_string(): {"accepted": "<5"}}));
 }
+
+async fn appointment(app: &TestApp, counselor: &Account, client: &Value, kind: &str, city: &str, at: &str) -> Value {
+    let response = app
+        .post(&format!("/api/v1/clients/{}/appointments", client["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .json(&json!({"kind": kind, "mode": "in_person", "city": city, "starts_at": at, "duration_minutes": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+async fn end(app: &TestApp, counselor: &Account, appointment: &Value, how: &str, body: Value) {
+    let response = app
+        .post(&format!("/api/v1/appointments/{}/{how}", appointment["id"].as_str().unwrap()))
+        .bearer_auth(&counselor.token)
+        .header("if-match", "\"1\"")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{how}: {}", response.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn appointments_held_cancelled_and_missed_are_counted_by_kind_and_city_with_their_rates() {
+    let app = TestApp::spawn().await;
+    app.clock.set("2026-11-20T12:00:00Z".parse().unwrap());
+    let admin = app.admin().await;
+    let organisation = Some(app.create_organisation(&admin, "PFM").await);
+    let coordinator = app.staff(&admin, organisation, "coordinator", &["social"]).await;
+    let counselor = app.staff(&coordinator, organisation, "counselor", &["legal"]).await;
+    let psychologist = app.staff(&coordinator, organisation, "counselor", &["psychological"]).await;
+    let analyst = app.create_user(&coordinator, organisation, "analyst").await;
+    let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
+    let held = appointment(&app, &counselor, &client, "legal", "Lublin", "2026-11-03T09:00:00Z").await;
+    end(&app, &counselor, &held, "hold", json!({})).await;
+    let cancelled = appointment(&app, &counselor, &client, "legal", "Lublin", "2026-11-04T09:00:00Z").await;
+    end(&app, &counselor, &cancelled, "cancel", json!({"reason": "The client is ill"})).await;
+    let missed =
+        appointment(&app, &counselor, &client, "legal", "Biała Podlaska, the office", "2026-11-05T09:00:00Z").await;
+    end(&app, &counselor, &missed, "mark-no-show", json!({})).await;
+    let missed_too = appointment(&app, &counselor, &client, "legal", "lublin", "2026-11-06T09:00:00Z").await;
+    end(&app, &counselor, &missed_too, "mark-no-show", json!({})).await;
+    appointment(&app, &counselor, &client, "legal", "Lublin", "2026-11-21T09:00:00Z").await;
+    let private = appointment(&app, &psychologist, &client, "psychological", "Lublin", "2026-11-07T09:00:00Z").await;
+    end(&app, &psychologist, &private, "mark-no-show", json!({})).await;
+
+    let report = fetch_report(&app, &coordinator, "from=2026-11-01&to=2026-11-30").await;
+    let indicators = &report["organisations"][0]["indicators"];
+    assert_eq!(
+        indicators["appointments_by_kind"],
+        json!({"legal": {"held": 1, "cancelled": 1, "no_show": 2}}),
+        "planned ones are no outcome yet, and the tier's are for psychologists: {indicators}"
+    );
+    assert_eq!(
+        indicators["appointments_by_city"],
+        json!({"Lublin": {"held": 1, "cancelled": 1, "no_show": 1}, "other": {"held": 0, "cancelled": 0, "no_show": 1}}),
+        "a city is the organisation's own spelling, or `other`: nothing typed reaches a report"
+    );
+    assert_eq!(
+        indicators["appointment_rates_by_kind"]["legal"],
+        json!({"held": 0.25, "cancelled": 0.25, "no_show": 0.5})
+    );
+
+    let psychologist_coordinator = app.staff(&admin, organisation, "coordinator", &["psychological"]).await;
+    let inside = fetch_report(&app, &psychologist_coordinator, "from=2026-11-01&to=2026-11-30").await;
+    assert_eq!(inside["organisations"][0]["indicators"]["appointments_by_kind"]["psychological"]["no_show"], 1);
+
+    let suppressed = fetch_report(&app, &analyst, "from=2026-11-01&to=2026-11-30").await;
+    let indicators = &suppressed["organisations"][0]["indicators"];
+    assert_eq!(indicators["appointments_by_kind"]["legal"]["held"], "<5");
+    assert_eq!(indicators["appointment_rates_by_kind"]["legal"]["held"], Value::Null, "no rate of hidden counts");
+    let csv = app
+        .get("/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30")
+        .bearer_auth(&coordinator.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("PFM,appointments_by_kind,legal,no_show,2"), "{csv}");
+    assert!(csv.contains("PFM,appointment_rates_by_kind,legal,no_show,0.5"), "{csv}");
+}
