@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod appointments;
 mod audit;
 mod auth;
 mod bad_input;
@@ -12,6 +13,7 @@ mod documents;
 mod export_archive;
 mod grants;
 mod idempotency;
+mod interpreters;
 mod matrix;
 mod merge;
 mod names;
