@@ -307,26 +307,29 @@ pub fn on_agenda(
     select.order((appointments::starts_at, appointments::id)).limit(page.limit + 1).load(conn)
 }
 
-/// An interpreter's booked time in `[from, until)`: start, end and the booking organisation.
+/// An interpreter's booked time in `[from, until)`, by start, after the start `after`: start, end
+/// and the booking organisation — nothing that names an appointment, not even in a page cursor.
+/// No two booked appointments of one interpreter overlap (`first_overlap` under the calendar's
+/// lock), so their starts alone tell them apart and page them.
 pub fn bookings(
     conn: &mut DbConnection,
     interpreter_id: Id,
     from: NaiveDateTime,
     until: NaiveDateTime,
-    page: &KeyedPageRequest<NaiveDateTime>,
-) -> QueryResult<Vec<(Id, NaiveDateTime, NaiveDateTime, Id)>> {
+    after: Option<NaiveDateTime>,
+    limit: i64,
+) -> QueryResult<Vec<(NaiveDateTime, NaiveDateTime, Id)>> {
     let mut select = appointments::table
         .filter(appointments::interpreter_id.eq(interpreter_id))
         .filter(appointments::status.eq_any(BOOKED))
         .filter(appointments::starts_at.ge(from))
         .filter(appointments::starts_at.lt(until))
-        .select((appointments::id, appointments::starts_at, appointments::ends_at, appointments::organisation_id))
+        .select((appointments::starts_at, appointments::ends_at, appointments::organisation_id))
         .into_boxed();
-    if let Some((at, id)) = page.after {
-        select = select
-            .filter(appointments::starts_at.gt(at).or(appointments::starts_at.eq(at).and(appointments::id.gt(id))));
+    if let Some(at) = after {
+        select = select.filter(appointments::starts_at.gt(at));
     }
-    select.order((appointments::starts_at, appointments::id)).limit(page.limit + 1).load(conn)
+    select.order((appointments::starts_at, appointments::id)).limit(limit + 1).load(conn)
 }
 
 /// Every appointment the client takes part in that the viewer may see, by start time (an

@@ -168,7 +168,14 @@ pub async fn plan(
                 &request_hash,
                 |conn, id| read_one(conn, &principal, id).map(created),
                 |conn| {
-                    // Whose calendar decides whether the caller may plan (`check`); the client must be theirs to read.
+                    // A role that plans nothing is refused before the lookup, alike for any id.
+                    // Whose calendar the appointment goes on is checked with the fields
+                    // (`check`): a client has no author, so asking `PlanAppointment` of the
+                    // client would refuse every counselor, who plans on their own calendar.
+                    if policy::scope(principal.role, Action::PlanAppointment).is_none() {
+                        let own = Target::owned_by(principal.organisation_id);
+                        principal.authorize(conn, Action::PlanAppointment, own, RESOURCE, None)?;
+                    }
                     let client = clients::authorized(conn, &principal, client_id, Action::ReadClient)?;
                     let fields = input
                         .parse(client_id, principal.user_id, crate::clock::now())
@@ -410,6 +417,15 @@ pub async fn update(
     Ok(with_etag(StatusCode::OK, appointment.version, &appointment))
 }
 
+/// Refuses a move that needs the appointment to have begun (nobody is absent from, or meets at,
+/// a future appointment), with five minutes' grace for the clocks.
+fn refuse_before_start(on: Move, current: &AppointmentRow) -> Result<(), ApiError> {
+    if lifecycle::step(on).once_begun && current.starts_at > db::now().naive_utc() + chrono::Duration::minutes(5) {
+        return Err(ApiError::conflict("appointment_not_started", "The appointment has not begun yet."));
+    }
+    Ok(())
+}
+
 /// Applies a move of the life cycle to an appointment the caller may make it on.
 fn apply(
     conn: &mut DbConnection,
@@ -427,9 +443,7 @@ fn apply(
             format!("A {} appointment cannot be {}.", current.status.code(), step.to.code()),
         ));
     }
-    if step.once_begun && current.starts_at > db::now().naive_utc() + chrono::Duration::minutes(5) {
-        return Err(ApiError::conflict("appointment_not_started", "The appointment has not begun yet."));
-    }
+    refuse_before_start(on, current)?;
     if current.version != if_match.0 {
         return Err(IfMatch::stale());
     }
@@ -594,6 +608,9 @@ pub async fn hold(
                         .ok_or_else(|| ApiError::not_found("client"))?;
                     clients::refuse_if_erased(&client)?;
                     refuse_unless_booked(&current, "held")?;
+                    // Before the session is parsed, whose start would otherwise be refused as
+                    // one in the future (422) instead of as an appointment not begun.
+                    refuse_before_start(Move::Hold, &current)?;
                     let participants = queries::participants(conn, id)?;
                     let input = SessionInput {
                         kind: current.kind,

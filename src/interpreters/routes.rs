@@ -12,7 +12,7 @@ use super::model::{
 use super::queries::{self, InterpreterQuery};
 use crate::appointments::model::local;
 use crate::appointments::routes::cursor_key;
-use crate::audit::{self, Event};
+use crate::audit::{self, Event, Outcome};
 use crate::auth::{Principal, SignedIn};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, client::LanguageCode};
@@ -303,6 +303,9 @@ pub async fn bookings(
             let works_for = queries::organisations_of(conn, id)?;
             // The consortium administrator, who belongs to no organisation, sees every booking.
             if principal.organisation_id.is_some_and(|own| !works_for.contains(&own)) {
+                // Recorded as every refusal is, before it is answered.
+                let denied = Event::new(&principal.actor, "permission.denied", RESOURCE).outcome(Outcome::Denied);
+                audit::record(conn, denied.on(id))?;
                 return Err(ApiError::forbidden());
             }
             let rows = crate::appointments::queries::bookings(
@@ -310,14 +313,17 @@ pub async fn bookings(
                 id,
                 domain::start_of_day_utc(from),
                 domain::start_of_day_utc(to + chrono::Days::new(1)),
-                &page,
+                page.after.map(|(at, _)| at),
+                page.limit,
             )?;
             audit::record(conn, Event::new(&principal.actor, "interpreter.bookings", RESOURCE).on(id))?;
+            // The cursor carries the start and the interpreter's own id: an appointment's id
+            // would name another organisation's appointment.
             Ok(Page::from_keyed_rows(
                 rows,
                 &page,
-                |(appointment_id, starts_at, ..)| (cursor_key(*starts_at), *appointment_id),
-                |(_, starts_at, ends_at, organisation_id)| Booking {
+                |(starts_at, ..)| (cursor_key(*starts_at), id),
+                |(starts_at, ends_at, organisation_id)| Booking {
                     starts_at: starts_at.and_utc(),
                     ends_at: ends_at.and_utc(),
                     local_starts_at: local(starts_at),

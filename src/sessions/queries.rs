@@ -9,6 +9,7 @@ use super::model::{Participant, SessionFields, SessionMode, SessionRow};
 use crate::db::schema::{clients, session_participants, sessions};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::SessionKind;
+use crate::domain::client::ClientStatus;
 use crate::http::pagination::{KeyedPageRequest, PageRequest};
 use crate::procedure::model::{AgendaItem, AgendaKind};
 use crate::procedure::queries::AgendaQuery;
@@ -50,12 +51,13 @@ pub fn participants(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<
         .collect())
 }
 
-/// How many of `ids` are clients of the organisation whose records were not erased.
+/// How many of `ids` are clients of the organisation whose records were neither erased nor
+/// merged into another.
 pub fn count_own_clients(conn: &mut DbConnection, organisation_id: Id, ids: &[Id]) -> QueryResult<i64> {
     clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::id.eq_any(ids.to_vec()))
-        .filter(clients::status.ne(crate::domain::client::ClientStatus::Erased))
+        .filter(clients::status.ne_all([ClientStatus::Erased, ClientStatus::Merged]))
         .select(count_star())
         .first(conn)
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod agenda;
+mod appointments;
 mod audit;
 mod auth;
 mod bad_input;
@@ -13,6 +14,7 @@ mod documents;
 mod export_archive;
 mod grants;
 mod idempotency;
+mod interpreters;
 mod matrix;
 mod merge;
 mod names;
