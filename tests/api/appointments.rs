@@ -1054,3 +1054,73 @@ async fn a_held_or_cancelled_appointment_cannot_be_changed() {
         assert_eq!((&read["duration_minutes"], &read["version"]), (&json!(60), &json!(2)));
     }
 }
+
+#[tokio::test]
+async fn erasing_a_client_cancels_what_was_booked_for_them_frees_the_time_and_drops_the_free_texts() {
+    let app = TestApp::spawn().await;
+    let office = office(&app).await;
+    let booked = planned(
+        &app,
+        &office.counselor,
+        &office.client,
+        with(legal("2026-10-05T09:00:00Z", 60), json!({"location": "Aslan's flat, Lipowa 4"})),
+    )
+    .await;
+    let erased = app
+        .post(&format!("/api/v1/clients/{}/erase", office.client))
+        .bearer_auth(&office.coordinator.token)
+        .json(&json!({"reason": "Request of 2026-10-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    let (status, location): (String, Option<String>) = app.db(|conn| {
+        use casebridge::db::schema::appointments;
+        appointments::table
+            .find(id(&booked).to_owned())
+            .select((appointments::status, appointments::location))
+            .first(conn)
+            .unwrap()
+    });
+    assert_eq!(status, "cancelled");
+    assert_eq!(location, None, "free text about the client goes with the record");
+    let other = create_client(&app, &office.counselor, json!({"given_names": "Olena", "family_name": "Koval"})).await;
+    let response = plan(&app, &office.counselor, id(&other), &legal("2026-10-05T09:00:00Z", 60)).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "the counselor's time is free again");
+}
+
+#[tokio::test]
+async fn merging_a_duplicate_moves_its_appointments_to_the_record_that_stays() {
+    let app = TestApp::spawn().await;
+    let office = office(&app).await;
+    let duplicate =
+        create_client(&app, &office.counselor, json!({"given_names": "Aslan", "family_name": "Basaev"})).await;
+    let moved = planned(&app, &office.counselor, id(&duplicate), legal("2026-10-06T09:00:00Z", 60)).await;
+    let survivor: Value = body(
+        app.get(&format!("/api/v1/clients/{}", office.client))
+            .bearer_auth(&office.coordinator.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let merged = app
+        .post(&format!("/api/v1/clients/{}/merge", office.client))
+        .bearer_auth(&office.coordinator.token)
+        .header("if-match", format!("\"{}\"", survivor["version"]))
+        .json(&json!({"duplicate_id": id(&duplicate), "duplicate_version": duplicate["version"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), StatusCode::OK, "{}", merged.text().await.unwrap());
+    let listed: Value = body(
+        app.get(&format!("/api/v1/clients/{}/appointments", office.client))
+            .bearer_auth(&office.counselor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed["items"][0]["id"], moved["id"]);
+    assert_eq!(listed["items"][0]["client_id"], office.client.as_str());
+}
