@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         (status = 200, description = "A page of the agenda", body = Page<AgendaEntry>),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role keeps no agenda, or a counselor asks for a colleague's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The counselor named is not of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -57,14 +58,28 @@ pub async fn read(
     errors.finish_query(|| Some(()))?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            let organisation_id = principal.authorize_in_own_organisation(conn, Action::ReadAgenda, RESOURCE)?;
+            // A role that keeps no agenda is refused alike whatever it asks for. The rest is
+            // decided on whose agenda it is: a counselor reads their own only, so the
+            // organisation's as a whole is no target to ask about first.
+            if policy::scope(principal.role, Action::ReadAgenda).is_none() {
+                let target = Target::owned_by(principal.organisation_id);
+                principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
+            }
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
             // A counselor's own agenda unless they name a colleague (refused); a coordinator's
             // view is the organisation's unless they name a counselor.
             let own = policy::decide(principal.caller(), Action::ReadAgenda, Target::owned_by(Some(organisation_id)))
                 == Decision::Allow;
             let counselor_id = query.counselor_id.or((!own).then_some(principal.user_id));
             if let Some(counselor_id) = counselor_id {
-                let target = Target::record(organisation_id, counselor_id);
+                // The agenda of the counselor's organisation: another organisation's counselor
+                // (or an id of nobody) is out of reach, not an empty agenda of one's own.
+                let of = if counselor_id == principal.user_id {
+                    Some(organisation_id)
+                } else {
+                    users::queries::find(conn, counselor_id)?.and_then(|user| user.organisation_id)
+                };
+                let target = Target { author_id: Some(counselor_id), ..Target::owned_by(of) };
                 principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
             }
             let viewer = crate::appointments::viewer(&principal);

@@ -129,6 +129,21 @@ fn book(
     Ok(())
 }
 
+/// The client of an appointment planned on `counselor_id`'s calendar. The policy decides on that
+/// calendar (a counselor plans on their own only, a coordinator on any of the organisation's);
+/// then the client must be one the caller reads, neither erased nor merged away.
+fn client_to_plan_for(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    client_id: Id,
+    counselor_id: Id,
+) -> Result<ClientRow, ApiError> {
+    let row = clients::queries::find(conn, client_id)?.ok_or_else(|| ApiError::not_found(clients::RESOURCE))?;
+    let target = Target::record(row.organisation_id, counselor_id);
+    principal.authorize(conn, Action::PlanAppointment, target, clients::RESOURCE, Some(client_id))?;
+    clients::authorized(conn, principal, client_id, Action::ReadClient)
+}
+
 /// Plan an appointment with a client (a group appointment names further participants). No two
 /// planned or confirmed appointments of one counselor, or of one interpreter, overlap.
 #[utoipa::path(
@@ -168,7 +183,8 @@ pub async fn plan(
                 &request_hash,
                 |conn, id| read_one(conn, &principal, id).map(created),
                 |conn| {
-                    let client = clients::authorized(conn, &principal, client_id, Action::PlanAppointment)?;
+                    let counselor_id = input.counselor_id.unwrap_or(principal.user_id);
+                    let client = client_to_plan_for(conn, &principal, client_id, counselor_id)?;
                     let fields = input
                         .parse(client_id, principal.user_id, crate::clock::now())
                         .map_err(FieldErrors::into_error)?;
