@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use super::feed;
 use super::model::{AgendaEntry, AgendaQuery, CalendarFeed, FeedQuery};
 use super::{Placed, Whose, entries};
+use crate::appointments::model::{check_cursor, check_days};
 use crate::appointments::routes::cursor_key;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Origin, SignedIn};
@@ -31,12 +32,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// ordered by time. Dated entries sort at the start of their day in Poland. Psychological
 /// appointments the caller may not see show as `busy` time — when, and whose — and nothing more.
 #[utoipa::path(
+    operation_id = "read_agenda",
     tag = "agenda",
     params(AgendaQuery),
     responses(
         (status = 200, description = "A page of the agenda", body = Page<AgendaEntry>),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role keeps no agenda, or a counselor asks for a colleague's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The counselor named is not of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -48,6 +51,10 @@ pub async fn read(
 ) -> Result<web::Json<Page<AgendaEntry>>, ApiError> {
     let query = query.into_inner();
     let page = PageQuery { limit: query.limit, cursor: query.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
+    check_cursor(&page, NaiveDateTime::date)?;
+    let mut days = FieldErrors::default();
+    check_days(&mut days, &[("from", query.from), ("to", query.to)]);
+    days.finish_query(|| Some(()))?;
     let from = query.from.unwrap_or_else(domain::today);
     let to = query.to.unwrap_or(from + chrono::Days::new(13));
     let mut errors = FieldErrors::default();
@@ -57,14 +64,30 @@ pub async fn read(
     errors.finish_query(|| Some(()))?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
+            // A role that keeps no agenda is refused alike whatever it asks for. The rest is
+            // decided on whose agenda it is: a counselor reads their own only, so the
+            // organisation's as a whole is no target to ask about first.
+            if policy::scope(principal.role, Action::ReadAgenda).is_none() {
+                let target = Target::owned_by(principal.organisation_id);
+                principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
+            }
+            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
             // A counselor's own agenda unless they name a colleague (refused); a coordinator's
             // view is the organisation's unless they name a counselor.
-            let organisation = Target::owned_by(principal.organisation_id);
-            let whole = policy::decide(principal.caller(), Action::ReadAgenda, organisation) == Decision::Allow;
-            let counselor_id = query.counselor_id.or((!whole).then_some(principal.user_id));
-            let target = Target { author_id: counselor_id, ..organisation };
-            principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
-            let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
+            let own = policy::decide(principal.caller(), Action::ReadAgenda, Target::owned_by(Some(organisation_id)))
+                == Decision::Allow;
+            let counselor_id = query.counselor_id.or((!own).then_some(principal.user_id));
+            if let Some(counselor_id) = counselor_id {
+                // The agenda of the counselor's organisation: another organisation's counselor
+                // (or an id of nobody) is out of reach, not an empty agenda of one's own.
+                let of = if counselor_id == principal.user_id {
+                    Some(organisation_id)
+                } else {
+                    users::queries::find(conn, counselor_id)?.and_then(|user| user.organisation_id)
+                };
+                let target = Target { author_id: Some(counselor_id), ..Target::owned_by(of) };
+                principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
+            }
             let viewer = crate::appointments::viewer(&principal);
             let whose = Whose { organisation_id, counselor_id };
             let placed = entries(conn, viewer, whose, (from, to), &page)?;
@@ -79,6 +102,7 @@ pub async fn read(
 /// calendar app, opened by a token of its own (never the access token). The token is shown
 /// once; issuing again ends the previous one.
 #[utoipa::path(
+    operation_id = "issue_calendar_feed",
     tag = "agenda",
     responses(
         (status = 201, description = "Issued", body = CalendarFeed),
@@ -107,6 +131,7 @@ pub async fn issue_feed(state: web::Data<AppState>, signed_in: SignedIn) -> Resu
 
 /// End the caller's calendar feed: its address answers 404 from now on.
 #[utoipa::path(
+    operation_id = "revoke_calendar_feed",
     tag = "agenda",
     responses(
         (status = 204, description = "Ended (or there was none)"),
@@ -142,6 +167,7 @@ const FEED_ENTRIES: i64 = 1000;
 /// appointments show as busy time. An unknown or revoked token, or one of a user who may no
 /// longer keep an agenda, answers 404; more than 60 reads an hour answer 429.
 #[utoipa::path(
+    operation_id = "read_calendar_feed",
     tag = "agenda",
     params(FeedQuery),
     responses(

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use super::lifecycle::{self, Move};
 use super::model::{
     Appointment, AppointmentFields, AppointmentFilter, AppointmentInput, AppointmentPatch, AppointmentRow,
-    CancelRequest, HoldRequest,
+    CancelRequest, HoldRequest, check_cursor, check_days,
 };
 use super::queries::{self, AppointmentQuery, Calendar, NewAppointment, StatusChange};
 use super::{RESOURCE, authorized, viewer};
@@ -129,9 +129,25 @@ fn book(
     Ok(())
 }
 
+/// The client of an appointment planned on `counselor_id`'s calendar. The policy decides on that
+/// calendar (a counselor plans on their own only, a coordinator on any of the organisation's);
+/// then the client must be one the caller reads, neither erased nor merged away.
+fn client_to_plan_for(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    client_id: Id,
+    counselor_id: Id,
+) -> Result<ClientRow, ApiError> {
+    let row = clients::queries::find(conn, client_id)?.ok_or_else(|| ApiError::not_found(clients::RESOURCE))?;
+    let target = Target::record(row.organisation_id, counselor_id);
+    principal.authorize(conn, Action::PlanAppointment, target, clients::RESOURCE, Some(client_id))?;
+    clients::authorized(conn, principal, client_id, Action::ReadClient)
+}
+
 /// Plan an appointment with a client (a group appointment names further participants). No two
 /// planned or confirmed appointments of one counselor, or of one interpreter, overlap.
 #[utoipa::path(
+    operation_id = "plan_appointment",
     tag = "appointments",
     params(
         ("id" = Id, Path, description = "Client id"),
@@ -168,15 +184,8 @@ pub async fn plan(
                 &request_hash,
                 |conn, id| read_one(conn, &principal, id).map(created),
                 |conn| {
-                    // A role that plans nothing is refused before the lookup, alike for any id.
-                    // Whose calendar the appointment goes on is checked with the fields
-                    // (`check`): a client has no author, so asking `PlanAppointment` of the
-                    // client would refuse every counselor, who plans on their own calendar.
-                    if policy::scope(principal.role, Action::PlanAppointment).is_none() {
-                        let own = Target::owned_by(principal.organisation_id);
-                        principal.authorize(conn, Action::PlanAppointment, own, RESOURCE, None)?;
-                    }
-                    let client = clients::authorized(conn, &principal, client_id, Action::ReadClient)?;
+                    let counselor_id = input.counselor_id.unwrap_or(principal.user_id);
+                    let client = client_to_plan_for(conn, &principal, client_id, counselor_id)?;
                     let fields = input
                         .parse(client_id, principal.user_id, crate::clock::now())
                         .map_err(FieldErrors::into_error)?;
@@ -212,7 +221,9 @@ fn appointment_query(
     filter: &AppointmentFilter,
 ) -> Result<(AppointmentQuery, KeyedPageRequest<NaiveDateTime>), ApiError> {
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed()?;
+    check_cursor(&page, NaiveDateTime::date)?;
     let mut errors = FieldErrors::default();
+    check_days(&mut errors, &[("from", filter.from), ("to", filter.to)]);
     if filter.from.zip(filter.to).is_some_and(|(from, to)| from > to) {
         errors.add("to", "must not be before from");
     }
@@ -286,6 +297,7 @@ pub async fn list(
 
 /// The appointments a client takes part in that the caller may see, by start time.
 #[utoipa::path(
+    operation_id = "list_appointments_of_client",
     tag = "appointments",
     params(("id" = Id, Path, description = "Client id"), AppointmentFilter),
     responses(
@@ -479,6 +491,7 @@ async fn simple_move(
 
 /// Confirm a planned appointment (the client said they will come).
 #[utoipa::path(
+    operation_id = "confirm_appointment",
     tag = "appointments",
     params(("id" = Id, Path, description = "Appointment id"), ("If-Match" = String, Header, description = "ETag of the appointment")),
     responses(
@@ -503,6 +516,7 @@ pub async fn confirm(
 
 /// Cancel a planned or confirmed appointment, with a reason; its time is free again.
 #[utoipa::path(
+    operation_id = "cancel_appointment",
     tag = "appointments",
     params(("id" = Id, Path, description = "Appointment id"), ("If-Match" = String, Header, description = "ETag of the appointment")),
     request_body = CancelRequest,
@@ -533,6 +547,7 @@ pub async fn cancel(
 
 /// Record that the client did not come to an appointment that has begun.
 #[utoipa::path(
+    operation_id = "mark_appointment_no_show",
     tag = "appointments",
     params(("id" = Id, Path, description = "Appointment id"), ("If-Match" = String, Header, description = "ETag of the appointment")),
     responses(
@@ -561,6 +576,7 @@ pub async fn mark_no_show(
 /// session is theirs. A retry with the same `Idempotency-Key` answers as the first request did;
 /// a second hold of a held appointment is refused (409), so one session is logged, never two.
 #[utoipa::path(
+    operation_id = "hold_appointment",
     tag = "appointments",
     params(
         ("id" = Id, Path, description = "Appointment id"),

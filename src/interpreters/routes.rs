@@ -10,7 +10,7 @@ use super::model::{
     InterpreterRow,
 };
 use super::queries::{self, InterpreterQuery};
-use crate::appointments::model::local;
+use crate::appointments::model::{check_cursor, check_days, local};
 use crate::appointments::routes::cursor_key;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::{Principal, SignedIn};
@@ -33,8 +33,9 @@ fn manages(principal: &Principal, organisation_id: Id) -> bool {
         == Decision::Allow
 }
 
-/// The organisations named must exist, and each one added or removed must be one the caller
-/// manages interpreters for (a coordinator: their own).
+/// Each organisation added or removed must be one the caller manages interpreters for (a
+/// coordinator: their own): the policy decides, and another organisation is out of reach (404,
+/// as for a user created in it). The organisations named must exist.
 fn check_organisations(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -48,9 +49,9 @@ fn check_organisations(
     }
     let changed = after.iter().filter(|id| !before.contains(id)).chain(before.iter().filter(|id| !after.contains(id)));
     for id in changed {
-        if !manages(principal, *id) {
-            errors.add("organisation_ids", "may add or remove only your own organisation");
-        } else if organisations::queries::find(conn, *id)?.is_none() {
+        let target = Target::organisation(*id);
+        principal.authorize(conn, Action::ManageInterpreters, target, "organisation", Some(*id))?;
+        if organisations::queries::find(conn, *id)?.is_none() {
             errors.add("organisation_ids", "names an organisation that does not exist");
         }
     }
@@ -65,12 +66,14 @@ fn view(conn: &mut DbConnection, row: InterpreterRow) -> Result<Interpreter, Api
 /// Add an interpreter. A coordinator adds one who works for their organisation; the consortium
 /// administrator names the organisations.
 #[utoipa::path(
+    operation_id = "create_interpreter",
     tag = "interpreters",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = InterpreterInput,
     responses(
         (status = 201, description = "Added", body = Interpreter, headers(("ETag" = String), ("Location" = String))),
         (status = 403, description = "The role manages no interpreters", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "An organisation named is out of reach (a coordinator names their own only)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -223,7 +226,7 @@ pub async fn read(
     responses(
         (status = 200, description = "Changed", body = Interpreter, headers(("ETag" = String))),
         (status = 403, description = "The role manages no interpreters", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such interpreter, or one who works for none of the caller's organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such interpreter, or one who works for none of the caller's organisations, or an organisation added or removed that is out of reach", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -269,6 +272,7 @@ pub async fn update(
 /// tells none of them anything about the others' clients. Shown to the organisations the
 /// interpreter works for.
 #[utoipa::path(
+    operation_id = "list_interpreter_bookings",
     tag = "interpreters",
     params(("id" = Id, Path, description = "Interpreter id"), BookingFilter),
     responses(
@@ -289,6 +293,10 @@ pub async fn bookings(
     let id = id.into_inner();
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
+    check_cursor(&page, NaiveDateTime::date)?;
+    let mut days = FieldErrors::default();
+    check_days(&mut days, &[("from", filter.from), ("to", filter.to)]);
+    days.finish_query(|| Some(()))?;
     let from = filter.from.unwrap_or_else(domain::today);
     let to = filter.to.unwrap_or(from + chrono::Days::new(31));
     let mut errors = FieldErrors::default();
@@ -302,8 +310,9 @@ pub async fn bookings(
             queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
             let works_for = queries::organisations_of(conn, id)?;
             // The consortium administrator, who belongs to no organisation, sees every booking.
+            // Another organisation's caller is refused openly (the interpreter is no secret), and
+            // the refusal is on the trail as every other one is.
             if principal.organisation_id.is_some_and(|own| !works_for.contains(&own)) {
-                // Recorded as every refusal is, before it is answered.
                 let denied = Event::new(&principal.actor, "permission.denied", RESOURCE).outcome(Outcome::Denied);
                 audit::record(conn, denied.on(id))?;
                 return Err(ApiError::forbidden());

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use super::RESOURCE;
 use super::model::{Task, TaskFields, TaskFilter, TaskInput, TaskPatch, TaskRow};
 use super::queries::{self, TaskQuery};
+use crate::appointments::model::{check_cursor, check_days};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
@@ -79,6 +80,7 @@ fn view(conn: &mut DbConnection, row: TaskRow) -> Result<Task, ApiError> {
 
 /// Add a task, for a user of the organisation or for its inbox.
 #[utoipa::path(
+    operation_id = "create_task",
     tag = "tasks",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     request_body = TaskInput,
@@ -154,7 +156,9 @@ pub async fn list(
 ) -> Result<web::Json<Page<Task>>, ApiError> {
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDate>()?;
+    check_cursor(&page, |day| *day)?;
     let mut errors = FieldErrors::default();
+    check_days(&mut errors, &[("due_from", filter.due_from), ("due_to", filter.due_to)]);
     if filter.due_from.zip(filter.due_to).is_some_and(|(from, to)| from > to) {
         errors.add("due_to", "must not be before due_from");
     }
@@ -266,6 +270,7 @@ pub async fn update(
 
 /// Remove a task: counselors the tasks they wrote, coordinators any of the organisation's.
 #[utoipa::path(
+    operation_id = "delete_task",
     tag = "tasks",
     params(("id" = Id, Path, description = "Task id")),
     responses(

@@ -26,6 +26,12 @@ const BUSINESS_TABLES: &[&str] = &[
     "idempotency_keys",
     "documents",
     "referral_documents",
+    "appointments",
+    "appointment_participants",
+    "interpreters",
+    "interpreter_organisations",
+    "tasks",
+    "calendar_feeds",
 ];
 
 #[derive(diesel::QueryableByName)]
@@ -61,6 +67,19 @@ async fn assert_refused(app: &TestApp, method: &Method, url: &str, token: &str, 
     assert_eq!(content_type, "application/problem+json", "{what}: {method} {url}");
 }
 
+/// The request is answered, not failed: an ordinary answer (an empty page for days nothing is
+/// on), or a 4xx problem document.
+async fn assert_answered(app: &TestApp, url: &str, token: &str, what: &str) {
+    let response = app.get(url).bearer_auth(token).send().await.unwrap_or_else(|e| panic!("{what}: GET {url}: {e}"));
+    let status = response.status();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert!(status.is_success() || status.is_client_error(), "{what}: GET {url} answered {status}");
+    if status.is_client_error() {
+        assert_eq!(content_type, "application/problem+json", "{what}: GET {url}");
+    }
+}
+
 fn fill(path: &str, value: &str) -> String {
     let mut filled = String::new();
     let mut rest = path;
@@ -74,12 +93,89 @@ fn fill(path: &str, value: &str) -> String {
     filled
 }
 
+/// Creates a record through the API as `account`; its id.
+async fn created(app: &TestApp, account: &Account, path: &str, body: serde_json::Value) -> String {
+    let response = app.post(path).bearer_auth(&account.token).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED, "{path}: {}", response.text().await.unwrap());
+    let record: serde_json::Value = response.json().await.unwrap();
+    record["id"].as_str().unwrap().to_owned()
+}
+
+/// Records of the kinds whose routes take ids, made through the API by a coordinator.
+struct Records {
+    client: String,
+    appointment: String,
+    interpreter: String,
+    task: String,
+}
+
+impl Records {
+    async fn new(app: &TestApp, coordinator: &Account) -> Self {
+        let client = crate::clients::create_client(
+            app,
+            coordinator,
+            serde_json::json!({"given_names": "Amina", "family_name": "Saidova"}),
+        )
+        .await;
+        let client = client["id"].as_str().unwrap().to_owned();
+        let tomorrow = chrono::Utc::now() + chrono::TimeDelta::days(1);
+        let appointment = created(
+            app,
+            coordinator,
+            &format!("/api/v1/clients/{client}/appointments"),
+            serde_json::json!({"kind": "legal", "mode": "in_person", "city": "Lublin", "starts_at": tomorrow, "duration_minutes": 60}),
+        )
+        .await;
+        let interpreter = created(
+            app,
+            coordinator,
+            "/api/v1/interpreters",
+            serde_json::json!({"name": "Aminat Dudayeva", "languages": ["ce", "ru"]}),
+        )
+        .await;
+        let task = created(
+            app,
+            coordinator,
+            "/api/v1/tasks",
+            serde_json::json!({"title": "Call the Office for Foreigners", "due_on": tomorrow.date_naive()}),
+        )
+        .await;
+        Self { client, appointment, interpreter, task }
+    }
+
+    /// The records bodies are sent to, by the beginning of the routes' paths.
+    fn for_bodies(&self) -> [(&'static str, &str); 4] {
+        [
+            ("/api/v1/clients/{id}/appointments", &self.client),
+            ("/api/v1/appointments/{id}", &self.appointment),
+            ("/api/v1/interpreters/{id}", &self.interpreter),
+            ("/api/v1/tasks/{id}", &self.task),
+        ]
+    }
+
+    /// Whose lists are read: a client's, an interpreter's.
+    fn for_lists(&self) -> [(&'static str, &str); 2] {
+        [("/api/v1/clients/{id}/", &self.client), ("/api/v1/interpreters/{id}/", &self.interpreter)]
+    }
+}
+
+/// `path` with each parameter filled: with the id of the record the sweep holds for the route
+/// (`records`, by the path's beginning), else with `otherwise`.
+fn filled(path: &str, records: &[(&str, &str)], otherwise: &str) -> Option<String> {
+    let (_, id) = records.iter().find(|(prefix, _)| path.starts_with(prefix))?;
+    let ours = path.find('}').map_or(0, |end| end + 1);
+    Some(format!("{}{}", fill(&path[..ours], id), fill(&path[ours..], otherwise)))
+}
+
 #[tokio::test]
 async fn every_operation_refuses_malformed_input_without_writing() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let organisation = app.create_organisation(&admin, "PFM").await;
     let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
+    // Records that exist, so that what is refused is the input, not an id that names nothing.
+    let records = Records::new(&app, &coordinator).await;
+    let (bodies_to, lists_of) = (records.for_bodies(), records.for_lists());
     let before = snapshot(&app);
 
     let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
@@ -116,19 +212,32 @@ async fn every_operation_refuses_malformed_input_without_writing() {
                     checked += 1;
                 }
             }
-            if operation.get("requestBody").is_some() && !path.contains('{') {
+            let on_record = if path.contains('{') { filled(path, &bodies_to, &missing) } else { Some(path.clone()) };
+            if let (Some(_), Some(url)) = (operation.get("requestBody"), on_record) {
                 for (what, body) in hostile_bodies {
-                    assert_refused(&app, &method, path, token, Some(body), what).await;
+                    assert_refused(&app, &method, &url, token, Some(body), what).await;
                     checked += 1;
                 }
             }
-            let lists = operation["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "limit"));
-            if lists && !path.contains('{') {
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let documented = |name: &str| parameters.iter().any(|p| p["name"] == name);
+            if documented("limit") {
+                let list = if path.contains('{') {
+                    filled(path, &lists_of, &missing).unwrap_or_else(|| panic!("no record to list {path} of"))
+                } else {
+                    path.clone()
+                };
+                // Only parameters the operation takes, so that the refusal is of the page asked.
+                let required: String = [("box", "inbox"), ("from", "2026-01-01"), ("to", "2026-01-31")]
+                    .iter()
+                    .filter(|(name, _)| documented(name))
+                    .map(|(name, value)| format!("&{name}={value}"))
+                    .collect();
                 let malformed =
                     ["limit=99999999999999999999", "limit=0", "limit=-1", "cursor=%FF%FE", "cursor='%20OR%201=1--"];
                 let forged = forged_cursors.iter().map(|cursor| format!("cursor={cursor}"));
                 for query in malformed.into_iter().map(str::to_owned).chain(forged) {
-                    let url = format!("{path}?{query}&box=inbox&from=2026-01-01&to=2026-01-31");
+                    let url = format!("{list}?{query}{required}");
                     assert_refused(&app, &method, &url, token, None, &query).await;
                     checked += 1;
                 }
@@ -136,6 +245,91 @@ async fn every_operation_refuses_malformed_input_without_writing() {
         }
     }
     assert!(checked > 100, "only {checked} requests were tried");
+    assert_eq!(snapshot(&app), before, "a refused request wrote something");
+}
+
+/// Operations that still fail on days beyond the calendar: the sessions' lists (`to` at the end
+/// of the calendar overflows the day after it on either database; PostgreSQL refuses the first
+/// days: 500), the audit trail's `from` and `to` and the deadlines' cursor (PostgreSQL: 500).
+/// Remove an entry once its module refuses such days as the others do.
+const NOT_YET_BOUNDED: &[&str] =
+    &["/api/v1/sessions", "/api/v1/clients/{id}/sessions", "/api/v1/audit-events", "/api/v1/deadlines"];
+
+/// Days and instants far beyond any calendar (arithmetic on them overflows, PostgreSQL stores no
+/// such timestamp), in every date query parameter and cursor, and in the bodies that plan, book
+/// or schedule: every request is answered (a query perhaps with an empty page), never failed,
+/// and the bodies are refused without writing anything.
+#[tokio::test]
+async fn days_beyond_the_calendar_are_refused_not_failed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let records = Records::new(&app, &coordinator).await;
+    let before = snapshot(&app);
+    let missing = casebridge::db::Id::new().to_string();
+    let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
+    let beyond_keys = ["+262142-12-31T23:59:59", "-262143-01-01T00:00:00", "+262142-12-31", "-262143-01-01"];
+    let mut checked = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if NOT_YET_BOUNDED.contains(&path.as_str()) {
+            continue;
+        }
+        let Some(operation) = item.get("get") else { continue };
+        let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let query: Vec<&serde_json::Value> = parameters.iter().filter(|p| p["in"] == "query").collect();
+        let base = if path.contains('{') { filled(path, &records.for_lists(), &missing) } else { Some(path.clone()) };
+        let base = || base.clone().unwrap_or_else(|| panic!("no record whose {path} to read"));
+        // The required parameters but `except`, with values they accept.
+        let required = |except: &str| -> String {
+            query
+                .iter()
+                .filter(|p| p["name"] != except && p["required"] == true)
+                .map(|p| {
+                    let name = p["name"].as_str().unwrap();
+                    format!("&{name}={}", accepted_value(name, &p["schema"], &document))
+                })
+                .collect()
+        };
+        for parameter in &query {
+            let beyond: &[&str] = match resolved(&parameter["schema"], &document)["format"].as_str() {
+                Some("date") => &["%2B262142-12-31", "-262143-01-01"],
+                Some("date-time") => &["%2B262142-12-31T23:59:59Z", "-262143-01-01T00:00:00Z"],
+                _ => continue,
+            };
+            let name = parameter["name"].as_str().unwrap();
+            for value in beyond {
+                let url = format!("{}?{name}={value}{}", base(), required(name));
+                assert_answered(&app, &url, &coordinator.token, "a day beyond the calendar").await;
+                checked.push(url);
+            }
+        }
+        if query.iter().any(|p| p["name"] == "cursor") {
+            for key in beyond_keys {
+                let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("key:{key}|{missing}"));
+                let url = format!("{}?cursor={cursor}{}", base(), required("cursor"));
+                assert_answered(&app, &url, &coordinator.token, &format!("a cursor of {key}")).await;
+                checked.push(url);
+            }
+        }
+    }
+    assert!(checked.iter().any(|url| url.starts_with("/api/v1/agenda?")), "the agenda's days are among those checked");
+    let (client, appointment, task) = (&records.client, &records.appointment, &records.task);
+    let bodies = [
+        (
+            Method::POST,
+            format!("/api/v1/clients/{client}/appointments"),
+            r#"{"kind": "legal", "mode": "in_person", "city": "Lublin", "starts_at": "+262142-12-31T23:59:59Z", "duration_minutes": 600}"#,
+        ),
+        (Method::PATCH, format!("/api/v1/appointments/{appointment}"), r#"{"starts_at": "+262142-12-31T23:59:59Z"}"#),
+        (Method::PATCH, format!("/api/v1/appointments/{appointment}"), r#"{"starts_at": "-262143-01-01T00:00:00Z"}"#),
+        (Method::POST, format!("/api/v1/appointments/{appointment}/hold"), r#"{"follow_up_on": "+262142-12-31"}"#),
+        (Method::POST, "/api/v1/tasks".to_owned(), r#"{"title": "Call the office", "due_on": "+262142-12-31"}"#),
+        (Method::PATCH, format!("/api/v1/tasks/{task}"), r#"{"due_on": "-262143-01-01"}"#),
+    ];
+    for (method, url, body) in bodies {
+        assert_refused(&app, &method, &url, &coordinator.token, Some(body), "a day beyond the calendar").await;
+    }
     assert_eq!(snapshot(&app), before, "a refused request wrote something");
 }
 

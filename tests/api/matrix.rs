@@ -42,6 +42,18 @@ enum Rule {
     /// Allowed when the table allows the first action for the consortium, or else the second
     /// for the caller's reach (a report: consortium-wide or one organisation's).
     Either { consortium: Action, action: Action, allowed: StatusCode, audit: Option<&'static str> },
+    /// Something the consortium shares (an interpreter), asked about one of the organisations
+    /// that share it: allowed when the table allows the action for the consortium, and then
+    /// only to the organisations concerned (`Own`); another organisation's caller is refused
+    /// openly (403: what is shared is no secret). The consortium administrator, who belongs to
+    /// no organisation, is concerned by all.
+    WorksFor { action: Action, allowed: StatusCode, audit: Option<&'static str> },
+    /// No access token: a token of its own opens the route (a calendar app cannot send one). The
+    /// caller is issued one, and it opens the route while the table allows its holder every one
+    /// of `actions` on their own record; otherwise it answers 404, as an unknown token does —
+    /// a feed that does not exist is no user being refused, so no denial is recorded (a
+    /// calendar app keeps polling a stale address).
+    FeedToken { actions: &'static [Action], audit: Option<&'static str> },
 }
 
 struct Case {
@@ -651,6 +663,232 @@ const CASES: &[Case] = &[
         },
     },
     Case {
+        method: "post",
+        path: "/api/v1/clients/{id}/appointments",
+        rule: Rule::Policy {
+            action: Action::PlanAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::CREATED,
+            audit: Some("appointment.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/clients/{id}/appointments",
+        rule: Rule::Policy {
+            action: Action::ListAppointments,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.list"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/appointments",
+        rule: Rule::Policy {
+            action: Action::ListAppointments,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("appointment.list"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/appointments/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.read"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/appointments/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.update"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/appointments/{id}/confirm",
+        rule: Rule::Policy {
+            action: Action::UpdateAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.confirm"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/appointments/{id}/cancel",
+        rule: Rule::Policy {
+            action: Action::UpdateAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.cancel"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/appointments/{id}/mark-no-show",
+        rule: Rule::Policy {
+            action: Action::UpdateAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.no_show"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/appointments/{id}/hold",
+        rule: Rule::Policy {
+            action: Action::HoldAppointment,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("appointment.hold"),
+        },
+    },
+    // The request names the organisation the interpreter works for.
+    Case {
+        method: "post",
+        path: "/api/v1/interpreters",
+        rule: Rule::Policy {
+            action: Action::ManageInterpreters,
+            reaches: BOTH,
+            allowed: StatusCode::CREATED,
+            audit: Some("interpreter.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/interpreters",
+        rule: Rule::Policy {
+            action: Action::ListInterpreters,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
+    },
+    // Shared by the consortium: any organisation's interpreter is read alike.
+    Case {
+        method: "get",
+        path: "/api/v1/interpreters/{id}",
+        rule: Rule::Policy { action: Action::ListInterpreters, reaches: BOTH, allowed: StatusCode::OK, audit: None },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/interpreters/{id}",
+        rule: Rule::Policy {
+            action: Action::ManageInterpreters,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("interpreter.update"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/interpreters/{id}/bookings",
+        rule: Rule::WorksFor {
+            action: Action::ListInterpreters,
+            allowed: StatusCode::OK,
+            audit: Some("interpreter.bookings"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/tasks",
+        rule: Rule::Policy {
+            action: Action::CreateTask,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::CREATED,
+            audit: Some("task.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/tasks",
+        rule: Rule::Policy {
+            action: Action::ListTasks,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: Some("task.list"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/tasks/{id}",
+        rule: Rule::Policy {
+            action: Action::ReadTask,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("task.read"),
+        },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/tasks/{id}",
+        rule: Rule::Policy {
+            action: Action::UpdateTask,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("task.update"),
+        },
+    },
+    Case {
+        method: "delete",
+        path: "/api/v1/tasks/{id}",
+        rule: Rule::Policy {
+            action: Action::DeleteTask,
+            reaches: AUTHORED,
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("task.delete"),
+        },
+    },
+    // A counselor named (`Own`, `Other`), or nobody: the caller's own agenda (`OwnRecord`).
+    Case {
+        method: "get",
+        path: "/api/v1/agenda",
+        rule: Rule::Policy {
+            action: Action::ReadAgenda,
+            reaches: AUTHORED,
+            allowed: StatusCode::OK,
+            audit: Some("agenda.read"),
+        },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/agenda/feed",
+        rule: Rule::Policy {
+            action: Action::SubscribeCalendarFeed,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::CREATED,
+            audit: Some("agenda.feed_issue"),
+        },
+    },
+    // Asked by a caller who holds a feed, so that there is one to end.
+    Case {
+        method: "delete",
+        path: "/api/v1/agenda/feed",
+        rule: Rule::Policy {
+            action: Action::SubscribeCalendarFeed,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("agenda.feed_revoke"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/agenda.ics",
+        rule: Rule::FeedToken {
+            actions: &[Action::SubscribeCalendarFeed, Action::ReadAgenda],
+            audit: Some("agenda.feed_read"),
+        },
+    },
+    Case {
         method: "get",
         path: "/api/v1/audit-events",
         rule: Rule::Policy {
@@ -880,6 +1118,72 @@ fn pending_grant(app: &TestApp, world: &World, reach: Reach) -> Id {
         let grantee = casebridge::users::queries::insert(conn, &draft).unwrap().id;
         casebridge::grants::queries::insert(conn, organisation, grantee, world.user(reach)).unwrap().id
     })
+}
+
+/// A start time no other appointment of the walk has, on the hour: ahead (from tomorrow on),
+/// or (`begun`) in the past hours, within the month back that planning accepts. Two hours apart,
+/// so that no two appointments of an hour overlap on any calendar.
+fn slot(begun: bool) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    static TAKEN: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let n = TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hour = chrono::Utc::now().duration_trunc(TimeDelta::hours(1)).unwrap();
+    if begun { hour - TimeDelta::hours(2 + 2 * n) } else { hour + TimeDelta::hours(24 + 2 * n) }
+}
+
+/// A planned legal appointment of `client` on `counselor`'s calendar, stored directly.
+fn appointment_of(app: &TestApp, organisation: Id, client: Id, counselor: Id, begun: bool) -> Id {
+    use casebridge::appointments::model::AppointmentInput;
+    use casebridge::appointments::queries::NewAppointment;
+    let input: AppointmentInput = serde_json::from_value(json!({
+        "counselor_id": counselor, "kind": "legal", "mode": "in_person", "city": "Lublin",
+        "starts_at": slot(begun), "duration_minutes": 60,
+    }))
+    .unwrap();
+    let fields = input.parse(client, counselor, chrono::Utc::now()).unwrap();
+    app.db(|conn| {
+        let new = NewAppointment {
+            id: Id::new(),
+            organisation_id: organisation,
+            client_id: client,
+            created_by: counselor,
+            fields: &fields,
+        };
+        casebridge::appointments::queries::insert(conn, new).unwrap().id
+    })
+}
+
+/// A planned appointment on the calendar of the caller for `OwnRecord`, else of the
+/// organisation's target user; begun already when asked.
+fn fresh_appointment(app: &TestApp, world: &World, reach: Reach, caller: &Account, begun: bool) -> Id {
+    let organisation = world.organisation(reach);
+    let counselor = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
+    appointment_of(app, organisation, fresh_client(app, organisation), counselor, begun)
+}
+
+/// An interpreter working for `organisation`, stored directly.
+fn fresh_interpreter(app: &TestApp, organisation: Id) -> Id {
+    let input: casebridge::interpreters::model::InterpreterInput = serde_json::from_value(json!({
+        "name": "Aminat Dudayeva", "languages": ["ce", "ru"], "cities": ["Lublin"], "organisation_ids": [organisation],
+    }))
+    .unwrap();
+    let fields = input.parse().unwrap();
+    app.db(|conn| casebridge::interpreters::queries::insert(conn, Id::new(), &fields).unwrap().id)
+}
+
+/// A task about a client of the organisation, assigned to its target user, stored directly:
+/// written by the caller for `OwnRecord`, else by the target user.
+fn fresh_task(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+    let organisation = world.organisation(reach);
+    let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
+    let today = casebridge::domain::today();
+    let input: casebridge::tasks::model::TaskInput = serde_json::from_value(json!({
+        "title": "Book an interpreter for the interview", "due_on": today + chrono::Days::new(7),
+        "assignee_id": world.user(reach), "client_id": fresh_client(app, organisation),
+    }))
+    .unwrap();
+    let fields = input.parse(today).unwrap();
+    app.db(|conn| casebridge::tasks::queries::insert(conn, Id::new(), organisation, author, &fields).unwrap().id)
 }
 
 fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
@@ -1120,12 +1424,110 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
             let (referral, document) = shared_document(app, world, reach);
             app.get(&format!("/api/v1/referrals/{referral}/shared-documents/{document}/content"))
         }
+        ("post", "/api/v1/clients/{id}/appointments") => {
+            // On the calendar of the organisation's target user, or (`OwnRecord`) the caller's own.
+            let mut body = json!({
+                "kind": "legal", "mode": "in_person", "city": "Lublin", "starts_at": slot(false),
+                "duration_minutes": 60,
+            });
+            if reach != Reach::OwnRecord {
+                body["counselor_id"] = json!(user);
+            }
+            app.post(&format!("/api/v1/clients/{}/appointments", fresh_client(app, organisation))).json(&body)
+        }
+        ("get", "/api/v1/clients/{id}/appointments") => {
+            let client = fresh_client(app, organisation);
+            appointment_of(app, organisation, client, user, false);
+            app.get(&format!("/api/v1/clients/{client}/appointments"))
+        }
+        ("get", "/api/v1/appointments") => app.get("/api/v1/appointments?status=planned"),
+        ("get", "/api/v1/appointments/{id}") => {
+            app.get(&format!("/api/v1/appointments/{}", fresh_appointment(app, world, reach, caller, false)))
+        }
+        ("patch", "/api/v1/appointments/{id}") => app
+            .patch(&format!("/api/v1/appointments/{}", fresh_appointment(app, world, reach, caller, false)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"location": "Room 2, ul. Narutowicza 8"})),
+        ("post", "/api/v1/appointments/{id}/confirm") => app
+            .post(&format!("/api/v1/appointments/{}/confirm", fresh_appointment(app, world, reach, caller, false)))
+            .header("if-match", "\"1\""),
+        ("post", "/api/v1/appointments/{id}/cancel") => app
+            .post(&format!("/api/v1/appointments/{}/cancel", fresh_appointment(app, world, reach, caller, false)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"reason": "The client moved to another reception centre"})),
+        ("post", "/api/v1/appointments/{id}/mark-no-show") => app
+            .post(&format!("/api/v1/appointments/{}/mark-no-show", fresh_appointment(app, world, reach, caller, true)))
+            .header("if-match", "\"1\""),
+        ("post", "/api/v1/appointments/{id}/hold") => app
+            .post(&format!("/api/v1/appointments/{}/hold", fresh_appointment(app, world, reach, caller, true)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"summary": "Appeal explained"})),
+        ("post", "/api/v1/interpreters") => app.post("/api/v1/interpreters").json(&json!({
+            "name": "Aminat Dudayeva", "languages": ["ce", "ru"], "cities": ["Lublin"],
+            "organisation_ids": [organisation],
+        })),
+        ("get", "/api/v1/interpreters") => app.get("/api/v1/interpreters?language=ce"),
+        ("get", "/api/v1/interpreters/{id}") => {
+            app.get(&format!("/api/v1/interpreters/{}", fresh_interpreter(app, organisation)))
+        }
+        ("patch", "/api/v1/interpreters/{id}") => app
+            .patch(&format!("/api/v1/interpreters/{}", fresh_interpreter(app, organisation)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"phone": "+48 600 100 200"})),
+        ("get", "/api/v1/interpreters/{id}/bookings") => {
+            // Booked by the organisation it works for, so that there is booked time to show.
+            let interpreter = fresh_interpreter(app, organisation);
+            let client = fresh_client(app, organisation);
+            let booked = appointment_of(app, organisation, client, user, false);
+            app.db(|conn| {
+                use diesel::prelude::*;
+                use casebridge::db::schema::appointments;
+                diesel::update(appointments::table.find(booked))
+                    .set((appointments::interpreter_needed.eq(true), appointments::interpreter_id.eq(interpreter)))
+                    .execute(conn)
+                    .unwrap()
+            });
+            app.get(&format!("/api/v1/interpreters/{interpreter}/bookings"))
+        }
+        ("post", "/api/v1/tasks") => app.post("/api/v1/tasks").json(&json!({
+            "title": "Book an interpreter for the interview",
+            "due_on": casebridge::domain::today() + chrono::Days::new(7),
+        })),
+        ("get", "/api/v1/tasks") => app.get("/api/v1/tasks?done=false"),
+        ("get", "/api/v1/tasks/{id}") => app.get(&format!("/api/v1/tasks/{}", fresh_task(app, world, reach, caller))),
+        ("patch", "/api/v1/tasks/{id}") => app
+            .patch(&format!("/api/v1/tasks/{}", fresh_task(app, world, reach, caller)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"title": "Book a Chechen interpreter for the interview"})),
+        ("delete", "/api/v1/tasks/{id}") => {
+            app.request(Method::DELETE, &format!("/api/v1/tasks/{}", fresh_task(app, world, reach, caller)))
+        }
+        ("get", "/api/v1/agenda") => match reach {
+            Reach::OwnRecord => app.get("/api/v1/agenda"),
+            _ => app.get(&format!("/api/v1/agenda?counselor_id={user}")),
+        },
+        ("post", "/api/v1/agenda/feed") => app.post("/api/v1/agenda/feed"),
+        ("delete", "/api/v1/agenda/feed") => {
+            app.db(|conn| casebridge::agenda::feed::issue(conn, caller.id).unwrap());
+            app.request(Method::DELETE, "/api/v1/agenda/feed")
+        }
+        ("get", "/api/v1/agenda.ics") => {
+            let (token, _) = app.db(|conn| casebridge::agenda::feed::issue(conn, caller.id).unwrap());
+            app.get(&format!("/api/v1/agenda.ics?token={token}"))
+        }
         (method, path) => panic!("no request for {method} {path}"),
     }
 }
 
 fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target {
-    let authored = case.path.starts_with("/api/v1/sessions/{id}") || case.path.starts_with("/api/v1/documents/{id}");
+    // Records someone wrote (a session, a document, a task), and what is on someone's calendar
+    // (an appointment, the one planned, an agenda).
+    let authored =
+        ["/api/v1/sessions/{id}", "/api/v1/documents/{id}", "/api/v1/appointments/{id}", "/api/v1/tasks/{id}"]
+            .iter()
+            .any(|prefix| case.path.starts_with(prefix))
+            || (case.path == "/api/v1/clients/{id}/appointments" && case.method == "post")
+            || case.path == "/api/v1/agenda";
     let receiving =
         case.path.starts_with("/api/v1/referrals/{id}/") && !case.path.ends_with("/cancel") && case.method != "put";
     let referral_seen_from = if reach == Reach::Other { world.other } else { world.own };
@@ -1148,6 +1550,69 @@ fn target(case: &Case, caller: &Account, world: &World, reach: Reach) -> Target 
         Reach::Own | Reach::Other => Target::organisation(world.organisation(reach)),
         Reach::OwnRecord => Target::record(world.own, caller.id),
         Reach::Consortium => Target::owned_by(caller.organisation_id),
+    }
+}
+
+/// What the policy table answers this caller for this case.
+fn decision(case: &Case, as_caller: Caller, caller: &Account, world: &World, reach: Reach) -> Decision {
+    match &case.rule {
+        Rule::Public | Rule::Oneself { .. } => Decision::Allow,
+        Rule::Policy { action, .. } => policy::decide(as_caller, *action, target(case, caller, world, reach)),
+        Rule::Either { consortium, action, .. } => {
+            if policy::decide(as_caller, *consortium, Target::consortium()) == Decision::Allow {
+                Decision::Allow
+            } else {
+                policy::decide(as_caller, *action, target(case, caller, world, reach))
+            }
+        }
+        Rule::WorksFor { action, .. } => match policy::decide(as_caller, *action, Target::consortium()) {
+            Decision::Allow if reach == Reach::Other && caller.organisation_id.is_some() => Decision::Forbidden,
+            decided => decided,
+        },
+        Rule::FeedToken { actions, .. } => {
+            let own = Target { author_id: Some(caller.id), ..Target::owned_by(caller.organisation_id) };
+            actions
+                .iter()
+                .map(|action| policy::decide(as_caller, *action, own))
+                .find(|decided| *decided != Decision::Allow)
+                .unwrap_or(Decision::Allow)
+        }
+    }
+}
+
+/// A route opened by a token of its own answers nothing without one: neither to no token, nor
+/// to an access token (as a bearer or in the token's place), nor to a token nobody was issued.
+async fn no_feed_token_opens(app: &TestApp, case: &Case, signed_in: &Account) {
+    let feed_reads = match &case.rule {
+        Rule::FeedToken { audit: Some(action), .. } => Some(app.audit_count(action)),
+        _ => None,
+    };
+    let method = Method::from_bytes(case.method.to_uppercase().as_bytes()).unwrap();
+    let unknown = Id::new().as_uuid().simple().to_string();
+    let attempts = [
+        ("no token", app.request(method.clone(), case.path), StatusCode::BAD_REQUEST),
+        (
+            "an access token as a bearer",
+            app.request(method.clone(), case.path).bearer_auth(&signed_in.token),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "an access token as the token",
+            app.request(method.clone(), &format!("{}?token={}", case.path, signed_in.token)),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "an unknown token",
+            app.request(method.clone(), &format!("{}?token={unknown}", case.path)),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (what, attempt, expected) in attempts {
+        let response = attempt.send().await.unwrap();
+        assert_eq!(response.status(), expected, "{} {} with {what}", case.method, case.path);
+    }
+    if let (Rule::FeedToken { audit: Some(action), .. }, Some(before)) = (&case.rule, feed_reads) {
+        assert_eq!(app.audit_count(action), before, "{} {}: no {action} event", case.method, case.path);
     }
 }
 
@@ -1205,17 +1670,29 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
 
     let mut checked = 0;
     for case in CASES {
-        let (action, consortium_action, reaches, allowed, audit) = match &case.rule {
+        let (reaches, allowed, audit) = match &case.rule {
             Rule::Public => continue,
-            Rule::Oneself { allowed, audit } => (None, None, &[Reach::Consortium][..], *allowed, *audit),
-            Rule::Policy { action, reaches, allowed, audit } => (Some(*action), None, *reaches, *allowed, *audit),
-            Rule::Either { consortium, action, allowed, audit } => {
-                (Some(*action), Some(*consortium), &[Reach::Consortium][..], *allowed, *audit)
+            Rule::Oneself { allowed, audit } | Rule::Either { allowed, audit, .. } => {
+                (&[Reach::Consortium][..], *allowed, *audit)
             }
+            Rule::Policy { reaches, allowed, audit, .. } => (*reaches, *allowed, *audit),
+            Rule::WorksFor { allowed, audit, .. } => (BOTH, *allowed, *audit),
+            Rule::FeedToken { audit, .. } => (&[Reach::OwnRecord][..], StatusCode::OK, *audit),
         };
+        let by_token = matches!(case.rule, Rule::FeedToken { .. });
         for reach in reaches {
-            let anonymous = request(&app, &world, case, *reach, &admin).send().await.unwrap();
-            assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{} {} without a token", case.method, case.path);
+            if by_token {
+                no_feed_token_opens(&app, case, &admin).await;
+            } else {
+                let anonymous = request(&app, &world, case, *reach, &admin).send().await.unwrap();
+                assert_eq!(
+                    anonymous.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{} {} without a token",
+                    case.method,
+                    case.path
+                );
+            }
             for (role, caller) in &callers {
                 let as_caller = Caller {
                     role: *role,
@@ -1223,19 +1700,20 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
                     user_id: Some(caller.id),
                     specialties: casebridge::domain::Specialties::of(&[casebridge::domain::SessionKind::Legal]),
                 };
-                let consortium_wide = consortium_action
-                    .is_some_and(|action| policy::decide(as_caller, action, Target::consortium()) == Decision::Allow);
-                let decision = action.filter(|_| !consortium_wide).map_or(Decision::Allow, |action| {
-                    policy::decide(as_caller, action, target(case, caller, &world, *reach))
-                });
+                let decision = decision(case, as_caller, caller, &world, *reach);
                 let denials = app.audit_count("permission.denied");
                 let recorded = audit.map(|a| app.audit_count(a));
-                let response =
-                    request(&app, &world, case, *reach, caller).bearer_auth(&caller.token).send().await.unwrap();
+                let mut sent = request(&app, &world, case, *reach, caller);
+                if !by_token {
+                    sent = sent.bearer_auth(&caller.token);
+                }
+                let response = sent.send().await.unwrap();
                 let status = response.status();
                 let what = format!("{} {} as {role:?} on {reach:?}", case.method, case.path);
                 let expected = match decision {
                     Decision::Allow => allowed,
+                    // A feed its holder may not read is no feed.
+                    _ if by_token => StatusCode::NOT_FOUND,
                     Decision::Forbidden => StatusCode::FORBIDDEN,
                     Decision::Hidden => StatusCode::NOT_FOUND,
                 };
@@ -1244,6 +1722,11 @@ async fn every_route_answers_every_role_as_the_policy_table_says() {
                     assert_eq!(app.audit_count("permission.denied"), denials, "{what}: no denial recorded");
                     if let (Some(action), Some(before)) = (audit, recorded) {
                         assert_eq!(app.audit_count(action), before + 1, "{what}: exactly one {action} event");
+                    }
+                } else if by_token {
+                    assert_eq!(app.audit_count("permission.denied"), denials, "{what}: no denial recorded");
+                    if let (Some(action), Some(before)) = (audit, recorded) {
+                        assert_eq!(app.audit_count(action), before, "{what}: no {action} event");
                     }
                 } else {
                     assert_eq!(app.audit_count("permission.denied"), denials + 1, "{what}: exactly one denial event");
