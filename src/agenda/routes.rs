@@ -7,7 +7,6 @@ use chrono::NaiveDateTime;
 use super::feed;
 use super::model::{AgendaEntry, AgendaQuery, CalendarFeed, FeedQuery};
 use super::{Placed, Whose, entries};
-use crate::appointments::model::{check_cursor, check_days};
 use crate::appointments::routes::cursor_key;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Origin, SignedIn};
@@ -51,9 +50,9 @@ pub async fn read(
 ) -> Result<web::Json<Page<AgendaEntry>>, ApiError> {
     let query = query.into_inner();
     let page = PageQuery { limit: query.limit, cursor: query.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
-    check_cursor(&page, NaiveDateTime::date)?;
+    let page = page.on_the_calendar(NaiveDateTime::date)?;
     let mut days = FieldErrors::default();
-    check_days(&mut days, &[("from", query.from), ("to", query.to)]);
+    days.check_days(&[("from", query.from), ("to", query.to)]);
     days.finish_query(|| Some(()))?;
     let from = query.from.unwrap_or_else(domain::today);
     let to = query.to.unwrap_or(from + chrono::Days::new(13));

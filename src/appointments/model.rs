@@ -1,6 +1,6 @@
 //! Appointments: wire types, rows, parsing.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,9 +9,8 @@ use crate::db::Id;
 use crate::db::schema::appointments;
 use crate::domain::client::LanguageCode;
 use crate::domain::{SessionKind, bounded_text, closed_list, distinct, optional_text};
-use crate::http::pagination::KeyedPageRequest;
+use crate::http::FieldErrors;
 use crate::http::patch::Patch;
-use crate::http::{ApiError, FieldErrors};
 use crate::sessions::model::SessionMode;
 
 closed_list! {
@@ -115,32 +114,6 @@ impl AppointmentRow {
 /// A UTC instant as the wall clock in Poland shows it (all the consortium's cities are there).
 pub fn local(at: NaiveDateTime) -> DateTime<FixedOffset> {
     at.and_utc().with_timezone(&chrono_tz::Europe::Warsaw).fixed_offset()
-}
-
-/// Whether a day is one a filter or a cursor may name: the four-digit years of ISO 8601. Far
-/// beyond them day arithmetic overflows and PostgreSQL holds no timestamp, so such a day is
-/// refused as input (400) instead of failing the request (500).
-pub fn on_the_calendar(day: NaiveDate) -> bool {
-    (1..=9999).contains(&day.year())
-}
-
-/// Refuses, field by field, the days of a query that are not on the calendar.
-pub fn check_days(errors: &mut FieldErrors, days: &[(&str, Option<NaiveDate>)]) {
-    for (field, day) in days {
-        if day.is_some_and(|day| !on_the_calendar(day)) {
-            errors.add(*field, "must be a day from 0001-01-01 to 9999-12-31");
-        }
-    }
-}
-
-/// A cursor whose key is no day of the calendar is none the API handed out.
-pub fn check_cursor<K>(page: &KeyedPageRequest<K>, day_of: impl Fn(&K) -> NaiveDate) -> Result<(), ApiError> {
-    match &page.after {
-        Some((key, _)) if !on_the_calendar(day_of(key)) => {
-            Err(ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out."))
-        }
-        _ => Ok(()),
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use super::lifecycle::{self, Move};
 use super::model::{
     Appointment, AppointmentFields, AppointmentFilter, AppointmentInput, AppointmentPatch, AppointmentRow,
-    CancelRequest, HoldRequest, check_cursor, check_days,
+    CancelRequest, HoldRequest,
 };
 use super::queries::{self, AppointmentQuery, Calendar, NewAppointment, StatusChange};
 use super::{RESOURCE, authorized, viewer};
@@ -221,9 +221,9 @@ fn appointment_query(
     filter: &AppointmentFilter,
 ) -> Result<(AppointmentQuery, KeyedPageRequest<NaiveDateTime>), ApiError> {
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed()?;
-    check_cursor(&page, NaiveDateTime::date)?;
+    let page = page.on_the_calendar(NaiveDateTime::date)?;
     let mut errors = FieldErrors::default();
-    check_days(&mut errors, &[("from", filter.from), ("to", filter.to)]);
+    errors.check_days(&[("from", filter.from), ("to", filter.to)]);
     if filter.from.zip(filter.to).is_some_and(|(from, to)| from > to) {
         errors.add("to", "must not be before from");
     }

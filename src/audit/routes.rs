@@ -155,6 +155,9 @@ pub async fn list(
     if filter.action.as_ref().is_some_and(|a| a.len() > 100) {
         return Err(ApiError::bad_request("invalid_query", "action is at most 100 characters."));
     }
+    let mut errors = crate::http::FieldErrors::default();
+    errors.check_days(&[("from", filter.from.map(|at| at.date_naive())), ("to", filter.to.map(|at| at.date_naive()))]);
+    errors.finish_query(|| Some(()))?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.organisation_id;

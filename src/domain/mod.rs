@@ -109,6 +109,13 @@ pub fn today() -> chrono::NaiveDate {
     crate::clock::today()
 }
 
+/// Whether a day is one a filter or a cursor may name: the four-digit years of ISO 8601. Far
+/// beyond them day arithmetic overflows and PostgreSQL holds no timestamp, so such a day is
+/// refused as input (400) instead of failing the request (500).
+pub fn on_the_calendar(day: chrono::NaiveDate) -> bool {
+    (1..=9999).contains(&chrono::Datelike::year(&day))
+}
+
 /// The instant (UTC) a day begins in Poland.
 pub fn start_of_day_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
     use chrono::TimeZone;

@@ -331,6 +331,16 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Refuses, field by field, the days of a query that are not on the calendar
+    /// (`domain::on_the_calendar`).
+    pub fn check_days(&mut self, days: &[(&str, Option<chrono::NaiveDate>)]) {
+        for (field, day) in days {
+            if day.is_some_and(|day| !crate::domain::on_the_calendar(day)) {
+                self.add(*field, "must be a day from 0001-01-01 to 9999-12-31");
+            }
+        }
+    }
+
     /// Takes over the messages of another check (the first message of a field stays).
     pub fn extend(&mut self, other: FieldErrors) {
         for (field, message) in other.0 {

@@ -59,6 +59,17 @@ impl PageQuery {
     }
 }
 
+impl<K> KeyedPageRequest<K> {
+    /// Refuses a cursor whose key falls on no day of the calendar (`domain::on_the_calendar`):
+    /// none the API handed out.
+    pub fn on_the_calendar(self, day_of: impl Fn(&K) -> chrono::NaiveDate) -> Result<Self, ApiError> {
+        match &self.after {
+            Some((key, _)) if !crate::domain::on_the_calendar(day_of(key)) => Err(invalid_cursor()),
+            _ => Ok(self),
+        }
+    }
+}
+
 fn invalid_cursor() -> ApiError {
     ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out.")
 }

@@ -10,7 +10,7 @@ use super::model::{
     InterpreterRow,
 };
 use super::queries::{self, InterpreterQuery};
-use crate::appointments::model::{check_cursor, check_days, local};
+use crate::appointments::model::local;
 use crate::appointments::routes::cursor_key;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::{Principal, SignedIn};
@@ -293,9 +293,9 @@ pub async fn bookings(
     let id = id.into_inner();
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
-    check_cursor(&page, NaiveDateTime::date)?;
+    let page = page.on_the_calendar(NaiveDateTime::date)?;
     let mut days = FieldErrors::default();
-    check_days(&mut days, &[("from", filter.from), ("to", filter.to)]);
+    days.check_days(&[("from", filter.from), ("to", filter.to)]);
     days.finish_query(|| Some(()))?;
     let from = filter.from.unwrap_or_else(domain::today);
     let to = filter.to.unwrap_or(from + chrono::Days::new(31));

@@ -230,7 +230,9 @@ pub async fn agenda(
     filter: web::Query<AgendaFilter>,
 ) -> Result<web::Json<Page<AgendaItem>>, ApiError> {
     let filter = filter.into_inner();
-    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed()?;
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }
+        .parse_keyed::<chrono::NaiveDate>()?
+        .on_the_calendar(|day| *day)?;
     let today = domain::today();
     let mut errors = FieldErrors::default();
     let due_by = match filter.within_days {

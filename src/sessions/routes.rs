@@ -221,6 +221,7 @@ fn session_query(filter: &SessionFilter) -> Result<(SessionQuery, crate::http::p
     if filter.from.zip(filter.to).is_some_and(|(from, to)| from > to) {
         errors.add("to", "must not be before from");
     }
+    errors.check_days(&[("from", filter.from), ("to", filter.to)]);
     if filter.city.as_ref().is_some_and(|city| city.chars().count() > 100) {
         errors.add("city", "must be at most 100 characters");
     }

@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use super::RESOURCE;
 use super::model::{Task, TaskFields, TaskFilter, TaskInput, TaskPatch, TaskRow};
 use super::queries::{self, TaskQuery};
-use crate::appointments::model::{check_cursor, check_days};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
@@ -156,9 +155,9 @@ pub async fn list(
 ) -> Result<web::Json<Page<Task>>, ApiError> {
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDate>()?;
-    check_cursor(&page, |day| *day)?;
+    let page = page.on_the_calendar(|day| *day)?;
     let mut errors = FieldErrors::default();
-    check_days(&mut errors, &[("due_from", filter.due_from), ("due_to", filter.due_to)]);
+    errors.check_days(&[("due_from", filter.due_from), ("due_to", filter.due_to)]);
     if filter.due_from.zip(filter.due_to).is_some_and(|(from, to)| from > to) {
         errors.add("due_to", "must not be before due_from");
     }
