@@ -7,7 +7,6 @@ use chrono::NaiveDateTime;
 use super::feed;
 use super::model::{AgendaEntry, AgendaQuery, CalendarFeed, FeedQuery};
 use super::{Placed, Whose, entries};
-use crate::appointments::routes::cursor_key;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Origin, SignedIn};
 use crate::db;
@@ -91,7 +90,12 @@ pub async fn read(
             let whose = Whose { organisation_id, counselor_id };
             let placed = entries(conn, viewer, whose, (from, to), &page)?;
             audit::record(conn, Event::new(&principal.actor, "agenda.read", RESOURCE))?;
-            Ok(Page::from_keyed_rows(placed, &page, |p| (cursor_key(p.at), p.id), |p| p.entry))
+            Ok(Page::from_keyed_rows(
+                placed,
+                &page,
+                |p| (crate::http::pagination::instant_key(p.at), p.id),
+                |p| p.entry,
+            ))
         })
         .await?;
     Ok(web::Json(page))

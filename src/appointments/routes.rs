@@ -17,7 +17,7 @@ use crate::clients::{self, model::ClientRow};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{self, SessionKind};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
-use crate::http::pagination::{KeyedPageRequest, Page, PageQuery};
+use crate::http::pagination::{KeyedPageRequest, Page, PageQuery, instant_key};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::interpreters;
@@ -255,12 +255,7 @@ fn page_of(
         let participants = queries::participants(conn, row.id)?;
         items.push(row.view(reference, participants));
     }
-    Ok(Page::from_keyed_rows(items, page, |a| (cursor_key(a.starts_at.naive_utc()), a.id), |a| a))
-}
-
-/// An instant as a cursor's sort key (`NaiveDateTime`'s own text form, which it parses back).
-pub fn cursor_key(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    Ok(Page::from_keyed_rows(items, page, |a| (instant_key(a.starts_at.naive_utc()), a.id), |a| a))
 }
 
 /// The organisation's appointments the caller may see, by start time. Psychological ones are

@@ -70,6 +70,12 @@ impl<K> KeyedPageRequest<K> {
     }
 }
 
+/// An instant as the sort key of a keyed cursor (`NaiveDateTime`'s own text form, which
+/// `parse_keyed` reads back).
+pub fn instant_key(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+}
+
 fn invalid_cursor() -> ApiError {
     ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out.")
 }
@@ -171,6 +177,14 @@ mod tests {
             let refused = query(forged).parse_keyed::<chrono::NaiveDate>().err().map(|e| e.problem().status);
             assert_eq!(refused, Some(400));
         }
+    }
+
+    #[test]
+    fn an_instant_key_is_read_back_to_the_microsecond() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap().and_hms_micro_opt(1, 30, 0, 123_456).unwrap();
+        let id = Id::new();
+        let query = PageQuery { limit: None, cursor: Some(encode_keyed(&instant_key(at), id)) };
+        assert_eq!(query.parse_keyed::<chrono::NaiveDateTime>().unwrap().after, Some((at, id)));
     }
 
     #[test]

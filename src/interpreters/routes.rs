@@ -11,7 +11,6 @@ use super::model::{
 };
 use super::queries::{self, InterpreterQuery};
 use crate::appointments::model::local;
-use crate::appointments::routes::cursor_key;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::{Principal, SignedIn};
 use crate::db::{self, DbConnection, Id};
@@ -331,7 +330,7 @@ pub async fn bookings(
             Ok(Page::from_keyed_rows(
                 rows,
                 &page,
-                |(starts_at, ..)| (cursor_key(*starts_at), id),
+                |(starts_at, ..)| (crate::http::pagination::instant_key(*starts_at), id),
                 |(starts_at, ends_at, organisation_id)| Booking {
                     starts_at: starts_at.and_utc(),
                     ends_at: ends_at.and_utc(),
