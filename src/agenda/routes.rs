@@ -12,7 +12,7 @@ use crate::auth::{Origin, SignedIn};
 use crate::db;
 use crate::domain;
 use crate::http::pagination::{KeyedPageRequest, Page, PageQuery};
-use crate::http::{ApiError, FieldErrors, Problem};
+use crate::http::{ApiError, Problem};
 use crate::policy::{self, Action, Decision, Target};
 use crate::sessions::queries::Viewer;
 use crate::state::AppState;
@@ -50,16 +50,7 @@ pub async fn read(
     let query = query.into_inner();
     let page = PageQuery { limit: query.limit, cursor: query.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
     let page = page.on_the_calendar(NaiveDateTime::date)?;
-    let mut days = FieldErrors::default();
-    days.check_days(&[("from", query.from), ("to", query.to)]);
-    days.finish_query(|| Some(()))?;
-    let from = query.from.unwrap_or_else(domain::today);
-    let to = query.to.unwrap_or(from + chrono::Days::new(13));
-    let mut errors = FieldErrors::default();
-    if to < from || (to - from).num_days() > 366 {
-        errors.add("to", "must be on or after from, within 366 days");
-    }
-    errors.finish_query(|| Some(()))?;
+    let (from, to) = crate::http::day_span(query.from, query.to, 13)?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             // A role that keeps no agenda is refused alike whatever it asks for. The rest is

@@ -71,6 +71,26 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// The days a calendar view asks for (`from`, `to`, in Poland): from today when `from` is
+/// absent, `default_days` on when `to` is, at most 366 days; a day off the calendar or a `to`
+/// before `from` is a 400.
+pub fn day_span(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    default_days: u64,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let mut errors = FieldErrors::default();
+    errors.check_days(&[("from", from), ("to", to)]);
+    errors.finish_query(|| Some(()))?;
+    let from = from.unwrap_or_else(crate::domain::today);
+    let to = to.unwrap_or(from + chrono::Days::new(default_days));
+    let mut errors = FieldErrors::default();
+    if to < from || (to - from).num_days() > 366 {
+        errors.add("to", "must be on or after from, within 366 days");
+    }
+    errors.finish_query(|| Some((from, to)))
+}
+
 /// Answers requests no route took: 405 when the path exists for another method, else 404.
 pub async fn unmatched(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(match req.resource_map().match_pattern(req.path()) {

@@ -293,16 +293,7 @@ pub async fn bookings(
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
     let page = page.on_the_calendar(NaiveDateTime::date)?;
-    let mut days = FieldErrors::default();
-    days.check_days(&[("from", filter.from), ("to", filter.to)]);
-    days.finish_query(|| Some(()))?;
-    let from = filter.from.unwrap_or_else(domain::today);
-    let to = filter.to.unwrap_or(from + chrono::Days::new(31));
-    let mut errors = FieldErrors::default();
-    if to < from || (to - from).num_days() > 366 {
-        errors.add("to", "must be on or after from, within 366 days");
-    }
-    errors.finish_query(|| Some(()))?;
+    let (from, to) = crate::http::day_span(filter.from, filter.to, 31)?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id))?;
