@@ -102,7 +102,7 @@ pub fn entries(
         page,
     )?;
     for (row, reference) in appointments {
-        let visible = !row.is_psychological() || viewer.psychologist || row.counselor_id == viewer.user_id;
+        let visible = viewer.sees(row.is_psychological(), row.counselor_id);
         let mut entry = AgendaEntry {
             kind: EntryKind::Busy,
             id: None,

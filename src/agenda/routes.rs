@@ -56,10 +56,7 @@ pub async fn read(
             // A role that keeps no agenda is refused alike whatever it asks for. The rest is
             // decided on whose agenda it is: a counselor reads their own only, so the
             // organisation's as a whole is no target to ask about first.
-            if policy::scope(principal.role, Action::ReadAgenda).is_none() {
-                let target = Target::owned_by(principal.organisation_id);
-                principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
-            }
+            principal.refuse_if_never(conn, Action::ReadAgenda, RESOURCE, None)?;
             let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
             // A counselor's own agenda unless they name a colleague (refused); a coordinator's
             // view is the organisation's unless they name a counselor.
@@ -77,7 +74,7 @@ pub async fn read(
                 let target = Target { author_id: Some(counselor_id), ..Target::owned_by(of) };
                 principal.authorize(conn, Action::ReadAgenda, target, RESOURCE, None)?;
             }
-            let viewer = crate::appointments::viewer(&principal);
+            let viewer = crate::sessions::queries::Viewer::of(&principal);
             let whose = Whose { organisation_id, counselor_id };
             let placed = entries(conn, viewer, whose, (from, to), &page)?;
             audit::record(conn, Event::new(&principal.actor, "agenda.read", RESOURCE))?;

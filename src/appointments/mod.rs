@@ -10,14 +10,9 @@ use self::model::AppointmentRow;
 use crate::auth::Principal;
 use crate::db::{DbConnection, Id};
 use crate::http::ApiError;
-use crate::policy::{self, Action, Target};
-use crate::sessions::queries::Viewer;
+use crate::policy::{Action, Target};
 
 pub const RESOURCE: &str = "appointment";
-
-pub fn viewer(principal: &Principal) -> Viewer {
-    Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() }
-}
 
 /// Loads an appointment the caller may act on. A psychological appointment outside the caller's
 /// tier does not exist for them (404), and its refusal is a tier event, as for the sessions of
@@ -28,20 +23,10 @@ pub fn authorized(
     id: Id,
     action: Action,
 ) -> Result<AppointmentRow, ApiError> {
-    // A role that may never do this is refused before the lookup, alike for any id.
-    if policy::scope(principal.role, action).is_none() {
-        principal.authorize(conn, action, Target::owned_by(principal.organisation_id), RESOURCE, Some(id))?;
-    }
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let target = Target::record(row.organisation_id, row.counselor_id);
-    if principal.organisation_id != Some(row.organisation_id) {
-        principal.authorize(conn, action, target, RESOURCE, Some(id))?;
-    }
-    let tier = row.is_psychological();
-    if tier {
-        principal.authorize_in_tier(conn, Action::ReadPsychologicalSession, target, RESOURCE, Some(id), true)?;
-    }
-    principal.authorize_in_tier(conn, action, target, RESOURCE, Some(id), tier)?;
+    principal.authorize_record_of_tier(conn, action, target, row.is_psychological(), RESOURCE, id)?;
     Ok(row)
 }
 

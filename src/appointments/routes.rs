@@ -10,7 +10,7 @@ use super::model::{
     CancelRequest, HoldRequest,
 };
 use super::queries::{self, AppointmentQuery, Calendar, NewAppointment, StatusChange};
-use super::{RESOURCE, authorized, viewer};
+use super::{RESOURCE, authorized};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
@@ -23,6 +23,7 @@ use crate::http::{ApiError, FieldErrors, Problem};
 use crate::interpreters;
 use crate::policy::{self, Action, Decision, Target};
 use crate::sessions::model::{ParticipantInput, SessionInput};
+use crate::sessions::queries::Viewer;
 use crate::sessions::sealing::Sealer;
 use crate::state::AppState;
 use crate::users;
@@ -59,9 +60,7 @@ fn busy(principal: &Principal, calendar: Calendar, conflicting: &AppointmentRow)
         Calendar::Interpreter(_) => ("interpreter_busy", "The interpreter is booked at that time."),
     };
     let visible = principal.organisation_id == Some(conflicting.organisation_id)
-        && (!conflicting.is_psychological()
-            || conflicting.counselor_id == principal.user_id
-            || principal.caller().psychologist());
+        && Viewer::of(principal).sees(conflicting.is_psychological(), conflicting.counselor_id);
     if visible { ApiError::conflicts_with(code, conflicting.id, detail) } else { ApiError::conflict(code, detail) }
 }
 
@@ -249,7 +248,7 @@ fn page_of(
     query: &AppointmentQuery,
     page: &KeyedPageRequest<NaiveDateTime>,
 ) -> Result<Page<Appointment>, ApiError> {
-    let rows = queries::list(conn, organisation_id, viewer(principal), query, page)?;
+    let rows = queries::list(conn, organisation_id, Viewer::of(principal), query, page)?;
     let mut items = Vec::with_capacity(rows.len());
     for (row, reference) in rows {
         let participants = queries::participants(conn, row.id)?;

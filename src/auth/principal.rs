@@ -109,6 +109,44 @@ impl Principal {
         })
     }
 
+    /// Refuses, before any lookup, an action the caller's role may never take: every id then
+    /// answers alike (403), whether it exists or not.
+    pub fn refuse_if_never(
+        &self,
+        conn: &mut DbConnection,
+        action: Action,
+        resource: &'static str,
+        resource_id: Option<Id>,
+    ) -> Result<(), ApiError> {
+        if policy::scope(self.role, action).is_none() {
+            self.authorize(conn, action, Target::owned_by(self.organisation_id), resource, resource_id)?;
+        }
+        Ok(())
+    }
+
+    /// `authorize` for a record of a session's kind (a session, an appointment): another
+    /// organisation's is out of reach whatever its kind; one of the psychological tier exists
+    /// only for its author and the organisation's psychologists (to everyone else it answers and
+    /// audits as an id that does not exist); then the action itself is decided.
+    pub fn authorize_record_of_tier(
+        &self,
+        conn: &mut DbConnection,
+        action: Action,
+        target: Target,
+        psychological: bool,
+        resource: &'static str,
+        resource_id: Id,
+    ) -> Result<(), ApiError> {
+        if self.organisation_id != target.organisation_id {
+            self.authorize(conn, action, target, resource, Some(resource_id))?;
+        }
+        if psychological {
+            let tier = Action::ReadPsychologicalSession;
+            self.authorize_in_tier(conn, tier, target, resource, Some(resource_id), true)?;
+        }
+        self.authorize_in_tier(conn, action, target, resource, Some(resource_id), psychological)
+    }
+
     /// `authorize` for work inside the caller's own organisation; returns that organisation
     /// (403 for a caller who belongs to none).
     pub fn authorize_in_own_organisation(

@@ -421,7 +421,7 @@ pub async fn list_of_client(
     let listed = signed_in
         .run(&state.pool, move |conn, principal| {
             clients::authorized(conn, &principal, client_id, Action::ListDocuments)?;
-            let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() };
+            let viewer = Viewer::of(&principal);
             let rows = queries::list_of_client(conn, client_id, viewer, page)?;
             let documents = rows.into_iter().map(|row| row.view()).collect::<Result<Vec<_>, _>>()?;
             audit::record(conn, Event::new(&principal.actor, "document.list", RESOURCE).for_client(client_id))?;

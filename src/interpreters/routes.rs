@@ -95,9 +95,7 @@ pub async fn create(
                 &request_hash,
                 |conn, id| read_one(conn, &principal, id).map(created),
                 |conn| {
-                    if policy::scope(principal.role, Action::ManageInterpreters).is_none() {
-                        principal.authorize(conn, Action::ManageInterpreters, Target::consortium(), RESOURCE, None)?;
-                    }
+                    principal.refuse_if_never(conn, Action::ManageInterpreters, RESOURCE, None)?;
                     if input.organisation_ids.is_empty() {
                         input.organisation_ids.extend(principal.organisation_id);
                     }

@@ -154,7 +154,7 @@ fn assemble(
     let documents = crate::documents::exportable(conn, principal, id)?;
     let views = documents.iter().map(|(row, _)| row.clone().view()).collect::<Result<Vec<_>, _>>()?;
     let mut appointments = Vec::new();
-    let viewer = crate::appointments::viewer(principal);
+    let viewer = crate::sessions::queries::Viewer::of(principal);
     for (row, reference) in crate::appointments::queries::of_client(conn, id, viewer)? {
         let participants = crate::appointments::queries::participants(conn, row.id)?;
         appointments.push(row.view(reference, participants));

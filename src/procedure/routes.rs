@@ -250,7 +250,7 @@ pub async fn agenda(
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListDeadlines, "deadline")?;
             let mut items = queries::agenda(conn, organisation_id, &query, &page)?;
-            let viewer = Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() };
+            let viewer = Viewer::of(&principal);
             items.extend(sessions::queries::follow_ups(conn, organisation_id, viewer, &query, &page)?);
             items.sort_by_key(|item| (item.due_on, item.id));
             audit::record(conn, Event::new(&principal.actor, "deadline.list", "deadline"))?;

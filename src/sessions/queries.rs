@@ -22,6 +22,17 @@ pub struct Viewer {
     pub psychologist: bool,
 }
 
+impl Viewer {
+    pub fn of(principal: &crate::auth::Principal) -> Self {
+        Self { user_id: principal.user_id, psychologist: principal.caller().psychologist() }
+    }
+
+    /// Whether the viewer sees a record of this kind by this author (in their organisation).
+    pub fn sees(self, psychological: bool, author_id: Id) -> bool {
+        !psychological || self.psychologist || author_id == self.user_id
+    }
+}
+
 type VisibleTo = diesel::dsl::Or<
     diesel::dsl::Or<diesel::dsl::NotEq<sessions::kind, SessionKind>, diesel::dsl::Eq<sessions::counselor_id, Id>>,
     diesel::dsl::AsExprOf<bool, Bool>,

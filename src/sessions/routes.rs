@@ -45,29 +45,14 @@ impl From<KeyError> for ApiError {
     }
 }
 
-fn viewer(principal: &Principal) -> Viewer {
-    Viewer { user_id: principal.user_id, psychologist: principal.caller().psychologist() }
-}
-
 /// Loads a session the caller may act on. A psychological session outside the caller's tier
 /// does not exist for them (404), whatever the action, and its refusal is a tier event: to
 /// outsiders it answers and audits exactly as an id that does not exist.
 fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<SessionRow, ApiError> {
-    // A role that may never do this is refused before the lookup, alike for any id.
-    if policy::scope(principal.role, action).is_none() {
-        principal.authorize(conn, action, Target::owned_by(principal.organisation_id), RESOURCE, Some(id))?;
-    }
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let target = Target::record(row.organisation_id, row.counselor_id);
-    // Another organisation's session is out of reach whatever its tier, and refused alike.
-    if principal.organisation_id != Some(row.organisation_id) {
-        principal.authorize(conn, action, target, RESOURCE, Some(id))?;
-    }
-    let tier = row.is_psychological();
-    if tier {
-        principal.authorize_in_tier(conn, Action::ReadPsychologicalSession, target, RESOURCE, Some(id), true)?;
-    }
-    principal.authorize_in_tier(conn, action, target, RESOURCE, Some(id), tier)?;
+    principal.authorize_record_of_tier(conn, action, target, row.is_psychological(), RESOURCE, id)?;
     Ok(row)
 }
 
@@ -261,7 +246,7 @@ pub async fn list(
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListSessions, RESOURCE)?;
-            let rows = queries::list(conn, organisation_id, viewer(&principal), &query, page)?;
+            let rows = queries::list(conn, organisation_id, Viewer::of(&principal), &query, page)?;
             let sessions = listed(conn, &mut KeyRing::new(&keys_of.master_keys), rows)?;
             audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE))?;
             Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))
@@ -295,7 +280,7 @@ pub async fn list_of_client(
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
             let client = clients::authorized(conn, &principal, client_id, Action::ListSessions)?;
-            let rows = queries::list(conn, client.organisation_id, viewer(&principal), &query, page)?;
+            let rows = queries::list(conn, client.organisation_id, Viewer::of(&principal), &query, page)?;
             let sessions = listed(conn, &mut KeyRing::new(&keys_of.master_keys), rows)?;
             audit::record(conn, Event::new(&principal.actor, "session.list", RESOURCE).for_client(client_id))?;
             Ok(Page::from_rows(sessions, page, |s| s.id, |s| s))

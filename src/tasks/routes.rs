@@ -34,9 +34,7 @@ fn event<'a>(principal: &'a Principal, action: &'static str, row: &TaskRow) -> E
 
 /// Loads a task the caller may act on; a task about a client follows the client's rules too.
 fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<TaskRow, ApiError> {
-    if policy::scope(principal.role, action).is_none() {
-        principal.authorize(conn, action, Target::owned_by(principal.organisation_id), RESOURCE, Some(id))?;
-    }
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     principal.authorize(conn, action, Target::record(row.organisation_id, row.created_by), RESOURCE, Some(id))?;
     if let Some(client_id) = row.client_id {

@@ -10,14 +10,6 @@ use serde_json::{Value, json};
 use crate::clients::create_client;
 use crate::helpers::{Account, TestApp, assert_problem, body};
 
-/// Sets the server's clock to a local time in Warsaw.
-fn set_warsaw_time(app: &TestApp, local: &str) {
-    use chrono::TimeZone;
-    let local = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S").unwrap();
-    let at = chrono_tz::Europe::Warsaw.from_local_datetime(&local).single().unwrap();
-    app.clock.set(at.with_timezone(&chrono::Utc));
-}
-
 struct Team {
     coordinator: Account,
     counselor: Account,
@@ -64,7 +56,7 @@ fn kinds(page: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn a_counselors_agenda_holds_their_appointments_deadlines_follow_ups_and_tasks_in_time_order() {
     let app = TestApp::spawn().await;
-    set_warsaw_time(&app, "2026-11-02 08:00:00");
+    app.set_warsaw_time("2026-11-02 08:00:00");
     let team = team(&app).await;
     let client = create_client(
         &app,
@@ -168,7 +160,7 @@ async fn a_counselor_cannot_read_a_colleagues_agenda_and_an_analyst_has_none() {
 #[tokio::test]
 async fn a_psychological_appointment_is_busy_time_and_nothing_more_on_a_coordinators_agenda() {
     let app = TestApp::spawn().await;
-    set_warsaw_time(&app, "2026-11-02 08:00:00");
+    app.set_warsaw_time("2026-11-02 08:00:00");
     let team = team(&app).await;
     let client =
         create_client(&app, &team.psychologist, json!({"given_names": "Amina", "family_name": "Saidova"})).await;
@@ -223,7 +215,7 @@ async fn read_feed(app: &TestApp, feed: &Value) -> reqwest::Response {
 #[tokio::test]
 async fn the_calendar_feed_is_icalendar_with_references_and_never_names_and_ends_when_revoked() {
     let app = TestApp::spawn().await;
-    set_warsaw_time(&app, "2026-11-02 08:00:00");
+    app.set_warsaw_time("2026-11-02 08:00:00");
     let team = team(&app).await;
     let client =
         create_client(&app, &team.counselor, json!({"given_names": "Magomed", "family_name": "Dudayev"})).await;
@@ -289,7 +281,7 @@ async fn the_calendar_feed_is_icalendar_with_references_and_never_names_and_ends
 #[tokio::test]
 async fn a_psychologists_feed_shows_their_psychological_appointments_as_busy_time_only() {
     let app = TestApp::spawn().await;
-    set_warsaw_time(&app, "2026-11-02 08:00:00");
+    app.set_warsaw_time("2026-11-02 08:00:00");
     let team = team(&app).await;
     let client =
         create_client(&app, &team.psychologist, json!({"given_names": "Amina", "family_name": "Saidova"})).await;

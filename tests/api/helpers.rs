@@ -228,6 +228,14 @@ impl TestApp {
         self.request(Method::PATCH, path)
     }
 
+    /// Sets the server's clock to a local time in Warsaw (`YYYY-MM-DD HH:MM:SS`).
+    pub fn set_warsaw_time(&self, local: &str) {
+        use chrono::TimeZone;
+        let local = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S").unwrap();
+        let at = chrono_tz::Europe::Warsaw.from_local_datetime(&local).single().unwrap();
+        self.clock.set(at.with_timezone(&chrono::Utc));
+    }
+
     /// Runs database work directly (arrange and assert side effects).
     pub fn db<T>(&self, work: impl FnOnce(&mut db::DbConnection) -> T) -> T {
         let mut conn = self.pool.get().unwrap();

@@ -93,18 +93,10 @@ async fn a_refugee_board_decision_delivered_on_12_october_gives_a_complaint_due_
     assert_eq!(item["legal_basis"], "PPSA art. 53 §1");
 }
 
-/// Sets the server's clock to a local time in Warsaw.
-fn set_warsaw_time(app: &TestApp, local: &str) {
-    use chrono::TimeZone;
-    let local = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S").unwrap();
-    let at = chrono_tz::Europe::Warsaw.from_local_datetime(&local).single().unwrap();
-    app.clock.set(at.with_timezone(&chrono::Utc));
-}
-
 #[tokio::test]
 async fn a_deadline_counts_down_at_midnight_in_warsaw_and_is_overdue_the_day_after_it_is_due() {
     let app = TestApp::spawn().await;
-    set_warsaw_time(&app, "2026-10-20 10:00:00");
+    app.set_warsaw_time("2026-10-20 10:00:00");
     let counselor = counselor_of(&app, "PFM").await;
     let client = create_client(&app, &counselor, json!({"given_names": "Aslan", "family_name": "Basayev"})).await;
     let id = client["id"].as_str().unwrap();
@@ -123,17 +115,17 @@ async fn a_deadline_counts_down_at_midnight_in_warsaw_and_is_overdue_the_day_aft
         agenda["items"].as_array().unwrap().iter().any(|item| item["rule"] == "complaint_to_administrative_court")
     };
 
-    set_warsaw_time(&app, "2026-11-11 23:59:59");
+    app.set_warsaw_time("2026-11-11 23:59:59");
     let before = complaint(&client_view(&app, &counselor, id).await);
     assert_eq!(before["due_on"], "2026-11-12");
     assert_eq!((before["days_left"].clone(), before["overdue"].clone()), (json!(1), json!(false)));
 
-    set_warsaw_time(&app, "2026-11-12 00:00:01");
+    app.set_warsaw_time("2026-11-12 00:00:01");
     let due_day = complaint(&client_view(&app, &counselor, id).await);
     assert_eq!((due_day["days_left"].clone(), due_day["overdue"].clone()), (json!(0), json!(false)), "the last day");
     assert!(!complaint_overdue_on_agenda().await);
 
-    set_warsaw_time(&app, "2026-11-13 00:00:01");
+    app.set_warsaw_time("2026-11-13 00:00:01");
     let after = complaint(&client_view(&app, &counselor, id).await);
     assert_eq!((after["days_left"].clone(), after["overdue"].clone()), (json!(-1), json!(true)));
     assert!(complaint_overdue_on_agenda().await, "the agenda lists it as overdue");
