@@ -34,13 +34,41 @@ pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<AppointmentRo
 
 /// Further participants of an appointment, with their references.
 pub fn participants(conn: &mut DbConnection, appointment_id: Id) -> QueryResult<Vec<AppointmentParticipant>> {
-    let rows: Vec<(Id, String)> = appointment_participants::table
+    Ok(participants_of(conn, &[appointment_id])?.remove(&appointment_id).unwrap_or_default())
+}
+
+/// Further participants of each of a page of appointments, in one query.
+pub fn participants_of(
+    conn: &mut DbConnection,
+    appointment_ids: &[Id],
+) -> QueryResult<std::collections::HashMap<Id, Vec<AppointmentParticipant>>> {
+    let rows: Vec<(Id, Id, String)> = appointment_participants::table
         .inner_join(clients::table.on(clients::id.eq(appointment_participants::client_id)))
-        .filter(appointment_participants::appointment_id.eq(appointment_id))
-        .order(appointment_participants::client_id)
-        .select((appointment_participants::client_id, clients::reference))
+        .filter(appointment_participants::appointment_id.eq_any(appointment_ids.to_vec()))
+        .order((appointment_participants::appointment_id, appointment_participants::client_id))
+        .select((appointment_participants::appointment_id, appointment_participants::client_id, clients::reference))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(client_id, reference)| AppointmentParticipant { client_id, reference }).collect())
+    let mut by_appointment = std::collections::HashMap::<Id, Vec<AppointmentParticipant>>::new();
+    for (appointment_id, client_id, reference) in rows {
+        by_appointment.entry(appointment_id).or_default().push(AppointmentParticipant { client_id, reference });
+    }
+    Ok(by_appointment)
+}
+
+/// Rows with their clients' references, as appointments with their further participants.
+pub fn viewed(
+    conn: &mut DbConnection,
+    rows: Vec<(AppointmentRow, String)>,
+) -> QueryResult<Vec<super::model::Appointment>> {
+    let ids: Vec<Id> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut participants = participants_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, reference)| {
+            let taking_part = participants.remove(&row.id).unwrap_or_default();
+            row.view(reference, taking_part)
+        })
+        .collect())
 }
 
 fn replace_participants(conn: &mut DbConnection, appointment_id: Id, participants: &[Id]) -> QueryResult<()> {

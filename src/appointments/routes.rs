@@ -249,11 +249,7 @@ fn page_of(
     page: &KeyedPageRequest<NaiveDateTime>,
 ) -> Result<Page<Appointment>, ApiError> {
     let rows = queries::list(conn, organisation_id, Viewer::of(principal), query, page)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for (row, reference) in rows {
-        let participants = queries::participants(conn, row.id)?;
-        items.push(row.view(reference, participants));
-    }
+    let items = queries::viewed(conn, rows)?;
     Ok(Page::from_keyed_rows(items, page, |a| (instant_key(a.starts_at.naive_utc()), a.id), |a| a))
 }
 

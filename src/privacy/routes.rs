@@ -153,12 +153,9 @@ fn assemble(
     }
     let documents = crate::documents::exportable(conn, principal, id)?;
     let views = documents.iter().map(|(row, _)| row.clone().view()).collect::<Result<Vec<_>, _>>()?;
-    let mut appointments = Vec::new();
     let viewer = crate::sessions::queries::Viewer::of(principal);
-    for (row, reference) in crate::appointments::queries::of_client(conn, id, viewer)? {
-        let participants = crate::appointments::queries::participants(conn, row.id)?;
-        appointments.push(row.view(reference, participants));
-    }
+    let appointments = crate::appointments::queries::of_client(conn, id, viewer)?;
+    let appointments = crate::appointments::queries::viewed(conn, appointments)?;
     let tasks = crate::tasks::queries::of_client(conn, id)?
         .into_iter()
         .map(|task| task.view(Some(client.reference.clone()), today))
