@@ -37,13 +37,14 @@ pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> diesel::QueryR
 
     use crate::db::schema::{appointment_participants, appointments};
     let now = crate::db::now().naive_utc();
+    let step = lifecycle::step(lifecycle::Move::EraseClient);
     diesel::update(
         appointments::table
             .filter(appointments::client_id.eq(client_id))
-            .filter(appointments::status.eq_any(model::BOOKED)),
+            .filter(appointments::status.eq_any(step.from)),
     )
     .set((
-        appointments::status.eq(model::AppointmentStatus::Cancelled),
+        appointments::status.eq(step.to),
         appointments::updated_at.eq(now),
         appointments::version.eq(appointments::version + 1),
     ))
