@@ -134,11 +134,19 @@ pub fn rotate_master_key(config: &Config, batch: i64, progress: impl Fn(usize)) 
         let done = crate::crypto::keys::rotate_batch(&mut conn, &master, batch)
             .map_err(|e| anyhow::anyhow!("rotation stopped: {e}"))?;
         if done == 0 {
-            return Ok(total);
+            let secrets = crate::webhooks::queries::reseal_secrets(&mut conn, &master)
+                .map_err(|e| anyhow::anyhow!("rotation stopped at the webhooks' secrets: {e}"))?;
+            return Ok(total + secrets);
         }
         total += done;
         progress(total);
     }
+}
+
+/// What the outbox holds (`outbox status`).
+pub fn outbox_status(config: &Config) -> anyhow::Result<crate::notifications::outbox::Status> {
+    let mut conn = connect_and_migrate(config)?;
+    Ok(crate::notifications::outbox::status(&mut conn)?)
 }
 
 /// One master key as `keys status` reports it.

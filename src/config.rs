@@ -57,6 +57,8 @@ pub struct Config {
     pub referral_working_days: (u32, u32),
     /// Where documents are stored and what uploads may be.
     pub documents: crate::documents::DocumentConfig,
+    /// How webhooks and e-mails go out.
+    pub notifications: crate::notifications::NotificationConfig,
 }
 
 /// Access-token signing: an Ed25519 key (32-byte seed) and public keys of earlier signing keys
@@ -224,6 +226,7 @@ impl Config {
                 parse(get, "CASEBRIDGE_REFERRAL_ROUTINE_WORKING_DAYS", "10")?,
             ),
             documents: crate::documents::DocumentConfig::from_vars(vars, data_dir.clone())?,
+            notifications: crate::notifications::NotificationConfig::from_vars(vars)?,
             data_dir,
             development_secrets,
         })

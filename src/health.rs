@@ -116,6 +116,44 @@ pub struct Metrics {
     durations: HistogramVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    outbox: OutboxMetrics,
+}
+
+/// The outbox's gauges and its delivery latency (from the event to its delivery).
+#[derive(Clone)]
+pub struct OutboxMetrics {
+    events_waiting: IntGauge,
+    deliveries: prometheus::IntGaugeVec,
+    latency: prometheus::Histogram,
+}
+
+impl OutboxMetrics {
+    fn new(registry: &Registry) -> anyhow::Result<Self> {
+        let events_waiting =
+            IntGauge::new("outbox_events_waiting", "Outbox events not yet fanned out into deliveries")?;
+        let deliveries =
+            prometheus::IntGaugeVec::new(Opts::new("outbox_deliveries", "Deliveries by status"), &["status"])?;
+        let latency = prometheus::Histogram::with_opts(
+            HistogramOpts::new("outbox_delivery_latency_seconds", "Time from an event to its delivery").buckets(vec![
+                0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0,
+            ]),
+        )?;
+        registry.register(Box::new(events_waiting.clone()))?;
+        registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Self { events_waiting, deliveries, latency })
+    }
+
+    pub fn show(&self, status: &crate::notifications::outbox::Status) {
+        self.events_waiting.set(status.events_waiting);
+        self.deliveries.with_label_values(&["pending"]).set(status.pending);
+        self.deliveries.with_label_values(&["delivered"]).set(status.delivered);
+        self.deliveries.with_label_values(&["failed"]).set(status.failed);
+    }
+
+    pub fn delivered(&self, seconds_since_event: f64) {
+        self.latency.observe(seconds_since_event);
+    }
 }
 
 impl Metrics {
@@ -135,7 +173,13 @@ impl Metrics {
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
-        Ok(Self { registry, requests, durations, pool_connections, pool_idle })
+        let outbox = OutboxMetrics::new(&registry)?;
+        Ok(Self { registry, requests, durations, pool_connections, pool_idle, outbox })
+    }
+
+    /// The outbox's metrics, for the dispatcher to update.
+    pub fn outbox(&self) -> OutboxMetrics {
+        self.outbox.clone()
     }
 }
 

@@ -78,6 +78,11 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Outbox tools.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -89,6 +94,13 @@ enum Command {
 enum KeysCommand {
     /// How many client data keys each master key wraps, and which configured keys wrap nothing
     /// (no longer needed by the database; destroy them once no kept backup needs them).
+    Status,
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// How many events wait to be fanned out, and how many deliveries are pending, delivered
+    /// and failed.
     Status,
 }
 
@@ -171,6 +183,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let total =
                 cli::rotate_master_key(&config, batch.clamp(1, 10_000), |done| eprintln!("{done} key(s) re-wrapped"))?;
             println!("{total} client data key(s) re-wrapped with the newest master key");
+        }
+        Command::Outbox { command: OutboxCommand::Status } => {
+            let status = cli::outbox_status(&config)?;
+            println!("events waiting\t{}", status.events_waiting);
+            println!("pending\t{}", status.pending);
+            println!("delivered\t{}", status.delivered);
+            println!("failed\t{}", status.failed);
         }
         Command::Keys { command: KeysCommand::Status } => {
             let keys = cli::keys_status(&config)?;

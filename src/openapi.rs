@@ -10,8 +10,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::Problem;
 use crate::{
-    agenda, appointments, audit, auth, clients, consents, documents, grants, health, interpreters, organisations,
-    privacy, procedure, reference, referrals, reports, sessions, tasks, users,
+    agenda, appointments, audit, auth, clients, consents, documents, grants, health, interpreters, notifications,
+    organisations, privacy, procedure, reference, referrals, reports, sessions, tasks, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -38,6 +38,7 @@ use crate::{
         (name = "tasks", description = "To-dos of an organisation, assigned to a user or in its inbox"),
         (name = "documents", description = "Documents of the case file, encrypted at rest with the client's key"),
         (name = "referrals", description = "Referrals between partner organisations, gated by consent"),
+        (name = "webhooks", description = "An organisation's own systems told of referral and deadline events by signed POSTs"),
         (name = "privacy", description = "Data-subject rights: export and erasure"),
         (name = "reports", description = "Donor indicators: aggregates only, no personal data"),
         (name = "reference", description = "Closed lists with labels in pl, en, uk, ru"),
@@ -282,6 +283,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
     cfg.service(
         utoipa_actix_web::scope("/api/v1")
             .configure(auth::routes::configure)
+            .configure(notifications::settings::configure)
             .configure(organisations::routes::configure)
             .configure(users::routes::configure)
             .configure(grants::routes::configure)
@@ -297,6 +299,7 @@ pub fn register_routes(cfg: &mut ServiceConfig) {
             .configure(documents::routes::configure)
             .configure(documents::sharing::configure)
             .configure(referrals::routes::configure)
+            .configure(webhooks::routes::configure)
             .configure(privacy::routes::configure)
             .configure(reports::routes::configure)
             .configure(reference::configure),

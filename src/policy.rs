@@ -101,6 +101,9 @@ pub enum Action {
     ReadAgenda,
     /// Holding a calendar feed of one's own agenda.
     SubscribeCalendarFeed,
+    /// The organisation's webhooks: adding, changing, removing, testing them and reading their
+    /// delivery log.
+    ManageWebhooks,
 }
 
 /// How far an allowed action reaches.
@@ -223,6 +226,7 @@ const TABLE: &[(Role, Action, Scope)] = &[
     (Coordinator, TakeTasks, OwnOrganisation),
     (Coordinator, ReadAgenda, OwnOrganisation),
     (Coordinator, SubscribeCalendarFeed, OwnOrganisation),
+    (Coordinator, ManageWebhooks, OwnOrganisation),
     (Counselor, ListOrganisations, Any),
     (Counselor, ReadOrganisation, Any),
     (Counselor, ListUsers, OwnOrganisation),

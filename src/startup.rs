@@ -24,7 +24,7 @@ use crate::db::{self, DbPool};
 use crate::health::Metrics;
 use crate::jobs::{JobStatus, Jobs};
 use crate::state::AppState;
-use crate::{audit, documents, health, http, openapi, referrals};
+use crate::{audit, documents, health, http, notifications, openapi, referrals};
 
 /// The request reads the instance's clock once, on arrival (see `clock`).
 async fn read_clock(
@@ -94,6 +94,14 @@ impl Application {
         let document_store = documents.store.clone();
         let clock = Clock::default();
         let job_status = JobStatus::default();
+        let metrics = Metrics::new()?;
+        let dispatcher = Arc::new(notifications::dispatcher::Dispatcher::new(
+            pool.clone(),
+            clock.clone(),
+            config.notifications.clone(),
+            MasterKeys::new(&config.master_keys),
+            metrics.outbox(),
+        )?);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -104,7 +112,8 @@ impl Application {
             session_ttl: config.tokens.session_ttl,
             refresh_ttl: config.tokens.refresh_ttl,
             trusted_proxies,
-            metrics: Metrics::new()?,
+            metrics,
+            notifications: config.notifications.clone(),
             metrics_token: config.metrics_token.clone(),
             master_keys,
             referral_working_days: config.referral_working_days,
@@ -172,6 +181,7 @@ impl Application {
                 Ok(http::idempotency::purge_expired(conn)?)
             })
         });
+        jobs.supervise("outbox dispatch", move || dispatcher.clone().run());
         let (document_pool, document_every) = (pool.clone(), config.documents.purge_interval);
         jobs.supervise("document purge", move || {
             documents::run_purger(document_pool.clone(), document_store.clone(), document_every)

@@ -33,4 +33,6 @@ pub struct AppState {
     pub master_keys: MasterKeys,
     pub referral_working_days: (u32, u32),
     pub documents: documents::Documents,
+    /// Where webhooks may point (`CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE`) and whether e-mail is on.
+    pub notifications: crate::notifications::NotificationConfig,
 }

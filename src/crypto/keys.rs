@@ -159,13 +159,24 @@ pub fn check_master_keys(conn: &mut DbConnection, master: &MasterKeys) -> anyhow
     Ok(())
 }
 
-/// How many data keys each master key id wraps, by id.
+/// How many keys each master key id seals, by id: clients' data keys and webhooks' secrets.
 pub fn count_by_master_key(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    client_keys::table
+    let mut counts: Vec<(String, i64)> = client_keys::table
         .group_by(client_keys::master_key_id)
         .select((client_keys::master_key_id, diesel::dsl::count_star()))
-        .order(client_keys::master_key_id)
-        .load(conn)
+        .load(conn)?;
+    let secrets: Vec<(String, i64)> = crate::db::schema::webhooks::table
+        .group_by(crate::db::schema::webhooks::secret_master_key_id)
+        .select((crate::db::schema::webhooks::secret_master_key_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    for (id, count) in secrets {
+        match counts.iter_mut().find(|(known, _)| *known == id) {
+            Some((_, total)) => *total += count,
+            None => counts.push((id, count)),
+        }
+    }
+    counts.sort();
+    Ok(counts)
 }
 
 /// Re-wraps up to `batch` data keys that an older master key wraps; returns how many. Each

@@ -56,6 +56,10 @@ fn open(cipher: &Aes256Gcm, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypto
     cipher.decrypt(&nonce, Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Integrity)
 }
 
+fn secret_aad(label: &str, master_id: &str) -> Vec<u8> {
+    format!("casebridge {label}|{master_id}").into_bytes()
+}
+
 fn wrapping_aad(client_id: Id, master_id: &str) -> Vec<u8> {
     format!("casebridge client data key|{client_id}|{master_id}").into_bytes()
 }
@@ -97,6 +101,17 @@ impl MasterKeys {
         let bytes = self.unwrap_bytes(master_id, client_id, wrapped)?;
         let key = Key::<Aes256Gcm>::try_from(bytes.as_slice()).map_err(|_| CryptoError::Integrity)?;
         Ok(DataKey(Aes256Gcm::new(&key)))
+    }
+
+    /// Seals a secret of the service itself (a webhook's signing secret) under the newest master
+    /// key, bound to `label`: (master key id, sealed).
+    pub fn seal_secret(&self, label: &str, secret: &[u8]) -> Result<(String, Vec<u8>), CryptoError> {
+        let master = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
+        Ok((master.id.clone(), seal(&master.cipher, secret, &secret_aad(label, &master.id))?))
+    }
+
+    pub fn open_secret(&self, master_id: &str, label: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        open(&self.get(master_id)?.cipher, sealed, &secret_aad(label, master_id))
     }
 
     /// Re-wraps a data key with the newest master key (rotation); the data key stays the same.

@@ -510,6 +510,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        organisation_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        description -> Nullable<Text>,
+        secret_master_key_id -> Text,
+        secret_sealed -> Binary,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Text,
+        event_type -> Text,
+        subject_id -> Text,
+        payload -> Text,
+        occurred_at -> Timestamp,
+        once_key -> Nullable<Text>,
+        fanned_out_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        event_id -> Text,
+        webhook_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_response_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_settings (user_id) {
+        user_id -> Text,
+        language -> Text,
+        email_off -> Text,
+    }
+}
+
 diesel::joinable!(audit_links -> audit_events (event_id));
 diesel::joinable!(audit_pending -> audit_events (event_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -529,6 +584,8 @@ diesel::joinable!(documents -> clients (client_id));
 diesel::joinable!(appointments -> clients (client_id));
 diesel::joinable!(appointment_participants -> appointments (appointment_id));
 diesel::joinable!(interpreter_organisations -> interpreters (interpreter_id));
+diesel::joinable!(deliveries -> outbox_events (event_id));
+diesel::joinable!(deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -567,4 +624,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointment_participants,
     tasks,
     calendar_feeds,
+    webhooks,
+    outbox_events,
+    deliveries,
+    notification_settings,
 );

@@ -122,6 +122,12 @@ pub fn next_working_day_from(date: NaiveDate) -> NaiveDate {
     date.iter_days().find(|day| !is_day_off(*day)).unwrap_or(date)
 }
 
+/// How many working days there are from `from` to `to`, both included (none when `to` comes
+/// first): the time that is left for something due on `to`.
+pub fn working_days_through(from: NaiveDate, to: NaiveDate) -> usize {
+    from.iter_days().take_while(|day| *day <= to).filter(|day| !is_day_off(*day)).count()
+}
+
 /// The statutory days free from work in `year`, in date order, with their English names.
 pub fn holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
     let mut days: Vec<_> = STATUTORY_HOLIDAYS

@@ -911,4 +911,123 @@ pub const ENUMERATIONS: &[Enumeration] = &[
             Label { code: "task", pl: "Zadanie", en: "Task", uk: "Завдання", ru: "Задача" },
         ],
     },
+    Enumeration {
+        name: "event_type",
+        values: &[
+            Label {
+                code: "referral_sent",
+                pl: "Nowe skierowanie",
+                en: "New referral",
+                uk: "Нове направлення",
+                ru: "Новое направление",
+            },
+            Label {
+                code: "referral_accepted",
+                pl: "Skierowanie przyjęte",
+                en: "Referral accepted",
+                uk: "Направлення прийнято",
+                ru: "Направление принято",
+            },
+            Label {
+                code: "referral_declined",
+                pl: "Skierowanie odrzucone",
+                en: "Referral declined",
+                uk: "Направлення відхилено",
+                ru: "Направление отклонено",
+            },
+            Label {
+                code: "referral_cancelled",
+                pl: "Skierowanie anulowane",
+                en: "Referral cancelled",
+                uk: "Направлення скасовано",
+                ru: "Направление отменено",
+            },
+            Label {
+                code: "referral_completed",
+                pl: "Skierowanie zrealizowane",
+                en: "Referral completed",
+                uk: "Направлення виконано",
+                ru: "Направление выполнено",
+            },
+            Label {
+                code: "referral_expired",
+                pl: "Skierowanie wygasło bez odpowiedzi",
+                en: "Referral expired unanswered",
+                uk: "Направлення залишилося без відповіді",
+                ru: "Направление осталось без ответа",
+            },
+            Label {
+                code: "referral_due_soon",
+                pl: "Zbliża się termin odpowiedzi na skierowanie",
+                en: "Referral answer due soon",
+                uk: "Наближається термін відповіді на направлення",
+                ru: "Приближается срок ответа на направление",
+            },
+            Label {
+                code: "deadline_due_soon",
+                pl: "Zbliża się termin ustawowy",
+                en: "Legal deadline approaching",
+                uk: "Наближається встановлений законом строк",
+                ru: "Приближается установленный законом срок",
+            },
+            Label {
+                code: "consent_withdrawn",
+                pl: "Zgoda cofnięta, dostęp do danych zakończony",
+                en: "Consent withdrawn, access to shared data ended",
+                uk: "Згоду відкликано, доступ до даних припинено",
+                ru: "Согласие отозвано, доступ к данным прекращён",
+            },
+            Label {
+                code: "referred_client_erased",
+                pl: "Dane skierowanej osoby usunięte przez nadawcę",
+                en: "Referred client erased by the sender",
+                uk: "Відправник видалив дані направленої особи",
+                ru: "Отправитель удалил данные направленного лица",
+            },
+            Label {
+                code: "webhook_test",
+                pl: "Test webhooka",
+                en: "Webhook test",
+                uk: "Тест вебхука",
+                ru: "Тест вебхука",
+            },
+        ],
+    },
+    Enumeration {
+        name: "delivery_status",
+        values: &[
+            Label { code: "pending", pl: "Oczekuje", en: "Pending", uk: "Очікує", ru: "Ожидает" },
+            Label {
+                code: "delivered", pl: "Dostarczono", en: "Delivered", uk: "Доставлено", ru: "Доставлено"
+            },
+            Label {
+                code: "failed", pl: "Nie dostarczono", en: "Failed", uk: "Не доставлено", ru: "Не доставлено"
+            },
+        ],
+    },
+    Enumeration {
+        name: "interface_language",
+        values: &[
+            Label { code: "pl", pl: "Polski", en: "Polish", uk: "Польська", ru: "Польский" },
+            Label {
+                code: "en", pl: "Angielski", en: "English", uk: "Англійська", ru: "Английский"
+            },
+            Label {
+                code: "uk", pl: "Ukraiński", en: "Ukrainian", uk: "Українська", ru: "Украинский"
+            },
+            Label { code: "ru", pl: "Rosyjski", en: "Russian", uk: "Російська", ru: "Русский" },
+        ],
+    },
 ];
+
+/// The label of `code` in `enumeration` in `language` (`pl`, `en`, `uk` or `ru`).
+pub fn label(enumeration: &str, code: &str, language: &str) -> Option<&'static str> {
+    let value = ENUMERATIONS.iter().find(|e| e.name == enumeration)?.values.iter().find(|v| v.code == code)?;
+    match language {
+        "pl" => Some(value.pl),
+        "en" => Some(value.en),
+        "uk" => Some(value.uk),
+        "ru" => Some(value.ru),
+        _ => None,
+    }
+}

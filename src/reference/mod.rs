@@ -1,7 +1,7 @@
 //! `GET /reference`: every closed list of the API with labels in Polish, English, Ukrainian and
 //! Russian (SPEC §4.9), so frontends never hard-code them.
 
-mod labels;
+pub mod labels;
 
 use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,9 @@ mod tests {
         assert_eq!(labelled("consent_scope"), codes::<ConsentScope>());
         assert_eq!(labelled("appointment_status"), codes::<crate::appointments::model::AppointmentStatus>());
         assert_eq!(labelled("agenda_entry_kind"), codes::<crate::agenda::model::EntryKind>());
+        assert_eq!(labelled("event_type"), codes::<crate::notifications::EventType>());
+        assert_eq!(labelled("delivery_status"), codes::<crate::notifications::outbox::DeliveryStatus>());
+        assert_eq!(labelled("interface_language"), codes::<crate::notifications::settings::Language>());
         let mut rules: Vec<&str> = RULES.iter().map(|rule| rule.code).collect();
         rules.dedup();
         assert_eq!(labelled("deadline_rule"), rules);

@@ -11,6 +11,8 @@ use crate::db::schema::{referral_events, referral_feed, referrals};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::SessionKind;
 use crate::http::pagination::PageRequest;
+use crate::notifications::EventType;
+use crate::notifications::outbox::{self, EventData};
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ReferralRow>> {
     referrals::table.find(id).select(ReferralRow::as_select()).first(conn).optional()
@@ -62,7 +64,28 @@ pub fn record_event(
             referral_events::reason.eq(reason),
         ))
         .execute(conn)?;
+    let data = EventData {
+        referral_id: Some(referral.id),
+        from_organisation_id: Some(referral.from_organisation_id),
+        to_organisation_id: Some(referral.to_organisation_id),
+        ..EventData::default()
+    };
+    outbox::enqueue(conn, told_as(kind), referral.id, &data)?;
     Ok(())
+}
+
+/// The event that partner systems and people are told for a change of a referral.
+fn told_as(kind: ReferralEventKind) -> EventType {
+    match kind {
+        ReferralEventKind::Created => EventType::ReferralSent,
+        ReferralEventKind::Accepted => EventType::ReferralAccepted,
+        ReferralEventKind::Declined => EventType::ReferralDeclined,
+        ReferralEventKind::Cancelled => EventType::ReferralCancelled,
+        ReferralEventKind::ClientErased => EventType::ReferredClientErased,
+        ReferralEventKind::Completed => EventType::ReferralCompleted,
+        ReferralEventKind::Expired => EventType::ReferralExpired,
+        ReferralEventKind::ConsentWithdrawn => EventType::ConsentWithdrawn,
+    }
 }
 
 pub struct NewReferral<'a> {

@@ -1,0 +1,275 @@
+//! The background job that delivers the outbox: it writes the events the calendar brings,
+//! fans waiting events out into deliveries, claims the deliveries that are due and attempts
+//! them — webhooks as signed POSTs, e-mails through the mail server — a bounded number at once,
+//! each request with a timeout, so that a receiver that never answers holds up nothing but its
+//! own delivery. A failed attempt is tried again after a pause that doubles (with jitter) up to
+//! a longest pause, until the delivery has been tried for a day; then it is marked failed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use super::NotificationConfig;
+use super::address::{self, PublicResolver};
+use super::email::Mailer;
+use super::outbox::{self, Attempt, Outcome, Recipient};
+use super::signing;
+use crate::clock::Clock;
+use crate::crypto::MasterKeys;
+use crate::db::{self, DbError, DbPool};
+use crate::health::OutboxMetrics;
+
+/// Events fanned out per transaction.
+const FAN_OUT_BATCH: i64 = 200;
+/// How long a claimed delivery is left to the instance attempting it.
+const LEASE: TimeDelta = TimeDelta::seconds(120);
+/// The longest error text kept in the delivery log.
+const ERROR_CHARS: usize = 300;
+
+pub struct Dispatcher {
+    pool: DbPool,
+    clock: Clock,
+    config: NotificationConfig,
+    http: reqwest::Client,
+    mailer: Option<Mailer>,
+    master_keys: MasterKeys,
+    metrics: OutboxMetrics,
+}
+
+impl Dispatcher {
+    pub fn new(
+        pool: DbPool,
+        clock: Clock,
+        config: NotificationConfig,
+        master_keys: MasterKeys,
+        metrics: OutboxMetrics,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(5)))
+            .dns_resolver(Arc::new(PublicResolver { allow_private: config.allow_private_addresses }))
+            .user_agent(concat!("casebridge-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let mailer = Mailer::new(&config)?;
+        Ok(Self { pool, clock, config, http, mailer, master_keys, metrics })
+    }
+
+    /// Runs until the instance ends; a failed round is logged and the next one tries again.
+    pub async fn run(self: Arc<Self>) {
+        let mut calendar_due = Instant::now();
+        loop {
+            if Instant::now() >= calendar_due {
+                calendar_due = Instant::now() + self.config.calendar_interval;
+                if let Err(error) = self.clock.read_once(self.calendar()).await {
+                    tracing::warn!(error = %error, "the outbox could not look at the calendar");
+                }
+            }
+            match self.clock.read_once(self.round()).await {
+                // More may be waiting: go on at once.
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(error = %error, "outbox round failed; trying again"),
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    async fn calendar(&self) -> anyhow::Result<()> {
+        db::run(&self.pool, |conn| -> Result<(), DbError> {
+            outbox::tell_what_comes_due(conn, crate::domain::today())?;
+            outbox::purge(conn)?;
+            Ok(())
+        })
+        .await?;
+        self.refresh_gauges().await
+    }
+
+    async fn refresh_gauges(&self) -> anyhow::Result<()> {
+        let status = db::run(&self.pool, |conn| -> Result<_, DbError> { Ok(outbox::status(conn)?) }).await?;
+        self.metrics.show(&status);
+        Ok(())
+    }
+
+    /// One round: fan out what waits, then attempt what is due. `true` when it found work.
+    async fn round(&self) -> anyhow::Result<bool> {
+        let email = self.mailer.is_some();
+        let batch = (self.config.concurrency * 4) as i64;
+        let (fanned, attempts) = db::run(&self.pool, move |conn| -> Result<_, DbError> {
+            let fanned = outbox::fan_out(conn, email, FAN_OUT_BATCH)?;
+            let attempts = outbox::claim_due(conn, LEASE, batch)?;
+            Ok((fanned, attempts))
+        })
+        .await?;
+        if fanned == 0 && attempts.is_empty() {
+            return Ok(false);
+        }
+        let outcomes: Vec<(Attempt, Outcome)> = stream::iter(attempts)
+            .map(|attempt| async move {
+                let outcome = self.attempt(&attempt).await;
+                (attempt, outcome)
+            })
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        let now = db::now().naive_utc();
+        for (attempt, outcome) in &outcomes {
+            if let Outcome::Delivered { .. } = outcome {
+                let waited = now - attempt.event.occurred_at;
+                self.metrics.delivered(waited.as_seconds_f64().max(0.0));
+            }
+            if let Outcome::Failed { error, .. } = outcome {
+                tracing::warn!(delivery = %attempt.delivery_id, error = %error, "delivery failed for good");
+            }
+        }
+        db::run(&self.pool, move |conn| -> Result<(), DbError> {
+            for (attempt, outcome) in &outcomes {
+                outbox::record(conn, attempt.delivery_id, outcome, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.refresh_gauges().await?;
+        Ok(true)
+    }
+
+    /// Makes one attempt and says what became of it.
+    async fn attempt(&self, attempt: &Attempt) -> Outcome {
+        let sent = match &attempt.recipient {
+            Recipient::Webhook { id, url, master_key_id, sealed_secret } => {
+                match self.post(attempt, *id, url, master_key_id, sealed_secret).await {
+                    Ok(code) if (200..300).contains(&code) => return Outcome::Delivered { code: Some(code) },
+                    Ok(410) => return Outcome::Gone { webhook_id: *id },
+                    Ok(code) => Err((Some(code), format!("the receiver answered {code}"))),
+                    Err(error) => Err((None, error)),
+                }
+            }
+            Recipient::Email { address, language } => match &self.mailer {
+                Some(mailer) => match attempt.event.data() {
+                    Ok(data) => mailer.send(address, *language, &attempt.event, &data).await.map_err(|e| (None, e)),
+                    Err(error) => Err((None, format!("the event cannot be read: {error}"))),
+                },
+                None => Err((None, "e-mail is off (no CASEBRIDGE_SMTP_URL)".to_owned())),
+            },
+        };
+        match sent {
+            Ok(()) => Outcome::Delivered { code: None },
+            Err((code, error)) => self.after_failure(attempt, code, error),
+        }
+    }
+
+    fn after_failure(&self, attempt: &Attempt, code: Option<i32>, error: String) -> Outcome {
+        let error: String = error.chars().take(ERROR_CHARS).collect();
+        let now = db::now().naive_utc();
+        let next = now + retry_pause(&self.config, attempt.number, jitter());
+        if next - attempt.created_at > TimeDelta::from_std(self.config.give_up_after).unwrap_or(TimeDelta::MAX) {
+            return Outcome::Failed { code, error };
+        }
+        Outcome::Retry { code, error, next }
+    }
+
+    /// POSTs the event to a webhook: the HTTP status, or why there was none.
+    async fn post(
+        &self,
+        attempt: &Attempt,
+        webhook_id: crate::db::Id,
+        url: &str,
+        master_key_id: &str,
+        sealed_secret: &[u8],
+    ) -> Result<i32, String> {
+        let url = address::check_url(url, self.config.allow_private_addresses).map_err(str::to_owned)?;
+        let secret = self
+            .master_keys
+            .open_secret(master_key_id, &webhook_label(webhook_id), sealed_secret)
+            .map_err(|e| format!("the webhook's secret cannot be opened: {e}"))?;
+        let body = body(attempt).map_err(|e| format!("the event cannot be read: {e}"))?;
+        let message_id = attempt.delivery_id.to_string();
+        let timestamp = Utc::now().timestamp();
+        let signature =
+            signing::signature(&secret, &message_id, timestamp, body.as_bytes()).map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &message_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(describe)?;
+        Ok(i32::from(response.status().as_u16()))
+    }
+}
+
+/// The associated data a webhook's secret is sealed with.
+pub fn webhook_label(webhook_id: crate::db::Id) -> String {
+    format!("webhook secret|{webhook_id}")
+}
+
+/// The JSON a receiver gets: the event's id, type and time, and its ids and dates.
+fn body(attempt: &Attempt) -> Result<String, serde_json::Error> {
+    let data: serde_json::Value = serde_json::from_str(&attempt.event.payload)?;
+    serde_json::to_string(&serde_json::json!({
+        "id": attempt.event.id,
+        "type": attempt.event.event_type,
+        "timestamp": attempt.event.occurred_at.and_utc(),
+        "data": data,
+    }))
+}
+
+/// A request error without the URL (it may carry a token of the receiver's).
+fn describe(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        "no answer within the timeout".to_owned()
+    } else if error.is_connect() {
+        "cannot connect to the receiver".to_owned()
+    } else {
+        error.without_url().to_string()
+    }
+}
+
+/// A number in [0, 1) for the jitter of a pause.
+fn jitter() -> f64 {
+    getrandom::u64().map_or(0.5, |n| (n >> 11) as f64 / (1u64 << 53) as f64)
+}
+
+/// The pause after the `attempt`th attempt failed: the first retry's pause doubled for each
+/// attempt before, at most the longest pause, then between 80 % and 120 % of that at random,
+/// so that receivers coming back are not met by every instance at once.
+pub fn retry_pause(config: &NotificationConfig, attempt: i32, jitter: f64) -> TimeDelta {
+    let doublings = attempt.saturating_sub(1).clamp(0, 30) as u32;
+    let base = config.first_retry.saturating_mul(1 << doublings).min(config.longest_pause);
+    let pause = base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+    TimeDelta::from_std(pause).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn pauses_double_up_to_the_longest_with_jitter_around_them() {
+        let config = NotificationConfig::from_vars(&HashMap::new()).unwrap();
+        let seconds = |attempt, jitter| retry_pause(&config, attempt, jitter).num_seconds();
+        assert_eq!(seconds(1, 0.5), 30);
+        assert_eq!(seconds(2, 0.5), 60);
+        assert_eq!(seconds(5, 0.5), 480);
+        assert_eq!(seconds(20, 0.5), 3 * 3600);
+        assert_eq!(seconds(1, 0.0), 24);
+        assert_eq!(seconds(1, 1.0), 36);
+        // Up to a day of attempts: the schedule reaches 24 hours in about a dozen tries.
+        let mut at = TimeDelta::zero();
+        let mut attempts = 0;
+        while at < TimeDelta::hours(24) {
+            attempts += 1;
+            at += retry_pause(&config, attempts, 0.5);
+        }
+        assert!((10..=16).contains(&attempts), "{attempts}");
+    }
+}

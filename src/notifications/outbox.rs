@@ -1,0 +1,556 @@
+//! The outbox: events written in the transaction of the change they report, their fan-out into
+//! deliveries (one per webhook that asked for the event and one per user to e-mail), and the
+//! attempts of each delivery.
+//!
+//! Several instances on PostgreSQL share the work: each takes its events and deliveries with
+//! `FOR UPDATE SKIP LOCKED`, and an attempt pushes the delivery's `next_attempt_at` on by a lease
+//! in the same statement, so no two instances attempt one delivery at the same time, and an
+//! instance that dies mid-attempt leaves the delivery to whoever comes after the lease. On SQLite
+//! the one writer at a time does the same.
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::EventType;
+use super::settings::Language;
+use crate::db::schema::{deadlines, deliveries, notification_settings, outbox_events, referrals, users, webhooks};
+use crate::db::{self, DbConnection, Id};
+use crate::domain::{Role, SessionKind, closed_list};
+use crate::procedure::calendar;
+use crate::referrals::lifecycle::{self, Move};
+
+closed_list! { DeliveryStatus { Pending, Delivered, Failed } }
+
+/// What an event is about: ids and dates, never a name or free text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_organisation_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_organisation_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Id>,
+    /// The answer date of a referral, or the day a deadline ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub id: Id,
+    pub event_type: EventType,
+    pub subject_id: Id,
+    pub payload: String,
+    pub occurred_at: NaiveDateTime,
+}
+
+/// The columns of an `EventRow` (a tuple, so that one query serves both backends).
+const EVENT: (
+    outbox_events::id,
+    outbox_events::event_type,
+    outbox_events::subject_id,
+    outbox_events::payload,
+    outbox_events::occurred_at,
+) = (
+    outbox_events::id,
+    outbox_events::event_type,
+    outbox_events::subject_id,
+    outbox_events::payload,
+    outbox_events::occurred_at,
+);
+
+impl EventRow {
+    pub fn data(&self) -> QueryResult<EventData> {
+        serde_json::from_str(&self.payload).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    }
+}
+
+/// Writes an event; call it inside the transaction of the change it reports.
+pub fn enqueue(conn: &mut DbConnection, event_type: EventType, subject_id: Id, data: &EventData) -> QueryResult<Id> {
+    insert(conn, event_type, subject_id, data, None)
+}
+
+/// Writes an event of the calendar once: `false` when one with `once_key` was written before.
+fn enqueue_once(
+    conn: &mut DbConnection,
+    once_key: &str,
+    event_type: EventType,
+    subject_id: Id,
+    data: &EventData,
+) -> QueryResult<bool> {
+    let told: bool =
+        diesel::select(diesel::dsl::exists(outbox_events::table.filter(outbox_events::once_key.eq(once_key))))
+            .get_result(conn)?;
+    if told {
+        return Ok(false);
+    }
+    insert(conn, event_type, subject_id, data, Some(once_key))?;
+    Ok(true)
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    event_type: EventType,
+    subject_id: Id,
+    data: &EventData,
+    once_key: Option<&str>,
+) -> QueryResult<Id> {
+    let id = Id::new();
+    let payload = serde_json::to_string(data).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::insert_into(outbox_events::table)
+        .values((
+            outbox_events::id.eq(id),
+            outbox_events::event_type.eq(event_type),
+            outbox_events::subject_id.eq(subject_id),
+            outbox_events::payload.eq(payload),
+            outbox_events::occurred_at.eq(db::now().naive_utc()),
+            outbox_events::once_key.eq(once_key),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Working days left (today and the due day included) at which a pending referral is told to
+/// be due soon, and a legal deadline to have entered its last days.
+const REFERRAL_DAYS_LEFT: usize = 2;
+const DEADLINE_DAYS_LEFT: usize = 3;
+/// Calendar days that are sure to hold that many working days (Easter and long weekends).
+const LOOKAHEAD_DAYS: i64 = 10;
+
+/// Writes the events of the calendar that `today` brings, each once: pending referrals whose
+/// answer date is the next working day or today, and open deadlines in their last three working
+/// days. Returns how many were written.
+pub fn tell_what_comes_due(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<usize> {
+    let horizon = today + TimeDelta::days(LOOKAHEAD_DAYS);
+    db::transaction(conn, |conn| {
+        let mut told = 0;
+        let pending: Vec<(Id, Id, Id, NaiveDate)> = referrals::table
+            .filter(referrals::status.eq_any(lifecycle::step(Move::Expire).from.to_vec()))
+            .filter(referrals::respond_by.between(today, horizon))
+            .select((
+                referrals::id,
+                referrals::from_organisation_id,
+                referrals::to_organisation_id,
+                referrals::respond_by,
+            ))
+            .load(conn)?;
+        for (id, from, to, respond_by) in pending {
+            if calendar::working_days_through(today, respond_by) > REFERRAL_DAYS_LEFT {
+                continue;
+            }
+            let data = EventData {
+                referral_id: Some(id),
+                from_organisation_id: Some(from),
+                to_organisation_id: Some(to),
+                due_on: Some(respond_by),
+                ..EventData::default()
+            };
+            let key = format!("referral_due_soon:{id}:{respond_by}");
+            told += usize::from(enqueue_once(conn, &key, EventType::ReferralDueSoon, id, &data)?);
+        }
+        let open: Vec<(Id, Id, Id, NaiveDate)> = deadlines::table
+            .filter(deadlines::closed_by_event_id.is_null())
+            .filter(deadlines::due_on.between(today, horizon))
+            .select((deadlines::id, deadlines::client_id, deadlines::organisation_id, deadlines::due_on))
+            .load(conn)?;
+        for (id, client_id, organisation_id, due_on) in open {
+            if calendar::working_days_through(today, due_on) > DEADLINE_DAYS_LEFT {
+                continue;
+            }
+            let data = EventData {
+                deadline_id: Some(id),
+                client_id: Some(client_id),
+                organisation_id: Some(organisation_id),
+                due_on: Some(due_on),
+                ..EventData::default()
+            };
+            let key = format!("deadline_due_soon:{id}:{due_on}");
+            told += usize::from(enqueue_once(conn, &key, EventType::DeadlineDueSoon, id, &data)?);
+        }
+        Ok(told)
+    })
+}
+
+/// Who is told of an event: the organisations whose webhooks may ask for it, or one webhook
+/// only, and the users to e-mail.
+struct Audience {
+    organisations: Vec<Id>,
+    webhook: Option<Id>,
+    users: Vec<Id>,
+}
+
+/// The active users of an organisation who act on its referrals and deadlines: its coordinators
+/// and its counselors of the matching specialty.
+fn staff_who_act(conn: &mut DbConnection, organisation_id: Id, specialty: SessionKind) -> QueryResult<Vec<Id>> {
+    let staff: Vec<(Id, Role, String)> = users::table
+        .filter(users::organisation_id.eq(organisation_id))
+        .filter(users::active.eq(true))
+        .filter(users::role.eq_any([Role::Coordinator, Role::Counselor]))
+        .select((users::id, users::role, users::specialties))
+        .load(conn)?;
+    let mut acting = Vec::new();
+    for (id, role, specialties) in staff {
+        if role == Role::Coordinator || db::decode_list::<SessionKind>(&specialties)?.contains(&specialty) {
+            acting.push(id);
+        }
+    }
+    Ok(acting)
+}
+
+fn active(conn: &mut DbConnection, user_id: Id) -> QueryResult<Vec<Id>> {
+    users::table.filter(users::id.eq(user_id)).filter(users::active.eq(true)).select(users::id).load(conn)
+}
+
+fn audience(conn: &mut DbConnection, event: &EventRow, data: &EventData) -> QueryResult<Audience> {
+    let mut audience = Audience { organisations: Vec::new(), webhook: None, users: Vec::new() };
+    match event.event_type {
+        EventType::WebhookTest => audience.webhook = data.webhook_id,
+        EventType::DeadlineDueSoon => {
+            if let Some(organisation_id) = data.organisation_id {
+                audience.organisations.push(organisation_id);
+                audience.users = staff_who_act(conn, organisation_id, SessionKind::Legal)?;
+            }
+        }
+        _ => {
+            let referral: Option<(Id, Id, SessionKind, Id)> = referrals::table
+                .find(event.subject_id)
+                .select((
+                    referrals::from_organisation_id,
+                    referrals::to_organisation_id,
+                    referrals::service,
+                    referrals::created_by,
+                ))
+                .first(conn)
+                .optional()?;
+            let Some((from, to, service, sender)) = referral else {
+                return Ok(audience);
+            };
+            audience.organisations = vec![from, to];
+            audience.users = match event.event_type {
+                // The answer goes to whoever sent the referral.
+                EventType::ReferralAccepted
+                | EventType::ReferralDeclined
+                | EventType::ReferralCompleted
+                | EventType::ReferralExpired => active(conn, sender)?,
+                // The rest asks the receiving organisation to act, or tells it to stop.
+                _ => staff_who_act(conn, to, service)?,
+            };
+        }
+    }
+    Ok(audience)
+}
+
+/// The users among `candidates` who have not turned off e-mail about `event_type`.
+fn wanting_email(conn: &mut DbConnection, candidates: Vec<Id>, event_type: EventType) -> QueryResult<Vec<Id>> {
+    if candidates.is_empty() {
+        return Ok(candidates);
+    }
+    let settings: Vec<(Id, String)> = notification_settings::table
+        .filter(notification_settings::user_id.eq_any(&candidates))
+        .select((notification_settings::user_id, notification_settings::email_off))
+        .load(conn)?;
+    let mut muted = Vec::new();
+    for (user_id, off) in settings {
+        if db::decode_list::<EventType>(&off)?.contains(&event_type) {
+            muted.push(user_id);
+        }
+    }
+    Ok(candidates.into_iter().filter(|id| !muted.contains(id)).collect())
+}
+
+/// The active webhooks that asked for an event of `event_type`.
+fn subscribed(conn: &mut DbConnection, audience: &Audience, event_type: EventType) -> QueryResult<Vec<Id>> {
+    if let Some(webhook_id) = audience.webhook {
+        return webhooks::table.find(webhook_id).select(webhooks::id).load(conn);
+    }
+    let candidates: Vec<(Id, String)> = webhooks::table
+        .filter(webhooks::organisation_id.eq_any(&audience.organisations))
+        .filter(webhooks::active.eq(true))
+        .select((webhooks::id, webhooks::event_types))
+        .load(conn)?;
+    let mut ids = Vec::new();
+    for (id, types) in candidates {
+        if db::decode_list::<EventType>(&types)?.contains(&event_type) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Up to `limit` events not yet fanned out, oldest first, locked for this transaction (other
+/// instances skip them).
+fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>> {
+    let query = outbox_events::table
+        .filter(outbox_events::fanned_out_at.is_null())
+        .order(outbox_events::occurred_at)
+        .limit(limit)
+        .select(EVENT);
+    match conn {
+        DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg),
+        DbConnection::Sqlite(sqlite) => query.load(sqlite),
+    }
+}
+
+/// Turns waiting events into deliveries; returns how many events it took. With `email` off
+/// (no mail server configured) nobody is e-mailed.
+pub fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<usize> {
+    // A look first, so that an idle outbox takes no write lock.
+    let waiting = outbox_events::table.filter(outbox_events::fanned_out_at.is_null()).select(outbox_events::id);
+    if !diesel::select(diesel::dsl::exists(waiting)).get_result::<bool>(conn)? {
+        return Ok(0);
+    }
+    db::transaction(conn, |conn| {
+        let events = take_events(conn, limit)?;
+        let now = db::now().naive_utc();
+        for event in &events {
+            let data = event.data()?;
+            let audience = audience(conn, event, &data)?;
+            let hooks = subscribed(conn, &audience, event.event_type)?;
+            let people = if email { wanting_email(conn, audience.users, event.event_type)? } else { Vec::new() };
+            let targets =
+                hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id))));
+            for (webhook_id, user_id) in targets {
+                diesel::insert_into(deliveries::table)
+                    .values((
+                        deliveries::id.eq(Id::new()),
+                        deliveries::event_id.eq(event.id),
+                        deliveries::webhook_id.eq(webhook_id),
+                        deliveries::user_id.eq(user_id),
+                        deliveries::status.eq(DeliveryStatus::Pending),
+                        deliveries::attempts.eq(0),
+                        deliveries::next_attempt_at.eq(now),
+                        deliveries::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            diesel::update(outbox_events::table.find(event.id))
+                .set(outbox_events::fanned_out_at.eq(now))
+                .execute(conn)?;
+        }
+        Ok(events.len())
+    })
+}
+
+/// Where one attempt goes.
+#[derive(Debug, Clone)]
+pub enum Recipient {
+    Webhook { id: Id, url: String, master_key_id: String, sealed_secret: Vec<u8> },
+    Email { address: String, language: Language },
+}
+
+/// One attempt of one delivery, as claimed.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub delivery_id: Id,
+    /// This attempt's number (the first is 1).
+    pub number: i32,
+    pub created_at: NaiveDateTime,
+    pub event: EventRow,
+    pub recipient: Recipient,
+}
+
+/// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
+/// attempt moved `lease` ahead, in one transaction that other instances skip past.
+pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<Vec<Attempt>> {
+    let due = deliveries::table
+        .filter(deliveries::status.eq(DeliveryStatus::Pending))
+        .filter(deliveries::next_attempt_at.le(db::now().naive_utc()))
+        .select(deliveries::id);
+    if !diesel::select(diesel::dsl::exists(due)).get_result::<bool>(conn)? {
+        return Ok(Vec::new());
+    }
+    let claimed: Vec<(Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id)> = db::transaction(conn, |conn| {
+        let now = db::now().naive_utc();
+        let query = deliveries::table
+            .filter(deliveries::status.eq(DeliveryStatus::Pending))
+            .filter(deliveries::next_attempt_at.le(now))
+            .order(deliveries::next_attempt_at)
+            .limit(limit)
+            .select((
+                deliveries::id,
+                deliveries::attempts,
+                deliveries::created_at,
+                deliveries::webhook_id,
+                deliveries::user_id,
+                deliveries::event_id,
+            ));
+        let due: Vec<(Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id)> = match conn {
+            DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
+        };
+        let ids: Vec<Id> = due.iter().map(|d| d.0).collect();
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+            .set((
+                deliveries::attempts.eq(deliveries::attempts + 1),
+                deliveries::last_attempt_at.eq(now),
+                deliveries::next_attempt_at.eq(now + lease),
+            ))
+            .execute(conn)?;
+        Ok::<_, diesel::result::Error>(due)
+    })?;
+    let mut attempts = Vec::with_capacity(claimed.len());
+    for (delivery_id, before, created_at, webhook_id, user_id, event_id) in claimed {
+        let event = outbox_events::table.find(event_id).select(EVENT).first(conn)?;
+        let recipient = match (webhook_id, user_id) {
+            (Some(webhook_id), _) => {
+                let (url, master_key_id, sealed_secret) = webhooks::table
+                    .find(webhook_id)
+                    .select((webhooks::url, webhooks::secret_master_key_id, webhooks::secret_sealed))
+                    .first(conn)?;
+                Recipient::Webhook { id: webhook_id, url, master_key_id, sealed_secret }
+            }
+            (None, Some(user_id)) => {
+                let address = users::table.find(user_id).select(users::email).first(conn)?;
+                let language = notification_settings::table
+                    .find(user_id)
+                    .select(notification_settings::language)
+                    .first(conn)
+                    .optional()?
+                    .unwrap_or_default();
+                Recipient::Email { address, language }
+            }
+            (None, None) => continue,
+        };
+        attempts.push(Attempt { delivery_id, number: before + 1, created_at, event, recipient });
+    }
+    Ok(attempts)
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered {
+        code: Option<i32>,
+    },
+    /// Try again at `next`.
+    Retry {
+        code: Option<i32>,
+        error: String,
+        next: NaiveDateTime,
+    },
+    /// No more attempts (retried for long enough).
+    Failed {
+        code: Option<i32>,
+        error: String,
+    },
+    /// The receiver answered 410 Gone: the webhook is disabled and its waiting deliveries fail.
+    Gone {
+        webhook_id: Id,
+    },
+}
+
+/// Records an attempt's outcome at `at`.
+pub fn record(conn: &mut DbConnection, delivery_id: Id, outcome: &Outcome, at: NaiveDateTime) -> QueryResult<()> {
+    let target = deliveries::table.find(delivery_id);
+    match outcome {
+        Outcome::Delivered { code } => diesel::update(target)
+            .set((
+                deliveries::status.eq(DeliveryStatus::Delivered),
+                deliveries::last_response_code.eq(code),
+                deliveries::last_error.eq(None::<String>),
+                deliveries::delivered_at.eq(at),
+            ))
+            .execute(conn)
+            .map(drop),
+        Outcome::Retry { code, error, next } => diesel::update(target)
+            .set((
+                deliveries::last_response_code.eq(code),
+                deliveries::last_error.eq(error),
+                deliveries::next_attempt_at.eq(next),
+            ))
+            .execute(conn)
+            .map(drop),
+        Outcome::Failed { code, error } => diesel::update(target)
+            .set((
+                deliveries::status.eq(DeliveryStatus::Failed),
+                deliveries::last_response_code.eq(code),
+                deliveries::last_error.eq(error),
+            ))
+            .execute(conn)
+            .map(drop),
+        Outcome::Gone { webhook_id } => db::transaction(conn, |conn| {
+            diesel::update(webhooks::table.find(webhook_id))
+                .set((
+                    webhooks::active.eq(false),
+                    webhooks::disabled_reason.eq("gone"),
+                    webhooks::updated_at.eq(at),
+                    webhooks::version.eq(webhooks::version + 1),
+                ))
+                .execute(conn)?;
+            diesel::update(
+                deliveries::table
+                    .filter(deliveries::webhook_id.eq(webhook_id))
+                    .filter(deliveries::status.eq(DeliveryStatus::Pending)),
+            )
+            .set(deliveries::status.eq(DeliveryStatus::Failed))
+            .execute(conn)?;
+            diesel::update(target)
+                .set((
+                    deliveries::status.eq(DeliveryStatus::Failed),
+                    deliveries::last_response_code.eq(410),
+                    deliveries::last_error.eq("the receiver answered 410 Gone: the webhook is disabled"),
+                ))
+                .execute(conn)
+                .map(drop)
+        }),
+    }
+}
+
+/// How much is waiting, delivered and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Events not yet fanned out into deliveries.
+    pub events_waiting: i64,
+    pub pending: i64,
+    pub delivered: i64,
+    pub failed: i64,
+}
+
+pub fn status(conn: &mut DbConnection) -> QueryResult<Status> {
+    let events_waiting =
+        outbox_events::table.filter(outbox_events::fanned_out_at.is_null()).count().get_result(conn)?;
+    let counts: Vec<(DeliveryStatus, i64)> = deliveries::table
+        .group_by(deliveries::status)
+        .select((deliveries::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let count = |wanted| counts.iter().find(|(status, _)| *status == wanted).map_or(0, |(_, n)| *n);
+    Ok(Status {
+        events_waiting,
+        pending: count(DeliveryStatus::Pending),
+        delivered: count(DeliveryStatus::Delivered),
+        failed: count(DeliveryStatus::Failed),
+    })
+}
+
+/// How long delivered and failed deliveries stay in the log, with their events.
+pub const KEPT_FOR: TimeDelta = TimeDelta::days(30);
+
+/// Removes finished deliveries older than `KEPT_FOR`, and the events left without any.
+pub fn purge(conn: &mut DbConnection) -> QueryResult<usize> {
+    let before = db::now().naive_utc() - KEPT_FOR;
+    db::transaction(conn, |conn| {
+        let removed = diesel::delete(
+            deliveries::table
+                .filter(deliveries::status.ne(DeliveryStatus::Pending))
+                .filter(deliveries::created_at.lt(before)),
+        )
+        .execute(conn)?;
+        let still_delivering = deliveries::table.select(deliveries::event_id);
+        diesel::delete(
+            outbox_events::table
+                .filter(outbox_events::fanned_out_at.lt(before))
+                .filter(outbox_events::id.ne_all(still_delivering)),
+        )
+        .execute(conn)?;
+        Ok(removed)
+    })
+}
