@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::EventType;
-use super::settings::Language;
+use super::settings::{DEFAULT_LANGUAGE, Language};
 use crate::db::schema::{deadlines, deliveries, notification_settings, outbox_events, referrals, users, webhooks};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{Role, SessionKind, closed_list};
@@ -358,6 +358,10 @@ pub struct Attempt {
     pub recipient: Recipient,
 }
 
+/// A claimed delivery: its id, attempts made before, when it was made, its webhook or user, and
+/// its event.
+type Claimed = (Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id);
+
 /// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
 /// attempt moved `lease` ahead, in one transaction that other instances skip past.
 pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<Vec<Attempt>> {
@@ -368,7 +372,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
     if !diesel::select(diesel::dsl::exists(due)).get_result::<bool>(conn)? {
         return Ok(Vec::new());
     }
-    let claimed: Vec<(Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id)> = db::transaction(conn, |conn| {
+    let claimed: Vec<Claimed> = db::transaction(conn, |conn| {
         let now = db::now().naive_utc();
         let query = deliveries::table
             .filter(deliveries::status.eq(DeliveryStatus::Pending))
@@ -383,7 +387,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
                 deliveries::user_id,
                 deliveries::event_id,
             ));
-        let due: Vec<(Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id)> = match conn {
+        let due: Vec<Claimed> = match conn {
             DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
             DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
         };
@@ -415,7 +419,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
                     .select(notification_settings::language)
                     .first(conn)
                     .optional()?
-                    .unwrap_or_default();
+                    .unwrap_or(DEFAULT_LANGUAGE);
                 Recipient::Email { address, language }
             }
             (None, None) => continue,

@@ -24,11 +24,8 @@ closed_list! {
     Language { Pl, En, Uk, Ru }
 }
 
-impl Default for Language {
-    fn default() -> Self {
-        Self::Pl
-    }
-}
+/// The language of those who chose none: the consortium works in Polish.
+pub const DEFAULT_LANGUAGE: Language = Language::Pl;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(read).service(update);
@@ -70,7 +67,7 @@ fn load(conn: &mut DbConnection, user_id: Id) -> QueryResult<(Language, Vec<Even
         .optional()?;
     match stored {
         Some((language, off)) => Ok((language, db::decode_list(&off)?)),
-        None => Ok((Language::default(), Vec::new())),
+        None => Ok((DEFAULT_LANGUAGE, Vec::new())),
     }
 }
 

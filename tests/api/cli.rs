@@ -194,3 +194,28 @@ async fn keys_status_shows_the_old_master_key_wraps_nothing_after_rotation_and_i
     let stdout = String::from_utf8_lossy(&missing.stdout);
     assert!(stdout.contains("test-2\t2\tNOT CONFIGURED"), "{stdout}{}", String::from_utf8_lossy(&missing.stderr));
 }
+
+#[tokio::test]
+async fn outbox_status_counts_waiting_pending_delivered_and_failed() {
+    use crate::webhooks::{Receiver, add_webhook, app_reaching_localhost, partners, refer};
+    let app = app_reaching_localhost(200).await;
+    let receiver = Receiver::start().await;
+    let p = partners(&app).await;
+    add_webhook(&app, &p.hfpc_coordinator, &receiver.url, &["referral_sent"]).await;
+    refer(&app, &p, "legal").await;
+    assert_eq!(receiver.wait_for(1, std::time::Duration::from_secs(10)).await.len(), 1);
+    let data = tempfile::tempdir().unwrap();
+    let vars = [("DATABASE_URL", app.database_url.as_str()), ("CASEBRIDGE_DATA_DIR", data.path().to_str().unwrap())];
+    // The delivery is recorded just after the receiver answers.
+    let mut stdout = String::new();
+    for _ in 0..50 {
+        let output = casebridge(&["outbox", "status"], &vars, None);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if stdout.contains("delivered\t1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(stdout, "events waiting\t0\npending\t0\ndelivered\t1\nfailed\t0\n");
+}
