@@ -21,13 +21,8 @@ use crate::state::AppState;
 
 closed_list! {
     /// The languages of the interface and of e-mails.
-    Language { Pl, En, Uk, Ru }
-}
-
-impl Default for Language {
-    fn default() -> Self {
-        Self::Pl
-    }
+    #[derive(Default)]
+    Language { #[default] Pl, En, Uk, Ru }
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
