@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::EventType;
-use super::settings::{DEFAULT_LANGUAGE, Language};
+use super::settings::Language;
 use crate::db::schema::{deadlines, deliveries, notification_settings, outbox_events, referrals, users, webhooks};
 use crate::db::{self, DbConnection, Id};
 use crate::domain::{Role, SessionKind, closed_list};
@@ -358,8 +358,8 @@ pub struct Attempt {
     pub recipient: Recipient,
 }
 
-/// A claimed delivery: its id, attempts made before, when it was made, its webhook or user, and
-/// its event.
+/// A delivery claimed: its id, attempts before this one, when it was created, its webhook or
+/// user, and its event.
 type Claimed = (Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id);
 
 /// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
@@ -419,7 +419,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
                     .select(notification_settings::language)
                     .first(conn)
                     .optional()?
-                    .unwrap_or(DEFAULT_LANGUAGE);
+                    .unwrap_or_default();
                 Recipient::Email { address, language }
             }
             (None, None) => continue,

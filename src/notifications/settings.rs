@@ -21,11 +21,9 @@ use crate::state::AppState;
 
 closed_list! {
     /// The languages of the interface and of e-mails.
-    Language { Pl, En, Uk, Ru }
+    #[derive(Default)]
+    Language { #[default] Pl, En, Uk, Ru }
 }
-
-/// The language of those who chose none: the consortium works in Polish.
-pub const DEFAULT_LANGUAGE: Language = Language::Pl;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(read).service(update);
@@ -67,7 +65,7 @@ fn load(conn: &mut DbConnection, user_id: Id) -> QueryResult<(Language, Vec<Even
         .optional()?;
     match stored {
         Some((language, off)) => Ok((language, db::decode_list(&off)?)),
-        None => Ok((DEFAULT_LANGUAGE, Vec::new())),
+        None => Ok((Language::default(), Vec::new())),
     }
 }
 

@@ -152,6 +152,10 @@ impl WebhookInput {
         let url = self.url.trim();
         if url.chars().count() > 2000 {
             errors.add("url", "must be at most 2000 characters");
+        } else if url.chars().any(char::is_control) {
+            // The URL parser drops tabs and line breaks and escapes other control characters, so
+            // the URL checked would not be the text stored (PostgreSQL refuses a NUL outright).
+            errors.add("url", "must not contain control characters");
         } else if let Err(why) = address::check_url(url, allow_private) {
             errors.add("url", why);
         }
@@ -212,4 +216,31 @@ pub struct DeliveryFilter {
 pub struct TestSent {
     /// The test event; its delivery appears in the webhook's delivery log.
     pub event_id: Id,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(url: &str) -> WebhookInput {
+        WebhookInput {
+            url: url.to_owned(),
+            event_types: vec![EventType::ReferralSent],
+            description: None,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn a_url_with_control_characters_is_refused_not_cleaned() {
+        for url in
+            ["https://partner.example.org/a\u{0}b", "https://partner.exa\tmple.org/", "https://p.example.org/\nx"]
+        {
+            assert!(input(url).parse(true).is_err(), "{url:?}");
+        }
+        assert_eq!(
+            input("  https://partner.example.org/hook ").parse(false).unwrap().url,
+            "https://partner.example.org/hook"
+        );
+    }
 }

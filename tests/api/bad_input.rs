@@ -32,6 +32,10 @@ const BUSINESS_TABLES: &[&str] = &[
     "interpreter_organisations",
     "tasks",
     "calendar_feeds",
+    "webhooks",
+    "outbox_events",
+    "deliveries",
+    "notification_settings",
 ];
 
 #[derive(diesel::QueryableByName)]
@@ -101,12 +105,17 @@ async fn created(app: &TestApp, account: &Account, path: &str, body: serde_json:
     record["id"].as_str().unwrap().to_owned()
 }
 
+/// A public name that does not resolve here, which a webhook may point at (each delivery resolves
+/// it again).
+const WEBHOOK_URL: &str = "https://partner.example.org/hook";
+
 /// Records of the kinds whose routes take ids, made through the API by a coordinator.
 struct Records {
     client: String,
     appointment: String,
     interpreter: String,
     task: String,
+    webhook: String,
 }
 
 impl Records {
@@ -140,22 +149,34 @@ impl Records {
             serde_json::json!({"title": "Call the Office for Foreigners", "due_on": tomorrow.date_naive()}),
         )
         .await;
-        Self { client, appointment, interpreter, task }
+        let webhook = created(
+            app,
+            coordinator,
+            "/api/v1/webhooks",
+            serde_json::json!({"url": WEBHOOK_URL, "event_types": ["referral_sent"]}),
+        )
+        .await;
+        Self { client, appointment, interpreter, task, webhook }
     }
 
     /// The records bodies are sent to, by the beginning of the routes' paths.
-    fn for_bodies(&self) -> [(&'static str, &str); 4] {
+    fn for_bodies(&self) -> [(&'static str, &str); 5] {
         [
             ("/api/v1/clients/{id}/appointments", &self.client),
             ("/api/v1/appointments/{id}", &self.appointment),
             ("/api/v1/interpreters/{id}", &self.interpreter),
             ("/api/v1/tasks/{id}", &self.task),
+            ("/api/v1/webhooks/{id}", &self.webhook),
         ]
     }
 
-    /// Whose lists are read: a client's, an interpreter's.
-    fn for_lists(&self) -> [(&'static str, &str); 2] {
-        [("/api/v1/clients/{id}/", &self.client), ("/api/v1/interpreters/{id}/", &self.interpreter)]
+    /// Whose lists are read: a client's, an interpreter's, a webhook's.
+    fn for_lists(&self) -> [(&'static str, &str); 3] {
+        [
+            ("/api/v1/clients/{id}/", &self.client),
+            ("/api/v1/interpreters/{id}/", &self.interpreter),
+            ("/api/v1/webhooks/{id}/", &self.webhook),
+        ]
     }
 }
 
@@ -319,6 +340,86 @@ async fn days_beyond_the_calendar_are_refused_not_failed() {
     ];
     for (method, url, body) in bodies {
         assert_refused(&app, &method, &url, &coordinator.token, Some(body), "a day beyond the calendar").await;
+    }
+    assert_eq!(snapshot(&app), before, "a refused request wrote something");
+}
+
+/// Webhook and notification settings bodies that are well-formed JSON of the right shape but
+/// out of bounds — control characters, over-long text, addresses of this network, no event
+/// types, an event that is never subscribed to or e-mailed, a null for a required field: each is
+/// a 4xx problem (none reaches the database, where PostgreSQL would refuse a NUL), and nothing
+/// is written.
+#[tokio::test]
+async fn webhook_and_notification_fields_out_of_bounds_are_refused_without_writing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let organisation = app.create_organisation(&admin, "PFM").await;
+    let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
+    let records = Records::new(&app, &coordinator).await;
+    let before = snapshot(&app);
+    let long_url = format!("https://partner.example.org/{}", "a".repeat(2000));
+    let urls = [
+        "https://partner.example.org/a\u{0}b",
+        "https://partner.example.org/a\nb",
+        "https://partner.exa\tmple.org/hook",
+        &long_url,
+        "",
+        "partner.example.org/hook",
+        "ftp://partner.example.org/hook",
+        "https://user:secret@partner.example.org/hook",
+        "https://partner.example.org/hook#part",
+        "http://127.0.0.1:5432/",
+        "http://[::ffff:a9fe:a9fe]/latest/meta-data",
+        "http://169.254.169.254/latest/meta-data",
+        "http://metadata.google.internal/",
+        "http://localhost./",
+        "http://0/",
+        "http://2130706433/",
+    ];
+    let mut bodies: Vec<serde_json::Value> = Vec::new();
+    for url in urls {
+        bodies.push(serde_json::json!({"url": url, "event_types": ["referral_sent"]}));
+    }
+    for event_types in [serde_json::json!([]), serde_json::json!(["webhook_test"]), serde_json::json!(null)] {
+        bodies.push(serde_json::json!({"url": WEBHOOK_URL, "event_types": event_types}));
+    }
+    bodies.push(serde_json::json!({"url": WEBHOOK_URL, "event_types": ["referral_sent", "not_an_event"]}));
+    for description in ["a\u{0}b".to_owned(), "x".repeat(501)] {
+        bodies.push(
+            serde_json::json!({"url": WEBHOOK_URL, "event_types": ["referral_sent"], "description": description}),
+        );
+    }
+    bodies.push(serde_json::json!({"url": WEBHOOK_URL, "event_types": ["referral_sent"], "active": null}));
+    bodies.push(serde_json::json!({"url": WEBHOOK_URL, "event_types": ["referral_sent"], "active": "yes"}));
+    let webhook = format!("/api/v1/webhooks/{}", records.webhook);
+    let valid = serde_json::json!({"url": WEBHOOK_URL, "event_types": ["referral_sent"]});
+    for body in &bodies {
+        let text = body.to_string();
+        assert_refused(&app, &Method::POST, "/api/v1/webhooks", &coordinator.token, Some(&text), &text).await;
+        // A change sends each out-of-bounds field alone, so that it is that field that is refused.
+        for (field, value) in body.as_object().unwrap() {
+            if valid.get(field) == Some(value) {
+                continue;
+            }
+            let change = serde_json::json!({ field: value }).to_string();
+            assert_refused(&app, &Method::PATCH, &webhook, &coordinator.token, Some(&change), &change).await;
+        }
+    }
+    for change in [r#"{"url": null}"#, r#"{"event_types": null}"#, r#"{"url": 5}"#] {
+        assert_refused(&app, &Method::PATCH, &webhook, &coordinator.token, Some(change), change).await;
+    }
+    let notifications = [
+        r#"{"language": "xx"}"#,
+        r#"{"language": null, "email": {"not_an_event": true}}"#,
+        r#"{"email": {"webhook_test": false}}"#,
+        r#"{"email": {"referral_sent": null}}"#,
+        r#"{"email": {"referral_sent": "no"}}"#,
+        r#"{"email": ["referral_sent"]}"#,
+        r#"{"email": {"": true}}"#,
+    ];
+    for body in notifications {
+        assert_refused(&app, &Method::PATCH, "/api/v1/auth/me/notifications", &coordinator.token, Some(body), body)
+            .await;
     }
     assert_eq!(snapshot(&app), before, "a refused request wrote something");
 }

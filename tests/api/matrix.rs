@@ -166,6 +166,16 @@ const CASES: &[Case] = &[
         rule: Rule::Oneself { allowed: StatusCode::OK, audit: Some("user.read") },
     },
     Case {
+        method: "get",
+        path: "/api/v1/auth/me/notifications",
+        rule: Rule::Oneself { allowed: StatusCode::OK, audit: None },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/auth/me/notifications",
+        rule: Rule::Oneself { allowed: StatusCode::OK, audit: Some("user.notification_settings") },
+    },
+    Case {
         method: "post",
         path: "/api/v1/auth/password",
         // Sent with a wrong current password, so the caller's sessions survive the walk.
@@ -888,6 +898,67 @@ const CASES: &[Case] = &[
             audit: Some("agenda.feed_read"),
         },
     },
+    // The caller's own organisation's webhooks.
+    Case {
+        method: "post",
+        path: "/api/v1/webhooks",
+        rule: Rule::Policy {
+            action: Action::ManageWebhooks,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::CREATED,
+            audit: Some("webhook.create"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/webhooks",
+        rule: Rule::Policy {
+            action: Action::ManageWebhooks,
+            reaches: &[Reach::Consortium],
+            allowed: StatusCode::OK,
+            audit: None,
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/webhooks/{id}",
+        rule: Rule::Policy { action: Action::ManageWebhooks, reaches: BOTH, allowed: StatusCode::OK, audit: None },
+    },
+    Case {
+        method: "patch",
+        path: "/api/v1/webhooks/{id}",
+        rule: Rule::Policy {
+            action: Action::ManageWebhooks,
+            reaches: BOTH,
+            allowed: StatusCode::OK,
+            audit: Some("webhook.update"),
+        },
+    },
+    Case {
+        method: "delete",
+        path: "/api/v1/webhooks/{id}",
+        rule: Rule::Policy {
+            action: Action::ManageWebhooks,
+            reaches: BOTH,
+            allowed: StatusCode::NO_CONTENT,
+            audit: Some("webhook.delete"),
+        },
+    },
+    Case {
+        method: "get",
+        path: "/api/v1/webhooks/{id}/deliveries",
+        rule: Rule::Policy { action: Action::ManageWebhooks, reaches: BOTH, allowed: StatusCode::OK, audit: None },
+    },
+    Case {
+        method: "post",
+        path: "/api/v1/webhooks/{id}/test",
+        rule: Rule::Policy {
+            action: Action::ManageWebhooks,
+            reaches: BOTH,
+            allowed: StatusCode::ACCEPTED,
+            audit: Some("webhook.test"),
+        },
+    },
     Case {
         method: "get",
         path: "/api/v1/audit-events",
@@ -1020,6 +1091,14 @@ fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -
     })
 }
 
+/// The master keys the test server is configured with.
+fn master_keys() -> casebridge::crypto::MasterKeys {
+    casebridge::crypto::MasterKeys::new(&[(
+        "test-1".to_owned(),
+        secrecy::SecretBox::new(Box::new(crate::helpers::MASTER_KEY)),
+    )])
+}
+
 /// A document stored directly (its content sealed into the store as an upload would): uploaded
 /// by the caller for `OwnRecord`, else by the organisation's target user.
 fn fresh_document(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
@@ -1035,10 +1114,7 @@ fn stored_document(app: &TestApp, organisation: Id, client: Id, author: Id) -> I
     use casebridge::documents::sealing::{CHUNK_SIZE, ChunkSealer};
     use casebridge::documents::store::DocumentStore;
     let document_id = Id::new();
-    let master = casebridge::crypto::MasterKeys::new(&[(
-        "test-1".to_owned(),
-        secrecy::SecretBox::new(Box::new(crate::helpers::MASTER_KEY)),
-    )]);
+    let master = master_keys();
     let content = crate::documents::pdf(70_000);
     let storage_key = DocumentStore::key_of(client, document_id);
     let input = DocumentInput {
@@ -1186,6 +1262,29 @@ fn fresh_task(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> I
     app.db(|conn| casebridge::tasks::queries::insert(conn, Id::new(), organisation, author, &fields).unwrap().id)
 }
 
+/// Where the walk's webhooks point: a public name that does not resolve here, which is accepted
+/// (each delivery resolves it again).
+const WEBHOOK_URL: &str = "https://partner.example.org/hook";
+
+/// A webhook of the organisation, added by its target user, stored directly with its secret
+/// sealed as creation seals it (so that the dispatcher can sign what it sends).
+fn fresh_webhook(app: &TestApp, world: &World, reach: Reach) -> Id {
+    use casebridge::notifications::{dispatcher, signing};
+    let input: casebridge::webhooks::model::WebhookInput =
+        serde_json::from_value(json!({"url": WEBHOOK_URL, "event_types": ["referral_sent", "referral_accepted"]}))
+            .unwrap();
+    let fields = input.parse(false).unwrap();
+    let id = Id::new();
+    let (master_key_id, sealed) =
+        master_keys().seal_secret(&dispatcher::webhook_label(id), &signing::new_secret().unwrap()).unwrap();
+    let secret = casebridge::webhooks::queries::SealedSecret { master_key_id, sealed };
+    app.db(|conn| {
+        casebridge::webhooks::queries::insert(conn, id, world.organisation(reach), world.user(reach), &fields, secret)
+            .unwrap()
+            .id
+    })
+}
+
 fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
     #[derive(diesel::QueryableByName)]
     struct Version {
@@ -1211,6 +1310,10 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("post", "/api/v1/auth/password") => app
             .post("/api/v1/auth/password")
             .json(&json!({"current_password": "certainly not it", "new_password": "amber kettle over Vistula 2031?"})),
+        ("get", "/api/v1/auth/me/notifications") => app.get("/api/v1/auth/me/notifications"),
+        ("patch", "/api/v1/auth/me/notifications") => app
+            .patch("/api/v1/auth/me/notifications")
+            .json(&json!({"language": "uk", "email": {"referral_due_soon": false}})),
         ("get", "/api/v1/organisations") => app.get("/api/v1/organisations"),
         ("post", "/api/v1/organisations") => app.post("/api/v1/organisations").json(&json!({
             "name": "New partner", "short_name": &unique[..10], "cities": ["Poznań"],
@@ -1514,6 +1617,36 @@ fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Acc
         ("get", "/api/v1/agenda.ics") => {
             let (token, _) = app.db(|conn| casebridge::agenda::feed::issue(conn, caller.id).unwrap());
             app.get(&format!("/api/v1/agenda.ics?token={token}"))
+        }
+        ("post", "/api/v1/webhooks") => {
+            // An organisation has at most ten webhooks, and the walk adds many to the caller's:
+            // room for this one, wherever the case stands in the table.
+            if let Some(own) = caller.organisation_id {
+                use casebridge::db::schema::webhooks;
+                use diesel::prelude::*;
+                app.db(|conn| {
+                    diesel::delete(webhooks::table.filter(webhooks::organisation_id.eq(own))).execute(conn).unwrap()
+                });
+            }
+            app.post("/api/v1/webhooks").json(&json!({
+                "url": WEBHOOK_URL, "event_types": ["referral_sent", "deadline_due_soon"],
+                "description": "Case system of the partner",
+            }))
+        }
+        ("get", "/api/v1/webhooks") => app.get("/api/v1/webhooks?limit=20"),
+        ("get", "/api/v1/webhooks/{id}") => app.get(&format!("/api/v1/webhooks/{}", fresh_webhook(app, world, reach))),
+        ("patch", "/api/v1/webhooks/{id}") => app
+            .patch(&format!("/api/v1/webhooks/{}", fresh_webhook(app, world, reach)))
+            .header("if-match", "\"1\"")
+            .json(&json!({"description": "Case system of the partner", "active": false})),
+        ("delete", "/api/v1/webhooks/{id}") => {
+            app.request(Method::DELETE, &format!("/api/v1/webhooks/{}", fresh_webhook(app, world, reach)))
+        }
+        ("get", "/api/v1/webhooks/{id}/deliveries") => {
+            app.get(&format!("/api/v1/webhooks/{}/deliveries?status=pending", fresh_webhook(app, world, reach)))
+        }
+        ("post", "/api/v1/webhooks/{id}/test") => {
+            app.post(&format!("/api/v1/webhooks/{}/test", fresh_webhook(app, world, reach)))
         }
         (method, path) => panic!("no request for {method} {path}"),
     }
