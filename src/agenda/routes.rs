@@ -181,7 +181,7 @@ pub async fn calendar(
         }
         let user_id = feed::holder(conn, &token)?.ok_or_else(missing)?;
         let user = users::queries::find(conn, user_id)?.ok_or_else(missing)?;
-        let caller = user.as_caller()?.ok_or_else(missing)?;
+        let caller = user.as_caller().ok_or_else(missing)?;
         let Some(organisation_id) = user.organisation_id else { return Err(missing()) };
         let allowed =
             |action| policy::decide(caller, action, Target::record(organisation_id, user_id)) == Decision::Allow;

@@ -175,7 +175,7 @@ pub async fn login(
     };
 
     let (session_ttl, refresh_ttl) = (state.session_ttl, state.refresh_ttl);
-    let role = user.role()?;
+    let role = user.role;
     let (user_id, organisation_id) = (user.id, user.organisation_id);
     let (session_id, refresh_token) = db::run::<_, ApiError, _>(&state.pool, move |conn| {
         db::transaction(conn, |conn| {

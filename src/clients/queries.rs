@@ -5,13 +5,15 @@ use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{ClientFields, ClientNames, ClientRow, HouseholdMember};
+use super::model::{ClientFields, ClientNames, ClientRow, HouseholdMember, Identifier};
 use crate::db::schema::{
     client_identifiers, client_name_keys, client_name_tokens, client_tags, clients, deadlines, name_index_state,
     reference_counters,
 };
-use crate::db::{self, DbConnection, Id, MultiBackend};
-use crate::domain::client::{Accommodation, ClientStatus, HouseholdRelationship, Sex, identifier_key};
+use crate::db::{self, DbConnection, Id, List, MultiBackend};
+use crate::domain::client::{
+    Accommodation, ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, Sex, Vulnerability, identifier_key,
+};
 use crate::http::pagination::PageRequest;
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ClientRow>> {
@@ -123,7 +125,7 @@ pub fn insert(
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
             clients::version.eq(1),
-            field_values(fields)?,
+            field_values(fields),
         ))
         .returning(clients::all_columns)
         .get_result::<ClientRow>(conn)?;
@@ -136,58 +138,58 @@ pub fn insert(
 #[allow(clippy::type_complexity)]
 pub fn field_values(
     fields: &ClientFields,
-) -> QueryResult<(
+) -> (
     (
         diesel::dsl::Eq<clients::given_names, String>,
         diesel::dsl::Eq<clients::family_name, String>,
         diesel::dsl::Eq<clients::native_name, Option<String>>,
-        diesel::dsl::Eq<clients::aliases, String>,
+        diesel::dsl::Eq<clients::aliases, List<String>>,
         diesel::dsl::Eq<clients::date_of_birth, Option<NaiveDate>>,
         diesel::dsl::Eq<clients::birth_year, Option<i32>>,
         diesel::dsl::Eq<clients::sex, Sex>,
-        diesel::dsl::Eq<clients::nationalities, String>,
+        diesel::dsl::Eq<clients::nationalities, List<CountryCode>>,
         diesel::dsl::Eq<clients::region_of_origin, Option<String>>,
     ),
     (
-        diesel::dsl::Eq<clients::languages, String>,
+        diesel::dsl::Eq<clients::languages, List<LanguageCode>>,
         diesel::dsl::Eq<clients::interpreter_needed, bool>,
         diesel::dsl::Eq<clients::city, Option<String>>,
         diesel::dsl::Eq<clients::city_key, Option<String>>,
         diesel::dsl::Eq<clients::accommodation, Accommodation>,
         diesel::dsl::Eq<clients::phone, Option<String>>,
         diesel::dsl::Eq<clients::email, Option<String>>,
-        diesel::dsl::Eq<clients::vulnerabilities, String>,
-        diesel::dsl::Eq<clients::identifiers, String>,
+        diesel::dsl::Eq<clients::vulnerabilities, List<Vulnerability>>,
+        diesel::dsl::Eq<clients::identifiers, List<Identifier>>,
         diesel::dsl::Eq<clients::assigned_counselor_id, Option<Id>>,
         diesel::dsl::Eq<clients::name_key, String>,
     ),
-)> {
-    Ok((
+) {
+    (
         (
             clients::given_names.eq(fields.given_names.clone()),
             clients::family_name.eq(fields.family_name.clone()),
             clients::native_name.eq(fields.native_name.clone()),
-            clients::aliases.eq(db::encode_list(&fields.aliases)?),
+            clients::aliases.eq(List::of(&fields.aliases)),
             clients::date_of_birth.eq(fields.date_of_birth),
             clients::birth_year.eq(fields.birth_year),
             clients::sex.eq(fields.sex),
-            clients::nationalities.eq(db::encode_list(&fields.nationalities)?),
+            clients::nationalities.eq(List::of(&fields.nationalities)),
             clients::region_of_origin.eq(fields.region_of_origin.clone()),
         ),
         (
-            clients::languages.eq(db::encode_list(&fields.languages)?),
+            clients::languages.eq(List::of(&fields.languages)),
             clients::interpreter_needed.eq(fields.interpreter_needed),
             clients::city.eq(fields.city.clone()),
             clients::city_key.eq(city_key(fields)),
             clients::accommodation.eq(fields.accommodation),
             clients::phone.eq(fields.phone.clone()),
             clients::email.eq(fields.email.clone()),
-            clients::vulnerabilities.eq(db::encode_list(&fields.vulnerabilities)?),
-            clients::identifiers.eq(db::encode_list(&fields.identifiers)?),
+            clients::vulnerabilities.eq(List::of(&fields.vulnerabilities)),
+            clients::identifiers.eq(List::of(&fields.identifiers)),
             clients::assigned_counselor_id.eq(fields.assigned_counselor_id),
             clients::name_key.eq(fields.name_key()),
         ),
-    ))
+    )
 }
 
 /// The rows that index one client: folded name words, phonetic name keys, list-valued fields as
@@ -317,7 +319,7 @@ pub fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> Qu
             if row.status == ClientStatus::Erased {
                 continue;
             }
-            let names = row.names()?;
+            let names = row.names();
             let updated = diesel::update(clients::table.find(row.id))
                 .filter(clients::version.eq(row.version))
                 .set(clients::name_key.eq(names.name_key()))
@@ -400,7 +402,7 @@ pub fn update(
     let updated = diesel::update(clients::table.find(current.id))
         .filter(clients::version.eq(expected_version))
         .set((
-            field_values(fields)?,
+            field_values(fields),
             clients::updated_at.eq(db::now().naive_utc()),
             clients::version.eq(expected_version + 1),
         ))

@@ -2,6 +2,7 @@
 //! an r2d2 pool, embedded migrations, and the way handlers run queries off the async workers.
 
 pub mod id;
+pub mod list;
 pub mod schema;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use id::Id;
+pub use list::List;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -337,16 +339,6 @@ where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     stored.parse().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-/// Reads a text column holding a JSON list.
-pub fn decode_list<T: serde::de::DeserializeOwned>(stored: &str) -> QueryResult<Vec<T>> {
-    serde_json::from_str(stored).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-/// Writes a list as the JSON text `decode_list` reads.
-pub fn encode_list<T: serde::Serialize>(items: &[T]) -> QueryResult<String> {
-    serde_json::to_string(items).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
 
 #[cfg(test)]

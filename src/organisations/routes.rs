@@ -196,8 +196,8 @@ pub async fn update(
             let mut errors = FieldErrors::default();
             let name = body.name.apply(&mut errors, "name", current.name.clone());
             let short_name = body.short_name.apply(&mut errors, "short_name", current.short_name.clone());
-            let cities = body.cities.apply(&mut errors, "cities", db::decode_list(&current.cities)?);
-            let services = body.services.apply(&mut errors, "services", db::decode_list(&current.services)?);
+            let cities = body.cities.apply(&mut errors, "cities", current.cities.clone());
+            let services = body.services.apply(&mut errors, "services", current.services.clone());
             let contact_email = body.contact_email.apply(&mut errors, "contact_email", current.contact_email.clone());
             let active = body.active.apply(&mut errors, "active", current.active);
             errors.finish(|| Some(()))?;

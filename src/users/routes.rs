@@ -70,12 +70,12 @@ fn granted_at_once(specialties: &[SessionKind]) -> Vec<SessionKind> {
 fn reissue_enrolment(conn: &mut DbConnection, principal: &Principal, user: &UserRow) -> Result<Enrolment, ApiError> {
     queries::set_password(conn, user.id, "")?;
     login_sessions::revoke_all(conn, user.id, "password_reset")?;
-    let specialties = user.specialties()?;
+    let specialties = &user.specialties;
     if user.id != principal.user_id
         && specialties.contains(&GUARDED)
         && let Some(organisation_id) = user.organisation_id
     {
-        queries::set_specialties(conn, user.id, &granted_at_once(&specialties))?;
+        queries::set_specialties(conn, user.id, &granted_at_once(specialties))?;
         grants::request(conn, &principal.actor, organisation_id, user.id)?;
     }
     Ok(enrolment::issue(conn, user.id, Some(principal.user_id))?)
@@ -276,8 +276,8 @@ pub async fn update(
             let current = find(conn, id)?;
             let target = Target::user(current.organisation_id, Some(id));
             principal.authorize(conn, Action::UpdateUser, target, RESOURCE, Some(id))?;
-            let current_role = current.role()?;
-            let current_specialties = current.specialties()?;
+            let current_role = current.role;
+            let current_specialties = &current.specialties;
             let pending = grants::pending_of_user(conn, id)?;
             let asked_before: Vec<SessionKind> = current_specialties.iter().chain(&pending).copied().collect();
             let mut errors = FieldErrors::default();
