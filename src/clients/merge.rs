@@ -123,7 +123,7 @@ pub fn merge(
             diesel::update(clients::table.find(survivor.id))
                 .set((
                     clients::household_id.eq(household_id),
-                    clients::household_relationship.eq(duplicate.household_relationship.clone()),
+                    clients::household_relationship.eq(duplicate.household_relationship),
                 ))
                 .execute(conn)?;
         }

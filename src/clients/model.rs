@@ -45,7 +45,7 @@ pub struct ClientRow {
     #[diesel(deserialize_as = List<Identifier>)]
     pub identifiers: Vec<Identifier>,
     pub household_id: Option<Id>,
-    pub household_relationship: Option<String>,
+    pub household_relationship: Option<HouseholdRelationship>,
     pub status: ClientStatus,
     pub closed_reason: Option<String>,
     pub closed_at: Option<NaiveDateTime>,

@@ -896,7 +896,7 @@ pub fn household_members(
     organisation_id: Id,
     household_id: Id,
 ) -> QueryResult<Vec<HouseholdMember>> {
-    let rows: Vec<(Id, String, String, String, Option<String>)> = clients::table
+    let rows: Vec<(Id, String, String, String, Option<HouseholdRelationship>)> = clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::household_id.eq(household_id))
         .order(clients::id)
@@ -908,17 +908,16 @@ pub fn household_members(
             clients::household_relationship,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(client_id, reference, given_names, family_name, relationship)| {
-            Ok(HouseholdMember {
-                client_id,
-                reference,
-                given_names,
-                family_name,
-                relationship: relationship.as_deref().map(db::decode).transpose()?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(client_id, reference, given_names, family_name, relationship)| HouseholdMember {
+            client_id,
+            reference,
+            given_names,
+            family_name,
+            relationship,
         })
-        .collect()
+        .collect())
 }
 
 /// Puts a client into a household (or out of any, with `None`); bumps its version.
@@ -930,7 +929,7 @@ pub fn set_household(
     diesel::update(clients::table.find(client_id))
         .set((
             clients::household_id.eq(household.map(|(id, _)| id)),
-            clients::household_relationship.eq(household.map(|(_, relationship)| relationship.code())),
+            clients::household_relationship.eq(household.map(|(_, relationship)| relationship)),
             clients::updated_at.eq(db::now().naive_utc()),
             clients::version.eq(clients::version + 1),
         ))
@@ -970,7 +969,7 @@ pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeho
                 clients::vulnerabilities.eq("[]"),
                 clients::identifiers.eq("[]"),
                 clients::household_id.eq(None::<Id>),
-                clients::household_relationship.eq(None::<String>),
+                clients::household_relationship.eq(None::<HouseholdRelationship>),
                 clients::assigned_counselor_id.eq(None::<Id>),
                 clients::procedure_stage.eq(None::<String>),
                 clients::status.eq(ClientStatus::Merged),

@@ -332,15 +332,6 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     crate::clock::now()
 }
 
-/// Reads a text column holding a closed-list code (a role, a session kind, …).
-pub fn decode<T>(stored: &str) -> QueryResult<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    stored.parse().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
 #[cfg(test)]
 mod tests {
     use diesel::sql_types::Integer;

@@ -9,7 +9,7 @@ pub mod names;
 /// representation (a text column on both databases, read back as the enum: a code outside the
 /// list fails the read).
 macro_rules! closed_list {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -20,7 +20,7 @@ macro_rules! closed_list {
         #[serde(rename_all = "snake_case")]
         #[strum(serialize_all = "snake_case")]
         #[diesel(sql_type = diesel::sql_types::Text)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $name {
             pub fn code(self) -> &'static str {

@@ -17,7 +17,7 @@ use crate::db::schema::{
     session_participants, sessions,
 };
 use crate::db::{self, DbConnection, Id};
-use crate::domain::client::ClientStatus;
+use crate::domain::client::{ClientStatus, HouseholdRelationship};
 use crate::referrals::cascade as referral_cascade;
 use crate::sessions::model::{Details, SessionRow};
 use crate::sessions::sealing::{open_details, seal_details};
@@ -64,7 +64,7 @@ pub fn erase(
                 (
                     clients::identifiers.eq("[]"),
                     clients::household_id.eq(None::<Id>),
-                    clients::household_relationship.eq(None::<String>),
+                    clients::household_relationship.eq(None::<HouseholdRelationship>),
                     clients::status.eq(ClientStatus::Erased),
                     clients::closed_reason.eq(reason),
                     clients::closed_at.eq(Some(now)),

@@ -102,10 +102,8 @@ fn assemble(
         .into_iter()
         .map(|c| c.view(today))
         .collect::<Result<Vec<_>, _>>()?;
-    let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
-        .into_iter()
-        .map(|e| e.view())
-        .collect::<Result<Vec<_>, _>>()?;
+    let procedure_events =
+        crate::procedure::queries::events_of_client(conn, id)?.into_iter().map(|e| e.view()).collect::<Vec<_>>();
     let participated = crate::db::schema::session_participants::table
         .filter(crate::db::schema::session_participants::client_id.eq(id))
         .select(crate::db::schema::session_participants::session_id);
