@@ -12,7 +12,7 @@ use crate::auth::{Origin, SignedIn};
 use crate::db;
 use crate::domain;
 use crate::http::pagination::{KeyedPageRequest, Page, PageQuery};
-use crate::http::{ApiError, Problem};
+use crate::http::{self, ApiError, Problem};
 use crate::policy::{self, Action, Decision, Target};
 use crate::sessions::queries::Viewer;
 use crate::state::AppState;
@@ -174,7 +174,7 @@ pub async fn calendar(
     query: web::Query<FeedQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let token = query.into_inner().token;
-    let ics = db::run(&state.pool, move |conn| -> Result<String, ApiError> {
+    let ics = http::run(&state.pool, move |conn| -> Result<String, ApiError> {
         let missing = || ApiError::not_found("calendar feed");
         if token.len() > 100 {
             return Err(missing());
