@@ -289,13 +289,10 @@ fn write_name_rows(
 /// Whether the stored name keys follow the current rules; if not, where re-keying resumes (the
 /// state row names the rules a run writes and the last client it finished).
 pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id>)> {
-    let (version, resume_after): (i32, Option<String>) = name_index_state::table
+    let (version, resume_after): (i32, Option<Id>) = name_index_state::table
         .find(1)
         .select((name_index_state::key_version, name_index_state::resume_after))
         .first(conn)?;
-    let resume_after = resume_after.map(|id| id.parse::<Id>()).transpose().map_err(|_| {
-        diesel::result::Error::DeserializationError("name_index_state.resume_after is not an id".into())
-    })?;
     // A run under other rules than the current ones starts over.
     if version != crate::domain::names::KEY_VERSION {
         return Ok((false, None));
@@ -303,59 +300,51 @@ pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id
     Ok((resume_after.is_none(), resume_after))
 }
 
-/// Re-keys the next `batch` clients after `after` (in id order) with the current rules and
-/// records how far it came, in one transaction; when none is left, records the rules as current.
-/// Returns the clients re-keyed (0 when done). A client changed meanwhile (its version moved)
-/// was re-keyed by that change and is left alone.
-pub fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<(usize, Option<Id>)> {
-    db::transaction(conn, |conn| {
-        let mut query = clients::table.select(ClientRow::as_select()).order(clients::id).limit(batch).into_boxed();
-        if let Some(after) = after {
-            query = query.filter(clients::id.gt(after));
+/// Re-keys the next `batch` clients after `after` (in id order) with the current rules; returns
+/// their ids. A client changed meanwhile (its version moved) was re-keyed by that change and is
+/// left alone.
+fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<Vec<Id>> {
+    let mut query = clients::table.select(ClientRow::as_select()).order(clients::id).limit(batch).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(clients::id.gt(after));
+    }
+    let rows: Vec<ClientRow> = query.load(conn)?;
+    for row in &rows {
+        // An erased record keeps no names to find it by.
+        if row.status == ClientStatus::Erased {
+            continue;
         }
-        let rows: Vec<ClientRow> = query.load(conn)?;
-        for row in &rows {
-            // An erased record keeps no names to find it by.
-            if row.status == ClientStatus::Erased {
-                continue;
-            }
-            let names = row.names();
-            let updated = diesel::update(clients::table.find(row.id))
-                .filter(clients::version.eq(row.version))
-                .set(clients::name_key.eq(names.name_key()))
-                .execute(conn)?;
-            if updated == 1 {
-                write_name_rows(conn, row.id, row.organisation_id, &names)?;
-            }
-        }
-        let last = rows.last().map(|row| row.id);
-        diesel::update(name_index_state::table.find(1))
-            .set((
-                name_index_state::key_version.eq(crate::domain::names::KEY_VERSION),
-                name_index_state::resume_after.eq(last.map(|id| id.to_string())),
-            ))
+        let names = row.names();
+        let updated = diesel::update(clients::table.find(row.id))
+            .filter(clients::version.eq(row.version))
+            .set(clients::name_key.eq(names.name_key()))
             .execute(conn)?;
-        Ok((rows.len(), last))
-    })
+        if updated == 1 {
+            write_name_rows(conn, row.id, row.organisation_id, &names)?;
+        }
+    }
+    Ok(rows.iter().map(|row| row.id).collect())
+}
+
+/// Records the rules a re-keying writes and the client it reached; when none is left, that the
+/// stored keys follow the current rules.
+fn record_rekeying(conn: &mut DbConnection, reached: Option<Id>) -> QueryResult<usize> {
+    diesel::update(name_index_state::table.find(1))
+        .set((
+            name_index_state::key_version.eq(crate::domain::names::KEY_VERSION),
+            name_index_state::resume_after.eq(reached),
+        ))
+        .execute(conn)
 }
 
 /// Re-keys every client if the stored keys follow older rules, resuming an interrupted run;
 /// nothing when they are current. Returns how many clients were re-keyed.
 pub fn reindex_names(conn: &mut DbConnection, batch: i64, progress: impl Fn(usize)) -> QueryResult<usize> {
-    let (current, mut after) = name_index_state(conn)?;
+    let (current, after) = name_index_state(conn)?;
     if current {
         return Ok(0);
     }
-    let mut total = 0;
-    loop {
-        let (done, last) = rekey_batch(conn, after, batch)?;
-        if done == 0 {
-            return Ok(total);
-        }
-        total += done;
-        progress(total);
-        after = last;
-    }
+    db::resumable_batches(conn, after, |conn, after| rekey_batch(conn, after, batch), record_rekeying, progress)
 }
 
 /// Rewrites the rows that index a client's names, list fields and identifiers.

@@ -274,6 +274,35 @@ pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) ->
     work(conn)
 }
 
+/// Rewrites rows in id order a batch at a time, each batch in one transaction with the record of
+/// how far the run came, so that a run cut short (a crash, a deploy) resumes after the last batch
+/// it finished instead of starting over. `batch` does the next rows after a position and returns
+/// their ids in order; `reached` records the position, `None` once a batch finds no rows left.
+/// Returns how many rows were done; `progress` hears the running total after each batch.
+pub fn resumable_batches(
+    conn: &mut DbConnection,
+    resume_after: Option<Id>,
+    mut batch: impl FnMut(&mut DbConnection, Option<Id>) -> QueryResult<Vec<Id>>,
+    mut reached: impl FnMut(&mut DbConnection, Option<Id>) -> QueryResult<usize>,
+    progress: impl Fn(usize),
+) -> QueryResult<usize> {
+    let mut after = resume_after;
+    let mut total = 0;
+    loop {
+        let done = transaction(conn, |conn| -> QueryResult<Vec<Id>> {
+            let done = batch(conn, after)?;
+            reached(conn, done.last().copied())?;
+            Ok(done)
+        })?;
+        let Some(&last) = done.last() else {
+            return Ok(total);
+        };
+        total += done.len();
+        progress(total);
+        after = Some(last);
+    }
+}
+
 /// A read-only transaction over one consistent snapshot, for figures that must agree with each
 /// other. On PostgreSQL its statements are planned for their actual parameters: a period and an
 /// organisation select anything from a handful of rows to millions, and the generic plan that

@@ -137,48 +137,39 @@ fn rederivation_due(conn: &mut DbConnection) -> QueryResult<Option<Option<Id>>> 
 }
 
 /// Derives the deadlines of the next `batch` clients with a timeline after `after` (in id order)
-/// again and records how far it came, in one transaction; returns the clients done and the last.
-fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<(usize, Option<Id>)> {
-    db::transaction(conn, |conn| {
-        let with_timeline = procedure_events::table.select(procedure_events::client_id);
-        let mut query = clients::table
-            .filter(clients::id.eq_any(with_timeline))
-            .select((clients::id, clients::organisation_id))
-            .order(clients::id)
-            .limit(batch)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(clients::id.gt(after));
-        }
-        let rows: Vec<(Id, Id)> = query.load(conn)?;
-        for (client_id, organisation_id) in &rows {
-            rederive(conn, *client_id, *organisation_id)?;
-        }
-        // The rules this run follows, and the client it reached (none once it is through).
-        let last = rows.last().map(|(id, _)| *id);
-        diesel::update(deadline_rules_state::table.find(1))
-            .set((deadline_rules_state::rules.eq(rules_fingerprint()), deadline_rules_state::resume_after.eq(last)))
-            .execute(conn)?;
-        Ok((rows.len(), last))
-    })
+/// again; returns their ids.
+fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<Vec<Id>> {
+    let with_timeline = procedure_events::table.select(procedure_events::client_id);
+    let mut query = clients::table
+        .filter(clients::id.eq_any(with_timeline))
+        .select((clients::id, clients::organisation_id))
+        .order(clients::id)
+        .limit(batch)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(clients::id.gt(after));
+    }
+    let rows: Vec<(Id, Id)> = query.load(conn)?;
+    for (client_id, organisation_id) in &rows {
+        rederive(conn, *client_id, *organisation_id)?;
+    }
+    Ok(rows.into_iter().map(|(client_id, _)| client_id).collect())
+}
+
+/// Records the rules a re-derivation follows and the client it reached (none once it is through).
+fn record_rederivation(conn: &mut DbConnection, reached: Option<Id>) -> QueryResult<usize> {
+    diesel::update(deadline_rules_state::table.find(1))
+        .set((deadline_rules_state::rules.eq(rules_fingerprint()), deadline_rules_state::resume_after.eq(reached)))
+        .execute(conn)
 }
 
 /// Derives every client's deadlines and stage again when the rule table changed since they were
 /// stored, resuming an interrupted run; nothing when they are current. Returns the clients done.
 pub fn rederive_all(conn: &mut DbConnection, batch: i64, progress: impl Fn(usize)) -> QueryResult<usize> {
-    let Some(mut after) = rederivation_due(conn)? else {
+    let Some(after) = rederivation_due(conn)? else {
         return Ok(0);
     };
-    let mut total = 0;
-    loop {
-        let (done, last) = rederive_batch(conn, after, batch)?;
-        if done == 0 {
-            return Ok(total);
-        }
-        total += done;
-        progress(total);
-        after = last;
-    }
+    db::resumable_batches(conn, after, |conn, after| rederive_batch(conn, after, batch), record_rederivation, progress)
 }
 
 /// The rule a stored deadline was computed with. A deadline whose rule is not in the table (a
