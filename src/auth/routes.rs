@@ -355,7 +355,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
             let pending = crate::grants::pending_of_user(conn, row.id)?;
             let failed_sign_ins_since_last_login =
                 throttle::failed_sign_ins_since_last_login(conn, row.id, principal.session_id)?;
-            Ok(User { failed_sign_ins_since_last_login: Some(failed_sign_ins_since_last_login), ..row.view(pending)? })
+            Ok(User { failed_sign_ins_since_last_login: Some(failed_sign_ins_since_last_login), ..row.view(pending) })
         })
         .await?;
     Ok(web::Json(me))

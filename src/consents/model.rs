@@ -64,8 +64,8 @@ impl ConsentRow {
         self.given_on <= day && self.expires_on.is_none_or(|expires| day <= expires) && self.withdrawn_on.is_none()
     }
 
-    pub fn view(self, today: NaiveDate) -> QueryResult<Consent> {
-        Ok(Consent {
+    pub fn view(self, today: NaiveDate) -> Consent {
+        Consent {
             valid: self.is_valid_on(today),
             purpose: self.purpose,
             scope: self.scope,
@@ -80,7 +80,7 @@ impl ConsentRow {
             recorded_by: self.recorded_by,
             created_at: self.created_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 }
 

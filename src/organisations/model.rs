@@ -49,8 +49,8 @@ pub struct Organisation {
 }
 
 impl OrganisationRow {
-    pub fn view(self) -> QueryResult<Organisation> {
-        Ok(Organisation {
+    pub fn view(self) -> Organisation {
+        Organisation {
             cities: self.cities,
             services: self.services,
             id: self.id,
@@ -61,7 +61,7 @@ impl OrganisationRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 }
 

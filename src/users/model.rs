@@ -73,8 +73,8 @@ impl UserRow {
         })
     }
 
-    pub fn view(self, pending_specialties: Vec<SessionKind>) -> QueryResult<User> {
-        Ok(User {
+    pub fn view(self, pending_specialties: Vec<SessionKind>) -> User {
+        User {
             role: self.role,
             specialties: self.specialties,
             pending_specialties,
@@ -89,7 +89,7 @@ impl UserRow {
             last_login_at: self.last_login_at.map(|at| at.and_utc()),
             version: self.version,
             failed_sign_ins_since_last_login: None,
-        })
+        }
     }
 }
 
