@@ -15,8 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use crate::db;
-use crate::http::{ApiError, Problem};
+use crate::http::{self, ApiError, Problem};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -56,7 +55,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiE
         problem.retry_after = Some(5);
         return Err(ApiError::Problem(Box::new(problem)));
     }
-    db::run::<_, ApiError, _>(&state.pool, |conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    http::run(&state.pool, |conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
     Ok(web::Json(Health { status: "ok".to_owned() }))
 }
 

@@ -57,7 +57,7 @@ pub struct Application {
     clock: Clock,
     /// The periodic work of the instance (sealing, expiry, purges); it ends with the server, so
     /// a stopped instance leaves nothing running on its pool.
-    _jobs: Jobs,
+    jobs: Jobs,
 }
 
 impl Application {
@@ -186,7 +186,7 @@ impl Application {
         jobs.supervise("document purge", move || {
             documents::run_purger(document_pool.clone(), document_store.clone(), document_every)
         });
-        Ok(Self { port, server, pool, clock, _jobs: jobs })
+        Ok(Self { port, server, pool, clock, jobs })
     }
 
     pub fn port(&self) -> u16 {
@@ -200,6 +200,16 @@ impl Application {
     /// The instance's clock (tests move it).
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Runs one more job under the instance's supervisor: restarted whenever it panics or ends,
+    /// reported by `/health/ready` while it is down, stopped with the instance.
+    pub fn supervise<F, J>(&mut self, job: &'static str, start: F)
+    where
+        F: Fn() -> J + Send + 'static,
+        J: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.jobs.supervise(job, start);
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {

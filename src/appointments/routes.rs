@@ -82,13 +82,13 @@ fn check(
     )?;
     let mut errors = FieldErrors::default();
     let counselor = users::queries::find(conn, fields.counselor_id)?;
-    let caller = counselor.as_ref().map(|user| user.as_caller()).transpose()?.flatten();
+    let caller = counselor.as_ref().and_then(|user| user.as_caller());
     match (caller, counselor) {
         (Some(caller), Some(counselor))
             if policy::decide(caller, Action::HoldAppointment, Target::record(organisation_id, counselor.id))
                 == Decision::Allow =>
         {
-            if fields.kind != SessionKind::Other && !counselor.specialties()?.contains(&fields.kind) {
+            if fields.kind != SessionKind::Other && !counselor.specialties.contains(&fields.kind) {
                 errors.add("kind", "is not among the counselor's specialties (plan it as `other`)");
             }
         }

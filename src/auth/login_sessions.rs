@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{login_sessions, refresh_tokens, users};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::domain::{Role, SessionKind};
 
 /// The user behind a live session, as the database knows them now.
@@ -30,13 +30,13 @@ pub fn live_session_user(conn: &mut DbConnection, session_id: Id, user_id: Id) -
         .filter(login_sessions::expires_at.gt(now))
         .filter(users::active.eq(true))
         .select((users::organisation_id, users::role, users::specialties))
-        .first::<(Option<Id>, Role, String)>(conn)
+        .first::<(Option<Id>, Role, List<SessionKind>)>(conn)
         .optional()?;
-    found
-        .map(|(organisation_id, role, specialties)| {
-            Ok(LiveUser { organisation_id, role, specialties: db::decode_list(&specialties)? })
-        })
-        .transpose()
+    Ok(found.map(|(organisation_id, role, specialties)| LiveUser {
+        organisation_id,
+        role,
+        specialties: specialties.into(),
+    }))
 }
 
 /// A refresh token as handed to the client (never stored: only its hash is).

@@ -178,7 +178,7 @@ impl SignedIn {
         F: FnOnce(&mut DbConnection, Principal) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        crate::db::run(pool, move |conn| {
+        http::run(pool, move |conn| {
             let principal = self.confirm(conn)?;
             work(conn, principal)
         })

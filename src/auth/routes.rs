@@ -11,7 +11,7 @@ use super::{Origin, SignedIn, enrolment, password, throttle};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::db::{self, Id};
 use crate::domain::Email;
-use crate::http::{ApiError, FieldErrors, Problem};
+use crate::http::{self, ApiError, FieldErrors, Problem};
 use crate::state::AppState;
 use crate::users::model::User;
 use crate::users::queries as users;
@@ -120,7 +120,7 @@ pub async fn login(
 
     let account = {
         let (account_key, attempt, actor) = (account_key.clone(), attempt.clone(), origin.actor());
-        db::run(&state.pool, move |conn| {
+        http::run(&state.pool, move |conn| {
             let user = users::find_by_email(conn, &account_key)?;
             if let Some(seconds) = throttle::retry_after(conn, &rule, &attempt)? {
                 // In the owner's trail, and counted for them on `GET /auth/me`.
@@ -153,7 +153,7 @@ pub async fn login(
 
     let actor = origin.actor();
     let Some((user, _)) = account else {
-        db::run(&state.pool, move |conn| {
+        http::run(&state.pool, move |conn| {
             db::transaction(conn, |conn| {
                 let known = users::find_by_email(conn, &account_key)?;
                 let actor = attempted_on(actor, known.as_ref());
@@ -175,9 +175,9 @@ pub async fn login(
     };
 
     let (session_ttl, refresh_ttl) = (state.session_ttl, state.refresh_ttl);
-    let role = user.role()?;
+    let role = user.role;
     let (user_id, organisation_id) = (user.id, user.organisation_id);
-    let (session_id, refresh_token) = db::run::<_, ApiError, _>(&state.pool, move |conn| {
+    let (session_id, refresh_token) = http::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             throttle::forgive(conn, &attempt)?;
             let (session_id, refresh_token) = login_sessions::start(conn, user_id, session_ttl, refresh_ttl)?;
@@ -226,7 +226,7 @@ pub async fn refresh(
     let presented = body.into_inner().refresh_token;
     let refresh_ttl = state.refresh_ttl;
     let actor = origin.actor();
-    let rotated = db::run::<_, ApiError, _>(&state.pool, move |conn| {
+    let rotated = http::run(&state.pool, move |conn| {
         let rotation = db::transaction(conn, |conn| login_sessions::rotate(conn, &presented, refresh_ttl))?;
         match rotation {
             Rotation::Rotated { user_id, session_id, token } => {
@@ -264,7 +264,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let presented = body.into_inner().refresh_token;
     let actor = origin.actor();
-    db::run(&state.pool, move |conn| {
+    http::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             if let Some((session_id, user_id)) = login_sessions::session_of(conn, &presented)? {
                 login_sessions::revoke_session(conn, session_id, "logout")?;
@@ -309,7 +309,7 @@ pub async fn enrol(
         return Err(invalid_enrolment_token());
     }
     let presented = token.clone();
-    let user = db::run::<_, ApiError, _>(&state.pool, move |conn| match enrolment::holder(conn, &presented)? {
+    let user = http::run(&state.pool, move |conn| match enrolment::holder(conn, &presented)? {
         Some(user_id) => Ok(users::find(conn, user_id)?),
         None => Ok(None),
     })
@@ -321,7 +321,7 @@ pub async fn enrol(
     errors.finish(|| Some(()))?;
     let hash = state.passwords.hash(SecretString::from(chosen)).await?;
     let actor = Actor { user_id: Some(user.id), organisation_id: user.organisation_id, ..origin.actor() };
-    db::run(&state.pool, move |conn| {
+    http::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             if !enrolment::spend(conn, &token)? {
                 return Err(invalid_enrolment_token());
@@ -355,7 +355,7 @@ pub async fn me(state: web::Data<AppState>, signed_in: SignedIn) -> Result<web::
             let pending = crate::grants::pending_of_user(conn, row.id)?;
             let failed_sign_ins_since_last_login =
                 throttle::failed_sign_ins_since_last_login(conn, row.id, principal.session_id)?;
-            Ok(User { failed_sign_ins_since_last_login: Some(failed_sign_ins_since_last_login), ..row.view(pending)? })
+            Ok(User { failed_sign_ins_since_last_login: Some(failed_sign_ins_since_last_login), ..row.view(pending) })
         })
         .await?;
     Ok(web::Json(me))
@@ -410,17 +410,15 @@ pub async fn change_password(
         .await?;
     let mut errors = FieldErrors::default();
     if matches {
-        db::run::<_, ApiError, _>(&state.pool, move |conn| {
-            Ok(db::transaction(conn, |conn| throttle::forgive(conn, &attempt))?)
-        })
-        .await?;
+        http::run(&state.pool, move |conn| Ok(db::transaction(conn, |conn| throttle::forgive(conn, &attempt))?))
+            .await?;
     } else {
         errors.add("current_password", "is not your current password");
     }
     errors.check("new_password", password::check_strength(&new_password, &[&user.email, &user.display_name]));
     errors.finish(|| Some(()))?;
     let hash = state.passwords.hash(SecretString::from(new_password)).await?;
-    db::run(&state.pool, move |conn| {
+    http::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             users::set_password(conn, user_id, &hash)?;
             login_sessions::revoke_all(conn, user_id, "password_changed")?;

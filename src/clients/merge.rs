@@ -30,9 +30,9 @@ pub const MERGED: &str = "[merged]";
 /// The survivor's fields completed from the duplicate: the survivor's values stand; what it lacks
 /// is taken from the duplicate; lists are united (the survivor's entries first); the duplicate's
 /// names become aliases, so a search by that spelling still finds the person.
-pub fn combined(survivor: &ClientRow, duplicate: &ClientRow) -> Result<ClientInput, ApiError> {
-    let mut merged = survivor.input()?;
-    let other = duplicate.input()?;
+pub fn combined(survivor: &ClientRow, duplicate: &ClientRow) -> ClientInput {
+    let mut merged = survivor.input();
+    let other = duplicate.input();
     let full_name = |input: &ClientInput| format!("{} {}", input.given_names, input.family_name);
     let mut aliases = vec![full_name(&other)];
     aliases.extend(other.native_name.iter().filter(|_| merged.native_name.is_some()).cloned());
@@ -61,7 +61,7 @@ pub fn combined(survivor: &ClientRow, duplicate: &ClientRow) -> Result<ClientInp
     unite(&mut merged.vulnerabilities, other.vulnerabilities);
     unite(&mut merged.identifiers, other.identifiers);
     merged.assigned_counselor_id = merged.assigned_counselor_id.or(other.assigned_counselor_id);
-    Ok(merged)
+    merged
 }
 
 fn unite<T: PartialEq>(into: &mut Vec<T>, more: Vec<T>) {
@@ -106,7 +106,7 @@ pub fn merge(
     // survivor: they stand on the client's consent, and withdrawing it must be able to take them
     // back, which it could not from the survivor's own fields.
     let from_share = made_from_a_share(conn, duplicate.id)?;
-    let input = if from_share { survivor.input()? } else { combined(survivor, duplicate)? };
+    let input = if from_share { survivor.input() } else { combined(survivor, duplicate) };
     let fields = input.parse(crate::domain::today()).map_err(FieldErrors::into_error)?;
     db::transaction(conn, |conn| {
         move_sessions(conn, master, duplicate.id, survivor.id)?;
@@ -123,7 +123,7 @@ pub fn merge(
             diesel::update(clients::table.find(survivor.id))
                 .set((
                     clients::household_id.eq(household_id),
-                    clients::household_relationship.eq(duplicate.household_relationship.clone()),
+                    clients::household_relationship.eq(duplicate.household_relationship),
                 ))
                 .execute(conn)?;
         }

@@ -62,7 +62,7 @@ pub fn view(conn: &mut DbConnection, row: ClientRow, today: NaiveDate) -> Result
         None => None,
     };
     let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, row.id, today)?;
-    Ok(row.view(household, deadlines)?)
+    Ok(row.view(household, deadlines))
 }
 
 /// After migrating: client names are keyed by the current matching rules (an interrupted

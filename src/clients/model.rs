@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::clients;
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::client::{
     Accommodation, ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, Sex, Vulnerability,
     parse_date_of_birth, parse_identifier,
@@ -24,23 +24,28 @@ pub struct ClientRow {
     pub given_names: String,
     pub family_name: String,
     pub native_name: Option<String>,
-    pub aliases: String,
+    #[diesel(deserialize_as = List<String>)]
+    pub aliases: Vec<String>,
     pub date_of_birth: Option<NaiveDate>,
     pub birth_year: Option<i32>,
     pub sex: Sex,
-    pub nationalities: String,
+    #[diesel(deserialize_as = List<String>)]
+    pub nationalities: Vec<String>,
     pub region_of_origin: Option<String>,
-    pub languages: String,
+    #[diesel(deserialize_as = List<String>)]
+    pub languages: Vec<String>,
     pub interpreter_needed: bool,
     pub city: Option<String>,
     pub city_key: Option<String>,
     pub accommodation: Accommodation,
     pub phone: Option<String>,
     pub email: Option<String>,
-    pub vulnerabilities: String,
-    pub identifiers: String,
+    #[diesel(deserialize_as = List<Vulnerability>)]
+    pub vulnerabilities: Vec<Vulnerability>,
+    #[diesel(deserialize_as = List<Identifier>)]
+    pub identifiers: Vec<Identifier>,
     pub household_id: Option<Id>,
-    pub household_relationship: Option<String>,
+    pub household_relationship: Option<HouseholdRelationship>,
     pub status: ClientStatus,
     pub closed_reason: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
@@ -157,10 +162,10 @@ pub struct ClientSummary {
 }
 
 impl ClientRow {
-    pub fn summary(self) -> QueryResult<ClientSummary> {
-        Ok(ClientSummary {
+    pub fn summary(self) -> ClientSummary {
+        ClientSummary {
             sex: self.sex,
-            nationalities: db::decode_list(&self.nationalities)?,
+            nationalities: self.nationalities,
             status: self.status,
             id: self.id,
             reference: self.reference,
@@ -172,18 +177,18 @@ impl ClientRow {
             procedure_stage: self.procedure_stage,
             assigned_counselor_id: self.assigned_counselor_id,
             version: self.version,
-        })
+        }
     }
 
-    pub fn view(self, household: Option<Household>, deadlines: Vec<ClientDeadline>) -> QueryResult<Client> {
-        Ok(Client {
-            aliases: db::decode_list(&self.aliases)?,
+    pub fn view(self, household: Option<Household>, deadlines: Vec<ClientDeadline>) -> Client {
+        Client {
+            aliases: self.aliases,
             sex: self.sex,
-            nationalities: db::decode_list(&self.nationalities)?,
-            languages: db::decode_list(&self.languages)?,
+            nationalities: self.nationalities,
+            languages: self.languages,
             accommodation: self.accommodation,
-            vulnerabilities: db::decode_list(&self.vulnerabilities)?,
-            identifiers: db::decode_list(&self.identifiers)?,
+            vulnerabilities: self.vulnerabilities,
+            identifiers: self.identifiers,
             status: self.status,
             id: self.id,
             organisation_id: self.organisation_id,
@@ -207,31 +212,31 @@ impl ClientRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 
     /// The record as input, so a merge patch can be applied and the result parsed again.
-    pub fn input(&self) -> QueryResult<ClientInput> {
-        Ok(ClientInput {
+    pub fn input(&self) -> ClientInput {
+        ClientInput {
             given_names: self.given_names.clone(),
             family_name: self.family_name.clone(),
             native_name: self.native_name.clone(),
-            aliases: db::decode_list(&self.aliases)?,
+            aliases: self.aliases.clone(),
             date_of_birth: self.date_of_birth,
             birth_year: self.birth_year,
             sex: self.sex,
-            nationalities: db::decode_list(&self.nationalities)?,
+            nationalities: self.nationalities.clone(),
             region_of_origin: self.region_of_origin.clone(),
-            languages: db::decode_list(&self.languages)?,
+            languages: self.languages.clone(),
             interpreter_needed: self.interpreter_needed,
             city: self.city.clone(),
             accommodation: self.accommodation,
             phone: self.phone.clone(),
             email: self.email.clone(),
-            vulnerabilities: db::decode_list(&self.vulnerabilities)?,
-            identifiers: db::decode_list(&self.identifiers)?,
+            vulnerabilities: self.vulnerabilities.clone(),
+            identifiers: self.identifiers.clone(),
             assigned_counselor_id: self.assigned_counselor_id,
-        })
+        }
     }
 }
 
@@ -544,13 +549,13 @@ impl ClientFields {
 }
 
 impl ClientRow {
-    pub fn names(&self) -> QueryResult<ClientNames> {
-        Ok(ClientNames {
+    pub fn names(&self) -> ClientNames {
+        ClientNames {
             given_names: self.given_names.clone(),
             family_name: self.family_name.clone(),
             native_name: self.native_name.clone(),
-            aliases: db::decode_list(&self.aliases)?,
-        })
+            aliases: self.aliases.clone(),
+        }
     }
 }
 

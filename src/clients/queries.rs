@@ -5,13 +5,15 @@ use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{ClientFields, ClientNames, ClientRow, HouseholdMember};
+use super::model::{ClientFields, ClientNames, ClientRow, HouseholdMember, Identifier};
 use crate::db::schema::{
     client_identifiers, client_name_keys, client_name_tokens, client_tags, clients, deadlines, name_index_state,
     reference_counters,
 };
-use crate::db::{self, DbConnection, Id, MultiBackend};
-use crate::domain::client::{Accommodation, ClientStatus, HouseholdRelationship, Sex, identifier_key};
+use crate::db::{self, DbConnection, Id, List, MultiBackend};
+use crate::domain::client::{
+    Accommodation, ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, Sex, Vulnerability, identifier_key,
+};
 use crate::http::pagination::PageRequest;
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ClientRow>> {
@@ -123,7 +125,7 @@ pub fn insert(
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
             clients::version.eq(1),
-            field_values(fields)?,
+            field_values(fields),
         ))
         .returning(clients::all_columns)
         .get_result::<ClientRow>(conn)?;
@@ -136,58 +138,58 @@ pub fn insert(
 #[allow(clippy::type_complexity)]
 pub fn field_values(
     fields: &ClientFields,
-) -> QueryResult<(
+) -> (
     (
         diesel::dsl::Eq<clients::given_names, String>,
         diesel::dsl::Eq<clients::family_name, String>,
         diesel::dsl::Eq<clients::native_name, Option<String>>,
-        diesel::dsl::Eq<clients::aliases, String>,
+        diesel::dsl::Eq<clients::aliases, List<String>>,
         diesel::dsl::Eq<clients::date_of_birth, Option<NaiveDate>>,
         diesel::dsl::Eq<clients::birth_year, Option<i32>>,
         diesel::dsl::Eq<clients::sex, Sex>,
-        diesel::dsl::Eq<clients::nationalities, String>,
+        diesel::dsl::Eq<clients::nationalities, List<CountryCode>>,
         diesel::dsl::Eq<clients::region_of_origin, Option<String>>,
     ),
     (
-        diesel::dsl::Eq<clients::languages, String>,
+        diesel::dsl::Eq<clients::languages, List<LanguageCode>>,
         diesel::dsl::Eq<clients::interpreter_needed, bool>,
         diesel::dsl::Eq<clients::city, Option<String>>,
         diesel::dsl::Eq<clients::city_key, Option<String>>,
         diesel::dsl::Eq<clients::accommodation, Accommodation>,
         diesel::dsl::Eq<clients::phone, Option<String>>,
         diesel::dsl::Eq<clients::email, Option<String>>,
-        diesel::dsl::Eq<clients::vulnerabilities, String>,
-        diesel::dsl::Eq<clients::identifiers, String>,
+        diesel::dsl::Eq<clients::vulnerabilities, List<Vulnerability>>,
+        diesel::dsl::Eq<clients::identifiers, List<Identifier>>,
         diesel::dsl::Eq<clients::assigned_counselor_id, Option<Id>>,
         diesel::dsl::Eq<clients::name_key, String>,
     ),
-)> {
-    Ok((
+) {
+    (
         (
             clients::given_names.eq(fields.given_names.clone()),
             clients::family_name.eq(fields.family_name.clone()),
             clients::native_name.eq(fields.native_name.clone()),
-            clients::aliases.eq(db::encode_list(&fields.aliases)?),
+            clients::aliases.eq(List::of(&fields.aliases)),
             clients::date_of_birth.eq(fields.date_of_birth),
             clients::birth_year.eq(fields.birth_year),
             clients::sex.eq(fields.sex),
-            clients::nationalities.eq(db::encode_list(&fields.nationalities)?),
+            clients::nationalities.eq(List::of(&fields.nationalities)),
             clients::region_of_origin.eq(fields.region_of_origin.clone()),
         ),
         (
-            clients::languages.eq(db::encode_list(&fields.languages)?),
+            clients::languages.eq(List::of(&fields.languages)),
             clients::interpreter_needed.eq(fields.interpreter_needed),
             clients::city.eq(fields.city.clone()),
             clients::city_key.eq(city_key(fields)),
             clients::accommodation.eq(fields.accommodation),
             clients::phone.eq(fields.phone.clone()),
             clients::email.eq(fields.email.clone()),
-            clients::vulnerabilities.eq(db::encode_list(&fields.vulnerabilities)?),
-            clients::identifiers.eq(db::encode_list(&fields.identifiers)?),
+            clients::vulnerabilities.eq(List::of(&fields.vulnerabilities)),
+            clients::identifiers.eq(List::of(&fields.identifiers)),
             clients::assigned_counselor_id.eq(fields.assigned_counselor_id),
             clients::name_key.eq(fields.name_key()),
         ),
-    ))
+    )
 }
 
 /// The rows that index one client: folded name words, phonetic name keys, list-valued fields as
@@ -287,13 +289,10 @@ fn write_name_rows(
 /// Whether the stored name keys follow the current rules; if not, where re-keying resumes (the
 /// state row names the rules a run writes and the last client it finished).
 pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id>)> {
-    let (version, resume_after): (i32, Option<String>) = name_index_state::table
+    let (version, resume_after): (i32, Option<Id>) = name_index_state::table
         .find(1)
         .select((name_index_state::key_version, name_index_state::resume_after))
         .first(conn)?;
-    let resume_after = resume_after.map(|id| id.parse::<Id>()).transpose().map_err(|_| {
-        diesel::result::Error::DeserializationError("name_index_state.resume_after is not an id".into())
-    })?;
     // A run under other rules than the current ones starts over.
     if version != crate::domain::names::KEY_VERSION {
         return Ok((false, None));
@@ -301,59 +300,51 @@ pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id
     Ok((resume_after.is_none(), resume_after))
 }
 
-/// Re-keys the next `batch` clients after `after` (in id order) with the current rules and
-/// records how far it came, in one transaction; when none is left, records the rules as current.
-/// Returns the clients re-keyed (0 when done). A client changed meanwhile (its version moved)
-/// was re-keyed by that change and is left alone.
-pub fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<(usize, Option<Id>)> {
-    db::transaction(conn, |conn| {
-        let mut query = clients::table.select(ClientRow::as_select()).order(clients::id).limit(batch).into_boxed();
-        if let Some(after) = after {
-            query = query.filter(clients::id.gt(after));
+/// Re-keys the next `batch` clients after `after` (in id order) with the current rules; returns
+/// their ids. A client changed meanwhile (its version moved) was re-keyed by that change and is
+/// left alone.
+fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<Vec<Id>> {
+    let mut query = clients::table.select(ClientRow::as_select()).order(clients::id).limit(batch).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(clients::id.gt(after));
+    }
+    let rows: Vec<ClientRow> = query.load(conn)?;
+    for row in &rows {
+        // An erased record keeps no names to find it by.
+        if row.status == ClientStatus::Erased {
+            continue;
         }
-        let rows: Vec<ClientRow> = query.load(conn)?;
-        for row in &rows {
-            // An erased record keeps no names to find it by.
-            if row.status == ClientStatus::Erased {
-                continue;
-            }
-            let names = row.names()?;
-            let updated = diesel::update(clients::table.find(row.id))
-                .filter(clients::version.eq(row.version))
-                .set(clients::name_key.eq(names.name_key()))
-                .execute(conn)?;
-            if updated == 1 {
-                write_name_rows(conn, row.id, row.organisation_id, &names)?;
-            }
-        }
-        let last = rows.last().map(|row| row.id);
-        diesel::update(name_index_state::table.find(1))
-            .set((
-                name_index_state::key_version.eq(crate::domain::names::KEY_VERSION),
-                name_index_state::resume_after.eq(last.map(|id| id.to_string())),
-            ))
+        let names = row.names();
+        let updated = diesel::update(clients::table.find(row.id))
+            .filter(clients::version.eq(row.version))
+            .set(clients::name_key.eq(names.name_key()))
             .execute(conn)?;
-        Ok((rows.len(), last))
-    })
+        if updated == 1 {
+            write_name_rows(conn, row.id, row.organisation_id, &names)?;
+        }
+    }
+    Ok(rows.iter().map(|row| row.id).collect())
+}
+
+/// Records the rules a re-keying writes and the client it reached; when none is left, that the
+/// stored keys follow the current rules.
+fn record_rekeying(conn: &mut DbConnection, reached: Option<Id>) -> QueryResult<usize> {
+    diesel::update(name_index_state::table.find(1))
+        .set((
+            name_index_state::key_version.eq(crate::domain::names::KEY_VERSION),
+            name_index_state::resume_after.eq(reached),
+        ))
+        .execute(conn)
 }
 
 /// Re-keys every client if the stored keys follow older rules, resuming an interrupted run;
 /// nothing when they are current. Returns how many clients were re-keyed.
 pub fn reindex_names(conn: &mut DbConnection, batch: i64, progress: impl Fn(usize)) -> QueryResult<usize> {
-    let (current, mut after) = name_index_state(conn)?;
+    let (current, after) = name_index_state(conn)?;
     if current {
         return Ok(0);
     }
-    let mut total = 0;
-    loop {
-        let (done, last) = rekey_batch(conn, after, batch)?;
-        if done == 0 {
-            return Ok(total);
-        }
-        total += done;
-        progress(total);
-        after = last;
-    }
+    db::resumable_batches(conn, after, |conn, after| rekey_batch(conn, after, batch), record_rekeying, progress)
 }
 
 /// Rewrites the rows that index a client's names, list fields and identifiers.
@@ -400,7 +391,7 @@ pub fn update(
     let updated = diesel::update(clients::table.find(current.id))
         .filter(clients::version.eq(expected_version))
         .set((
-            field_values(fields)?,
+            field_values(fields),
             clients::updated_at.eq(db::now().naive_utc()),
             clients::version.eq(expected_version + 1),
         ))
@@ -894,7 +885,7 @@ pub fn household_members(
     organisation_id: Id,
     household_id: Id,
 ) -> QueryResult<Vec<HouseholdMember>> {
-    let rows: Vec<(Id, String, String, String, Option<String>)> = clients::table
+    let rows: Vec<(Id, String, String, String, Option<HouseholdRelationship>)> = clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::household_id.eq(household_id))
         .order(clients::id)
@@ -906,17 +897,16 @@ pub fn household_members(
             clients::household_relationship,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(client_id, reference, given_names, family_name, relationship)| {
-            Ok(HouseholdMember {
-                client_id,
-                reference,
-                given_names,
-                family_name,
-                relationship: relationship.as_deref().map(db::decode).transpose()?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(client_id, reference, given_names, family_name, relationship)| HouseholdMember {
+            client_id,
+            reference,
+            given_names,
+            family_name,
+            relationship,
         })
-        .collect()
+        .collect())
 }
 
 /// Puts a client into a household (or out of any, with `None`); bumps its version.
@@ -928,7 +918,7 @@ pub fn set_household(
     diesel::update(clients::table.find(client_id))
         .set((
             clients::household_id.eq(household.map(|(id, _)| id)),
-            clients::household_relationship.eq(household.map(|(_, relationship)| relationship.code())),
+            clients::household_relationship.eq(household.map(|(_, relationship)| relationship)),
             clients::updated_at.eq(db::now().naive_utc()),
             clients::version.eq(clients::version + 1),
         ))
@@ -968,7 +958,7 @@ pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeho
                 clients::vulnerabilities.eq("[]"),
                 clients::identifiers.eq("[]"),
                 clients::household_id.eq(None::<Id>),
-                clients::household_relationship.eq(None::<String>),
+                clients::household_relationship.eq(None::<HouseholdRelationship>),
                 clients::assigned_counselor_id.eq(None::<Id>),
                 clients::procedure_stage.eq(None::<String>),
                 clients::status.eq(ClientStatus::Merged),

@@ -7,7 +7,7 @@ use chrono::Datelike;
 
 use super::model::{
     Client, ClientFields, ClientFilter, ClientInput, ClientPatch, ClientRow, ClientSummary, CloseRequest,
-    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest, Identifier, MergeRequest,
+    DuplicateCheckRequest, DuplicateCheckResponse, DuplicateMatch, HouseholdLinkRequest, MergeRequest,
 };
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
@@ -49,7 +49,7 @@ fn check_counselor(
     let Some(counselor_id) = fields.assigned_counselor_id else {
         return Ok(());
     };
-    let counselor = users::queries::find(conn, counselor_id)?.map(|user| user.as_caller()).transpose()?.flatten();
+    let counselor = users::queries::find(conn, counselor_id)?.and_then(|user| user.as_caller());
     let fits = counselor.is_some_and(|counselor| {
         policy::decide(counselor, Action::HoldCaseload, Target::organisation(organisation_id)) == Decision::Allow
     });
@@ -221,10 +221,7 @@ pub async fn list(
             .run(&state.pool, move |conn, principal| {
                 let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
                 let rows = queries::search_ranked(conn, organisation_id, &search, page.limit, after)?;
-                let items = rows
-                    .into_iter()
-                    .map(|(rank, row)| Ok((rank, row.summary()?)))
-                    .collect::<Result<Vec<_>, diesel::result::Error>>()?;
+                let items: Vec<_> = rows.into_iter().map(|(rank, row)| (rank, row.summary())).collect();
                 audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
                 Ok(Page::from_keyed_rows(items, &page, |(rank, c)| (rank.to_string(), c.id), |(_, c)| c))
             })
@@ -236,7 +233,7 @@ pub async fn list(
         .run(&state.pool, move |conn, principal| {
             let organisation_id = principal.authorize_in_own_organisation(conn, Action::ListClients, RESOURCE)?;
             let rows = queries::search(conn, organisation_id, &search, page)?;
-            let items = rows.into_iter().map(ClientRow::summary).collect::<Result<Vec<_>, _>>()?;
+            let items: Vec<_> = rows.into_iter().map(ClientRow::summary).collect();
             audit::record(conn, Event::new(&principal.actor, "client.list", RESOURCE))?;
             Ok(Page::from_rows(items, page, |c| c.id, |c| c))
         })
@@ -308,7 +305,7 @@ pub async fn update(
         .run(&state.pool, move |conn, principal| {
             let current = authorized(conn, &principal, id, Action::UpdateClient)?;
             let mut errors = FieldErrors::default();
-            let input = patch.apply(current.input()?, &mut errors);
+            let input = patch.apply(current.input(), &mut errors);
             errors.finish(|| Some(()))?;
             let fields = parse(conn, current.organisation_id, &input)?;
             db::transaction(conn, |conn| {
@@ -471,8 +468,8 @@ pub async fn duplicate_check(
             let name = names::Name::parse(&format!("{} {}", probe.given_names, probe.family_name));
             let mut matches = Vec::new();
             for candidate in candidates {
-                if let Some((score, matched)) = probe.score(&name, &candidate)? {
-                    matches.push(DuplicateMatch { client: candidate.summary()?, score, matched });
+                if let Some((score, matched)) = probe.score(&name, &candidate) {
+                    matches.push(DuplicateMatch { client: candidate.summary(), score, matched });
                 }
             }
             matches.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -575,17 +572,17 @@ impl Probe {
     /// The score (0–1) and what matched, or `None` when the candidate is another person: the
     /// names differ and no identifier is shared, or both dates of birth are known and differ
     /// beyond a swapped day and month.
-    fn score(&self, name: &names::Name, candidate: &ClientRow) -> Result<Option<(f64, Vec<String>)>, ApiError> {
+    fn score(&self, name: &names::Name, candidate: &ClientRow) -> Option<(f64, Vec<String>)> {
         let mut matched = Vec::new();
-        let identifiers: Vec<Identifier> = db::decode_list(&candidate.identifiers)?;
-        let same_identifier = identifiers
+        let same_identifier = candidate
+            .identifiers
             .iter()
             .any(|id| self.identifiers.iter().any(|(kind, key)| *kind == id.kind && *key == identifier_key(&id.value)));
         if same_identifier {
             matched.push("identifier".to_owned());
         }
         let agreement = candidate
-            .names()?
+            .names()
             .parsed()
             .iter()
             .map(|other| names::compare(name, other))
@@ -601,7 +598,7 @@ impl Probe {
                 0.4
             }
             names::Agreement::Different if same_identifier => 0.0,
-            names::Agreement::Different => return Ok(None),
+            names::Agreement::Different => return None,
         };
         match (self.date_of_birth, candidate.date_of_birth) {
             (Some(ours), Some(theirs)) if ours == theirs => {
@@ -612,24 +609,23 @@ impl Probe {
                 matched.push("date_of_birth_swapped".to_owned());
                 score += 0.3;
             }
-            (Some(_), Some(_)) if !same_identifier => return Ok(None),
+            (Some(_), Some(_)) if !same_identifier => return None,
             _ => match (self.birth_year, candidate.birth_year) {
                 (Some(ours), Some(theirs)) if ours == theirs => {
                     matched.push("birth_year".to_owned());
                     score += 0.2;
                 }
-                (Some(_), Some(_)) if !same_identifier => return Ok(None),
+                (Some(_), Some(_)) if !same_identifier => return None,
                 _ => {}
             },
         }
-        let theirs: Vec<String> = db::decode_list(&candidate.nationalities)?;
-        if self.nationalities.iter().any(|code| theirs.contains(code)) {
+        if self.nationalities.iter().any(|code| candidate.nationalities.contains(code)) {
             matched.push("nationality".to_owned());
             score += 0.05;
         }
         // Only a shared identifier is certain.
         let score = if same_identifier { 1.0 } else { (score * agreement.1).min(0.95) };
-        Ok(Some(((score * 100.0).round() / 100.0, matched)))
+        Some(((score * 100.0).round() / 100.0, matched))
     }
 }
 

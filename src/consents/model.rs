@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::consents;
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::closed_list;
 
 closed_list! { ConsentPurpose { Processing, SharingWithPartner, Contact } }
@@ -24,7 +24,8 @@ pub struct ConsentRow {
     pub organisation_id: Id,
     pub purpose: ConsentPurpose,
     pub partner_id: Option<Id>,
-    pub scope: String,
+    #[diesel(deserialize_as = List<ConsentScope>)]
+    pub scope: Vec<ConsentScope>,
     pub given_on: NaiveDate,
     pub expires_on: Option<NaiveDate>,
     pub withdrawn_on: Option<NaiveDate>,
@@ -63,11 +64,11 @@ impl ConsentRow {
         self.given_on <= day && self.expires_on.is_none_or(|expires| day <= expires) && self.withdrawn_on.is_none()
     }
 
-    pub fn view(self, today: NaiveDate) -> QueryResult<Consent> {
-        Ok(Consent {
+    pub fn view(self, today: NaiveDate) -> Consent {
+        Consent {
             valid: self.is_valid_on(today),
             purpose: self.purpose,
-            scope: db::decode_list(&self.scope)?,
+            scope: self.scope,
             id: self.id,
             client_id: self.client_id,
             partner_id: self.partner_id,
@@ -79,7 +80,7 @@ impl ConsentRow {
             recorded_by: self.recorded_by,
             created_at: self.created_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 }
 

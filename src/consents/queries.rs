@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::model::{ConsentInput, ConsentRow};
 use crate::db::schema::consents;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 
 pub fn of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<ConsentRow>> {
     consents::table
@@ -40,7 +40,7 @@ pub fn insert(
             consents::organisation_id.eq(organisation_id),
             consents::purpose.eq(input.purpose),
             consents::partner_id.eq(input.partner_id),
-            consents::scope.eq(db::encode_list(&input.scope)?),
+            consents::scope.eq(List::of(&input.scope)),
             consents::given_on.eq(input.given_on),
             consents::expires_on.eq(input.expires_on),
             consents::language.eq(language),

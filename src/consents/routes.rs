@@ -115,7 +115,7 @@ pub async fn record(
                         conn,
                         Event::new(&principal.actor, "consent.create", RESOURCE).on(row.id).for_client(client_id),
                     )?;
-                    Ok(created(client_id, row.view(domain::today())?))
+                    Ok(created(client_id, row.view(domain::today())))
                 },
             )
         })
@@ -155,8 +155,7 @@ pub async fn list(
 fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> Result<Vec<Consent>, ApiError> {
     clients::authorized(conn, principal, client_id, Action::ReadConsents)?;
     let today = domain::today();
-    let consents =
-        queries::of_client(conn, client_id)?.into_iter().map(|row| row.view(today)).collect::<Result<Vec<_>, _>>()?;
+    let consents = queries::of_client(conn, client_id)?.into_iter().map(|row| row.view(today)).collect::<Vec<_>>();
     audit::record(conn, Event::new(&principal.actor, "consent.list", RESOURCE).for_client(client_id))?;
     Ok(consents)
 }
@@ -198,7 +197,7 @@ pub async fn withdraw(
                 // Sharing rests on the consent: the referrals that depend on it end with it, and
                 // the partner's copy loses the shared fields.
                 crate::referrals::cascade::withdraw_consent(conn, &row, &principal.actor)?;
-                Ok(row.view(today)?)
+                Ok(row.view(today))
             })
         })
         .await?;

@@ -2,6 +2,7 @@
 //! an r2d2 pool, embedded migrations, and the way handlers run queries off the async workers.
 
 pub mod id;
+pub mod list;
 pub mod schema;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use id::Id;
+pub use list::List;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -272,6 +274,35 @@ pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) ->
     work(conn)
 }
 
+/// Rewrites rows in id order a batch at a time, each batch in one transaction with the record of
+/// how far the run came, so that a run cut short (a crash, a deploy) resumes after the last batch
+/// it finished instead of starting over. `batch` does the next rows after a position and returns
+/// their ids in order; `reached` records the position, `None` once a batch finds no rows left.
+/// Returns how many rows were done; `progress` hears the running total after each batch.
+pub fn resumable_batches(
+    conn: &mut DbConnection,
+    resume_after: Option<Id>,
+    mut batch: impl FnMut(&mut DbConnection, Option<Id>) -> QueryResult<Vec<Id>>,
+    mut reached: impl FnMut(&mut DbConnection, Option<Id>) -> QueryResult<usize>,
+    progress: impl Fn(usize),
+) -> QueryResult<usize> {
+    let mut after = resume_after;
+    let mut total = 0;
+    loop {
+        let done = transaction(conn, |conn| -> QueryResult<Vec<Id>> {
+            let done = batch(conn, after)?;
+            reached(conn, done.last().copied())?;
+            Ok(done)
+        })?;
+        let Some(&last) = done.last() else {
+            return Ok(total);
+        };
+        total += done.len();
+        progress(total);
+        after = Some(last);
+    }
+}
+
 /// A read-only transaction over one consistent snapshot, for figures that must agree with each
 /// other. On PostgreSQL its statements are planned for their actual parameters: a period and an
 /// organisation select anything from a handful of rows to millions, and the generic plan that
@@ -328,25 +359,6 @@ where
 /// and truncated to microseconds so that both databases return exactly what was written.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     crate::clock::now()
-}
-
-/// Reads a text column holding a closed-list code (a role, a session kind, …).
-pub fn decode<T>(stored: &str) -> QueryResult<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    stored.parse().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-/// Reads a text column holding a JSON list.
-pub fn decode_list<T: serde::de::DeserializeOwned>(stored: &str) -> QueryResult<Vec<T>> {
-    serde_json::from_str(stored).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
-/// Writes a list as the JSON text `decode_list` reads.
-pub fn encode_list<T: serde::Serialize>(items: &[T]) -> QueryResult<String> {
-    serde_json::to_string(items).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::crypto::DataKey;
 use crate::crypto::keys;
 use crate::db::{self, DbConnection, Id};
-use crate::http::ApiError;
+use crate::http::{self, ApiError};
 use crate::state::AppState;
 
 pub(crate) fn storage_error(error: object_store::Error) -> ApiError {
@@ -123,7 +123,7 @@ struct DownloadAudit {
 impl DownloadAudit {
     async fn record(&self, outcome: Outcome) -> Result<(), ApiError> {
         let audit = self.clone();
-        db::run(&self.pool, move |conn| {
+        http::run(&self.pool, move |conn| {
             let event = Event::new(&audit.actor, "document.download", RESOURCE)
                 .on(audit.id)
                 .for_client(audit.client_id)

@@ -22,7 +22,7 @@ use crate::crypto::keys::{self, NewKey};
 use crate::db::{self, DbConnection, Id};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
-use crate::http::{ApiError, FieldErrors, Problem};
+use crate::http::{self, ApiError, FieldErrors, Problem};
 use crate::policy::{self, Action, Decision, Target};
 use crate::sessions::queries::Viewer;
 use crate::state::AppState;
@@ -324,7 +324,7 @@ pub async fn upload(
     let recorded = match (received, stored) {
         (Ok(fields), Some(file)) => {
             let storage_key = storage_key.clone();
-            db::run(&state.pool, move |conn| {
+            http::run(&state.pool, move |conn| {
                 record(conn, &principal, (client_id, organisation_id), document_id, &storage_key, fields, file, new_key)
             })
             .await

@@ -55,8 +55,7 @@ fn sharing_allowed(conn: &mut DbConnection, row: &ReferralRow) -> Result<bool, A
     let Some(consent) = crate::consents::queries::find(conn, row.client_id, row.consent_id)? else {
         return Ok(false);
     };
-    let scope: Vec<ConsentScope> = db::decode_list(&consent.scope)?;
-    Ok(consent.is_valid_on(today) && scope.contains(&ConsentScope::Documents))
+    Ok(consent.is_valid_on(today) && consent.scope.contains(&ConsentScope::Documents))
 }
 
 fn shared_rows(conn: &mut DbConnection, referral_id: Id) -> Result<Vec<DocumentRow>, ApiError> {

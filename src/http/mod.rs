@@ -21,10 +21,22 @@ use actix_web::{Error, HttpMessage, HttpRequest, web};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+use crate::db::{DbConnection, DbPool};
+
 pub use error::{ApiError, FieldErrors, PROBLEM_JSON, Problem};
 
 /// Largest request body accepted (SPEC §4.7).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Runs a handler's database work off the async workers (`db::run`), in the API's error type:
+/// no connection to be had becomes 503 and a lost blocking task 500, as `ApiError` maps them.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    crate::db::run(pool, work).await
+}
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|error, _req| json_error(error).into())

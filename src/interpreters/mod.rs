@@ -27,7 +27,7 @@ pub fn unfit_for(
     if !interpreter.active {
         return Ok(Some("is no longer active"));
     }
-    if language.is_some_and(|language| !interpreter.languages().is_ok_and(|l| l.iter().any(|l| l == language))) {
+    if language.is_some_and(|language| !interpreter.languages.iter().any(|l| l == language)) {
         return Ok(Some("does not interpret the appointment's language"));
     }
     Ok(None)

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::interpreters;
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::client::LanguageCode;
 use crate::domain::{Email, bounded_text, distinct, optional_text};
 use crate::http::FieldErrors;
@@ -19,8 +19,10 @@ pub struct InterpreterRow {
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
-    pub languages: String,
-    pub cities: String,
+    #[diesel(deserialize_as = List<String>)]
+    pub languages: Vec<String>,
+    #[diesel(deserialize_as = List<String>)]
+    pub cities: Vec<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -28,18 +30,10 @@ pub struct InterpreterRow {
 }
 
 impl InterpreterRow {
-    pub fn languages(&self) -> QueryResult<Vec<String>> {
-        db::decode_list(&self.languages)
-    }
-
-    pub fn cities(&self) -> QueryResult<Vec<String>> {
-        db::decode_list(&self.cities)
-    }
-
-    pub fn view(self, organisation_ids: Vec<Id>) -> QueryResult<Interpreter> {
-        Ok(Interpreter {
-            languages: self.languages()?,
-            cities: self.cities()?,
+    pub fn view(self, organisation_ids: Vec<Id>) -> Interpreter {
+        Interpreter {
+            languages: self.languages,
+            cities: self.cities,
             id: self.id,
             name: self.name,
             phone: self.phone,
@@ -49,19 +43,19 @@ impl InterpreterRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 
-    pub fn input(&self, organisation_ids: Vec<Id>) -> QueryResult<InterpreterInput> {
-        Ok(InterpreterInput {
+    pub fn input(&self, organisation_ids: Vec<Id>) -> InterpreterInput {
+        InterpreterInput {
             name: self.name.clone(),
             phone: self.phone.clone(),
             email: self.email.clone(),
-            languages: self.languages()?,
-            cities: self.cities()?,
+            languages: self.languages.clone(),
+            cities: self.cities.clone(),
             active: self.active,
             organisation_ids,
-        })
+        }
     }
 }
 

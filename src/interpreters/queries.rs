@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::model::{InterpreterFields, InterpreterRow};
 use crate::db::schema::{interpreter_organisations, interpreters};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::http::pagination::PageRequest;
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<InterpreterRow>> {
@@ -41,8 +41,8 @@ pub fn insert(conn: &mut DbConnection, id: Id, fields: &InterpreterFields) -> Qu
             interpreters::name.eq(&fields.name),
             interpreters::phone.eq(&fields.phone),
             interpreters::email.eq(&fields.email),
-            interpreters::languages.eq(db::encode_list(&fields.languages)?),
-            interpreters::cities.eq(db::encode_list(&fields.cities)?),
+            interpreters::languages.eq(List::of(&fields.languages)),
+            interpreters::cities.eq(List::of(&fields.cities)),
             interpreters::active.eq(fields.active),
             interpreters::created_at.eq(now),
             interpreters::updated_at.eq(now),
@@ -65,8 +65,8 @@ pub fn update(
             interpreters::name.eq(&fields.name),
             interpreters::phone.eq(&fields.phone),
             interpreters::email.eq(&fields.email),
-            interpreters::languages.eq(db::encode_list(&fields.languages)?),
-            interpreters::cities.eq(db::encode_list(&fields.cities)?),
+            interpreters::languages.eq(List::of(&fields.languages)),
+            interpreters::cities.eq(List::of(&fields.cities)),
             interpreters::active.eq(fields.active),
             interpreters::updated_at.eq(db::now().naive_utc()),
             interpreters::version.eq(expected_version + 1),

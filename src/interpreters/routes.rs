@@ -59,7 +59,7 @@ fn check_organisations(
 
 fn view(conn: &mut DbConnection, row: InterpreterRow) -> Result<Interpreter, ApiError> {
     let organisation_ids = queries::organisations_of(conn, row.id)?;
-    Ok(row.view(organisation_ids)?)
+    Ok(row.view(organisation_ids))
 }
 
 /// Add an interpreter. A coordinator adds one who works for their organisation; the consortium
@@ -170,7 +170,7 @@ pub async fn list(
                 Some(city) => {
                     let mut rows = Vec::new();
                     for row in queries::list(conn, &query, page, None)? {
-                        if row.cities()?.contains(city) {
+                        if row.cities.contains(city) {
                             rows.push(row);
                         }
                         if rows.len() as i64 > page.limit {
@@ -250,7 +250,7 @@ pub async fn update(
                 principal.authorize(conn, Action::ManageInterpreters, target, RESOURCE, Some(id))?;
             }
             let mut errors = FieldErrors::default();
-            let input = patch.apply(current.input(before.clone())?, &mut errors);
+            let input = patch.apply(current.input(before.clone()), &mut errors);
             errors.finish(|| Some(()))?;
             let fields = input.parse().map_err(FieldErrors::into_error)?;
             check_organisations(conn, &principal, &before, &fields)?;

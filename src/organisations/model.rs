@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::organisations;
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::SessionKind;
 use crate::http::patch::Patch;
 
@@ -17,8 +17,10 @@ pub struct OrganisationRow {
     pub name: String,
     pub short_name: String,
     pub short_name_key: String,
-    pub cities: String,
-    pub services: String,
+    #[diesel(deserialize_as = List<String>)]
+    pub cities: Vec<String>,
+    #[diesel(deserialize_as = List<SessionKind>)]
+    pub services: Vec<SessionKind>,
     pub contact_email: String,
     pub active: bool,
     pub created_at: NaiveDateTime,
@@ -47,10 +49,10 @@ pub struct Organisation {
 }
 
 impl OrganisationRow {
-    pub fn view(self) -> QueryResult<Organisation> {
-        Ok(Organisation {
-            cities: db::decode_list(&self.cities)?,
-            services: db::decode_list(&self.services)?,
+    pub fn view(self) -> Organisation {
+        Organisation {
+            cities: self.cities,
+            services: self.services,
             id: self.id,
             name: self.name,
             short_name: self.short_name,
@@ -59,7 +61,7 @@ impl OrganisationRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::model::{OrganisationFields, OrganisationRow};
 use crate::db::schema::{login_sessions, organisations, users};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::http::pagination::PageRequest;
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<OrganisationRow>> {
@@ -28,8 +28,8 @@ pub fn insert(conn: &mut DbConnection, fields: &OrganisationFields) -> QueryResu
             organisations::name.eq(&fields.name),
             organisations::short_name.eq(&fields.short_name),
             organisations::short_name_key.eq(fields.short_name.to_uppercase()),
-            organisations::cities.eq(db::encode_list(&fields.cities)?),
-            organisations::services.eq(db::encode_list(&fields.services)?),
+            organisations::cities.eq(List::of(&fields.cities)),
+            organisations::services.eq(List::of(&fields.services)),
             organisations::contact_email.eq(&fields.contact_email),
             organisations::active.eq(true),
             organisations::created_at.eq(now),
@@ -66,8 +66,8 @@ pub fn update(
             organisations::name.eq(&fields.name),
             organisations::short_name.eq(&fields.short_name),
             organisations::short_name_key.eq(fields.short_name.to_uppercase()),
-            organisations::cities.eq(db::encode_list(&fields.cities)?),
-            organisations::services.eq(db::encode_list(&fields.services)?),
+            organisations::cities.eq(List::of(&fields.cities)),
+            organisations::services.eq(List::of(&fields.services)),
             organisations::contact_email.eq(&fields.contact_email),
             organisations::active.eq(active),
             organisations::updated_at.eq(db::now().naive_utc()),

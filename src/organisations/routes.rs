@@ -87,7 +87,7 @@ pub async fn create(
             db::transaction(conn, |conn| {
                 let row = queries::insert(conn, &fields)?;
                 audit::record(conn, Event::new(&principal.actor, "organisation.create", RESOURCE).on(row.id))?;
-                Ok::<_, ApiError>(row.view()?)
+                Ok::<_, ApiError>(row.view())
             })
             .map_err(short_name_taken)
         })
@@ -118,7 +118,7 @@ pub async fn list(
         .run(&state.pool, move |conn, principal| {
             principal.authorize(conn, Action::ListOrganisations, Target::consortium(), RESOURCE, None)?;
             let rows = queries::list(conn, filter.active, page)?;
-            let rows = rows.into_iter().map(OrganisationRow::view).collect::<Result<Vec<_>, _>>()?;
+            let rows: Vec<_> = rows.into_iter().map(OrganisationRow::view).collect();
             Ok(Page::from_rows(rows, page, |o| o.id, |o| o))
         })
         .await?;
@@ -147,7 +147,7 @@ pub async fn read(
         .run(&state.pool, move |conn, principal| {
             let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
             principal.authorize(conn, Action::ReadOrganisation, Target::organisation(row.id), RESOURCE, Some(id))?;
-            Ok(row.view()?)
+            Ok(row.view())
         })
         .await?;
     Ok(with_etag(StatusCode::OK, organisation.version, &organisation))
@@ -196,8 +196,8 @@ pub async fn update(
             let mut errors = FieldErrors::default();
             let name = body.name.apply(&mut errors, "name", current.name.clone());
             let short_name = body.short_name.apply(&mut errors, "short_name", current.short_name.clone());
-            let cities = body.cities.apply(&mut errors, "cities", db::decode_list(&current.cities)?);
-            let services = body.services.apply(&mut errors, "services", db::decode_list(&current.services)?);
+            let cities = body.cities.apply(&mut errors, "cities", current.cities.clone());
+            let services = body.services.apply(&mut errors, "services", current.services.clone());
             let contact_email = body.contact_email.apply(&mut errors, "contact_email", current.contact_email.clone());
             let active = body.active.apply(&mut errors, "active", current.active);
             errors.finish(|| Some(()))?;
@@ -208,7 +208,7 @@ pub async fn update(
                     queries::end_member_sessions(conn, id)?;
                 }
                 audit::record(conn, Event::new(&principal.actor, "organisation.update", RESOURCE).on(id))?;
-                Ok::<_, ApiError>(row.view()?)
+                Ok::<_, ApiError>(row.view())
             })
             .map_err(short_name_taken)
         })

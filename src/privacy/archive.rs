@@ -31,7 +31,7 @@ use crate::documents::content::{check, opener};
 use crate::documents::model::{ContentType, DocumentRow};
 use crate::documents::sealing::Tampered;
 use crate::documents::store::DocumentStore;
-use crate::http::ApiError;
+use crate::http::{self, ApiError};
 use crate::state::AppState;
 
 /// The export's JSON, at the archive's root; documents are under `documents/`.
@@ -74,7 +74,7 @@ pub async fn respond(state: &AppState, request: ArchiveRequest) -> Result<HttpRe
     let export_in_tier = crate::sessions::inside_tier(&principal);
     let downloads: Vec<(Id, bool)> = documents.iter().map(|d| (d.row.id, d.tier)).collect();
     let failure = failed.clone();
-    db::run::<_, ApiError, _>(&state.pool, move |conn| {
+    http::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             let outcome = if failure.is_some() { Outcome::Failure } else { Outcome::Success };
             audit::record(

@@ -17,7 +17,7 @@ use crate::db::schema::{
     session_participants, sessions,
 };
 use crate::db::{self, DbConnection, Id};
-use crate::domain::client::ClientStatus;
+use crate::domain::client::{ClientStatus, HouseholdRelationship};
 use crate::referrals::cascade as referral_cascade;
 use crate::sessions::model::{Details, SessionRow};
 use crate::sessions::sealing::{open_details, seal_details};
@@ -43,7 +43,7 @@ pub fn erase(
     db::transaction(conn, |conn| {
         let now = db::now().naive_utc();
         let names = match crate::clients::queries::find(conn, client_id)? {
-            Some(row) => name_words(&row)?,
+            Some(row) => name_words(&row),
             None => return Err(diesel::result::Error::NotFound),
         };
         leave_group_sessions(conn, master, client_id, &names)?;
@@ -64,7 +64,7 @@ pub fn erase(
                 (
                     clients::identifiers.eq("[]"),
                     clients::household_id.eq(None::<Id>),
-                    clients::household_relationship.eq(None::<String>),
+                    clients::household_relationship.eq(None::<HouseholdRelationship>),
                     clients::status.eq(ClientStatus::Erased),
                     clients::closed_reason.eq(reason),
                     clients::closed_at.eq(Some(now)),
@@ -107,13 +107,12 @@ pub fn erase(
 
 /// The folded words of every name of the client, as they are searched for (case, diacritics
 /// and script ignored). Single letters are left out: they are initials or ordinary words.
-fn name_words(row: &crate::clients::model::ClientRow) -> QueryResult<HashSet<String>> {
-    let aliases: Vec<String> = db::decode_list(&row.aliases)?;
+fn name_words(row: &crate::clients::model::ClientRow) -> HashSet<String> {
     let names = [row.given_names.as_str(), row.family_name.as_str()]
         .into_iter()
         .chain(row.native_name.as_deref())
-        .chain(aliases.iter().map(String::as_str));
-    Ok(crate::domain::names::tokens(names).into_iter().filter(|word| word.chars().count() > 1).collect())
+        .chain(row.aliases.iter().map(String::as_str));
+    crate::domain::names::tokens(names).into_iter().filter(|word| word.chars().count() > 1).collect()
 }
 
 /// `text` with every word that is one of the client's name words replaced by `[erased]`.

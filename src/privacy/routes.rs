@@ -98,14 +98,10 @@ fn assemble(
     let row = clients::authorized(conn, principal, id, Action::ExportClient)?;
     let today = domain::today();
     let client = clients::view(conn, row, today)?;
-    let consents = crate::consents::queries::of_client(conn, id)?
-        .into_iter()
-        .map(|c| c.view(today))
-        .collect::<Result<Vec<_>, _>>()?;
-    let procedure_events = crate::procedure::queries::events_of_client(conn, id)?
-        .into_iter()
-        .map(|e| e.view())
-        .collect::<Result<Vec<_>, _>>()?;
+    let consents =
+        crate::consents::queries::of_client(conn, id)?.into_iter().map(|c| c.view(today)).collect::<Vec<_>>();
+    let procedure_events =
+        crate::procedure::queries::events_of_client(conn, id)?.into_iter().map(|e| e.view()).collect::<Vec<_>>();
     let participated = crate::db::schema::session_participants::table
         .filter(crate::db::schema::session_participants::client_id.eq(id))
         .select(crate::db::schema::session_participants::session_id);

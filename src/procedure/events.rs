@@ -5,99 +5,67 @@
 
 use chrono::NaiveDate;
 
-/// Something that happened in a protection procedure and that the law attaches consequences to.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum EventKind {
-    /// The Border Guard registered the intention to apply for protection.
-    DeclarationRegistered,
-    /// The application for international protection was lodged.
-    ApplicationLodged,
-    /// The temporary identity certificate of a foreigner (TZTC) was issued.
-    TztcIssued,
-    /// Another member state was asked to take charge under the Dublin III Regulation.
-    DublinProcedureStarted,
-    /// A decision on transfer to the member state responsible.
-    DublinTransferDecision,
-    /// The Office for Foreigners set a date for the personal interview.
-    InterviewScheduled,
-    /// The personal interview took place.
-    InterviewHeld,
-    /// The applicant did not appear for the interview.
-    InterviewMissed,
-    /// The Head of the Office for Foreigners decided the case.
-    FirstInstanceDecision,
-    /// An appeal against the first-instance decision was lodged with the Refugee Board.
-    AppealLodged,
-    /// The Refugee Board decided the appeal.
-    AppealDecision,
-    /// A complaint against the Refugee Board's decision was filed with the administrative court.
-    CourtComplaintFiled,
-    /// The voivodeship administrative court gave judgment.
-    CourtJudgment,
-    /// A cassation appeal was filed with the Supreme Administrative Court.
-    CassationFiled,
-    /// A subsequent application for protection was lodged after a final decision.
-    SubsequentApplication,
-    /// The procedure was discontinued (for example after the applicant left the centre).
-    ProcedureDiscontinued,
-    /// The certificate that allows the applicant to work was issued.
-    WorkCertificateIssued,
-    /// A form of protection was granted.
-    ProtectionGranted,
-    /// The individual integration programme (IPI) started.
-    IpiStarted,
-    /// The applicant left the reception centre.
-    LeftReceptionCentre,
+crate::domain::closed_list! {
+    /// Something that happened in a protection procedure and that the law attaches consequences to.
+    EventKind {
+        /// The Border Guard registered the intention to apply for protection.
+        DeclarationRegistered,
+        /// The application for international protection was lodged.
+        ApplicationLodged,
+        /// The temporary identity certificate of a foreigner (TZTC) was issued.
+        TztcIssued,
+        /// Another member state was asked to take charge under the Dublin III Regulation.
+        DublinProcedureStarted,
+        /// A decision on transfer to the member state responsible.
+        DublinTransferDecision,
+        /// The Office for Foreigners set a date for the personal interview.
+        InterviewScheduled,
+        /// The personal interview took place.
+        InterviewHeld,
+        /// The applicant did not appear for the interview.
+        InterviewMissed,
+        /// The Head of the Office for Foreigners decided the case.
+        FirstInstanceDecision,
+        /// An appeal against the first-instance decision was lodged with the Refugee Board.
+        AppealLodged,
+        /// The Refugee Board decided the appeal.
+        AppealDecision,
+        /// A complaint against the Refugee Board's decision was filed with the administrative court.
+        CourtComplaintFiled,
+        /// The voivodeship administrative court gave judgment.
+        CourtJudgment,
+        /// A cassation appeal was filed with the Supreme Administrative Court.
+        CassationFiled,
+        /// A subsequent application for protection was lodged after a final decision.
+        SubsequentApplication,
+        /// The procedure was discontinued (for example after the applicant left the centre).
+        ProcedureDiscontinued,
+        /// The certificate that allows the applicant to work was issued.
+        WorkCertificateIssued,
+        /// A form of protection was granted.
+        ProtectionGranted,
+        /// The individual integration programme (IPI) started.
+        IpiStarted,
+        /// The applicant left the reception centre.
+        LeftReceptionCentre,
+    }
 }
 
-/// What a decision or judgment said, as far as deadlines depend on it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Outcome {
-    RefugeeStatus,
-    SubsidiaryProtection,
-    HumanitarianStay,
-    ToleratedStay,
-    Refusal,
-    Discontinued,
-    Inadmissible,
-    /// The higher authority or court upheld the decision under review.
-    Upheld,
-    /// The higher authority or court annulled the decision under review and sent the case back.
-    Annulled,
+crate::domain::closed_list! {
+    /// What a decision or judgment said, as far as deadlines depend on it.
+    Outcome {
+        RefugeeStatus,
+        SubsidiaryProtection,
+        HumanitarianStay,
+        ToleratedStay,
+        Refusal,
+        Discontinued,
+        Inadmissible,
+        /// The higher authority or court upheld the decision under review.
+        Upheld,
+        /// The higher authority or court annulled the decision under review and sent the case back.
+        Annulled,
+    }
 }
 
 impl Outcome {

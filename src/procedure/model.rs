@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::events::{EventKind, Outcome, ProcedureEvent};
+use crate::db::Id;
 use crate::db::schema::procedure_events;
-use crate::db::{self, Id};
 use crate::domain::optional_text;
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
@@ -18,11 +18,11 @@ pub struct EventRow {
     pub id: Id,
     pub client_id: Id,
     pub organisation_id: Id,
-    pub kind: String,
+    pub kind: EventKind,
     pub occurred_on: NaiveDate,
     pub delivered_on: Option<NaiveDate>,
     pub authority: Option<String>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub notes: Option<String>,
     pub recorded_by: Option<Id>,
     pub created_at: NaiveDateTime,
@@ -31,20 +31,20 @@ pub struct EventRow {
 }
 
 impl EventRow {
-    pub fn engine_event(&self) -> QueryResult<ProcedureEvent> {
-        Ok(ProcedureEvent {
+    pub fn engine_event(&self) -> ProcedureEvent {
+        ProcedureEvent {
             id: self.id.to_string(),
-            kind: db::decode(&self.kind)?,
+            kind: self.kind,
             occurred_on: self.occurred_on,
             delivered_on: self.delivered_on,
-            outcome: self.outcome.as_deref().map(db::decode).transpose()?,
-        })
+            outcome: self.outcome,
+        }
     }
 
-    pub fn view(self) -> QueryResult<ProcedureEventView> {
-        Ok(ProcedureEventView {
-            kind: db::decode(&self.kind)?,
-            outcome: self.outcome.as_deref().map(db::decode).transpose()?,
+    pub fn view(self) -> ProcedureEventView {
+        ProcedureEventView {
+            kind: self.kind,
+            outcome: self.outcome,
             id: self.id,
             client_id: self.client_id,
             occurred_on: self.occurred_on,
@@ -55,18 +55,18 @@ impl EventRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
-        })
+        }
     }
 
-    pub fn input(&self) -> QueryResult<ProcedureEventInput> {
-        Ok(ProcedureEventInput {
-            kind: db::decode(&self.kind)?,
+    pub fn input(&self) -> ProcedureEventInput {
+        ProcedureEventInput {
+            kind: self.kind,
             occurred_on: self.occurred_on,
             delivered_on: self.delivered_on,
             authority: self.authority.clone(),
-            outcome: self.outcome.as_deref().map(db::decode).transpose()?,
+            outcome: self.outcome,
             notes: self.notes.clone(),
-        })
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Database functions for the procedure timeline and the deadlines derived from it.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -40,11 +42,11 @@ pub fn insert_event(
             procedure_events::id.eq(Id::new()),
             procedure_events::client_id.eq(client_id),
             procedure_events::organisation_id.eq(organisation_id),
-            procedure_events::kind.eq(<&str>::from(fields.kind)),
+            procedure_events::kind.eq(fields.kind),
             procedure_events::occurred_on.eq(fields.occurred_on),
             procedure_events::delivered_on.eq(fields.delivered_on),
             procedure_events::authority.eq(&fields.authority),
-            procedure_events::outcome.eq(fields.outcome.map(<&str>::from)),
+            procedure_events::outcome.eq(fields.outcome),
             procedure_events::notes.eq(&fields.notes),
             procedure_events::recorded_by.eq(recorded_by),
             procedure_events::created_at.eq(now),
@@ -64,11 +66,11 @@ pub fn update_event(
     diesel::update(procedure_events::table.find(id))
         .filter(procedure_events::version.eq(expected_version))
         .set((
-            procedure_events::kind.eq(<&str>::from(fields.kind)),
+            procedure_events::kind.eq(fields.kind),
             procedure_events::occurred_on.eq(fields.occurred_on),
             procedure_events::delivered_on.eq(fields.delivered_on),
             procedure_events::authority.eq(&fields.authority),
-            procedure_events::outcome.eq(fields.outcome.map(<&str>::from)),
+            procedure_events::outcome.eq(fields.outcome),
             procedure_events::notes.eq(&fields.notes),
             procedure_events::updated_at.eq(db::now().naive_utc()),
             procedure_events::version.eq(expected_version + 1),
@@ -82,11 +84,18 @@ pub fn update_event(
 /// transaction that changed the timeline, so the derived state never lags behind it.
 pub fn rederive(conn: &mut DbConnection, client_id: Id, organisation_id: Id) -> QueryResult<()> {
     let rows = events_of_client(conn, client_id)?;
-    let events = rows.iter().map(EventRow::engine_event).collect::<QueryResult<Vec<_>>>()?;
+    let events: Vec<_> = rows.iter().map(EventRow::engine_event).collect();
+    // The engine names events by the ids it was given: these rows' ids, as text.
+    let ids: HashMap<String, Id> = rows.iter().map(|row| (row.id.to_string(), row.id)).collect();
+    let event_id = |named: &str| {
+        ids.get(named).copied().ok_or_else(|| {
+            diesel::result::Error::DeserializationError(format!("a deadline names an unknown event {named}").into())
+        })
+    };
     diesel::delete(deadline_rows::table.filter(deadline_rows::client_id.eq(client_id))).execute(conn)?;
     for deadline in deadlines::derive(&events) {
-        let trigger: Id = db::decode(&deadline.trigger_event_id)?;
-        let closed_by: Option<Id> = deadline.closed_by_event_id.as_deref().map(db::decode).transpose()?;
+        let trigger = event_id(&deadline.trigger_event_id)?;
+        let closed_by = deadline.closed_by_event_id.as_deref().map(event_id).transpose()?;
         diesel::insert_into(deadline_rows::table)
             .values((
                 deadline_rows::id.eq(Id::new()),
@@ -117,62 +126,50 @@ pub fn rules_fingerprint() -> String {
 /// the client after which an interrupted re-derivation under the current rules resumes
 /// (`Some(None)`: from the start).
 fn rederivation_due(conn: &mut DbConnection) -> QueryResult<Option<Option<Id>>> {
-    let (rules, resume_after): (String, Option<String>) = deadline_rules_state::table
+    let (rules, resume_after): (String, Option<Id>) = deadline_rules_state::table
         .find(1)
         .select((deadline_rules_state::rules, deadline_rules_state::resume_after))
         .first(conn)?;
     if rules != rules_fingerprint() {
         return Ok(Some(None));
     }
-    resume_after.map(|id| db::decode(&id).map(Some)).transpose()
+    Ok(resume_after.map(Some))
 }
 
 /// Derives the deadlines of the next `batch` clients with a timeline after `after` (in id order)
-/// again and records how far it came, in one transaction; returns the clients done and the last.
-fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<(usize, Option<Id>)> {
-    db::transaction(conn, |conn| {
-        let with_timeline = procedure_events::table.select(procedure_events::client_id);
-        let mut query = clients::table
-            .filter(clients::id.eq_any(with_timeline))
-            .select((clients::id, clients::organisation_id))
-            .order(clients::id)
-            .limit(batch)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(clients::id.gt(after));
-        }
-        let rows: Vec<(Id, Id)> = query.load(conn)?;
-        for (client_id, organisation_id) in &rows {
-            rederive(conn, *client_id, *organisation_id)?;
-        }
-        // The rules this run follows, and the client it reached (none once it is through).
-        let last = rows.last().map(|(id, _)| *id);
-        diesel::update(deadline_rules_state::table.find(1))
-            .set((
-                deadline_rules_state::rules.eq(rules_fingerprint()),
-                deadline_rules_state::resume_after.eq(last.map(|id| id.to_string())),
-            ))
-            .execute(conn)?;
-        Ok((rows.len(), last))
-    })
+/// again; returns their ids.
+fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<Vec<Id>> {
+    let with_timeline = procedure_events::table.select(procedure_events::client_id);
+    let mut query = clients::table
+        .filter(clients::id.eq_any(with_timeline))
+        .select((clients::id, clients::organisation_id))
+        .order(clients::id)
+        .limit(batch)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(clients::id.gt(after));
+    }
+    let rows: Vec<(Id, Id)> = query.load(conn)?;
+    for (client_id, organisation_id) in &rows {
+        rederive(conn, *client_id, *organisation_id)?;
+    }
+    Ok(rows.into_iter().map(|(client_id, _)| client_id).collect())
+}
+
+/// Records the rules a re-derivation follows and the client it reached (none once it is through).
+fn record_rederivation(conn: &mut DbConnection, reached: Option<Id>) -> QueryResult<usize> {
+    diesel::update(deadline_rules_state::table.find(1))
+        .set((deadline_rules_state::rules.eq(rules_fingerprint()), deadline_rules_state::resume_after.eq(reached)))
+        .execute(conn)
 }
 
 /// Derives every client's deadlines and stage again when the rule table changed since they were
 /// stored, resuming an interrupted run; nothing when they are current. Returns the clients done.
 pub fn rederive_all(conn: &mut DbConnection, batch: i64, progress: impl Fn(usize)) -> QueryResult<usize> {
-    let Some(mut after) = rederivation_due(conn)? else {
+    let Some(after) = rederivation_due(conn)? else {
         return Ok(0);
     };
-    let mut total = 0;
-    loop {
-        let (done, last) = rederive_batch(conn, after, batch)?;
-        if done == 0 {
-            return Ok(total);
-        }
-        total += done;
-        progress(total);
-        after = last;
-    }
+    db::resumable_batches(conn, after, |conn, after| rederive_batch(conn, after, batch), record_rederivation, progress)
 }
 
 /// The rule a stored deadline was computed with. A deadline whose rule is not in the table (a

@@ -40,7 +40,7 @@ fn checked(
         .into_iter()
         .filter(|row| Some(row.id) != except)
         .map(|row| row.engine_event())
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Vec<_>>();
     let candidate = super::events::ProcedureEvent {
         id: String::new(),
         kind: fields.kind,
@@ -110,7 +110,7 @@ pub async fn record(
                             .on(row.id)
                             .for_client(client.id),
                     )?;
-                    Ok(created(client_id, row.view()?))
+                    Ok(created(client_id, row.view()))
                 },
             )
         })
@@ -152,8 +152,7 @@ fn timeline_of(
     client_id: Id,
 ) -> Result<Vec<ProcedureEventView>, ApiError> {
     clients::authorized(conn, principal, client_id, Action::ReadProcedure)?;
-    let events =
-        queries::events_of_client(conn, client_id)?.into_iter().map(EventRow::view).collect::<Result<Vec<_>, _>>()?;
+    let events = queries::events_of_client(conn, client_id)?.into_iter().map(EventRow::view).collect::<Vec<_>>();
     audit::record(conn, Event::new(&principal.actor, "procedure_event.list", RESOURCE).for_client(client_id))?;
     Ok(events)
 }
@@ -193,7 +192,7 @@ pub async fn correct(
             let current =
                 queries::find_event(conn, client_id, event_id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
             let mut errors = FieldErrors::default();
-            let input = patch.apply(current.input()?, &mut errors);
+            let input = patch.apply(current.input(), &mut errors);
             errors.finish(|| Some(()))?;
             let fields = checked(conn, &client, &input, Some(event_id))?;
             db::transaction(conn, |conn| {
@@ -203,7 +202,7 @@ pub async fn correct(
                     conn,
                     Event::new(&principal.actor, "procedure_event.update", RESOURCE).on(event_id).for_client(client_id),
                 )?;
-                Ok(row.view()?)
+                Ok(row.view())
             })
         })
         .await?;

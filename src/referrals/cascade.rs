@@ -131,7 +131,6 @@ fn remove_shared_fields(
     partner_client_id: Id,
     actor: &Actor,
 ) -> Result<(), ApiError> {
-    let shared_fields: Vec<String> = db::decode_list(&referral.shared_fields)?;
     // A concurrent change of the record wins the version; then the change is made on top of it.
     for _ in 0..5 {
         let Some(current) = crate::clients::queries::find(conn, partner_client_id)? else {
@@ -140,7 +139,7 @@ fn remove_shared_fields(
         if current.status == ClientStatus::Erased {
             return Ok(());
         }
-        let fields = stripped(&current, &shared_fields)?;
+        let fields = stripped(&current, &referral.shared_fields)?;
         if crate::clients::queries::update(conn, &current, current.version, &fields)?.is_some() {
             let event = Event::new(actor, "client.shared_fields_removed", crate::clients::RESOURCE)
                 .on(partner_client_id)
@@ -154,7 +153,7 @@ fn remove_shared_fields(
 }
 
 fn stripped(current: &ClientRow, shared_fields: &[String]) -> Result<crate::clients::model::ClientFields, ApiError> {
-    let input = shared::without_shared(current.input()?, shared_fields, shared::PLACEHOLDER);
+    let input = shared::without_shared(current.input(), shared_fields, shared::PLACEHOLDER);
     input.parse(crate::domain::today()).map_err(|errors| {
         ApiError::Internal(anyhow::anyhow!("a partner's record without the shared fields is invalid: {errors:?}"))
     })

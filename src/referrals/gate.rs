@@ -8,8 +8,8 @@ use super::model::ReferralInput;
 use super::shared;
 use crate::clients::model::ClientRow;
 use crate::consents::model::{ConsentPurpose, ConsentScope};
-use crate::db::{self, DbConnection};
-use crate::domain::{self, bounded_text};
+use crate::db::DbConnection;
+use crate::domain::bounded_text;
 use crate::http::{ApiError, FieldErrors};
 use crate::organisations;
 
@@ -26,8 +26,7 @@ pub fn check(
     let reason = errors.check("reason", bounded_text(&input.reason, 1, 2000));
     match organisations::queries::find(conn, input.to_organisation_id)? {
         Some(partner) if partner.active && partner.id != client.organisation_id => {
-            let services: Vec<domain::SessionKind> = db::decode_list(&partner.services)?;
-            if !services.contains(&input.service) {
+            if !partner.services.contains(&input.service) {
                 errors.add("service", "the partner does not offer this service");
             }
         }
@@ -39,7 +38,7 @@ pub fn check(
                 && consent.purpose == ConsentPurpose::SharingWithPartner
                 && consent.partner_id == Some(input.to_organisation_id) =>
         {
-            db::decode_list(&consent.scope)?
+            consent.scope
         }
         _ => {
             return Err(ApiError::unprocessable(

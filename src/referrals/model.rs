@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::{referral_events, referrals};
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::{SessionKind, closed_list};
 
 closed_list! { Urgency { Routine, Urgent, Emergency } }
@@ -36,7 +36,8 @@ pub struct ReferralRow {
     pub service: SessionKind,
     pub urgency: Urgency,
     pub reason: String,
-    pub shared_fields: String,
+    #[diesel(deserialize_as = List<String>)]
+    pub shared_fields: Vec<String>,
     pub consent_id: Id,
     pub status: ReferralStatus,
     pub status_reason_code: Option<String>,
@@ -82,8 +83,8 @@ impl ReferralRow {
         Ok(Referral {
             service: self.service()?,
             urgency: self.urgency,
-            shared_fields: db::decode_list(&self.shared_fields)?,
             due_today: self.is_due_on(today, status),
+            shared_fields: self.shared_fields,
             status,
             id: self.id,
             client_id: for_sender.then_some(self.client_id),

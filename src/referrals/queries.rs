@@ -8,7 +8,7 @@ use super::model::{EventRow, Mailbox, ReferralEventKind, ReferralRow, ReferralSt
 use super::shared::{SharedClient, Source};
 use crate::clients;
 use crate::db::schema::{referral_events, referral_feed, referrals};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::domain::SessionKind;
 use crate::http::pagination::PageRequest;
 use crate::notifications::EventType;
@@ -117,7 +117,7 @@ pub fn insert_at(conn: &mut DbConnection, new: NewReferral<'_>, now: NaiveDateTi
             referrals::service.eq(new.service),
             referrals::urgency.eq(new.urgency),
             referrals::reason.eq(new.reason),
-            referrals::shared_fields.eq(db::encode_list(new.shared_fields)?),
+            referrals::shared_fields.eq(List::of(new.shared_fields)),
             referrals::consent_id.eq(new.consent_id),
             referrals::status.eq(ReferralStatus::Pending),
             referrals::respond_by.eq(new.respond_by),
@@ -322,6 +322,6 @@ pub fn shared_client(
         return Ok(None);
     };
     let deadlines = crate::procedure::queries::open_deadlines_of_client(conn, client.id, today)?;
-    let source = Source { input: client.input()?, procedure_stage: client.procedure_stage.clone(), deadlines };
-    Ok(Some(SharedClient::of(source, &db::decode_list::<String>(&row.shared_fields)?)))
+    let source = Source { input: client.input(), procedure_stage: client.procedure_stage.clone(), deadlines };
+    Ok(Some(SharedClient::of(source, &row.shared_fields)))
 }

@@ -184,9 +184,11 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
         .first(conn)?;
     // A city is typed freely: reports name only the organisation's own cities, the rest as
     // "other", so that nothing typed there reaches a report.
-    let cities: Vec<String> = crate::db::decode_list(
-        &organisations::table.find(scope.organisation_id).select(organisations::cities).first::<String>(conn)?,
-    )?;
+    let cities: Vec<String> = organisations::table
+        .find(scope.organisation_id)
+        .select(organisations::cities)
+        .first::<crate::db::List<String>>(conn)?
+        .into();
     let appointment_outcomes: Vec<(String, String, String, i64)> = appointments::table
         .filter(appointments::organisation_id.eq(scope.organisation_id))
         .filter(appointments::starts_at.ge(scope.from))

@@ -175,7 +175,7 @@ fn listed_city(
     let key = domain::names::fold(asked);
     let mut cities = Vec::new();
     for organisation in reported {
-        cities.extend(db::decode_list::<String>(&organisation.cities)?);
+        cities.extend(organisation.cities.iter().cloned());
     }
     if let Some(city) = cities.iter().find(|city| domain::names::fold(city) == key) {
         return Ok(Some(city.clone()));

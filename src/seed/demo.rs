@@ -772,7 +772,7 @@ fn record_timeline(
         };
         check_order(&recorded, &candidate).map_err(|message| anyhow::anyhow!("an invented timeline: {message}"))?;
         let row = procedure::insert_event(conn, client_id, organisation_id, recorded_by, &fields)?;
-        recorded.push(row.engine_event()?);
+        recorded.push(row.engine_event());
     }
     procedure::rederive(conn, client_id, organisation_id)?;
     Ok(recorded.len())

@@ -152,7 +152,7 @@ pub fn counselors(conn: &mut DbConnection, organisation: &OrganisationRow) -> an
             .map_err(|e| anyhow::anyhow!("a synthetic counselor's e-mail address {e}"))?;
         match users::find_by_email(conn, &email.key())? {
             Some(user) if user.organisation_id == Some(organisation.id) && user.role == Role::Counselor => {
-                found.push(Counselor { id: user.id, specialties: crate::db::decode_list(&user.specialties)? });
+                found.push(Counselor { id: user.id, specialties: user.specialties });
             }
             Some(_) => {
                 bail!("{} belongs to another organisation or role; choose another --organisation", email.as_str())

@@ -181,7 +181,7 @@ pub fn synthetic(pool: &DbPool, master: &MasterKeys, options: &SyntheticOptions)
     let (sessions, counselors_created) = if options.sessions_per_client > 0 && options.clients > 0 {
         let (counselors, created) =
             db::transaction(&mut conn, |conn| seeded_sessions::counselors(conn, &organisation))?;
-        let cities: Vec<String> = db::decode_list(&organisation.cities)?;
+        let cities = organisation.cities.clone();
         (Some(SessionPlan::new(options.sessions_per_client, counselors, cities, db::now())?), created)
     } else {
         (None, 0)
@@ -506,7 +506,7 @@ fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>)
             clients::created_at.eq(now),
             clients::updated_at.eq(now),
             clients::version.eq(1),
-            clients_queries::field_values(&client.fields)?,
+            clients_queries::field_values(&client.fields),
         ));
     }
     insert_rows!(conn, clients::table, client_rows, CLIENT_COLUMNS);

@@ -390,8 +390,7 @@ pub async fn update(
             errors.finish(|| Some(()))?;
             // The author's specialties decide which kinds the session may have.
             let author_specialties = crate::users::queries::find(conn, current.counselor_id)?
-                .map(|author| db::decode_list(&author.specialties))
-                .transpose()?
+                .map(|author| author.specialties)
                 .unwrap_or_default();
             let fields = input
                 .parse(current.client_id, &author_specialties, crate::clock::now())

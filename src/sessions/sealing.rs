@@ -11,7 +11,7 @@ use super::model::{Details, SessionDetails, SessionRow};
 use crate::crypto::keys::{self, KeyError};
 use crate::crypto::{CryptoError, DataKey, MasterKeys, SessionField};
 use crate::db::schema::{clients, sessions};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::domain::client::ClientStatus;
 
 /// Seals the fields of one session, creating the client's data key for the first field that is
@@ -86,7 +86,7 @@ const PLAINTEXT_BATCH: i64 = 500;
 /// `sessions_details_in_clear`, so that both databases answer from the index.
 const IN_CLEAR: &str = "(sessions.summary IS NOT NULL OR sessions.topics <> '[]')";
 
-type PlaintextRow = (Id, Id, i32, String, Option<String>, ClientStatus);
+type PlaintextRow = (Id, Id, i32, List<String>, Option<String>, ClientStatus);
 
 /// Seals the summaries and topics still held in clear (written before they were encrypted) and
 /// empties those columns, a batch per transaction, so an interrupted run resumes where it
@@ -120,7 +120,7 @@ fn seal_plaintext_batch(conn: &mut DbConnection, master: &MasterKeys, batch: i64
         .load(conn)?;
     let mut opened: HashMap<Id, DataKey> = HashMap::new();
     for (id, client_id, version, topics, summary, status) in &rows {
-        let details = SessionDetails { summary: summary.clone(), topics: db::decode_list(topics)? };
+        let details = SessionDetails { summary: summary.clone(), topics: topics.0.clone() };
         // An erased client's record is a tombstone: its plaintext goes, and it gets no new key.
         let sealed = if details.is_empty() || *status == ClientStatus::Erased {
             None

@@ -48,7 +48,7 @@ fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Ac
 fn check(conn: &mut DbConnection, organisation_id: Id, fields: &TaskFields) -> Result<(), ApiError> {
     let mut errors = FieldErrors::default();
     if let Some(assignee_id) = fields.assignee_id {
-        let assignee = users::queries::find(conn, assignee_id)?.map(|user| user.as_caller()).transpose()?.flatten();
+        let assignee = users::queries::find(conn, assignee_id)?.and_then(|user| user.as_caller());
         let fits = assignee.is_some_and(|assignee| {
             policy::decide(assignee, Action::TakeTasks, Target::organisation(organisation_id)) == Decision::Allow
         });

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::enrolment::Enrolment;
 use crate::db::schema::users;
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::{Role, SessionKind};
 use crate::http::patch::Patch;
 
@@ -20,7 +20,8 @@ pub struct UserRow {
     pub email_key: String,
     pub display_name: String,
     pub role: Role,
-    pub specialties: String,
+    #[diesel(deserialize_as = List<SessionKind>)]
+    pub specialties: Vec<SessionKind>,
     pub active: bool,
     pub password_hash: String,
     pub created_at: NaiveDateTime,
@@ -61,32 +62,21 @@ pub struct User {
 }
 
 impl UserRow {
-    pub fn role(&self) -> QueryResult<Role> {
-        Ok(self.role)
-    }
-
-    pub fn specialties(&self) -> QueryResult<Vec<SessionKind>> {
-        db::decode_list(&self.specialties)
-    }
-
     /// The user as the policy table sees them, for rules about who may be given work (a
     /// caseload, an appointment, a task): `None` for a deactivated user, who is given none.
-    pub fn as_caller(&self) -> QueryResult<Option<crate::policy::Caller>> {
-        if !self.active {
-            return Ok(None);
-        }
-        Ok(Some(crate::policy::Caller {
+    pub fn as_caller(&self) -> Option<crate::policy::Caller> {
+        self.active.then(|| crate::policy::Caller {
             role: self.role,
             organisation_id: self.organisation_id,
             user_id: Some(self.id),
-            specialties: crate::domain::Specialties::of(&self.specialties()?),
-        }))
+            specialties: crate::domain::Specialties::of(&self.specialties),
+        })
     }
 
-    pub fn view(self, pending_specialties: Vec<SessionKind>) -> QueryResult<User> {
-        Ok(User {
-            role: self.role()?,
-            specialties: self.specialties()?,
+    pub fn view(self, pending_specialties: Vec<SessionKind>) -> User {
+        User {
+            role: self.role,
+            specialties: self.specialties,
             pending_specialties,
             enrolled: !self.password_hash.is_empty(),
             id: self.id,
@@ -99,7 +89,7 @@ impl UserRow {
             last_login_at: self.last_login_at.map(|at| at.and_utc()),
             version: self.version,
             failed_sign_ins_since_last_login: None,
-        })
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::model::UserRow;
 use crate::db::schema::users;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::domain::{Email, Role, SessionKind};
 use crate::http::pagination::PageRequest;
 
@@ -37,7 +37,7 @@ pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<UserRow> {
             users::email_key.eq(user.email.key()),
             users::display_name.eq(&user.display_name),
             users::role.eq(user.role),
-            users::specialties.eq(db::encode_list(&user.specialties)?),
+            users::specialties.eq(List::of(&user.specialties)),
             users::active.eq(true),
             users::password_hash.eq(&user.password_hash),
             users::created_at.eq(now),
@@ -86,7 +86,7 @@ pub fn update(
         .set((
             users::display_name.eq(display_name),
             users::role.eq(role),
-            users::specialties.eq(db::encode_list(specialties)?),
+            users::specialties.eq(List::of(specialties)),
             users::active.eq(active),
             users::updated_at.eq(db::now().naive_utc()),
             users::version.eq(expected_version + 1),
@@ -109,7 +109,7 @@ pub fn set_password(conn: &mut DbConnection, id: Id, password_hash: &str) -> Que
 /// Adds a specialty to a user's list (a confirmed grant).
 pub fn add_specialty(conn: &mut DbConnection, id: Id, specialty: SessionKind) -> QueryResult<usize> {
     let Some(user) = find(conn, id)? else { return Ok(0) };
-    let mut specialties: Vec<SessionKind> = db::decode_list(&user.specialties)?;
+    let mut specialties = user.specialties;
     if specialties.contains(&specialty) {
         return Ok(0);
     }
@@ -120,7 +120,7 @@ pub fn add_specialty(conn: &mut DbConnection, id: Id, specialty: SessionKind) ->
 pub fn set_specialties(conn: &mut DbConnection, id: Id, specialties: &[SessionKind]) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
-            users::specialties.eq(db::encode_list(specialties)?),
+            users::specialties.eq(List::of(specialties)),
             users::updated_at.eq(db::now().naive_utc()),
             users::version.eq(users::version + 1),
         ))

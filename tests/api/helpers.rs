@@ -154,7 +154,18 @@ impl TestApp {
     pub async fn spawn_with(customise: impl FnOnce(&mut HashMap<String, String>)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let (database_url, database) = fresh_database(data_dir.path());
-        Self::start(database_url, database, data_dir, customise).await
+        Self::start(database_url, database, data_dir, customise, |_| {}).await
+    }
+
+    /// Starts the app with one more background job under its supervisor, beside its own.
+    pub async fn spawn_with_job<F, J>(job: &'static str, start: F) -> Self
+    where
+        F: Fn() -> J + Send + 'static,
+        J: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let data_dir = tempfile::tempdir().unwrap();
+        let (database_url, database) = fresh_database(data_dir.path());
+        Self::start(database_url, database, data_dir, |_| {}, |application| application.supervise(job, start)).await
     }
 
     /// A second API instance on this app's database (as behind a load balancer).
@@ -165,7 +176,7 @@ impl TestApp {
     /// Another instance on this app's database, with changed configuration.
     pub async fn sibling_with(&self, customise: impl FnOnce(&mut HashMap<String, String>)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        Self::start(self.database_url.clone(), TestDatabase::Borrowed, data_dir, customise).await
+        Self::start(self.database_url.clone(), TestDatabase::Borrowed, data_dir, customise, |_| {}).await
     }
 
     /// The configuration variables of an instance on this app's database.
@@ -179,11 +190,13 @@ impl TestApp {
         database: TestDatabase,
         data_dir: tempfile::TempDir,
         customise: impl FnOnce(&mut HashMap<String, String>),
+        prepare: impl FnOnce(&mut Application),
     ) -> Self {
         let mut vars = base_vars(&database_url, data_dir.path());
         customise(&mut vars);
         let config = Config::from_vars(&vars).unwrap();
-        let application = Application::build(config).await.unwrap();
+        let mut application = Application::build(config).await.unwrap();
+        prepare(&mut application);
         let address = format!("http://127.0.0.1:{}", application.port());
         let pool = application.pool().clone();
         let clock = application.clock().clone();

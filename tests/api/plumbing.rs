@@ -18,6 +18,43 @@ async fn ready_reports_a_reachable_database() {
 }
 
 #[tokio::test]
+async fn ready_names_a_background_job_that_stopped_until_it_runs_again() {
+    // The job runs until it is told to stop; told so, each restart of it ends at once.
+    let (stop, told) = tokio::sync::watch::channel(false);
+    let app = TestApp::spawn_with_job("mailbox sweep", move || {
+        let mut told = told.clone();
+        async move {
+            let _ = told.wait_for(|stop| *stop).await;
+        }
+    })
+    .await;
+    assert_eq!(app.get("/health/ready").send().await.unwrap().status(), StatusCode::OK);
+
+    stop.send_replace(true);
+    let response = ready_until(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    let problem = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "job_stopped").await;
+    assert!(problem["detail"].as_str().unwrap().contains("mailbox sweep"), "{problem}");
+
+    // Its next restart runs on: ready again.
+    stop.send_replace(false);
+    assert_eq!(ready_until(&app, StatusCode::OK).await.status(), StatusCode::OK);
+}
+
+/// `/health/ready` once it answers `status`, or its answer when that has not happened within
+/// 20 seconds.
+async fn ready_until(app: &TestApp, status: StatusCode) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let response = app.get("/health/ready").send().await.unwrap();
+        if response.status() == status || std::time::Instant::now() > deadline {
+            return response;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = TestApp::spawn().await;
     let response = app.get("/health/live").send().await.unwrap();

@@ -138,7 +138,7 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
     let today = casebridge::domain::today();
     let (expected, stored) = app.db(|conn| {
         let row = casebridge::clients::queries::find(conn, target.id).unwrap().unwrap();
-        let fields = row.input().unwrap().parse(today).unwrap();
+        let fields = row.input().parse(today).unwrap();
         let stored_tokens: Vec<String> = client_name_tokens::table
             .filter(client_name_tokens::client_id.eq(target.id))
             .order(client_name_tokens::token)
@@ -185,8 +185,7 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
             .first(conn)
             .unwrap();
         let row = casebridge::clients::queries::find(conn, client).unwrap().unwrap();
-        let identifiers: Vec<casebridge::clients::model::Identifier> = serde_json::from_str(&row.identifiers).unwrap();
-        (client.to_string(), identifiers.into_iter().find(|i| i.value.starts_with("DPU")).unwrap().value)
+        (client.to_string(), row.identifiers.into_iter().find(|i| i.value.starts_with("DPU")).unwrap().value)
     });
     let by_identifier = search_all(&app, &counselor, &[("q", &case_number)]).await;
     assert_eq!(ids(&by_identifier), BTreeSet::from([with_case_number]));
@@ -430,7 +429,7 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
         let mut without_timeline = 0;
         for (client_id, _, stage) in &all {
             let events: Vec<_> =
-                events_of_client(conn, *client_id).unwrap().iter().map(|row| row.engine_event().unwrap()).collect();
+                events_of_client(conn, *client_id).unwrap().iter().map(|row| row.engine_event()).collect();
             if events.is_empty() {
                 without_timeline += 1;
             }
@@ -480,7 +479,6 @@ const WORKING_DAYS: (u32, u32) = (2, 10);
 
 #[tokio::test]
 async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_on_a_valid_consent() {
-    use casebridge::consents::model::ConsentScope;
     use casebridge::referrals::model::ReferralRow;
     let app = TestApp::spawn().await;
     let report = app.db(|conn| demo(conn, &master_keys(), 7, WORKING_DAYS).unwrap());
@@ -533,9 +531,8 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
         assert_eq!(consent.purpose.code(), "sharing_with_partner");
         assert_eq!(consent.partner_id, Some(row.to_organisation_id));
         assert!(consent.is_valid_on(sent_on) && consent.is_valid_on(today), "consent of referral {}", row.id);
-        let scope: Vec<ConsentScope> = casebridge::db::decode_list(&consent.scope).unwrap();
-        let shared: Vec<String> = casebridge::db::decode_list(&row.shared_fields).unwrap();
-        assert_eq!(casebridge::referrals::shared::check(&shared, &scope), Ok(shared.clone()));
+        let (scope, shared) = (&consent.scope, &row.shared_fields);
+        assert_eq!(casebridge::referrals::shared::check(shared, scope), Ok(shared.clone()));
         assert_eq!(row.respond_by, casebridge::referrals::respond_by(row.urgency, sent_on, WORKING_DAYS));
         let linked = matches!(row.status.code(), "accepted" | "completed") || row.accepted_at.is_some();
         assert_eq!(row.partner_client_id.is_some(), linked, "referral {} ({})", row.id, row.status.code());
