@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::EventType;
 use super::settings::Language;
 use crate::db::schema::{deadlines, deliveries, notification_settings, outbox_events, referrals, users, webhooks};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::domain::{Role, SessionKind, closed_list};
 use crate::procedure::calendar;
 use crate::referrals::lifecycle::{self, Move};
@@ -191,7 +191,7 @@ struct Audience {
 /// The active users of an organisation who act on its referrals and deadlines: its coordinators
 /// and its counselors of the matching specialty.
 fn staff_who_act(conn: &mut DbConnection, organisation_id: Id, specialty: SessionKind) -> QueryResult<Vec<Id>> {
-    let staff: Vec<(Id, Role, String)> = users::table
+    let staff: Vec<(Id, Role, List<SessionKind>)> = users::table
         .filter(users::organisation_id.eq(organisation_id))
         .filter(users::active.eq(true))
         .filter(users::role.eq_any([Role::Coordinator, Role::Counselor]))
@@ -199,7 +199,7 @@ fn staff_who_act(conn: &mut DbConnection, organisation_id: Id, specialty: Sessio
         .load(conn)?;
     let mut acting = Vec::new();
     for (id, role, specialties) in staff {
-        if role == Role::Coordinator || db::decode_list::<SessionKind>(&specialties)?.contains(&specialty) {
+        if role == Role::Coordinator || specialties.0.contains(&specialty) {
             acting.push(id);
         }
     }
@@ -254,13 +254,13 @@ fn wanting_email(conn: &mut DbConnection, candidates: Vec<Id>, event_type: Event
     if candidates.is_empty() {
         return Ok(candidates);
     }
-    let settings: Vec<(Id, String)> = notification_settings::table
+    let settings: Vec<(Id, List<EventType>)> = notification_settings::table
         .filter(notification_settings::user_id.eq_any(&candidates))
         .select((notification_settings::user_id, notification_settings::email_off))
         .load(conn)?;
     let mut muted = Vec::new();
     for (user_id, off) in settings {
-        if db::decode_list::<EventType>(&off)?.contains(&event_type) {
+        if off.0.contains(&event_type) {
             muted.push(user_id);
         }
     }
@@ -272,14 +272,14 @@ fn subscribed(conn: &mut DbConnection, audience: &Audience, event_type: EventTyp
     if let Some(webhook_id) = audience.webhook {
         return webhooks::table.find(webhook_id).select(webhooks::id).load(conn);
     }
-    let candidates: Vec<(Id, String)> = webhooks::table
+    let candidates: Vec<(Id, List<EventType>)> = webhooks::table
         .filter(webhooks::organisation_id.eq_any(&audience.organisations))
         .filter(webhooks::active.eq(true))
         .select((webhooks::id, webhooks::event_types))
         .load(conn)?;
     let mut ids = Vec::new();
     for (id, types) in candidates {
-        if db::decode_list::<EventType>(&types)?.contains(&event_type) {
+        if types.0.contains(&event_type) {
             ids.push(id);
         }
     }

@@ -13,7 +13,7 @@ use super::EventType;
 use crate::audit::{self, Event};
 use crate::auth::SignedIn;
 use crate::db::schema::notification_settings;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::domain::closed_list;
 use crate::http::ApiError;
 use crate::http::Problem;
@@ -58,13 +58,13 @@ pub struct NotificationSettingsPatch {
 }
 
 fn load(conn: &mut DbConnection, user_id: Id) -> QueryResult<(Language, Vec<EventType>)> {
-    let stored: Option<(Language, String)> = notification_settings::table
+    let stored: Option<(Language, List<EventType>)> = notification_settings::table
         .find(user_id)
         .select((notification_settings::language, notification_settings::email_off))
         .first(conn)
         .optional()?;
     match stored {
-        Some((language, off)) => Ok((language, db::decode_list(&off)?)),
+        Some((language, off)) => Ok((language, off.into())),
         None => Ok((Language::default(), Vec::new())),
     }
 }
@@ -136,13 +136,12 @@ pub async fn update(
                     }
                 }
                 off.sort();
-                let stored = db::encode_list(&off)?;
                 diesel::delete(notification_settings::table.find(principal.user_id)).execute(conn)?;
                 diesel::insert_into(notification_settings::table)
                     .values((
                         notification_settings::user_id.eq(principal.user_id),
                         notification_settings::language.eq(language),
-                        notification_settings::email_off.eq(stored),
+                        notification_settings::email_off.eq(List::of(&off)),
                     ))
                     .execute(conn)?;
                 audit::record(

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::webhooks;
-use crate::db::{self, Id};
+use crate::db::{Id, List};
 use crate::domain::optional_text;
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
@@ -20,7 +20,8 @@ pub struct WebhookRow {
     pub id: Id,
     pub organisation_id: Id,
     pub url: String,
-    pub event_types: String,
+    #[diesel(deserialize_as = List<EventType>)]
+    pub event_types: Vec<EventType>,
     pub description: Option<String>,
     pub active: bool,
     pub disabled_reason: Option<String>,
@@ -31,13 +32,9 @@ pub struct WebhookRow {
 }
 
 impl WebhookRow {
-    pub fn event_types(&self) -> QueryResult<Vec<EventType>> {
-        db::decode_list(&self.event_types)
-    }
-
-    pub fn view(self) -> QueryResult<Webhook> {
-        Ok(Webhook {
-            event_types: self.event_types()?,
+    pub fn view(self) -> Webhook {
+        Webhook {
+            event_types: self.event_types,
             id: self.id,
             organisation_id: self.organisation_id,
             url: self.url,
@@ -48,16 +45,16 @@ impl WebhookRow {
             updated_at: self.updated_at.and_utc(),
             version: self.version,
             secret: None,
-        })
+        }
     }
 
-    pub fn input(&self) -> QueryResult<WebhookInput> {
-        Ok(WebhookInput {
+    pub fn input(&self) -> WebhookInput {
+        WebhookInput {
             url: self.url.clone(),
-            event_types: self.event_types()?,
+            event_types: self.event_types.clone(),
             description: self.description.clone(),
             active: self.active,
-        })
+        }
     }
 }
 

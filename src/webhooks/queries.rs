@@ -6,7 +6,7 @@ use super::model::{Delivery, DeliveryFilter, WebhookFields, WebhookRow};
 use crate::crypto::MasterKeys;
 use crate::crypto::keys::KeyError;
 use crate::db::schema::{deliveries, outbox_events, webhooks};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, List};
 use crate::http::pagination::PageRequest;
 use crate::notifications::EventType;
 use crate::notifications::dispatcher::webhook_label;
@@ -40,7 +40,7 @@ pub fn insert(
             webhooks::id.eq(id),
             webhooks::organisation_id.eq(organisation_id),
             webhooks::url.eq(&fields.url),
-            webhooks::event_types.eq(db::encode_list(&fields.event_types)?),
+            webhooks::event_types.eq(List::of(&fields.event_types)),
             webhooks::description.eq(&fields.description),
             webhooks::secret_master_key_id.eq(secret.master_key_id),
             webhooks::secret_sealed.eq(secret.sealed),
@@ -67,7 +67,7 @@ pub fn update(
         .filter(webhooks::version.eq(expected_version))
         .set((
             webhooks::url.eq(&fields.url),
-            webhooks::event_types.eq(db::encode_list(&fields.event_types)?),
+            webhooks::event_types.eq(List::of(&fields.event_types)),
             webhooks::description.eq(&fields.description),
             webhooks::active.eq(fields.active),
             webhooks::disabled_reason.eq(disabled_reason),

@@ -121,7 +121,7 @@ pub async fn create(
                         SealedSecret { master_key_id, sealed },
                     )?;
                     audit::record(conn, event(&principal, "webhook.create", &row))?;
-                    let webhook = Webhook { secret: Some(signing::display(&secret)), ..row.view()? };
+                    let webhook = Webhook { secret: Some(signing::display(&secret)), ..row.view() };
                     Ok(created(webhook))
                 },
             )
@@ -135,7 +135,7 @@ fn created(webhook: Webhook) -> Created<Webhook> {
 }
 
 fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Webhook, ApiError> {
-    Ok(authorized(conn, principal, id)?.view()?)
+    Ok(authorized(conn, principal, id)?.view())
 }
 
 /// The webhooks of the caller's organisation, by id.
@@ -161,7 +161,7 @@ pub async fn list(
         .run(&state.pool, move |conn, principal| {
             let organisation_id = own_organisation(conn, &principal)?;
             let rows = queries::list(conn, organisation_id, page)?;
-            let items = rows.into_iter().map(WebhookRow::view).collect::<Result<Vec<_>, _>>()?;
+            let items: Vec<Webhook> = rows.into_iter().map(WebhookRow::view).collect();
             Ok(Page::from_rows(items, page, |w| w.id, |w| w))
         })
         .await?;
@@ -231,13 +231,13 @@ pub async fn update(
         .run(&state.pool, move |conn, principal| {
             let current = authorized(conn, &principal, id)?;
             let mut errors = FieldErrors::default();
-            let input = patch.apply(current.input()?, &mut errors);
+            let input = patch.apply(current.input(), &mut errors);
             errors.finish(|| Some(()))?;
             let fields = input.parse(allow_private).map_err(FieldErrors::into_error)?;
             db::transaction(conn, |conn| {
                 let row = queries::update(conn, &current, if_match.0, &fields)?.ok_or_else(IfMatch::stale)?;
                 audit::record(conn, event(&principal, "webhook.update", &row))?;
-                Ok(row.view()?)
+                Ok(row.view())
             })
         })
         .await?;
