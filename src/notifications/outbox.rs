@@ -358,6 +358,9 @@ pub struct Attempt {
     pub recipient: Recipient,
 }
 
+/// A claimed delivery: its id, attempts before this one, creation, webhook or user, and event.
+type Claimed = (Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id);
+
 /// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
 /// attempt moved `lease` ahead, in one transaction that other instances skip past.
 pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<Vec<Attempt>> {
@@ -368,7 +371,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
     if !diesel::select(diesel::dsl::exists(due)).get_result::<bool>(conn)? {
         return Ok(Vec::new());
     }
-    let claimed: Vec<(Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id)> = db::transaction(conn, |conn| {
+    let claimed: Vec<Claimed> = db::transaction(conn, |conn| {
         let now = db::now().naive_utc();
         let query = deliveries::table
             .filter(deliveries::status.eq(DeliveryStatus::Pending))
@@ -383,7 +386,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
                 deliveries::user_id,
                 deliveries::event_id,
             ));
-        let due: Vec<(Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id)> = match conn {
+        let due: Vec<Claimed> = match conn {
             DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
             DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
         };

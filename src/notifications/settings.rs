@@ -24,6 +24,8 @@ closed_list! {
     Language { Pl, En, Uk, Ru }
 }
 
+// closed_list! takes no attributes on variants, so `#[default]` cannot be derived.
+#[allow(clippy::derivable_impls)]
 impl Default for Language {
     fn default() -> Self {
         Self::Pl
