@@ -9,6 +9,7 @@
 #   7. a mixed workload at 1 000 000 clients, with the API's memory and start-up time  mixed.sh
 #   8. documents: memory under ten concurrent 25 MiB uploads, download vs in process   documents.sh
 #   9. a counselor's agenda: first page with 5 000 appointments against an empty one     agenda.sh
+#  10. referral creation with webhooks being delivered against with none (the outbox)   outbox.sh
 # each on SQLite and on PostgreSQL.
 #
 # Everything listens on 127.0.0.1 and every load is bounded in time. Run from anywhere:
@@ -45,9 +46,10 @@ usage: bash benches/run.sh [options]
   --report-sessions N sessions under the indicator report, 10 per client (default: $REPORT_SESSIONS)
   --backends "…"      sqlite and/or postgres (default: $BACKENDS)
   --only "SECTION …"  run only these: auth (1–2), search (3), paths (4–5), report (6), mixed (7),
-                      documents (8), agenda (9)
-  --connections "N …" connections for the read and write paths (default: $PATH_CONNECTIONS)
-  --pairs N           runs side by side per ratio figure, one after the other: API and direct
+                      documents (8), agenda (9), outbox (10)
+  --connections "N …" connections for the read and write paths and the outbox (default: $PATH_CONNECTIONS)
+  --pairs N           runs side by side per ratio figure, one after the other: API and direct, with
+                      webhooks and without (outbox)
                       (read and write paths), alone and during a login flood (/auth/me); the
                       median is reported (default: $PATH_PAIRS)
   --duration S        seconds per latency measurement (default: $DURATION)
@@ -174,6 +176,9 @@ seed_unpinned() {
 cleanup() {
     if [ -n "$FLOOD_PID" ]; then
         kill "$FLOOD_PID" 2>/dev/null || true
+    fi
+    if declare -F outbox_receiver_stop >/dev/null; then
+        outbox_receiver_stop
     fi
     stop_server
     unpin_postgres
@@ -378,7 +383,7 @@ else
     BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/casebridge"
 fi
 
-for section in auth search paths report mixed documents agenda; do
+for section in auth search paths report mixed documents agenda outbox; do
     if [ "$ONLY" = all ] || [[ " $ONLY " == *" $section "* ]]; then
         # Search, the report and the mixed load run queries that PostgreSQL spreads over parallel
         # workers (a million clients, a million sessions): there it keeps all its cores, as its

@@ -12,11 +12,11 @@ use chrono::{TimeDelta, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use super::NotificationConfig;
 use super::address::{self, PublicResolver};
 use super::email::Mailer;
 use super::outbox::{self, Attempt, Outcome, Recipient};
 use super::signing;
+use super::{ATTEMPTS_PER_SLOT, NotificationConfig};
 use crate::clock::Clock;
 use crate::crypto::MasterKeys;
 use crate::db::{self, DbError, DbPool};
@@ -24,8 +24,6 @@ use crate::health::OutboxMetrics;
 
 /// Events fanned out per transaction.
 const FAN_OUT_BATCH: i64 = 200;
-/// How long a claimed delivery is left to the instance attempting it.
-const LEASE: TimeDelta = TimeDelta::seconds(120);
 /// The longest error text kept in the delivery log.
 const ERROR_CHARS: usize = 300;
 
@@ -97,10 +95,11 @@ impl Dispatcher {
     /// One round: fan out what waits, then attempt what is due. `true` when it found work.
     async fn round(&self) -> anyhow::Result<bool> {
         let email = self.mailer.is_some();
-        let batch = (self.config.concurrency * 4) as i64;
+        let batch = (self.config.concurrency * ATTEMPTS_PER_SLOT) as i64;
+        let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::MAX);
         let (fanned, attempts) = db::run(&self.pool, move |conn| -> Result<_, DbError> {
             let fanned = outbox::fan_out(conn, email, FAN_OUT_BATCH)?;
-            let attempts = outbox::claim_due(conn, LEASE, batch)?;
+            let attempts = outbox::claim_due(conn, lease, batch)?;
             Ok((fanned, attempts))
         })
         .await?;
@@ -271,5 +270,19 @@ mod tests {
             at += retry_pause(&config, attempts, 0.5);
         }
         assert!((10..=16).contains(&attempts), "{attempts}");
+    }
+
+    #[test]
+    fn a_lease_must_outlast_a_round_of_attempts() {
+        let vars = |timeout: &str, lease: &str| {
+            HashMap::from([
+                ("CASEBRIDGE_WEBHOOK_TIMEOUT_MS".to_owned(), timeout.to_owned()),
+                ("CASEBRIDGE_OUTBOX_LEASE_MS".to_owned(), lease.to_owned()),
+            ])
+        };
+        assert_eq!(NotificationConfig::from_vars(&HashMap::new()).unwrap().lease, Duration::from_secs(120));
+        assert_eq!(NotificationConfig::from_vars(&vars("2000", "9000")).unwrap().lease, Duration::from_secs(9));
+        let refused = NotificationConfig::from_vars(&vars("2000", "8000")).unwrap_err().to_string();
+        assert!(refused.contains("CASEBRIDGE_OUTBOX_LEASE_MS"), "{refused}");
     }
 }

@@ -41,6 +41,10 @@ closed_list! {
     }
 }
 
+/// Deliveries claimed per round for each request slot (`concurrency`): a round's requests run
+/// in up to this many turns, which the lease must outlast.
+pub const ATTEMPTS_PER_SLOT: usize = 4;
+
 /// How notifications go out, from the environment.
 #[derive(Debug, Clone)]
 pub struct NotificationConfig {
@@ -62,6 +66,11 @@ pub struct NotificationConfig {
     pub give_up_after: Duration,
     /// How often the dispatcher looks for work.
     pub poll_interval: Duration,
+    /// How long a claimed delivery is left to the instance attempting it. An instance that dies
+    /// mid-attempt leaves its deliveries untouched for this long, after which any instance
+    /// attempts them again; so it must outlast a whole round of attempts (see `ATTEMPTS_PER_SLOT`),
+    /// or a slow receiver would be sent one delivery by two instances at once.
+    pub lease: Duration,
     /// How often it looks at the calendar (answer dates and deadlines coming close).
     pub calendar_interval: Duration,
     /// Requests in flight at once, per instance.
@@ -101,9 +110,22 @@ impl NotificationConfig {
             longest_pause: millis("CASEBRIDGE_WEBHOOK_LONGEST_PAUSE_MS", 3 * 3600 * 1000)?,
             give_up_after: millis("CASEBRIDGE_WEBHOOK_GIVE_UP_AFTER_MS", 24 * 3600 * 1000)?,
             poll_interval: millis("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS", 1000)?,
+            lease: millis("CASEBRIDGE_OUTBOX_LEASE_MS", 120_000)?,
             calendar_interval: millis("CASEBRIDGE_OUTBOX_CALENDAR_INTERVAL_MS", 60_000)?,
             concurrency,
         })
+        .and_then(Self::lease_outlasts_a_round)
+    }
+
+    fn lease_outlasts_a_round(self) -> anyhow::Result<Self> {
+        let round = self.request_timeout.saturating_mul(ATTEMPTS_PER_SLOT as u32);
+        anyhow::ensure!(
+            self.lease > round,
+            "CASEBRIDGE_OUTBOX_LEASE_MS must be more than {ATTEMPTS_PER_SLOT} × CASEBRIDGE_WEBHOOK_TIMEOUT_MS \
+             ({} ms): a round attempts up to {ATTEMPTS_PER_SLOT} deliveries in turn per request slot",
+            round.as_millis()
+        );
+        Ok(self)
     }
 
     pub fn email_enabled(&self) -> bool {

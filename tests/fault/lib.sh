@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Helpers shared by the fault scripts in this folder (kill-during-writes.sh,
-# postgres-restart-during-writes.sh). Source it; it does nothing by itself.
+# postgres-restart-during-writes.sh, outbox-kill-and-receiver-down.sh). Source it; it does nothing
+# by itself.
 #
 # What it provides:
 #   - logging (log, pass, fail = fatal, check_fail = counted, the script goes on);
