@@ -24,6 +24,8 @@ use crate::health::OutboxMetrics;
 
 /// Events fanned out per transaction.
 const FAN_OUT_BATCH: i64 = 200;
+/// How often the gauges of `/metrics` are read from the outbox.
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// The longest error text kept in the delivery log.
 const ERROR_CHARS: usize = 300;
 
@@ -59,6 +61,7 @@ impl Dispatcher {
     /// Runs until the instance ends; a failed round is logged and the next one tries again.
     pub async fn run(self: Arc<Self>) {
         let mut calendar_due = Instant::now();
+        let mut gauges_due = Instant::now();
         loop {
             if Instant::now() >= calendar_due {
                 calendar_due = Instant::now() + self.config.calendar_interval;
@@ -66,8 +69,16 @@ impl Dispatcher {
                     tracing::warn!(error = %error, "the outbox could not look at the calendar");
                 }
             }
-            match self.clock.read_once(self.round()).await {
-                // More may be waiting: go on at once.
+            let round = self.clock.read_once(self.round()).await;
+            if Instant::now() >= gauges_due {
+                gauges_due = Instant::now() + GAUGES_EVERY;
+                if let Err(error) = self.refresh_gauges().await {
+                    tracing::debug!(error = %error, "the outbox gauges could not be read");
+                }
+            }
+            match round {
+                // A full batch: more is waiting, go on at once. Otherwise pause, so that the
+                // writes of a busy outbox come in batches rather than one per event.
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(error) => tracing::warn!(error = %error, "outbox round failed; trying again"),
@@ -83,7 +94,7 @@ impl Dispatcher {
             Ok(())
         })
         .await?;
-        self.refresh_gauges().await
+        Ok(())
     }
 
     async fn refresh_gauges(&self) -> anyhow::Result<()> {
@@ -92,7 +103,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// One round: fan out what waits, then attempt what is due. `true` when it found work.
+    /// One round: fan out what waits, then attempt what is due. `true` when a batch was full.
     async fn round(&self) -> anyhow::Result<bool> {
         let email = self.mailer.is_some();
         let batch = (self.config.concurrency * ATTEMPTS_PER_SLOT) as i64;
@@ -103,8 +114,9 @@ impl Dispatcher {
             Ok((fanned, attempts))
         })
         .await?;
-        if fanned == 0 && attempts.is_empty() {
-            return Ok(false);
+        let full = fanned as i64 == FAN_OUT_BATCH || attempts.len() as i64 == batch;
+        if attempts.is_empty() {
+            return Ok(full);
         }
         let outcomes: Vec<(Attempt, Outcome)> = stream::iter(attempts)
             .map(|attempt| async move {
@@ -124,15 +136,17 @@ impl Dispatcher {
                 tracing::warn!(delivery = %attempt.delivery_id, error = %error, "delivery failed for good");
             }
         }
+        // One write for the whole round.
         db::run(&self.pool, move |conn| -> Result<(), DbError> {
-            for (attempt, outcome) in &outcomes {
-                outbox::record(conn, attempt.delivery_id, outcome, now)?;
-            }
-            Ok(())
+            db::transaction(conn, |conn| {
+                for (attempt, outcome) in &outcomes {
+                    outbox::record(conn, attempt.delivery_id, outcome, now)?;
+                }
+                Ok(())
+            })
         })
         .await?;
-        self.refresh_gauges().await?;
-        Ok(true)
+        Ok(full)
     }
 
     /// Makes one attempt and says what became of it.

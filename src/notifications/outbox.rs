@@ -452,7 +452,7 @@ pub enum Outcome {
     },
 }
 
-/// Records an attempt's outcome at `at`.
+/// Records an attempt's outcome at `at`; call it in a transaction (a 410 writes three rows).
 pub fn record(conn: &mut DbConnection, delivery_id: Id, outcome: &Outcome, at: NaiveDateTime) -> QueryResult<()> {
     let target = deliveries::table.find(delivery_id);
     match outcome {
@@ -481,7 +481,7 @@ pub fn record(conn: &mut DbConnection, delivery_id: Id, outcome: &Outcome, at: N
             ))
             .execute(conn)
             .map(drop),
-        Outcome::Gone { webhook_id } => db::transaction(conn, |conn| {
+        Outcome::Gone { webhook_id } => {
             diesel::update(webhooks::table.find(webhook_id))
                 .set((
                     webhooks::active.eq(false),
@@ -505,7 +505,7 @@ pub fn record(conn: &mut DbConnection, delivery_id: Id, outcome: &Outcome, at: N
                 ))
                 .execute(conn)
                 .map(drop)
-        }),
+        }
     }
 }
 

@@ -556,7 +556,7 @@ async fn the_outbox_is_counted_on_metrics() {
     let metrics = loop {
         let metrics = app.get("/metrics").send().await.unwrap().text().await.unwrap();
         if metrics.contains("casebridge_outbox_deliveries{status=\"delivered\"} 1")
-            || started.elapsed() > Duration::from_secs(5)
+            || started.elapsed() > Duration::from_secs(15)
         {
             break metrics;
         }
