@@ -15,8 +15,8 @@ use crate::auth::SignedIn;
 use crate::db::schema::notification_settings;
 use crate::db::{self, DbConnection, Id, List};
 use crate::domain::closed_list;
-use crate::http::ApiError;
-use crate::http::Problem;
+use crate::http::patch::Patch;
+use crate::http::{ApiError, FieldErrors, Problem};
 use crate::state::AppState;
 
 closed_list! {
@@ -50,11 +50,12 @@ pub struct NotificationSettings {
 #[serde(deny_unknown_fields)]
 pub struct NotificationSettingsPatch {
     #[serde(default)]
-    pub language: Option<Language>,
+    #[schema(value_type = Option<Language>)]
+    pub language: Patch<Language>,
     /// Event types to turn e-mail on (`true`) or off (`false`) for.
     #[serde(default)]
     #[schema(value_type = Option<BTreeMap<String, bool>>)]
-    pub email: Option<BTreeMap<EventType, bool>>,
+    pub email: Patch<BTreeMap<EventType, bool>>,
 }
 
 fn load(conn: &mut DbConnection, user_id: Id) -> QueryResult<(Language, Vec<EventType>)> {
@@ -118,18 +119,33 @@ pub async fn update(
     body: web::Json<NotificationSettingsPatch>,
 ) -> Result<web::Json<NotificationSettings>, ApiError> {
     let patch = body.into_inner();
-    if patch.email.as_ref().is_some_and(|email| email.contains_key(&EventType::WebhookTest)) {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            "webhook_test is sent to its webhook only, never e-mailed",
-        ));
+    let mut errors = FieldErrors::default();
+    let chosen_language = match patch.language {
+        Patch::Null => {
+            errors.add("language", "cannot be null");
+            None
+        }
+        Patch::Absent => None,
+        Patch::Value(language) => Some(language),
+    };
+    let email = match patch.email {
+        Patch::Null => {
+            errors.add("email", "cannot be null");
+            BTreeMap::new()
+        }
+        Patch::Absent => BTreeMap::new(),
+        Patch::Value(email) => email,
+    };
+    if email.contains_key(&EventType::WebhookTest) {
+        errors.add("email", "webhook_test is sent to its webhook only, never e-mailed");
     }
+    errors.finish(|| Some(()))?;
     let settings = signed_in
         .run(&state.pool, move |conn, principal| {
             db::transaction(conn, |conn| {
                 let (language, mut off) = load(conn, principal.user_id)?;
-                let language = patch.language.unwrap_or(language);
-                for (event_type, wanted) in patch.email.iter().flatten() {
+                let language = chosen_language.unwrap_or(language);
+                for (event_type, wanted) in &email {
                     off.retain(|muted| muted != event_type);
                     if !wanted {
                         off.push(*event_type);

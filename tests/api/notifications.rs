@@ -222,8 +222,11 @@ async fn notification_settings_default_to_polish_and_every_event() {
         let response = set_notifications(&app, &p.pfm_counselor.token, bad.clone()).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
-    let test = set_notifications(&app, &p.pfm_counselor.token, json!({"email": {"webhook_test": false}})).await;
-    assert_problem(test, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    for refused in [json!({"email": {"webhook_test": false}}), json!({"language": null}), json!([null, null])] {
+        let response = set_notifications(&app, &p.pfm_counselor.token, refused.clone()).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
 
     let changed = set_notifications(&app, &p.pfm_counselor.token, json!({"language": "ru"})).await;
     assert_eq!(body::<Value>(changed).await["language"], "ru");
