@@ -1,7 +1,7 @@
 //! The one permission table: role × action → scope. Every handler asks `decide`; nothing else
 //! in the code compares roles. What is not in the table is denied.
 
-use crate::db::Id;
+use crate::db::{OrganisationId, UserId};
 use crate::domain::{Role, SessionKind, Specialties};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -304,8 +304,8 @@ pub fn within_window(action: Action, written_at: chrono::NaiveDateTime, now: chr
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
     pub role: Role,
-    pub organisation_id: Option<Id>,
-    pub user_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
+    pub user_id: Option<UserId>,
     pub specialties: Specialties,
 }
 
@@ -319,13 +319,13 @@ impl Caller {
 /// things) and, for records someone wrote, their author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     /// The author of a record; for a grant, who asked for it.
-    pub author_id: Option<Id>,
+    pub author_id: Option<UserId>,
     /// The service asked for (referrals), for rules that depend on the caller's specialties.
     pub service: Option<SessionKind>,
     /// The user the action changes (users and grants).
-    pub user_id: Option<Id>,
+    pub user_id: Option<UserId>,
     /// For a grant of the psychological specialty: whether its organisation has a psychologist.
     pub has_psychologist: bool,
 }
@@ -334,11 +334,11 @@ const NOTHING: Target =
     Target { organisation_id: None, author_id: None, service: None, user_id: None, has_psychologist: false };
 
 impl Target {
-    pub fn organisation(id: Id) -> Self {
+    pub fn organisation(id: OrganisationId) -> Self {
         Self { organisation_id: Some(id), ..NOTHING }
     }
 
-    pub fn owned_by(organisation_id: Option<Id>) -> Self {
+    pub fn owned_by(organisation_id: Option<OrganisationId>) -> Self {
         Self { organisation_id, ..NOTHING }
     }
 
@@ -346,21 +346,26 @@ impl Target {
         NOTHING
     }
 
-    pub fn service(organisation_id: Id, service: SessionKind) -> Self {
+    pub fn service(organisation_id: OrganisationId, service: SessionKind) -> Self {
         Self { organisation_id: Some(organisation_id), service: Some(service), ..NOTHING }
     }
 
-    pub fn record(organisation_id: Id, author_id: Id) -> Self {
+    pub fn record(organisation_id: OrganisationId, author_id: UserId) -> Self {
         Self { organisation_id: Some(organisation_id), author_id: Some(author_id), ..NOTHING }
     }
 
     /// A user (`None` for one about to be created) of an organisation (`None`: of none).
-    pub fn user(organisation_id: Option<Id>, user_id: Option<Id>) -> Self {
+    pub fn user(organisation_id: Option<OrganisationId>, user_id: Option<UserId>) -> Self {
         Self { organisation_id, user_id, ..NOTHING }
     }
 
     /// A grant of the psychological specialty to `user_id`, asked for by `requested_by`.
-    pub fn grant(organisation_id: Id, user_id: Id, requested_by: Id, has_psychologist: bool) -> Self {
+    pub fn grant(
+        organisation_id: OrganisationId,
+        user_id: UserId,
+        requested_by: UserId,
+        has_psychologist: bool,
+    ) -> Self {
         Self {
             organisation_id: Some(organisation_id),
             author_id: Some(requested_by),
@@ -422,8 +427,9 @@ pub fn decide(caller: Caller, action: Action, target: Target) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Id;
 
-    fn caller(role: Role, organisation_id: Option<Id>) -> Caller {
+    fn caller(role: Role, organisation_id: Option<OrganisationId>) -> Caller {
         Caller { role, organisation_id, user_id: Some(Id::new()), specialties: Specialties::default() }
     }
 

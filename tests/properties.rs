@@ -48,9 +48,9 @@ proptest! {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused_without_panic(garbage in any::<String>(), limit in any::<i64>()) {
         let query = PageQuery { limit: Some(limit), cursor: Some(garbage) };
-        let _ = query.parse();
-        let _ = query.parse_keyed::<chrono::NaiveDate>();
-        let page = PageQuery { limit: Some(limit), cursor: None }.parse();
+        let _ = query.parse::<casebridge::db::id::entity::Any>();
+        let _ = query.parse_keyed::<chrono::NaiveDate, casebridge::db::id::entity::Any>();
+        let page = PageQuery { limit: Some(limit), cursor: None }.parse::<casebridge::db::id::entity::Any>();
         prop_assert_eq!(page.is_ok(), (1..=200).contains(&limit));
     }
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::auth::login_sessions::{random_token, token_hash};
 use crate::db::schema::calendar_feeds;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, UserId};
 
 /// How many times a feed may be read per window: calendar apps poll every quarter of an hour to
 /// a day; more than this is a leaked address being scraped, or a broken client.
@@ -16,7 +16,7 @@ pub const READS_PER_WINDOW: i32 = 60;
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// Issues a new token for the user, ending the one they had.
-pub fn issue(conn: &mut DbConnection, user_id: Id) -> QueryResult<(String, NaiveDateTime)> {
+pub fn issue(conn: &mut DbConnection, user_id: UserId) -> QueryResult<(String, NaiveDateTime)> {
     let token = random_token()?;
     let now = db::now().naive_utc();
     diesel::delete(calendar_feeds::table.find(user_id)).execute(conn)?;
@@ -33,12 +33,12 @@ pub fn issue(conn: &mut DbConnection, user_id: Id) -> QueryResult<(String, Naive
 }
 
 /// Ends the user's feed; whether there was one.
-pub fn revoke(conn: &mut DbConnection, user_id: Id) -> QueryResult<bool> {
+pub fn revoke(conn: &mut DbConnection, user_id: UserId) -> QueryResult<bool> {
     Ok(diesel::delete(calendar_feeds::table.find(user_id)).execute(conn)? > 0)
 }
 
 /// The user whose feed the token opens.
-pub fn holder(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Id>> {
+pub fn holder(conn: &mut DbConnection, token: &str) -> QueryResult<Option<UserId>> {
     calendar_feeds::table
         .filter(calendar_feeds::token_hash.eq(token_hash(token)))
         .select(calendar_feeds::user_id)
@@ -48,7 +48,7 @@ pub fn holder(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Id>> {
 
 /// Counts a read of the user's feed: `Ok(())` while within the limit, else the seconds until
 /// the window ends. One conditional update each way, so concurrent reads all count.
-pub fn count_read(conn: &mut DbConnection, user_id: Id) -> QueryResult<Result<(), u64>> {
+pub fn count_read(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Result<(), u64>> {
     let now = db::now().naive_utc();
     let window_start = now - WINDOW;
     db::transaction(conn, |conn| {

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use self::model::{AgendaEntry, EntryKind};
 use crate::appointments::{self, model::local};
-use crate::db::{DbConnection, Id};
+use crate::db::{DbConnection, Id, OrganisationId, UserId};
 use crate::domain;
 use crate::http::ApiError;
 use crate::http::pagination::KeyedPageRequest;
@@ -21,8 +21,8 @@ use crate::tasks;
 /// Whose agenda: an organisation's, or one counselor's in it.
 #[derive(Debug, Clone, Copy)]
 pub struct Whose {
-    pub organisation_id: Id,
-    pub counselor_id: Option<Id>,
+    pub organisation_id: OrganisationId,
+    pub counselor_id: Option<UserId>,
 }
 
 /// The day in Poland an instant falls on.
@@ -123,7 +123,7 @@ pub fn entries(
         if visible {
             entry = AgendaEntry {
                 kind: EntryKind::Appointment,
-                id: Some(row.id),
+                id: Some(row.id.any()),
                 title: format!("Appointment: {}", row.kind.code().replace('_', " ")),
                 client_id: Some(row.client_id),
                 client_reference: Some(reference),
@@ -133,7 +133,7 @@ pub fn entries(
                 ..entry
             };
         }
-        placed.push(Placed { at: row.starts_at, id: row.id, entry });
+        placed.push(Placed { at: row.starts_at, id: row.id.any(), entry });
     }
     let days = day_cursor(page);
     let query = procedure::queries::AgendaQuery {
@@ -152,7 +152,7 @@ pub fn entries(
     for (task, reference) in
         tasks::queries::on_agenda(conn, whose.organisation_id, whose.counselor_id, from, to, &days)?
     {
-        let mut entry = dated(EntryKind::Task, task.id, task.due_on, today, task.title);
+        let mut entry = dated(EntryKind::Task, task.id.any(), task.due_on, today, task.title);
         entry.entry.counselor_id = task.assignee_id;
         entry.entry.client_id = task.client_id;
         entry.entry.client_reference = reference;

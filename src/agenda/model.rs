@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::appointments::model::AppointmentStatus;
-use crate::db::Id;
+use crate::db::{ClientId, Id, UserId};
 use crate::domain::{SessionKind, closed_list};
 
 closed_list! {
@@ -35,8 +35,8 @@ pub struct AgendaEntry {
     pub title: String,
     /// Whose entry it is: the appointment's counselor, the client's assigned counselor, the
     /// session's author, the task's assignee (null: the organisation's inbox).
-    pub counselor_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
+    pub client_id: Option<ClientId>,
     #[schema(example = "PFM-2026-0042")]
     pub client_reference: Option<String>,
     /// The kind of an appointment.
@@ -57,7 +57,7 @@ pub struct AgendaQuery {
     pub to: Option<NaiveDate>,
     /// Whose agenda: the caller's when absent for a counselor; for a coordinator, absent means
     /// the whole organisation's.
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,

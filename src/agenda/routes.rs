@@ -48,7 +48,7 @@ pub async fn read(
     query: web::Query<AgendaQuery>,
 ) -> Result<web::Json<Page<AgendaEntry>>, ApiError> {
     let query = query.into_inner();
-    let page = PageQuery { limit: query.limit, cursor: query.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
+    let page = PageQuery { limit: query.limit, cursor: query.cursor.clone() }.parse_keyed::<NaiveDateTime, _>()?;
     let page = page.on_the_calendar(NaiveDateTime::date)?;
     let (from, to) = crate::http::day_span(query.from, query.to, 13)?;
     let page = signed_in

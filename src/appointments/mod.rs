@@ -8,7 +8,7 @@ pub mod routes;
 
 use self::model::AppointmentRow;
 use crate::auth::Principal;
-use crate::db::{DbConnection, Id};
+use crate::db::{AppointmentId, ClientId, DbConnection};
 use crate::http::ApiError;
 use crate::policy::{Action, Target};
 
@@ -20,10 +20,10 @@ pub const RESOURCE: &str = "appointment";
 pub fn authorized(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: Id,
+    id: AppointmentId,
     action: Action,
 ) -> Result<AppointmentRow, ApiError> {
-    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id.any()))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let target = Target::record(row.organisation_id, row.counselor_id);
     principal.authorize_record_of_tier(conn, action, target, row.is_psychological(), RESOURCE, id)?;
@@ -32,7 +32,7 @@ pub fn authorized(
 
 /// On erasure: what was still booked for the client is cancelled (it will not take place), the
 /// free texts of their appointments go, and group appointments of other clients lose them.
-pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> diesel::QueryResult<()> {
+pub fn erase_of_client(conn: &mut DbConnection, client_id: ClientId) -> diesel::QueryResult<()> {
     use diesel::prelude::*;
 
     use crate::db::schema::{appointment_participants, appointments};
@@ -59,14 +59,14 @@ pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> diesel::QueryR
 
 /// On a merge: the duplicate's appointments become the survivor's, and where both took part in
 /// one group appointment the survivor takes part once.
-pub fn move_client(conn: &mut DbConnection, from: Id, to: Id) -> diesel::QueryResult<()> {
+pub fn move_client(conn: &mut DbConnection, from: ClientId, to: ClientId) -> diesel::QueryResult<()> {
     use diesel::prelude::*;
 
     use crate::db::schema::{appointment_participants, appointments};
     diesel::update(appointments::table.filter(appointments::client_id.eq(from)))
         .set(appointments::client_id.eq(to))
         .execute(conn)?;
-    let with_survivor: Vec<Id> = appointment_participants::table
+    let with_survivor: Vec<ClientId> = appointment_participants::table
         .filter(appointment_participants::client_id.eq(to))
         .select(appointment_participants::appointment_id)
         .load(conn)?;

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::Id;
 use crate::db::schema::appointments;
+use crate::db::{AppointmentId, ClientId, Id, InterpreterId, OrganisationId, SessionId, UserId};
 use crate::domain::client::LanguageCode;
 use crate::domain::{SessionKind, bounded_text, closed_list, distinct, optional_text};
 use crate::http::FieldErrors;
@@ -35,10 +35,10 @@ pub const MAX_MINUTES: i64 = 600;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = appointments)]
 pub struct AppointmentRow {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub counselor_id: Id,
-    pub client_id: Id,
+    pub id: AppointmentId,
+    pub organisation_id: OrganisationId,
+    pub counselor_id: UserId,
+    pub client_id: ClientId,
     pub kind: SessionKind,
     pub mode: SessionMode,
     pub city: String,
@@ -48,11 +48,11 @@ pub struct AppointmentRow {
     pub duration_minutes: i32,
     pub language: Option<String>,
     pub interpreter_needed: bool,
-    pub interpreter_id: Option<Id>,
+    pub interpreter_id: Option<InterpreterId>,
     pub status: AppointmentStatus,
     pub cancel_reason: Option<String>,
-    pub session_id: Option<Id>,
-    pub created_by: Id,
+    pub session_id: Option<SessionId>,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -118,7 +118,7 @@ pub fn local(at: NaiveDateTime) -> DateTime<FixedOffset> {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppointmentParticipant {
-    pub client_id: Id,
+    pub client_id: ClientId,
     #[schema(example = "PFM-2026-0042")]
     pub reference: String,
 }
@@ -126,11 +126,11 @@ pub struct AppointmentParticipant {
 /// A planned meeting of a counselor with a client or a group.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Appointment {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: AppointmentId,
+    pub organisation_id: OrganisationId,
     /// Whose calendar it is on.
-    pub counselor_id: Id,
-    pub client_id: Id,
+    pub counselor_id: UserId,
+    pub client_id: ClientId,
     #[schema(example = "PFM-2026-0042")]
     pub client_reference: String,
     /// Further clients of a group appointment.
@@ -155,12 +155,12 @@ pub struct Appointment {
     pub language: Option<String>,
     pub interpreter_needed: bool,
     /// The interpreter booked, if any.
-    pub interpreter_id: Option<Id>,
+    pub interpreter_id: Option<InterpreterId>,
     pub status: AppointmentStatus,
     pub cancel_reason: Option<String>,
     /// The session logged when the appointment was held.
-    pub session_id: Option<Id>,
-    pub created_by: Id,
+    pub session_id: Option<SessionId>,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -171,7 +171,7 @@ pub struct Appointment {
 pub struct AppointmentInput {
     /// Whose calendar it goes on; the caller's when absent.
     #[serde(default)]
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
     /// One of the counselor's specialties, or `other` (holding it logs a session of this kind).
     pub kind: SessionKind,
     pub mode: SessionMode,
@@ -193,10 +193,10 @@ pub struct AppointmentInput {
     pub interpreter_needed: bool,
     /// An interpreter working for the organisation (requires `interpreter_needed`).
     #[serde(default)]
-    pub interpreter_id: Option<Id>,
+    pub interpreter_id: Option<InterpreterId>,
     /// Further clients of a group appointment.
     #[serde(default)]
-    pub participants: Vec<Id>,
+    pub participants: Vec<ClientId>,
 }
 
 /// A change of an appointment that is still planned or confirmed (JSON Merge Patch).
@@ -205,7 +205,7 @@ pub struct AppointmentInput {
 pub struct AppointmentPatch {
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub counselor_id: Patch<Id>,
+    pub counselor_id: Patch<UserId>,
     #[serde(default)]
     #[schema(value_type = Option<SessionKind>)]
     pub kind: Patch<SessionKind>,
@@ -232,10 +232,10 @@ pub struct AppointmentPatch {
     pub interpreter_needed: Patch<bool>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub interpreter_id: Patch<Id>,
+    pub interpreter_id: Patch<InterpreterId>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<Id>>)]
-    pub participants: Patch<Vec<Id>>,
+    pub participants: Patch<Vec<ClientId>>,
 }
 
 impl AppointmentPatch {
@@ -260,7 +260,7 @@ impl AppointmentPatch {
 /// Checked appointment fields.
 #[derive(Debug, Clone)]
 pub struct AppointmentFields {
-    pub counselor_id: Id,
+    pub counselor_id: UserId,
     pub kind: SessionKind,
     pub mode: SessionMode,
     pub city: String,
@@ -270,8 +270,8 @@ pub struct AppointmentFields {
     pub duration_minutes: i32,
     pub language: Option<String>,
     pub interpreter_needed: bool,
-    pub interpreter_id: Option<Id>,
-    pub participants: Vec<Id>,
+    pub interpreter_id: Option<InterpreterId>,
+    pub participants: Vec<ClientId>,
 }
 
 /// How far back an appointment may be entered (one held a moment ago and entered late), and how
@@ -282,7 +282,12 @@ const LATEST_DAYS_AHEAD: i64 = 731;
 impl AppointmentInput {
     /// Checks every field but those that need the database (the counselor's specialties, the
     /// interpreter, the participants), which the handler checks next.
-    pub fn parse(&self, client_id: Id, caller: Id, now: DateTime<Utc>) -> Result<AppointmentFields, FieldErrors> {
+    pub fn parse(
+        &self,
+        client_id: ClientId,
+        caller: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<AppointmentFields, FieldErrors> {
         let mut errors = FieldErrors::default();
         if !(5..=MAX_MINUTES as i32).contains(&self.duration_minutes) {
             errors.add("duration_minutes", "must be between 5 and 600");
@@ -362,16 +367,16 @@ pub struct HoldRequest {
     pub follow_up_on: Option<NaiveDate>,
     /// Participants of a group appointment who did not come.
     #[serde(default)]
-    pub absent: Vec<Id>,
+    pub absent: Vec<ClientId>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AppointmentFilter {
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
     /// Appointments the client takes part in (the one it is for, or a participant).
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     pub status: Option<AppointmentStatus>,
     pub city: Option<String>,
     /// Appointments starting on or after this day (Europe/Warsaw).

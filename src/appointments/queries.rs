@@ -6,7 +6,7 @@ use diesel::sql_types::{Bool, Text};
 
 use super::model::{AppointmentFields, AppointmentParticipant, AppointmentRow, AppointmentStatus, BOOKED, MAX_MINUTES};
 use crate::db::schema::{appointment_participants, appointments, clients};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, AppointmentId, ClientId, DbConnection, InterpreterId, OrganisationId, SessionId, UserId};
 use crate::domain::SessionKind;
 use crate::http::pagination::KeyedPageRequest;
 use crate::sessions::queries::Viewer;
@@ -14,7 +14,7 @@ use crate::sessions::queries::Viewer;
 type VisibleTo = diesel::dsl::Or<
     diesel::dsl::Or<
         diesel::dsl::NotEq<appointments::kind, SessionKind>,
-        diesel::dsl::Eq<appointments::counselor_id, Id>,
+        diesel::dsl::Eq<appointments::counselor_id, UserId>,
     >,
     diesel::dsl::AsExprOf<bool, Bool>,
 >;
@@ -28,27 +28,30 @@ pub fn visible_to(viewer: Viewer) -> VisibleTo {
         .or(viewer.psychologist.into_sql::<Bool>())
 }
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<AppointmentRow>> {
+pub fn find(conn: &mut DbConnection, id: AppointmentId) -> QueryResult<Option<AppointmentRow>> {
     appointments::table.find(id).select(AppointmentRow::as_select()).first(conn).optional()
 }
 
 /// Further participants of an appointment, with their references.
-pub fn participants(conn: &mut DbConnection, appointment_id: Id) -> QueryResult<Vec<AppointmentParticipant>> {
+pub fn participants(
+    conn: &mut DbConnection,
+    appointment_id: AppointmentId,
+) -> QueryResult<Vec<AppointmentParticipant>> {
     Ok(participants_of(conn, &[appointment_id])?.remove(&appointment_id).unwrap_or_default())
 }
 
 /// Further participants of each of a page of appointments, in one query.
 pub fn participants_of(
     conn: &mut DbConnection,
-    appointment_ids: &[Id],
-) -> QueryResult<std::collections::HashMap<Id, Vec<AppointmentParticipant>>> {
-    let rows: Vec<(Id, Id, String)> = appointment_participants::table
+    appointment_ids: &[AppointmentId],
+) -> QueryResult<std::collections::HashMap<AppointmentId, Vec<AppointmentParticipant>>> {
+    let rows: Vec<(AppointmentId, ClientId, String)> = appointment_participants::table
         .inner_join(clients::table.on(clients::id.eq(appointment_participants::client_id)))
         .filter(appointment_participants::appointment_id.eq_any(appointment_ids.to_vec()))
         .order((appointment_participants::appointment_id, appointment_participants::client_id))
         .select((appointment_participants::appointment_id, appointment_participants::client_id, clients::reference))
         .load(conn)?;
-    let mut by_appointment = std::collections::HashMap::<Id, Vec<AppointmentParticipant>>::new();
+    let mut by_appointment = std::collections::HashMap::<AppointmentId, Vec<AppointmentParticipant>>::new();
     for (appointment_id, client_id, reference) in rows {
         by_appointment.entry(appointment_id).or_default().push(AppointmentParticipant { client_id, reference });
     }
@@ -60,7 +63,7 @@ pub fn viewed(
     conn: &mut DbConnection,
     rows: Vec<(AppointmentRow, String)>,
 ) -> QueryResult<Vec<super::model::Appointment>> {
-    let ids: Vec<Id> = rows.iter().map(|(row, _)| row.id).collect();
+    let ids: Vec<AppointmentId> = rows.iter().map(|(row, _)| row.id).collect();
     let mut participants = participants_of(conn, &ids)?;
     Ok(rows
         .into_iter()
@@ -71,7 +74,11 @@ pub fn viewed(
         .collect())
 }
 
-fn replace_participants(conn: &mut DbConnection, appointment_id: Id, participants: &[Id]) -> QueryResult<()> {
+fn replace_participants(
+    conn: &mut DbConnection,
+    appointment_id: AppointmentId,
+    participants: &[ClientId],
+) -> QueryResult<()> {
     diesel::delete(appointment_participants::table.filter(appointment_participants::appointment_id.eq(appointment_id)))
         .execute(conn)?;
     for client_id in participants {
@@ -88,8 +95,8 @@ fn replace_participants(conn: &mut DbConnection, appointment_id: Id, participant
 /// Whose time an appointment takes.
 #[derive(Debug, Clone, Copy)]
 pub enum Calendar {
-    Counselor(Id),
-    Interpreter(Id),
+    Counselor(UserId),
+    Interpreter(InterpreterId),
 }
 
 impl Calendar {
@@ -124,7 +131,7 @@ pub fn first_overlap(
     calendar: Calendar,
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
-    except: Option<Id>,
+    except: Option<AppointmentId>,
 ) -> QueryResult<Option<AppointmentRow>> {
     let mut query = appointments::table
         .filter(appointments::status.eq_any(BOOKED))
@@ -145,10 +152,10 @@ pub fn first_overlap(
 }
 
 pub struct NewAppointment<'a> {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub client_id: Id,
-    pub created_by: Id,
+    pub id: AppointmentId,
+    pub organisation_id: OrganisationId,
+    pub client_id: ClientId,
+    pub created_by: UserId,
     pub fields: &'a AppointmentFields,
 }
 
@@ -227,14 +234,14 @@ pub struct StatusChange<'a> {
     pub from: &'a [AppointmentStatus],
     pub to: AppointmentStatus,
     pub cancel_reason: Option<&'a str>,
-    pub session_id: Option<Id>,
+    pub session_id: Option<SessionId>,
 }
 
 /// Moves the appointment to `change.to` if it is still at `expected_version` and in one of the
 /// statuses the move starts from; `None` otherwise (nothing written).
 pub fn transition(
     conn: &mut DbConnection,
-    id: Id,
+    id: AppointmentId,
     expected_version: i32,
     change: &StatusChange<'_>,
 ) -> QueryResult<Option<AppointmentRow>> {
@@ -254,8 +261,8 @@ pub fn transition(
 
 #[derive(Debug, Default, Clone)]
 pub struct AppointmentQuery {
-    pub counselor_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
+    pub client_id: Option<ClientId>,
     pub status: Option<AppointmentStatus>,
     pub city: Option<String>,
     pub from: Option<NaiveDateTime>,
@@ -265,10 +272,10 @@ pub struct AppointmentQuery {
 /// One page of the organisation's appointments the viewer may see, by start time.
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     viewer: Viewer,
     query: &AppointmentQuery,
-    page: &KeyedPageRequest<NaiveDateTime>,
+    page: &KeyedPageRequest<NaiveDateTime, AppointmentId>,
 ) -> QueryResult<Vec<(AppointmentRow, String)>> {
     let mut select = appointments::table
         .inner_join(clients::table)
@@ -309,9 +316,9 @@ pub fn list(
 /// take time (planned or confirmed): the agenda shows them as busy.
 pub fn on_agenda(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     viewer: Viewer,
-    counselor_id: Option<Id>,
+    counselor_id: Option<UserId>,
     from: NaiveDateTime,
     until: NaiveDateTime,
     page: &KeyedPageRequest<NaiveDateTime>,
@@ -341,12 +348,12 @@ pub fn on_agenda(
 /// lock), so their starts alone tell them apart and page them.
 pub fn bookings(
     conn: &mut DbConnection,
-    interpreter_id: Id,
+    interpreter_id: InterpreterId,
     from: NaiveDateTime,
     until: NaiveDateTime,
     after: Option<NaiveDateTime>,
     limit: i64,
-) -> QueryResult<Vec<(NaiveDateTime, NaiveDateTime, Id)>> {
+) -> QueryResult<Vec<(NaiveDateTime, NaiveDateTime, OrganisationId)>> {
     let mut select = appointments::table
         .filter(appointments::interpreter_id.eq(interpreter_id))
         .filter(appointments::status.eq_any(BOOKED))
@@ -362,7 +369,11 @@ pub fn bookings(
 
 /// Every appointment the client takes part in that the viewer may see, by start time (an
 /// export).
-pub fn of_client(conn: &mut DbConnection, client_id: Id, viewer: Viewer) -> QueryResult<Vec<(AppointmentRow, String)>> {
+pub fn of_client(
+    conn: &mut DbConnection,
+    client_id: ClientId,
+    viewer: Viewer,
+) -> QueryResult<Vec<(AppointmentRow, String)>> {
     let taking_part = appointment_participants::table
         .filter(appointment_participants::client_id.eq(client_id))
         .select(appointment_participants::appointment_id);

@@ -14,7 +14,7 @@ use super::{RESOURCE, authorized};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, AppointmentId, ClientId, DbConnection, Id, OrganisationId, SessionId, UserId};
 use crate::domain::{self, SessionKind};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{KeyedPageRequest, Page, PageQuery, instant_key};
@@ -115,7 +115,7 @@ fn book(
     conn: &mut DbConnection,
     principal: &Principal,
     fields: &AppointmentFields,
-    except: Option<Id>,
+    except: Option<AppointmentId>,
 ) -> Result<(), ApiError> {
     let mut calendars = vec![Calendar::Counselor(fields.counselor_id)];
     calendars.extend(fields.interpreter_id.map(Calendar::Interpreter));
@@ -134,12 +134,12 @@ fn book(
 fn client_to_plan_for(
     conn: &mut DbConnection,
     principal: &Principal,
-    client_id: Id,
-    counselor_id: Id,
+    client_id: ClientId,
+    counselor_id: UserId,
 ) -> Result<ClientRow, ApiError> {
     let row = clients::queries::find(conn, client_id)?.ok_or_else(|| ApiError::not_found(clients::RESOURCE))?;
     let target = Target::record(row.organisation_id, counselor_id);
-    principal.authorize(conn, Action::PlanAppointment, target, clients::RESOURCE, Some(client_id))?;
+    principal.authorize(conn, Action::PlanAppointment, target, clients::RESOURCE, Some(client_id.any()))?;
     clients::authorized(conn, principal, client_id, Action::ReadClient)
 }
 
@@ -167,7 +167,7 @@ fn client_to_plan_for(
 pub async fn plan(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     key: IdempotencyKey,
     body: web::Json<AppointmentInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -196,7 +196,7 @@ pub async fn plan(
                     let row = queries::insert(
                         conn,
                         NewAppointment {
-                            id: Id::new(),
+                            id: AppointmentId::new(),
                             organisation_id: client.organisation_id,
                             client_id,
                             created_by: principal.user_id,
@@ -218,7 +218,7 @@ fn created(appointment: Appointment) -> Created<Appointment> {
 
 fn appointment_query(
     filter: &AppointmentFilter,
-) -> Result<(AppointmentQuery, KeyedPageRequest<NaiveDateTime>), ApiError> {
+) -> Result<(AppointmentQuery, KeyedPageRequest<NaiveDateTime, AppointmentId>), ApiError> {
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed()?;
     let page = page.on_the_calendar(NaiveDateTime::date)?;
     let mut errors = FieldErrors::default();
@@ -244,9 +244,9 @@ fn appointment_query(
 fn page_of(
     conn: &mut DbConnection,
     principal: &Principal,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     query: &AppointmentQuery,
-    page: &KeyedPageRequest<NaiveDateTime>,
+    page: &KeyedPageRequest<NaiveDateTime, AppointmentId>,
 ) -> Result<Page<Appointment>, ApiError> {
     let rows = queries::list(conn, organisation_id, Viewer::of(principal), query, page)?;
     let items = queries::viewed(conn, rows)?;
@@ -302,7 +302,7 @@ pub async fn list(
 pub async fn list_of_client(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     filter: web::Query<AppointmentFilter>,
 ) -> Result<web::Json<Page<Appointment>>, ApiError> {
     let client_id = id.into_inner();
@@ -319,7 +319,7 @@ pub async fn list_of_client(
     Ok(web::Json(page))
 }
 
-fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Appointment, ApiError> {
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: AppointmentId) -> Result<Appointment, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadAppointment)?;
     audit::record(conn, event(principal, "appointment.read", &row))?;
     view(conn, row)
@@ -341,7 +341,7 @@ fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Ap
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<AppointmentId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let appointment = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
@@ -386,7 +386,7 @@ fn refuse_unless_booked(row: &AppointmentRow, doing: &str) -> Result<(), ApiErro
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<AppointmentId>,
     if_match: IfMatch,
     body: web::Json<AppointmentPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -436,7 +436,7 @@ fn apply(
     if_match: IfMatch,
     on: Move,
     cancel_reason: Option<&str>,
-    session_id: Option<Id>,
+    session_id: Option<SessionId>,
 ) -> Result<AppointmentRow, ApiError> {
     let step = lifecycle::step(on);
     if !step.from.contains(&current.status) {
@@ -459,7 +459,7 @@ fn apply(
 async fn simple_move(
     state: &AppState,
     signed_in: SignedIn,
-    id: Id,
+    id: AppointmentId,
     if_match: IfMatch,
     on: Move,
     cancel_reason: Option<String>,
@@ -498,7 +498,7 @@ async fn simple_move(
 pub async fn confirm(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<AppointmentId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     simple_move(&state, signed_in, id.into_inner(), if_match, Move::Confirm, None).await
@@ -525,7 +525,7 @@ pub async fn confirm(
 pub async fn cancel(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<AppointmentId>,
     if_match: IfMatch,
     body: web::Json<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -554,7 +554,7 @@ pub async fn cancel(
 pub async fn mark_no_show(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<AppointmentId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     simple_move(&state, signed_in, id.into_inner(), if_match, Move::MarkNoShow, None).await
@@ -590,7 +590,7 @@ pub async fn mark_no_show(
 pub async fn hold(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<AppointmentId>,
     if_match: IfMatch,
     key: IdempotencyKey,
     body: web::Json<HoldRequest>,

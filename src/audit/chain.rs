@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::db::schema::{audit_events, audit_links, audit_pending};
-use crate::db::{self, DbConnection, DbPool, Id};
+use crate::db::{self, AuditEventId, ClientId, DbConnection, DbPool, Id, OrganisationId, UserId};
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -24,14 +24,14 @@ const BATCH: i64 = 500;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct EventRow {
-    pub id: Id,
+    pub id: AuditEventId,
     pub at: NaiveDateTime,
-    pub actor_id: Option<Id>,
-    pub organisation_id: Option<Id>,
+    pub actor_id: Option<UserId>,
+    pub organisation_id: Option<OrganisationId>,
     pub action: String,
     pub resource: String,
     pub resource_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     pub outcome: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,

@@ -11,7 +11,7 @@ use strum::IntoStaticStr;
 use utoipa::ToSchema;
 
 use crate::db::schema::audit_events;
-use crate::db::{DbConnection, Id};
+use crate::db::{AuditEventId, ClientId, DbConnection, Id, OrganisationId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
@@ -29,8 +29,8 @@ pub const PSYCHOLOGICAL_TIER: &str = "psychological";
 /// Who did something, from where: the part of an event that comes from the request.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
-    pub user_id: Option<Id>,
-    pub organisation_id: Option<Id>,
+    pub user_id: Option<UserId>,
+    pub organisation_id: Option<OrganisationId>,
     pub request_id: Option<String>,
     pub ip: Option<String>,
 }
@@ -41,10 +41,10 @@ pub struct Event<'a> {
     pub action: &'static str,
     pub resource: &'static str,
     pub resource_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     pub outcome: Outcome,
     /// The organisation whose trail shows the event; by default the actor's.
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     /// `Some` for an event of the psychological tier.
     pub tier: Option<&'static str>,
     pub actor: &'a Actor,
@@ -64,17 +64,17 @@ impl<'a> Event<'a> {
         }
     }
 
-    pub fn on(mut self, resource_id: Id) -> Self {
-        self.resource_id = Some(resource_id);
+    pub fn on<E>(mut self, resource_id: Id<E>) -> Self {
+        self.resource_id = Some(resource_id.any());
         self
     }
 
-    pub fn for_client(mut self, client_id: Id) -> Self {
+    pub fn for_client(mut self, client_id: ClientId) -> Self {
         self.client_id = Some(client_id);
         self
     }
 
-    pub fn in_organisation(mut self, organisation_id: Option<Id>) -> Self {
+    pub fn in_organisation(mut self, organisation_id: Option<OrganisationId>) -> Self {
         self.organisation_id = organisation_id;
         self
     }
@@ -96,14 +96,14 @@ impl<'a> Event<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 struct NewEventRow<'a> {
-    id: Id,
+    id: AuditEventId,
     at: NaiveDateTime,
-    actor_id: Option<Id>,
-    organisation_id: Option<Id>,
+    actor_id: Option<UserId>,
+    organisation_id: Option<OrganisationId>,
     action: &'a str,
     resource: &'a str,
     resource_id: Option<Id>,
-    client_id: Option<Id>,
+    client_id: Option<ClientId>,
     outcome: &'a str,
     request_id: Option<&'a str>,
     ip: Option<&'a str>,

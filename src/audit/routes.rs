@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::chain::EventRow;
 use crate::auth::SignedIn;
 use crate::db::schema::{audit_events, audit_links};
-use crate::db::{DbConnection, Id};
+use crate::db::{AuditEventId, ClientId, DbConnection, Id, OrganisationId, UserId};
 use crate::http::pagination::{Page, PageQuery, PageRequest};
 use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
@@ -23,16 +23,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// One recorded action.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEvent {
-    pub id: Id,
+    pub id: AuditEventId,
     pub at: DateTime<Utc>,
-    pub actor_id: Option<Id>,
-    pub organisation_id: Option<Id>,
+    pub actor_id: Option<UserId>,
+    pub organisation_id: Option<OrganisationId>,
     #[schema(example = "user.read")]
     pub action: String,
     #[schema(example = "user")]
     pub resource: String,
     pub resource_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     #[schema(example = "success")]
     pub outcome: String,
     pub request_id: Option<String>,
@@ -73,8 +73,8 @@ impl From<ListedRow> for AuditEvent {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditFilter {
-    pub actor_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub actor_id: Option<UserId>,
+    pub client_id: Option<ClientId>,
     pub resource_id: Option<Id>,
     /// Exact action code, e.g. `user.read`.
     pub action: Option<String>,
@@ -89,10 +89,10 @@ pub struct AuditFilter {
 
 fn query(
     conn: &mut DbConnection,
-    organisation_id: Option<Id>,
+    organisation_id: Option<OrganisationId>,
     inside_tier: bool,
     filter: &AuditFilter,
-    page: PageRequest,
+    page: PageRequest<AuditEventId>,
 ) -> QueryResult<Vec<ListedRow>> {
     let mut query = audit_events::table
         .left_join(audit_links::table)

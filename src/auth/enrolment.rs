@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::login_sessions::{random_token, token_hash};
 use crate::db::schema::enrolment_tokens;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, UserId};
 
 /// How long an enrolment token can be used.
 pub const VALIDITY_HOURS: i64 = 72;
@@ -25,7 +25,7 @@ pub struct Enrolment {
 }
 
 /// Issues a new token for `user_id`; any earlier one stops working.
-pub fn issue(conn: &mut DbConnection, user_id: Id, issued_by: Option<Id>) -> QueryResult<Enrolment> {
+pub fn issue(conn: &mut DbConnection, user_id: UserId, issued_by: Option<UserId>) -> QueryResult<Enrolment> {
     let token = random_token()?;
     let now = db::now();
     let expires_at = now + Duration::hours(VALIDITY_HOURS);
@@ -43,7 +43,7 @@ pub fn issue(conn: &mut DbConnection, user_id: Id, issued_by: Option<Id>) -> Que
 }
 
 /// The user a token enrols, while it is unused and unexpired.
-pub fn holder(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Id>> {
+pub fn holder(conn: &mut DbConnection, token: &str) -> QueryResult<Option<UserId>> {
     enrolment_tokens::table
         .filter(enrolment_tokens::token_hash.eq(token_hash(token)))
         .filter(enrolment_tokens::used_at.is_null())

@@ -9,18 +9,22 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{login_sessions, refresh_tokens, users};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, DbConnection, Id, List, LoginSessionId, OrganisationId, UserId};
 use crate::domain::{Role, SessionKind};
 
 /// The user behind a live session, as the database knows them now.
 #[derive(Debug, Clone)]
 pub struct LiveUser {
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub role: Role,
     pub specialties: Vec<SessionKind>,
 }
 
-pub fn live_session_user(conn: &mut DbConnection, session_id: Id, user_id: Id) -> QueryResult<Option<LiveUser>> {
+pub fn live_session_user(
+    conn: &mut DbConnection,
+    session_id: LoginSessionId,
+    user_id: UserId,
+) -> QueryResult<Option<LiveUser>> {
     let now = db::now().naive_utc();
     let found = login_sessions::table
         .inner_join(users::table)
@@ -30,7 +34,7 @@ pub fn live_session_user(conn: &mut DbConnection, session_id: Id, user_id: Id) -
         .filter(login_sessions::expires_at.gt(now))
         .filter(users::active.eq(true))
         .select((users::organisation_id, users::role, users::specialties))
-        .first::<(Option<Id>, Role, List<SessionKind>)>(conn)
+        .first::<(Option<OrganisationId>, Role, List<SessionKind>)>(conn)
         .optional()?;
     Ok(found.map(|(organisation_id, role, specialties)| LiveUser {
         organisation_id,
@@ -57,7 +61,7 @@ pub fn token_hash(token: &str) -> String {
 
 fn issue_refresh_token(
     conn: &mut DbConnection,
-    session_id: Id,
+    session_id: LoginSessionId,
     session_expires_at: DateTime<Utc>,
     refresh_ttl: std::time::Duration,
 ) -> QueryResult<RefreshToken> {
@@ -78,10 +82,10 @@ fn issue_refresh_token(
 /// Opens a session for a user who has just proved their password.
 pub fn start(
     conn: &mut DbConnection,
-    user_id: Id,
+    user_id: UserId,
     session_ttl: std::time::Duration,
     refresh_ttl: std::time::Duration,
-) -> QueryResult<(Id, RefreshToken)> {
+) -> QueryResult<(LoginSessionId, RefreshToken)> {
     let session_id = Id::new();
     let now = db::now();
     let expires_at = now + session_ttl;
@@ -99,9 +103,9 @@ pub fn start(
 
 pub enum Rotation {
     /// The token was live: here is its successor.
-    Rotated { user_id: Id, session_id: Id, token: RefreshToken },
+    Rotated { user_id: UserId, session_id: LoginSessionId, token: RefreshToken },
     /// The token had been spent before: the family is now revoked.
-    Reused { user_id: Id, session_id: Id },
+    Reused { user_id: UserId, session_id: LoginSessionId },
     /// Unknown, expired, or of an ended session.
     Invalid,
 }
@@ -122,10 +126,10 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, refresh_ttl: std::time::
             login_sessions::expires_at,
         ))
         .first::<(
-            Id,
+            LoginSessionId,
             Option<chrono::NaiveDateTime>,
             chrono::NaiveDateTime,
-            Id,
+            UserId,
             Option<chrono::NaiveDateTime>,
             chrono::NaiveDateTime,
         )>(conn)
@@ -153,7 +157,7 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, refresh_ttl: std::time::
 }
 
 /// The session a refresh token belongs to, if it is still live (for logout).
-pub fn session_of(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<(Id, Id)>> {
+pub fn session_of(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<(LoginSessionId, UserId)>> {
     refresh_tokens::table
         .inner_join(login_sessions::table)
         .filter(refresh_tokens::token_hash.eq(token_hash(presented)))
@@ -163,7 +167,7 @@ pub fn session_of(conn: &mut DbConnection, presented: &str) -> QueryResult<Optio
         .optional()
 }
 
-pub fn revoke_session(conn: &mut DbConnection, session_id: Id, reason: &str) -> QueryResult<usize> {
+pub fn revoke_session(conn: &mut DbConnection, session_id: LoginSessionId, reason: &str) -> QueryResult<usize> {
     diesel::update(login_sessions::table.find(session_id))
         .filter(login_sessions::revoked_at.is_null())
         .set((login_sessions::revoked_at.eq(db::now().naive_utc()), login_sessions::revoked_reason.eq(reason)))
@@ -171,7 +175,7 @@ pub fn revoke_session(conn: &mut DbConnection, session_id: Id, reason: &str) -> 
 }
 
 /// Ends every session of a user (password change, reset, deactivation).
-pub fn revoke_all(conn: &mut DbConnection, user_id: Id, reason: &str) -> QueryResult<usize> {
+pub fn revoke_all(conn: &mut DbConnection, user_id: UserId, reason: &str) -> QueryResult<usize> {
     diesel::update(login_sessions::table)
         .filter(login_sessions::user_id.eq(user_id))
         .filter(login_sessions::revoked_at.is_null())

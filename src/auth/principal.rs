@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::login_sessions;
 use crate::audit::{self, Actor, Outcome};
-use crate::db::{DbConnection, DbPool, Id};
+use crate::db::{DbConnection, DbPool, Id, LoginSessionId, OrganisationId, UserId};
 use crate::domain::{Role, SessionKind, Specialties};
 use crate::http::{self, ApiError};
 use crate::policy::{self, Action, Caller, Decision, Target};
@@ -51,11 +51,11 @@ impl FromRequest for Origin {
 /// An authenticated user, as the database knows them now (not as the token said).
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: Id,
-    pub organisation_id: Option<Id>,
+    pub user_id: UserId,
+    pub organisation_id: Option<OrganisationId>,
     pub role: Role,
     pub specialties: Vec<SessionKind>,
-    pub session_id: Id,
+    pub session_id: LoginSessionId,
     pub actor: Actor,
 }
 
@@ -128,23 +128,24 @@ impl Principal {
     /// organisation's is out of reach whatever its kind; one of the psychological tier exists
     /// only for its author and the organisation's psychologists (to everyone else it answers and
     /// audits as an id that does not exist); then the action itself is decided.
-    pub fn authorize_record_of_tier(
+    pub fn authorize_record_of_tier<E>(
         &self,
         conn: &mut DbConnection,
         action: Action,
         target: Target,
         psychological: bool,
         resource: &'static str,
-        resource_id: Id,
+        resource_id: Id<E>,
     ) -> Result<(), ApiError> {
+        let resource_id = resource_id.any();
         if self.organisation_id != target.organisation_id {
-            self.authorize(conn, action, target, resource, Some(resource_id))?;
+            self.authorize(conn, action, target, resource, Some(resource_id.any()))?;
         }
         if psychological {
             let tier = Action::ReadPsychologicalSession;
-            self.authorize_in_tier(conn, tier, target, resource, Some(resource_id), true)?;
+            self.authorize_in_tier(conn, tier, target, resource, Some(resource_id.any()), true)?;
         }
-        self.authorize_in_tier(conn, action, target, resource, Some(resource_id), psychological)
+        self.authorize_in_tier(conn, action, target, resource, Some(resource_id.any()), psychological)
     }
 
     /// `authorize` for work inside the caller's own organisation; returns that organisation
@@ -154,7 +155,7 @@ impl Principal {
         conn: &mut DbConnection,
         action: Action,
         resource: &'static str,
-    ) -> Result<Id, ApiError> {
+    ) -> Result<OrganisationId, ApiError> {
         self.authorize(conn, action, Target::owned_by(self.organisation_id), resource, None)?;
         self.organisation_id.ok_or_else(ApiError::forbidden)
     }
@@ -165,8 +166,8 @@ impl Principal {
 /// pool once: the session check and the work share one hand-off and one connection.
 #[derive(Debug)]
 pub struct SignedIn {
-    user_id: Id,
-    session_id: Id,
+    user_id: UserId,
+    session_id: LoginSessionId,
     origin: Origin,
 }
 

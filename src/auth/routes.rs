@@ -9,7 +9,7 @@ use super::login_sessions::{self, RefreshToken, Rotation};
 use super::tokens::JsonWebKeySet;
 use super::{Origin, SignedIn, enrolment, password, throttle};
 use crate::audit::{self, Actor, Event, Outcome};
-use crate::db::{self, Id};
+use crate::db::{self, LoginSessionId, OrganisationId, UserId};
 use crate::domain::Email;
 use crate::http::{self, ApiError, FieldErrors, Problem};
 use crate::state::AppState;
@@ -75,10 +75,10 @@ fn invalid_credentials() -> ApiError {
 
 fn token_response(
     state: &AppState,
-    user_id: Id,
-    organisation_id: Option<Id>,
+    user_id: UserId,
+    organisation_id: Option<OrganisationId>,
     role: crate::domain::Role,
-    session_id: Id,
+    session_id: LoginSessionId,
     refresh_token: RefreshToken,
 ) -> Result<TokenResponse, ApiError> {
     Ok(TokenResponse {

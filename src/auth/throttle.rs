@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::LoginThrottle;
 use crate::db::schema::{audit_events, login_failures, login_sessions};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, LoginFailureId, LoginSessionId, UserId};
 
 /// One attempt to sign in (or to prove one's password): the account it names and where it
 /// comes from.
@@ -98,7 +98,7 @@ pub fn count_attempt(conn: &mut DbConnection, rule: &LoginThrottle, attempt: &At
     diesel::delete(login_failures::table).filter(login_failures::at.le(now - rule.window)).execute(conn)?;
     diesel::insert_into(login_failures::table)
         .values((
-            login_failures::id.eq(Id::new()),
+            login_failures::id.eq(LoginFailureId::new()),
             login_failures::account_key.eq(&attempt.account),
             login_failures::ip.eq(&attempt.ip),
             login_failures::at.eq(now),
@@ -133,7 +133,11 @@ pub fn forgive_account(conn: &mut DbConnection, email_key: &str) -> QueryResult<
 
 /// Failed and refused sign-ins to a user's account since the sign-in before the one of
 /// `session_id` (or ever, for a first sign-in), as the audit trail records them.
-pub fn failed_sign_ins_since_last_login(conn: &mut DbConnection, user_id: Id, session_id: Id) -> QueryResult<i64> {
+pub fn failed_sign_ins_since_last_login(
+    conn: &mut DbConnection,
+    user_id: UserId,
+    session_id: LoginSessionId,
+) -> QueryResult<i64> {
     let started: Option<NaiveDateTime> =
         login_sessions::table.find(session_id).select(login_sessions::created_at).first(conn).optional()?;
     let previous: Option<NaiveDateTime> = match started {

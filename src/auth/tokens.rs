@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::config::TokenConfig;
-use crate::db::Id;
+use crate::db::{LoginSessionId, OrganisationId, UserId};
 use crate::domain::Role;
 
 const ACCESS_TYPE: &str = "access";
@@ -31,11 +31,11 @@ const REMEMBERED_TOKENS: usize = 4096;
 pub struct AccessClaims {
     pub iss: String,
     pub aud: String,
-    pub sub: Id,
-    pub org: Option<Id>,
+    pub sub: UserId,
+    pub org: Option<OrganisationId>,
     pub role: Role,
     /// The login session (refresh-token family) the token belongs to.
-    pub sid: Id,
+    pub sid: LoginSessionId,
     pub iat: i64,
     pub exp: i64,
     pub typ: String,
@@ -129,10 +129,10 @@ impl TokenKeys {
 
     pub fn issue(
         &self,
-        user_id: Id,
-        organisation_id: Option<Id>,
+        user_id: UserId,
+        organisation_id: Option<OrganisationId>,
         role: Role,
-        session_id: Id,
+        session_id: LoginSessionId,
     ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
@@ -177,6 +177,7 @@ mod tests {
     use secrecy::SecretBox;
 
     use super::*;
+    use crate::db::Id;
 
     fn keys() -> TokenKeys {
         TokenKeys::new(&TokenConfig {

@@ -19,7 +19,7 @@ use crate::crypto::{DataKey, MasterKeys, SessionField};
 use crate::db::schema::{
     client_merges, clients, consents, deadlines, documents, procedure_events, referrals, session_participants, sessions,
 };
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, SessionId};
 use crate::http::{ApiError, FieldErrors};
 use crate::referrals::model::{ReferralRow, ReferralStatus};
 use crate::referrals::queries::open_duplicate;
@@ -152,8 +152,8 @@ pub fn merge(
 }
 
 /// The duplicate's sessions, their contents sealed again under the survivor's data key.
-fn move_sessions(conn: &mut DbConnection, master: &MasterKeys, from: Id, to: Id) -> Result<(), ApiError> {
-    type Sealed = (Id, Option<Vec<u8>>, Option<Vec<u8>>);
+fn move_sessions(conn: &mut DbConnection, master: &MasterKeys, from: ClientId, to: ClientId) -> Result<(), ApiError> {
+    type Sealed = (SessionId, Option<Vec<u8>>, Option<Vec<u8>>);
     let sealed: Vec<Sealed> = sessions::table
         .filter(sessions::client_id.eq(from))
         .filter(sessions::notes_ciphertext.is_not_null().or(sessions::details_ciphertext.is_not_null()))
@@ -181,11 +181,11 @@ fn move_sessions(conn: &mut DbConnection, master: &MasterKeys, from: Id, to: Id)
         ))
         .execute(conn)?;
     // A group session both took part in keeps one participation, the survivor's.
-    let shared: Vec<Id> = session_participants::table
+    let shared: Vec<SessionId> = session_participants::table
         .filter(session_participants::client_id.eq(to))
         .select(session_participants::session_id)
         .load(conn)?;
-    let both: Vec<Id> = session_participants::table
+    let both: Vec<SessionId> = session_participants::table
         .filter(session_participants::client_id.eq(from))
         .filter(session_participants::session_id.eq_any(shared))
         .select(session_participants::session_id)
@@ -206,7 +206,7 @@ fn reseal(
     old: &DataKey,
     new: &DataKey,
     field: SessionField,
-    session_id: Id,
+    session_id: SessionId,
     sealed: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
     let text = old.open(field, session_id, sealed).map_err(|_| unreadable())?;
@@ -215,7 +215,7 @@ fn reseal(
 
 /// Consents, procedure events and referrals follow the person. Two open referrals of the two
 /// records to the same partner for the same service cannot both stand: 409 names the duplicate's.
-fn move_records(conn: &mut DbConnection, from: Id, to: Id) -> Result<(), ApiError> {
+fn move_records(conn: &mut DbConnection, from: ClientId, to: ClientId) -> Result<(), ApiError> {
     diesel::update(consents::table.filter(consents::client_id.eq(from)))
         .set(consents::client_id.eq(to))
         .execute(conn)?;
@@ -251,7 +251,7 @@ fn move_records(conn: &mut DbConnection, from: Id, to: Id) -> Result<(), ApiErro
 }
 
 /// Whether accepting a referral created this record from the fields the sender shared.
-fn made_from_a_share(conn: &mut DbConnection, client_id: Id) -> QueryResult<bool> {
+fn made_from_a_share(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         referrals::table
             .filter(referrals::partner_client_id.eq(client_id))
@@ -262,7 +262,7 @@ fn made_from_a_share(conn: &mut DbConnection, client_id: Id) -> QueryResult<bool
 
 /// Moves the duplicate's documents to the survivor, each naming the key that seals it; whether
 /// any document is sealed with the duplicate's own key.
-fn move_documents(conn: &mut DbConnection, from: Id, to: Id) -> QueryResult<bool> {
+fn move_documents(conn: &mut DbConnection, from: ClientId, to: ClientId) -> QueryResult<bool> {
     diesel::update(documents::table.filter(documents::client_id.eq(from)).filter(documents::key_client_id.is_null()))
         .set(documents::key_client_id.eq(Some(from)))
         .execute(conn)?;
@@ -273,7 +273,7 @@ fn move_documents(conn: &mut DbConnection, from: Id, to: Id) -> QueryResult<bool
 }
 
 /// The record a merged duplicate now lives in.
-pub fn survivor_of(conn: &mut DbConnection, duplicate_id: Id) -> QueryResult<Option<Id>> {
+pub fn survivor_of(conn: &mut DbConnection, duplicate_id: ClientId) -> QueryResult<Option<ClientId>> {
     client_merges::table.find(duplicate_id).select(client_merges::survivor_id).first(conn).optional()
 }
 

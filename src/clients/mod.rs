@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 
 use self::model::{Client, ClientRow, Household};
 use crate::auth::Principal;
-use crate::db::{DbConnection, Id};
+use crate::db::{ClientId, DbConnection};
 use crate::domain::client::ClientStatus;
 use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
@@ -23,11 +23,11 @@ pub const RESOURCE: &str = "client";
 pub fn authorized(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: Id,
+    id: ClientId,
     action: Action,
 ) -> Result<ClientRow, ApiError> {
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-    principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
+    principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id.any()))?;
     refuse_if_erased(&row)?;
     if row.status == ClientStatus::Merged {
         return Err(merged_into(merge::survivor_of(conn, id)?));
@@ -36,7 +36,7 @@ pub fn authorized(
 }
 
 /// 410 for a merged duplicate, with the id of the record its file moved to (`merged_into`).
-fn merged_into(survivor: Option<Id>) -> ApiError {
+fn merged_into(survivor: Option<ClientId>) -> ApiError {
     let mut problem = Problem::new(
         StatusCode::GONE,
         "client_merged",

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::clients;
-use crate::db::{Id, List};
+use crate::db::{ClientId, DeadlineId, HouseholdId, Id, List, OrganisationId, UserId};
 use crate::domain::client::{
     Accommodation, ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, Sex, Vulnerability,
     parse_date_of_birth, parse_identifier,
@@ -18,8 +18,8 @@ use crate::http::patch::Patch;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = clients)]
 pub struct ClientRow {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: ClientId,
+    pub organisation_id: OrganisationId,
     pub reference: String,
     pub given_names: String,
     pub family_name: String,
@@ -44,12 +44,12 @@ pub struct ClientRow {
     pub vulnerabilities: Vec<Vulnerability>,
     #[diesel(deserialize_as = List<Identifier>)]
     pub identifiers: Vec<Identifier>,
-    pub household_id: Option<Id>,
+    pub household_id: Option<HouseholdId>,
     pub household_relationship: Option<HouseholdRelationship>,
     pub status: ClientStatus,
     pub closed_reason: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
     pub procedure_stage: Option<String>,
     pub name_key: String,
     pub created_at: NaiveDateTime,
@@ -69,7 +69,7 @@ pub struct Identifier {
 /// A member of the client's household whom the caller may see.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HouseholdMember {
-    pub client_id: Id,
+    pub client_id: ClientId,
     pub reference: String,
     pub given_names: String,
     pub family_name: String,
@@ -78,7 +78,7 @@ pub struct HouseholdMember {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Household {
-    pub id: Id,
+    pub id: HouseholdId,
     /// Every member, the client included.
     pub members: Vec<HouseholdMember>,
 }
@@ -86,7 +86,7 @@ pub struct Household {
 /// An open legal deadline of the client, derived from the procedure timeline.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClientDeadline {
-    pub id: Id,
+    pub id: DeadlineId,
     #[schema(example = "appeal_to_refugee_board")]
     pub rule: String,
     #[schema(example = "KPA art. 129 §2")]
@@ -99,8 +99,8 @@ pub struct ClientDeadline {
 /// A person served by an organisation (SPEC §2.3).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Client {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: ClientId,
+    pub organisation_id: OrganisationId,
     /// Human-friendly, unique per organisation, never reused.
     #[schema(example = "PFM-2026-0042")]
     pub reference: String,
@@ -128,11 +128,11 @@ pub struct Client {
     pub email: Option<String>,
     pub vulnerabilities: Vec<Vulnerability>,
     pub identifiers: Vec<Identifier>,
-    pub household_id: Option<Id>,
+    pub household_id: Option<HouseholdId>,
     pub household: Option<Household>,
     pub status: ClientStatus,
     pub closed_reason: Option<String>,
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
     /// Derived from the procedure timeline.
     #[schema(example = "appeal")]
     pub procedure_stage: Option<String>,
@@ -146,7 +146,7 @@ pub struct Client {
 /// One line of a client list.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClientSummary {
-    pub id: Id,
+    pub id: ClientId,
     pub reference: String,
     pub given_names: String,
     pub family_name: String,
@@ -157,7 +157,7 @@ pub struct ClientSummary {
     pub city: Option<String>,
     pub status: ClientStatus,
     pub procedure_stage: Option<String>,
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
     pub version: i32,
 }
 
@@ -290,7 +290,7 @@ pub struct ClientInput {
     #[serde(default)]
     pub identifiers: Vec<Identifier>,
     #[serde(default)]
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
 }
 
 /// A partial update (JSON Merge Patch): absent fields stay, `null` clears optional ones.
@@ -350,7 +350,7 @@ pub struct ClientPatch {
     pub identifiers: Patch<Vec<Identifier>>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub assigned_counselor_id: Patch<Id>,
+    pub assigned_counselor_id: Patch<UserId>,
 }
 
 impl ClientPatch {
@@ -398,7 +398,7 @@ pub struct ClientFields {
     pub email: Option<String>,
     pub vulnerabilities: Vec<Vulnerability>,
     pub identifiers: Vec<Identifier>,
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
 }
 
 fn parse_phone(raw: Option<&str>) -> Result<Option<String>, String> {
@@ -573,7 +573,7 @@ pub struct ClientFilter {
     /// ISO 639 code.
     pub language: Option<String>,
     pub vulnerability: Option<Vulnerability>,
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
     #[param(example = "appeal")]
     pub procedure_stage: Option<String>,
     /// Only clients with an open deadline due within this many days (overdue included).
@@ -596,7 +596,7 @@ pub struct CloseRequest {
 pub struct HouseholdLinkRequest {
     /// A client of the same organisation whose household this client joins (a household is
     /// created when that client has none yet).
-    pub with_client_id: Id,
+    pub with_client_id: ClientId,
     /// This client's place in the household.
     pub relationship: HouseholdRelationship,
 }
@@ -646,7 +646,7 @@ pub struct DuplicateCheckResponse {
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {
     /// The duplicate: its file moves to the surviving record, and it is left as a tombstone.
-    pub duplicate_id: Id,
+    pub duplicate_id: ClientId,
     /// The duplicate's version as the caller last saw it (its `ETag`): a change made to it since
     /// answers 412 instead of being merged unseen.
     #[schema(minimum = 1)]

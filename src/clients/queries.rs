@@ -10,13 +10,13 @@ use crate::db::schema::{
     client_identifiers, client_name_keys, client_name_tokens, client_tags, clients, deadlines, name_index_state,
     reference_counters,
 };
-use crate::db::{self, DbConnection, Id, List, MultiBackend};
+use crate::db::{self, ClientId, DbConnection, HouseholdId, Id, List, MultiBackend, OrganisationId, UserId};
 use crate::domain::client::{
     Accommodation, ClientStatus, CountryCode, HouseholdRelationship, LanguageCode, Sex, Vulnerability, identifier_key,
 };
 use crate::http::pagination::PageRequest;
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ClientRow>> {
+pub fn find(conn: &mut DbConnection, id: ClientId) -> QueryResult<Option<ClientRow>> {
     clients::table.find(id).select(ClientRow::as_select()).first(conn).optional()
 }
 
@@ -24,7 +24,7 @@ pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ClientRow>> {
 /// a counter row, so they are never reused, even after an erasure.
 pub fn next_reference(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     short_name: &str,
     year: i32,
 ) -> QueryResult<String> {
@@ -59,7 +59,11 @@ pub fn next_reference(
 }
 
 /// The last reference number handed out for an organisation and year, if any.
-pub fn last_reference_number(conn: &mut DbConnection, organisation_id: Id, year: i32) -> QueryResult<Option<i32>> {
+pub fn last_reference_number(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    year: i32,
+) -> QueryResult<Option<i32>> {
     reference_counters::table
         .find((organisation_id, year))
         .select(reference_counters::last_number)
@@ -71,7 +75,7 @@ pub fn last_reference_number(conn: &mut DbConnection, organisation_id: Id, year:
 /// were assigned in bulk (by the seed generator).
 pub fn set_last_reference_number(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     year: i32,
     last_number: i32,
 ) -> QueryResult<()> {
@@ -94,7 +98,7 @@ pub fn set_last_reference_number(
 /// commit out of order). The counter row must exist.
 pub fn advance_last_reference_number(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     year: i32,
     last_number: i32,
 ) -> QueryResult<usize> {
@@ -110,7 +114,7 @@ fn city_key(fields: &ClientFields) -> Option<String> {
 
 pub fn insert(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     reference: &str,
     fields: &ClientFields,
 ) -> QueryResult<ClientRow> {
@@ -160,7 +164,7 @@ pub fn field_values(
         diesel::dsl::Eq<clients::email, Option<String>>,
         diesel::dsl::Eq<clients::vulnerabilities, List<Vulnerability>>,
         diesel::dsl::Eq<clients::identifiers, List<Identifier>>,
-        diesel::dsl::Eq<clients::assigned_counselor_id, Option<Id>>,
+        diesel::dsl::Eq<clients::assigned_counselor_id, Option<UserId>>,
         diesel::dsl::Eq<clients::name_key, String>,
     ),
 ) {
@@ -233,8 +237,8 @@ impl IndexRows {
 /// that changes them.
 pub fn write_name_index(
     conn: &mut DbConnection,
-    client_id: Id,
-    organisation_id: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
     names: &ClientNames,
 ) -> QueryResult<()> {
     diesel::update(clients::table.find(client_id)).set(clients::name_key.eq(names.name_key())).execute(conn)?;
@@ -243,8 +247,8 @@ pub fn write_name_index(
 
 fn write_name_rows(
     conn: &mut DbConnection,
-    client_id: Id,
-    organisation_id: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
     names: &ClientNames,
 ) -> QueryResult<()> {
     diesel::delete(client_name_tokens::table.filter(client_name_tokens::client_id.eq(client_id))).execute(conn)?;
@@ -288,8 +292,8 @@ fn write_name_rows(
 
 /// Whether the stored name keys follow the current rules; if not, where re-keying resumes (the
 /// state row names the rules a run writes and the last client it finished).
-pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id>)> {
-    let (version, resume_after): (i32, Option<Id>) = name_index_state::table
+pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<ClientId>)> {
+    let (version, resume_after): (i32, Option<ClientId>) = name_index_state::table
         .find(1)
         .select((name_index_state::key_version, name_index_state::resume_after))
         .first(conn)?;
@@ -303,7 +307,7 @@ pub fn name_index_state(conn: &mut DbConnection) -> QueryResult<(bool, Option<Id
 /// Re-keys the next `batch` clients after `after` (in id order) with the current rules; returns
 /// their ids. A client changed meanwhile (its version moved) was re-keyed by that change and is
 /// left alone.
-fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<Vec<Id>> {
+fn rekey_batch(conn: &mut DbConnection, after: Option<ClientId>, batch: i64) -> QueryResult<Vec<ClientId>> {
     let mut query = clients::table.select(ClientRow::as_select()).order(clients::id).limit(batch).into_boxed();
     if let Some(after) = after {
         query = query.filter(clients::id.gt(after));
@@ -328,7 +332,7 @@ fn rekey_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryR
 
 /// Records the rules a re-keying writes and the client it reached; when none is left, that the
 /// stored keys follow the current rules.
-fn record_rekeying(conn: &mut DbConnection, reached: Option<Id>) -> QueryResult<usize> {
+fn record_rekeying(conn: &mut DbConnection, reached: Option<ClientId>) -> QueryResult<usize> {
     diesel::update(name_index_state::table.find(1))
         .set((
             name_index_state::key_version.eq(crate::domain::names::KEY_VERSION),
@@ -350,8 +354,8 @@ pub fn reindex_names(conn: &mut DbConnection, batch: i64, progress: impl Fn(usiz
 /// Rewrites the rows that index a client's names, list fields and identifiers.
 fn replace_index(
     conn: &mut DbConnection,
-    client_id: Id,
-    organisation_id: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
     fields: &ClientFields,
 ) -> QueryResult<()> {
     write_name_index(conn, client_id, organisation_id, &fields.names())?;
@@ -407,7 +411,7 @@ pub fn update(
 /// Closes or reopens a client if the version is still `expected_version`.
 pub fn set_status(
     conn: &mut DbConnection,
-    id: Id,
+    id: ClientId,
     expected_version: i32,
     status: ClientStatus,
     reason: Option<&str>,
@@ -440,7 +444,7 @@ pub struct Search {
     pub status: Option<ClientStatus>,
     pub city_key: Option<String>,
     pub tags: Vec<(&'static str, String)>,
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
     pub procedure_stage: Option<String>,
     pub deadline_due_by: Option<NaiveDate>,
 }
@@ -477,14 +481,14 @@ enum IndexCondition {
 
 /// The clients an index condition matches: all of them, when few enough to load, or too many.
 enum Matches {
-    Few(Vec<Id>),
+    Few(Vec<ClientId>),
     Many,
 }
 
 impl IndexCondition {
     /// Whether more than `LOADED_MATCHES_MAX` clients match, asked by skipping that many index
     /// rows inside the database (nothing is sent back for them); if not, the matches.
-    fn matches(&self, conn: &mut DbConnection, organisation_id: Id) -> QueryResult<Matches> {
+    fn matches(&self, conn: &mut DbConnection, organisation_id: OrganisationId) -> QueryResult<Matches> {
         let most = LOADED_MATCHES_MAX as i64;
         if !self.matching_ids(conn, organisation_id, most, 1)?.is_empty() {
             return Ok(Matches::Many);
@@ -492,7 +496,13 @@ impl IndexCondition {
         Ok(Matches::Few(self.matching_ids(conn, organisation_id, 0, most)?))
     }
 
-    fn matching_ids(&self, conn: &mut DbConnection, organisation_id: Id, skip: i64, take: i64) -> QueryResult<Vec<Id>> {
+    fn matching_ids(
+        &self,
+        conn: &mut DbConnection,
+        organisation_id: OrganisationId,
+        skip: i64,
+        take: i64,
+    ) -> QueryResult<Vec<ClientId>> {
         match self {
             Self::NameWord(word) => client_name_tokens::table
                 .filter(client_name_tokens::organisation_id.eq(organisation_id))
@@ -515,7 +525,7 @@ impl IndexCondition {
 
     /// Checked on each client in turn. The cursor is repeated inside so that PostgreSQL, when it
     /// merges this with the clients in id order, starts the index rows at the cursor too.
-    fn checked_per_client(&self, after: Option<Id>) -> ClientCondition {
+    fn checked_per_client(&self, after: Option<ClientId>) -> ClientCondition {
         match self {
             Self::NameWord(word) => {
                 let rows = client_name_tokens::table
@@ -541,7 +551,7 @@ impl IndexCondition {
     }
 
     /// Every match gathered by the database, from the cursor on.
-    fn gathered(&self, organisation_id: Id, after: Option<Id>) -> ClientCondition {
+    fn gathered(&self, organisation_id: OrganisationId, after: Option<ClientId>) -> ClientCondition {
         match self {
             Self::NameWord(word) => {
                 let rows = client_name_tokens::table
@@ -579,9 +589,9 @@ impl IndexCondition {
 /// database gathers their matches (as many as there are) rather than walk for a rare combination.
 fn index_conditions(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     conditions: &[IndexCondition],
-    after: Option<Id>,
+    after: Option<ClientId>,
 ) -> QueryResult<Vec<ClientCondition>> {
     let matches =
         conditions.iter().map(|condition| condition.matches(conn, organisation_id)).collect::<QueryResult<Vec<_>>>()?;
@@ -604,9 +614,9 @@ fn all_of(conditions: Vec<ClientCondition>) -> Option<ClientCondition> {
 /// One page of an organisation's clients, oldest first.
 pub fn search(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     search: &Search,
-    page: PageRequest,
+    page: PageRequest<ClientId>,
 ) -> QueryResult<Vec<ClientRow>> {
     let mut query =
         clients::table.filter(clients::organisation_id.eq(organisation_id)).select(ClientRow::as_select()).into_boxed();
@@ -676,9 +686,9 @@ pub const RANK_SOUND: i32 = 2;
 /// deadlines).
 fn filters(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     search: &Search,
-    after: Option<Id>,
+    after: Option<ClientId>,
 ) -> QueryResult<Vec<ClientCondition>> {
     let tags: Vec<IndexCondition> =
         search.tags.iter().map(|(kind, value)| IndexCondition::Tag(kind, value.clone())).collect();
@@ -707,15 +717,19 @@ fn filters(
 }
 
 /// Clients whose reference or an identifier is the searched text: a handful at most.
-fn identity_matches(conn: &mut DbConnection, organisation_id: Id, search: &Search) -> QueryResult<Vec<Id>> {
-    let mut ids: Vec<Id> = Vec::new();
+fn identity_matches(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    search: &Search,
+) -> QueryResult<Vec<ClientId>> {
+    let mut ids: Vec<ClientId> = Vec::new();
     if let Some(reference) = &search.reference {
         ids.extend(
             clients::table
                 .filter(clients::organisation_id.eq(organisation_id))
                 .filter(clients::reference.eq(reference.clone()))
                 .select(clients::id)
-                .load::<Id>(conn)?,
+                .load::<ClientId>(conn)?,
         );
     }
     if let Some(key) = &search.identifier_key {
@@ -725,7 +739,7 @@ fn identity_matches(conn: &mut DbConnection, organisation_id: Id, search: &Searc
                 .filter(client_identifiers::value_key.eq(key.clone()))
                 .select(client_identifiers::client_id)
                 .limit(IDENTITY_MATCHES_MAX)
-                .load::<Id>(conn)?,
+                .load::<ClientId>(conn)?,
         );
     }
     ids.sort();
@@ -744,7 +758,7 @@ const IDENTITY_MATCHES_MAX: i64 = 100;
 /// subquery's rows in client order read from the token index (client, token): without the cursor
 /// that index is read from the organisation's first client on, so a deep page cost as much as the
 /// pages before it (page 101 of a common surname at a million clients: 120–300 ms instead of 5).
-fn spelled(word: &str, after: Option<Id>) -> ClientCondition {
+fn spelled(word: &str, after: Option<ClientId>) -> ClientCondition {
     let rows = client_name_tokens::table
         .filter(client_name_tokens::client_id.eq(clients::id))
         .filter(client_name_tokens::token.ge(word.to_owned()))
@@ -757,7 +771,12 @@ fn spelled(word: &str, after: Option<Id>) -> ClientCondition {
 
 /// A name word of the search, spelled as typed or sounding alike (a phonetic key in common); the
 /// cursor is repeated inside as in `spelled`.
-fn spelled_or_sounding(organisation_id: Id, prefix: &str, keys: &[String], after: Option<Id>) -> ClientCondition {
+fn spelled_or_sounding(
+    organisation_id: OrganisationId,
+    prefix: &str,
+    keys: &[String],
+    after: Option<ClientId>,
+) -> ClientCondition {
     let by_key = client_name_keys::table
         .filter(client_name_keys::organisation_id.eq(organisation_id))
         .filter(client_name_keys::key.eq_any(keys.to_vec()));
@@ -777,10 +796,10 @@ fn spelled_or_sounding(organisation_id: Id, prefix: &str, keys: &[String], after
 /// script). Within a rank, oldest first; `after` is the last (rank, id) of the previous page.
 pub fn search_ranked(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     search: &Search,
     limit: i64,
-    after: Option<(i32, Id)>,
+    after: Option<(i32, ClientId)>,
 ) -> QueryResult<Vec<(i32, ClientRow)>> {
     let identity = identity_matches(conn, organisation_id, search)?;
     let mut found: Vec<(i32, ClientRow)> = Vec::new();
@@ -842,7 +861,7 @@ pub fn search_ranked(
 /// The caller scores them.
 pub fn duplicate_candidates(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     given_keys: &[String],
     family_keys: &[String],
     identifier_keys: &[String],
@@ -871,7 +890,7 @@ pub fn duplicate_candidates(
 /// More candidates than this are not worth a person's review; the best are shown.
 const DUPLICATE_CANDIDATES_MAX: i64 = 200;
 
-pub fn identifier_keys_of(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<String>> {
+pub fn identifier_keys_of(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Vec<String>> {
     client_identifiers::table
         .filter(client_identifiers::client_id.eq(client_id))
         .select(client_identifiers::value_key)
@@ -882,10 +901,10 @@ pub fn identifier_keys_of(conn: &mut DbConnection, client_id: Id) -> QueryResult
 /// no key to another organisation's records.
 pub fn household_members(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    household_id: Id,
+    organisation_id: OrganisationId,
+    household_id: HouseholdId,
 ) -> QueryResult<Vec<HouseholdMember>> {
-    let rows: Vec<(Id, String, String, String, Option<HouseholdRelationship>)> = clients::table
+    let rows: Vec<(ClientId, String, String, String, Option<HouseholdRelationship>)> = clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::household_id.eq(household_id))
         .order(clients::id)
@@ -912,8 +931,8 @@ pub fn household_members(
 /// Puts a client into a household (or out of any, with `None`); bumps its version.
 pub fn set_household(
     conn: &mut DbConnection,
-    client_id: Id,
-    household: Option<(Id, HouseholdRelationship)>,
+    client_id: ClientId,
+    household: Option<(HouseholdId, HouseholdRelationship)>,
 ) -> QueryResult<ClientRow> {
     diesel::update(clients::table.find(client_id))
         .set((
@@ -926,14 +945,19 @@ pub fn set_household(
         .get_result(conn)
 }
 
-pub fn household_size(conn: &mut DbConnection, household_id: Id) -> QueryResult<i64> {
+pub fn household_size(conn: &mut DbConnection, household_id: HouseholdId) -> QueryResult<i64> {
     clients::table.filter(clients::household_id.eq(household_id)).select(count_star()).first(conn)
 }
 
 /// Leaves a merged duplicate as a tombstone if its version is still `expected_version`: every
 /// personal and statistical field emptied (the survivor carries the person now, in lists and
 /// reports alike) and its index rows removed. Returns how many rows changed (0: stale).
-pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeholder: &str) -> QueryResult<usize> {
+pub fn tombstone(
+    conn: &mut DbConnection,
+    id: ClientId,
+    expected_version: i32,
+    placeholder: &str,
+) -> QueryResult<usize> {
     let now = db::now().naive_utc();
     let changed = diesel::update(clients::table.find(id))
         .filter(clients::version.eq(expected_version))
@@ -957,9 +981,9 @@ pub fn tombstone(conn: &mut DbConnection, id: Id, expected_version: i32, placeho
                 clients::email.eq(None::<String>),
                 clients::vulnerabilities.eq("[]"),
                 clients::identifiers.eq("[]"),
-                clients::household_id.eq(None::<Id>),
+                clients::household_id.eq(None::<HouseholdId>),
                 clients::household_relationship.eq(None::<HouseholdRelationship>),
-                clients::assigned_counselor_id.eq(None::<Id>),
+                clients::assigned_counselor_id.eq(None::<UserId>),
                 clients::procedure_stage.eq(None::<String>),
                 clients::status.eq(ClientStatus::Merged),
                 clients::closed_at.eq(Some(now)),

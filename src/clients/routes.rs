@@ -12,7 +12,7 @@ use super::model::{
 use super::{RESOURCE, authorized, queries, view};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, Id, OrganisationId};
 use crate::domain::client::{
     ClientStatus, CountryCode, HouseholdRelationship, IdentifierKind, LanguageCode, identifier_key,
 };
@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// lets hold a caseload there.
 fn check_counselor(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     fields: &ClientFields,
     errors: &mut FieldErrors,
 ) -> Result<(), ApiError> {
@@ -59,7 +59,11 @@ fn check_counselor(
     Ok(())
 }
 
-fn parse(conn: &mut DbConnection, organisation_id: Id, input: &ClientInput) -> Result<ClientFields, ApiError> {
+fn parse(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    input: &ClientInput,
+) -> Result<ClientFields, ApiError> {
     let (fields, mut errors) = match input.parse(domain::today()) {
         Ok(fields) => (Some(fields), FieldErrors::default()),
         Err(errors) => (None, errors),
@@ -210,7 +214,7 @@ pub async fn list(
     let query = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() };
     let search = search_of(&filter, domain::today())?;
     if !search.name_tokens.is_empty() {
-        let page = query.parse_keyed::<i32>()?;
+        let page = query.parse_keyed::<i32, _>()?;
         let after = page
             .after
             .filter(|(rank, _)| !(queries::RANK_IDENTITY..=queries::RANK_SOUND).contains(rank))
@@ -258,7 +262,7 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let client = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
@@ -266,7 +270,7 @@ pub async fn read(
 }
 
 /// What `GET /clients/{id}` answers; a retried creation is answered the same way.
-fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Client, ApiError> {
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: ClientId) -> Result<Client, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadClient)?;
     audit::record(conn, Event::new(&principal.actor, "client.read", RESOURCE).on(id).for_client(id))?;
     view(conn, row, domain::today())
@@ -295,7 +299,7 @@ fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Cl
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     if_match: IfMatch,
     body: web::Json<ClientPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -321,7 +325,7 @@ pub async fn update(
 async fn set_status(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: Id,
+    id: ClientId,
     if_match: IfMatch,
     status: ClientStatus,
     reason: Option<String>,
@@ -369,7 +373,7 @@ async fn set_status(
 pub async fn close(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     if_match: IfMatch,
     body: web::Json<CloseRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -399,7 +403,7 @@ pub async fn close(
 pub async fn reopen(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     set_status(state, signed_in, id.into_inner(), if_match, ClientStatus::Active, None).await
@@ -488,7 +492,7 @@ fn other_client(
     conn: &mut DbConnection,
     principal: &Principal,
     client: &ClientRow,
-    other_id: Id,
+    other_id: ClientId,
     action: Action,
     field: &str,
 ) -> Result<ClientRow, ApiError> {
@@ -533,7 +537,7 @@ fn other_client(
 pub async fn merge(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     if_match: IfMatch,
     body: web::Json<MergeRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -651,7 +655,7 @@ fn swapped(a: chrono::NaiveDate, b: chrono::NaiveDate) -> bool {
 pub async fn join_household(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     body: web::Json<HouseholdLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -698,7 +702,7 @@ pub async fn join_household(
 pub async fn leave_household(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let client = signed_in

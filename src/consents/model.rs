@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::consents;
-use crate::db::{Id, List};
+use crate::db::{ClientId, ConsentId, List, OrganisationId, UserId};
 use crate::domain::closed_list;
 
 closed_list! { ConsentPurpose { Processing, SharingWithPartner, Contact } }
@@ -19,20 +19,20 @@ closed_list! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = consents)]
 pub struct ConsentRow {
-    pub id: Id,
-    pub client_id: Id,
-    pub organisation_id: Id,
+    pub id: ConsentId,
+    pub client_id: ClientId,
+    pub organisation_id: OrganisationId,
     pub purpose: ConsentPurpose,
-    pub partner_id: Option<Id>,
+    pub partner_id: Option<OrganisationId>,
     #[diesel(deserialize_as = List<ConsentScope>)]
     pub scope: Vec<ConsentScope>,
     pub given_on: NaiveDate,
     pub expires_on: Option<NaiveDate>,
     pub withdrawn_on: Option<NaiveDate>,
-    pub withdrawn_by: Option<Id>,
+    pub withdrawn_by: Option<UserId>,
     pub language: String,
     pub form_version: String,
-    pub recorded_by: Option<Id>,
+    pub recorded_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub version: i32,
 }
@@ -40,11 +40,11 @@ pub struct ConsentRow {
 /// A consent as recorded.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Consent {
-    pub id: Id,
-    pub client_id: Id,
+    pub id: ConsentId,
+    pub client_id: ClientId,
     pub purpose: ConsentPurpose,
     /// The partner organisation, for `sharing_with_partner`.
-    pub partner_id: Option<Id>,
+    pub partner_id: Option<OrganisationId>,
     pub scope: Vec<ConsentScope>,
     pub given_on: NaiveDate,
     pub expires_on: Option<NaiveDate>,
@@ -54,7 +54,7 @@ pub struct Consent {
     /// ISO 639 code of the language the client was informed in.
     pub language: String,
     pub form_version: String,
-    pub recorded_by: Option<Id>,
+    pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub version: i32,
 }
@@ -90,7 +90,7 @@ pub struct ConsentInput {
     pub purpose: ConsentPurpose,
     /// Required for `sharing_with_partner`, absent otherwise.
     #[serde(default)]
-    pub partner_id: Option<Id>,
+    pub partner_id: Option<OrganisationId>,
     /// Field groups covered; required for `sharing_with_partner`.
     #[serde(default)]
     pub scope: Vec<ConsentScope>,

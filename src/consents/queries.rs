@@ -5,9 +5,9 @@ use diesel::prelude::*;
 
 use super::model::{ConsentInput, ConsentRow};
 use crate::db::schema::consents;
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, ClientId, ConsentId, DbConnection, List, OrganisationId, UserId};
 
-pub fn of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<ConsentRow>> {
+pub fn of_client(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Vec<ConsentRow>> {
     consents::table
         .filter(consents::client_id.eq(client_id))
         .order(consents::id)
@@ -15,7 +15,7 @@ pub fn of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<Cons
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, client_id: Id, id: Id) -> QueryResult<Option<ConsentRow>> {
+pub fn find(conn: &mut DbConnection, client_id: ClientId, id: ConsentId) -> QueryResult<Option<ConsentRow>> {
     consents::table
         .find(id)
         .filter(consents::client_id.eq(client_id))
@@ -26,16 +26,16 @@ pub fn find(conn: &mut DbConnection, client_id: Id, id: Id) -> QueryResult<Optio
 
 pub fn insert(
     conn: &mut DbConnection,
-    client_id: Id,
-    organisation_id: Id,
-    recorded_by: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
+    recorded_by: UserId,
     input: &ConsentInput,
     language: &str,
     form_version: &str,
 ) -> QueryResult<ConsentRow> {
     diesel::insert_into(consents::table)
         .values((
-            consents::id.eq(Id::new()),
+            consents::id.eq(ConsentId::new()),
             consents::client_id.eq(client_id),
             consents::organisation_id.eq(organisation_id),
             consents::purpose.eq(input.purpose),
@@ -54,7 +54,7 @@ pub fn insert(
 }
 
 /// Marks a consent withdrawn today; `None` when it already was (or changed meanwhile).
-pub fn withdraw(conn: &mut DbConnection, id: Id, on: NaiveDate, by: Id) -> QueryResult<Option<ConsentRow>> {
+pub fn withdraw(conn: &mut DbConnection, id: ConsentId, on: NaiveDate, by: UserId) -> QueryResult<Option<ConsentRow>> {
     diesel::update(consents::table.find(id))
         .filter(consents::withdrawn_on.is_null())
         .set((

@@ -8,7 +8,7 @@ use super::queries;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, ConsentId, DbConnection, Id, OrganisationId};
 use crate::domain::client::LanguageCode;
 use crate::domain::{self, bounded_text, distinct};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
@@ -26,7 +26,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// Checks a consent; returns its language and form version, normalised.
-fn check(conn: &mut DbConnection, own_organisation: Id, input: &ConsentInput) -> Result<(String, String), ApiError> {
+fn check(
+    conn: &mut DbConnection,
+    own_organisation: OrganisationId,
+    input: &ConsentInput,
+) -> Result<(String, String), ApiError> {
     let mut errors = FieldErrors::default();
     let today = domain::today();
     if input.given_on > today {
@@ -78,7 +82,7 @@ fn check(conn: &mut DbConnection, own_organisation: Id, input: &ConsentInput) ->
 pub async fn record(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     key: IdempotencyKey,
     body: web::Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -123,7 +127,7 @@ pub async fn record(
     Ok(created.response())
 }
 
-fn created(client_id: Id, consent: Consent) -> Created<Consent> {
+fn created(client_id: ClientId, consent: Consent) -> Created<Consent> {
     Created::new(consent.id, format!("/api/v1/clients/{client_id}/consents/{}", consent.id), consent.version, consent)
 }
 
@@ -143,7 +147,7 @@ fn created(client_id: Id, consent: Consent) -> Created<Consent> {
 pub async fn list(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
 ) -> Result<web::Json<Page<Consent>>, ApiError> {
     let client_id = id.into_inner();
     let consents = signed_in.run(&state.pool, move |conn, principal| of_client(conn, &principal, client_id)).await?;
@@ -152,7 +156,7 @@ pub async fn list(
 
 /// What `GET /clients/{id}/consents` answers. A consent has no `GET` of its own, so a retried
 /// recording is answered with its consent from this list.
-fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> Result<Vec<Consent>, ApiError> {
+fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: ClientId) -> Result<Vec<Consent>, ApiError> {
     clients::authorized(conn, principal, client_id, Action::ReadConsents)?;
     let today = domain::today();
     let consents = queries::of_client(conn, client_id)?.into_iter().map(|row| row.view(today)).collect::<Vec<_>>();
@@ -179,7 +183,7 @@ fn of_client(conn: &mut DbConnection, principal: &Principal, client_id: Id) -> R
 pub async fn withdraw(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    path: web::Path<(Id, Id)>,
+    path: web::Path<(ClientId, ConsentId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (client_id, consent_id) = path.into_inner();
     let consent = signed_in

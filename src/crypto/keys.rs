@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::{CryptoError, DataKey, MasterKeys};
 use crate::db::schema::client_keys;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -19,17 +19,21 @@ pub enum KeyError {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = client_keys)]
 struct ClientKeyRow {
-    client_id: Id,
+    client_id: ClientId,
     master_key_id: String,
     wrapped_key: Vec<u8>,
 }
 
-fn load(conn: &mut DbConnection, client_id: Id) -> QueryResult<Option<ClientKeyRow>> {
+fn load(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Option<ClientKeyRow>> {
     client_keys::table.find(client_id).select(ClientKeyRow::as_select()).first(conn).optional()
 }
 
 /// The client's data key, if it has one (it has none before its first notes, or after erasure).
-pub fn existing(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -> Result<Option<DataKey>, KeyError> {
+pub fn existing(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    client_id: ClientId,
+) -> Result<Option<DataKey>, KeyError> {
     match load(conn, client_id)? {
         Some(row) => Ok(Some(master.unwrap(&row.master_key_id, client_id, &row.wrapped_key)?)),
         None => Ok(None),
@@ -40,7 +44,7 @@ pub fn existing(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -> 
 /// sessions it reads.
 pub struct KeyRing<'a> {
     master: &'a MasterKeys,
-    opened: HashMap<Id, Option<DataKey>>,
+    opened: HashMap<ClientId, Option<DataKey>>,
 }
 
 impl<'a> KeyRing<'a> {
@@ -51,7 +55,7 @@ impl<'a> KeyRing<'a> {
     /// The client's data key; `None` when it has none (before its first sealed field, after
     /// erasure) or when the stored key does not unwrap (logged): its ciphertexts are then
     /// unreadable, which the caller reports.
-    pub fn existing(&mut self, conn: &mut DbConnection, client_id: Id) -> QueryResult<Option<&DataKey>> {
+    pub fn existing(&mut self, conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Option<&DataKey>> {
         if !self.opened.contains_key(&client_id) {
             let key = match existing(conn, self.master, client_id) {
                 Ok(key) => key,
@@ -68,7 +72,7 @@ impl<'a> KeyRing<'a> {
 }
 
 /// The client's data key, created on first use. Run inside a transaction.
-pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -> Result<DataKey, KeyError> {
+pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: ClientId) -> Result<DataKey, KeyError> {
     if let Some(key) = existing(conn, master, client_id)? {
         return Ok(key);
     }
@@ -97,7 +101,7 @@ pub fn for_client(conn: &mut DbConnection, master: &MasterKeys, client_id: Id) -
 pub fn existing_or_new(
     conn: &mut DbConnection,
     master: &MasterKeys,
-    client_id: Id,
+    client_id: ClientId,
 ) -> Result<(DataKey, Option<NewKey>), KeyError> {
     if let Some(key) = existing(conn, master, client_id)? {
         return Ok((key, None));
@@ -108,7 +112,7 @@ pub fn existing_or_new(
 
 /// A data key made for a client that had none, not stored yet.
 pub struct NewKey {
-    client_id: Id,
+    client_id: ClientId,
     master_key_id: String,
     wrapped: Vec<u8>,
 }
@@ -132,7 +136,7 @@ impl NewKey {
 /// Destroys a client's data key (erasure): this database can never decrypt its sealed fields
 /// again. A backup taken before still holds the wrapped key, which opens until the master key
 /// that wrapped it is destroyed.
-pub fn destroy(conn: &mut DbConnection, client_id: Id) -> QueryResult<usize> {
+pub fn destroy(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<usize> {
     diesel::delete(client_keys::table.find(client_id)).execute(conn)
 }
 

@@ -12,7 +12,7 @@ use aes_gcm::aead::{Aead, Generate, Key, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use secrecy::{ExposeSecret, SecretBox};
 
-use crate::db::Id;
+use crate::db::{ClientId, DocumentId, SessionId};
 
 const NONCE_LEN: usize = 12;
 
@@ -60,7 +60,7 @@ fn secret_aad(label: &str, master_id: &str) -> Vec<u8> {
     format!("casebridge {label}|{master_id}").into_bytes()
 }
 
-fn wrapping_aad(client_id: Id, master_id: &str) -> Vec<u8> {
+fn wrapping_aad(client_id: ClientId, master_id: &str) -> Vec<u8> {
     format!("casebridge client data key|{client_id}|{master_id}").into_bytes()
 }
 
@@ -85,19 +85,19 @@ impl MasterKeys {
     }
 
     /// A fresh data key for a client, wrapped by the newest master key: (master key id, wrapped).
-    pub fn new_data_key(&self, client_id: Id) -> Result<(String, Vec<u8>, DataKey), CryptoError> {
+    pub fn new_data_key(&self, client_id: ClientId) -> Result<(String, Vec<u8>, DataKey), CryptoError> {
         let master = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
         let key = Key::<Aes256Gcm>::generate();
         let wrapped = seal(&master.cipher, key.as_slice(), &wrapping_aad(client_id, &master.id))?;
         Ok((master.id.clone(), wrapped, DataKey(Aes256Gcm::new(&key))))
     }
 
-    fn unwrap_bytes(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn unwrap_bytes(&self, master_id: &str, client_id: ClientId, wrapped: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let master = self.get(master_id)?;
         open(&master.cipher, wrapped, &wrapping_aad(client_id, master_id))
     }
 
-    pub fn unwrap(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<DataKey, CryptoError> {
+    pub fn unwrap(&self, master_id: &str, client_id: ClientId, wrapped: &[u8]) -> Result<DataKey, CryptoError> {
         let bytes = self.unwrap_bytes(master_id, client_id, wrapped)?;
         let key = Key::<Aes256Gcm>::try_from(bytes.as_slice()).map_err(|_| CryptoError::Integrity)?;
         Ok(DataKey(Aes256Gcm::new(&key)))
@@ -115,7 +115,12 @@ impl MasterKeys {
     }
 
     /// Re-wraps a data key with the newest master key (rotation); the data key stays the same.
-    pub fn rewrap(&self, master_id: &str, client_id: Id, wrapped: &[u8]) -> Result<(String, Vec<u8>), CryptoError> {
+    pub fn rewrap(
+        &self,
+        master_id: &str,
+        client_id: ClientId,
+        wrapped: &[u8],
+    ) -> Result<(String, Vec<u8>), CryptoError> {
         let bytes = self.unwrap_bytes(master_id, client_id, wrapped)?;
         let newest = self.keys.last().ok_or_else(|| CryptoError::UnknownMasterKey("(none)".to_owned()))?;
         Ok((newest.id.clone(), seal(&newest.cipher, &bytes, &wrapping_aad(client_id, &newest.id))?))
@@ -137,7 +142,7 @@ pub enum SessionField {
 }
 
 impl SessionField {
-    fn aad(self, session_id: Id) -> Vec<u8> {
+    fn aad(self, session_id: SessionId) -> Vec<u8> {
         let label = match self {
             Self::Notes => "notes",
             Self::Details => "details",
@@ -151,7 +156,7 @@ impl SessionField {
 /// be reordered, moved to another document, or dropped from the end unnoticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DocumentChunk {
-    pub document_id: Id,
+    pub document_id: DocumentId,
     pub index: u64,
     pub last: bool,
 }
@@ -168,11 +173,11 @@ pub const CHUNK_OVERHEAD: usize = NONCE_LEN + 16;
 
 impl DataKey {
     /// Encrypts one field of a session with a random nonce.
-    pub fn seal(&self, field: SessionField, session_id: Id, text: &str) -> Result<Vec<u8>, CryptoError> {
+    pub fn seal(&self, field: SessionField, session_id: SessionId, text: &str) -> Result<Vec<u8>, CryptoError> {
         seal(&self.0, text.as_bytes(), &field.aad(session_id))
     }
 
-    pub fn open(&self, field: SessionField, session_id: Id, sealed: &[u8]) -> Result<String, CryptoError> {
+    pub fn open(&self, field: SessionField, session_id: SessionId, sealed: &[u8]) -> Result<String, CryptoError> {
         let bytes = open(&self.0, sealed, &field.aad(session_id))?;
         String::from_utf8(bytes).map_err(|_| CryptoError::Integrity)
     }
@@ -190,6 +195,7 @@ impl DataKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Id;
 
     fn keys(list: &[(&str, u8)]) -> MasterKeys {
         let configured: Vec<(String, SecretBox<[u8; 32]>)> =
@@ -238,7 +244,7 @@ mod tests {
         assert_eq!(key.open_chunk(at(3, false), &sealed).unwrap(), b"decision of 2 May");
         assert!(key.open_chunk(at(2, false), &sealed).is_err(), "moved within the document");
         assert!(key.open_chunk(at(3, true), &sealed).is_err(), "taken for the last chunk");
-        let elsewhere = DocumentChunk { document_id: Id::new(), index: 3, last: false };
+        let elsewhere = DocumentChunk { document_id: DocumentId::new(), index: 3, last: false };
         assert!(key.open_chunk(elsewhere, &sealed).is_err(), "moved to another document");
     }
 

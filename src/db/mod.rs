@@ -13,7 +13,11 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use id::Id;
+pub use id::{
+    AppointmentId, AuditEventId, ClientId, ConsentId, DeadlineId, DeliveryId, DocumentId, GrantId, HouseholdId, Id,
+    InterpreterId, LoginFailureId, LoginSessionId, OrganisationId, OutboxEventId, ProcedureEventId, ReferralEventId,
+    ReferralId, SessionId, TaskId, UserId, WebhookId,
+};
 pub use list::List;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -279,17 +283,17 @@ pub fn write<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) ->
 /// it finished instead of starting over. `batch` does the next rows after a position and returns
 /// their ids in order; `reached` records the position, `None` once a batch finds no rows left.
 /// Returns how many rows were done; `progress` hears the running total after each batch.
-pub fn resumable_batches(
+pub fn resumable_batches<E>(
     conn: &mut DbConnection,
-    resume_after: Option<Id>,
-    mut batch: impl FnMut(&mut DbConnection, Option<Id>) -> QueryResult<Vec<Id>>,
-    mut reached: impl FnMut(&mut DbConnection, Option<Id>) -> QueryResult<usize>,
+    resume_after: Option<Id<E>>,
+    mut batch: impl FnMut(&mut DbConnection, Option<Id<E>>) -> QueryResult<Vec<Id<E>>>,
+    mut reached: impl FnMut(&mut DbConnection, Option<Id<E>>) -> QueryResult<usize>,
     progress: impl Fn(usize),
 ) -> QueryResult<usize> {
     let mut after = resume_after;
     let mut total = 0;
     loop {
-        let done = transaction(conn, |conn| -> QueryResult<Vec<Id>> {
+        let done = transaction(conn, |conn| -> QueryResult<Vec<Id<E>>> {
             let done = batch(conn, after)?;
             reached(conn, done.last().copied())?;
             Ok(done)

@@ -15,7 +15,7 @@ use crate::audit::{self, Event, Outcome};
 use crate::auth::Principal;
 use crate::crypto::DataKey;
 use crate::crypto::keys;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, DocumentId};
 use crate::http::{self, ApiError};
 use crate::state::AppState;
 
@@ -76,7 +76,7 @@ enum VerifyError {
 pub(crate) fn key_of(
     conn: &mut DbConnection,
     master: &crate::crypto::MasterKeys,
-    client_id: Id,
+    client_id: ClientId,
 ) -> Result<Option<DataKey>, ApiError> {
     match keys::existing(conn, master, client_id) {
         Ok(key) => Ok(key),
@@ -115,8 +115,8 @@ pub(crate) async fn check(
 struct DownloadAudit {
     pool: db::DbPool,
     actor: audit::Actor,
-    id: Id,
-    client_id: Id,
+    id: DocumentId,
+    client_id: ClientId,
     tier: bool,
 }
 

@@ -23,7 +23,7 @@ use self::model::DocumentRow;
 use self::store::DocumentStore;
 use crate::auth::Principal;
 use crate::db::schema::documents;
-use crate::db::{self, DbConnection, DbPool, Id};
+use crate::db::{self, ClientId, DbConnection, DbPool, DocumentId};
 use crate::http::ApiError;
 use crate::policy::{Action, Target};
 
@@ -103,14 +103,14 @@ fn tier_of(conn: &mut DbConnection, row: &DocumentRow) -> Result<(bool, Target),
 pub fn authorized(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: Id,
+    id: DocumentId,
     action: Action,
 ) -> Result<(DocumentRow, bool), ApiError> {
-    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id.any()))?;
     let row = queries::find_current(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let (tier, session_target) = tier_of(conn, &row)?;
     if principal.organisation_id != Some(row.organisation_id) {
-        principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
+        principal.authorize(conn, action, Target::organisation(row.organisation_id), RESOURCE, Some(id.any()))?;
     }
     if tier {
         principal.authorize_in_tier(
@@ -118,13 +118,13 @@ pub fn authorized(
             Action::ReadPsychologicalSession,
             session_target,
             RESOURCE,
-            Some(id),
+            Some(id.any()),
             true,
         )?;
     }
     // Deleting is the uploader's (or a coordinator's); every other action is the organisation's.
     let target = Target::record(row.organisation_id, row.uploaded_by);
-    principal.authorize_in_tier(conn, action, target, RESOURCE, Some(id), tier)?;
+    principal.authorize_in_tier(conn, action, target, RESOURCE, Some(id.any()), tier)?;
     Ok((row, tier))
 }
 
@@ -132,10 +132,10 @@ pub fn authorized(
 /// API, and its bytes are destroyed by the next purge — unreadable already, since the client's
 /// data key is destroyed with the rest of the record, and so are the keys of merged duplicates
 /// that still seal some of its documents.
-pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<usize> {
+pub fn erase_of_client(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<usize> {
     let now = db::now().naive_utc();
     // The keys of duplicates merged into this record seal some of its documents; they go too.
-    let other_keys: Vec<Option<Id>> = documents::table
+    let other_keys: Vec<Option<ClientId>> = documents::table
         .filter(documents::client_id.eq(client_id))
         .filter(documents::key_client_id.is_not_null())
         .select(documents::key_client_id)
@@ -164,7 +164,7 @@ pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<us
 pub fn exportable(
     conn: &mut DbConnection,
     principal: &Principal,
-    client_id: Id,
+    client_id: ClientId,
 ) -> Result<Vec<(DocumentRow, bool)>, ApiError> {
     let psychologist = principal.caller().psychologist();
     let mut listed = Vec::new();
@@ -195,7 +195,7 @@ pub async fn run_purger(pool: DbPool, store: std::sync::Arc<DocumentStore>, inte
 
 pub async fn purge_due(pool: &DbPool, store: &DocumentStore) -> anyhow::Result<usize> {
     let due_pool = pool.clone();
-    let due = actix_web::web::block(move || -> anyhow::Result<Vec<(Id, String)>> {
+    let due = actix_web::web::block(move || -> anyhow::Result<Vec<(DocumentId, String)>> {
         let mut conn = due_pool.get()?;
         Ok(queries::due_for_purge(&mut conn, db::now().naive_utc(), PURGE_BATCH)?)
     })

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::Id;
 use crate::db::schema::documents;
+use crate::db::{ClientId, ConsentId, DocumentId, Id, OrganisationId, ProcedureEventId, SessionId, UserId};
 use crate::domain::client::LanguageCode;
 use crate::domain::{bounded_text, closed_list};
 use crate::http::FieldErrors;
@@ -75,38 +75,38 @@ impl ContentType {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = documents)]
 pub struct DocumentRow {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub client_id: Id,
+    pub id: DocumentId,
+    pub organisation_id: OrganisationId,
+    pub client_id: ClientId,
     pub kind: DocumentKind,
     pub title: String,
     pub issued_on: Option<NaiveDate>,
     pub language: Option<String>,
-    pub procedure_event_id: Option<Id>,
-    pub consent_id: Option<Id>,
-    pub session_id: Option<Id>,
+    pub procedure_event_id: Option<ProcedureEventId>,
+    pub consent_id: Option<ConsentId>,
+    pub session_id: Option<SessionId>,
     pub psychological: bool,
-    pub session_counselor_id: Option<Id>,
+    pub session_counselor_id: Option<UserId>,
     pub sha256: String,
     pub size_bytes: i64,
     pub content_type: String,
     pub chunk_size: i32,
     pub storage_key: String,
-    pub uploaded_by: Id,
+    pub uploaded_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
     pub deleted_at: Option<NaiveDateTime>,
-    pub deleted_by: Option<Id>,
+    pub deleted_by: Option<UserId>,
     pub purge_after: Option<NaiveDateTime>,
     pub bytes_destroyed_at: Option<NaiveDateTime>,
-    pub key_client_id: Option<Id>,
+    pub key_client_id: Option<ClientId>,
 }
 
 impl DocumentRow {
     /// The client whose data key seals the content: the document's own, or that of the
     /// duplicate it was uploaded to before the two records were merged.
-    pub fn sealed_with_key_of(&self) -> Id {
+    pub fn sealed_with_key_of(&self) -> ClientId {
         self.key_client_id.unwrap_or(self.client_id)
     }
 
@@ -148,8 +148,8 @@ impl DocumentRow {
 /// A document of a client's case file (its metadata; the content is downloaded on its own).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Document {
-    pub id: Id,
-    pub client_id: Id,
+    pub id: DocumentId,
+    pub client_id: ClientId,
     pub kind: DocumentKind,
     pub title: String,
     /// The date the document bears (a decision's date, say).
@@ -157,19 +157,19 @@ pub struct Document {
     /// ISO 639 code of the document's language.
     pub language: Option<String>,
     /// The procedure event the document belongs to (a decision's delivery, say).
-    pub procedure_event_id: Option<Id>,
+    pub procedure_event_id: Option<ProcedureEventId>,
     /// The consent the document is the signed form of.
-    pub consent_id: Option<Id>,
+    pub consent_id: Option<ConsentId>,
     /// The session the document belongs to. A document of a psychological session is in the
     /// psychological tier: to anyone outside it, it does not exist.
-    pub session_id: Option<Id>,
+    pub session_id: Option<SessionId>,
     /// SHA-256 of the content, hex; checked on every download.
     pub sha256: String,
     /// Size of the content in bytes.
     pub size: i64,
     /// Decided from the content's signature.
     pub content_type: String,
-    pub uploaded_by: Id,
+    pub uploaded_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -185,9 +185,9 @@ pub struct DocumentInput {
     pub issued_on: Option<NaiveDate>,
     /// ISO 639 code.
     pub language: Option<String>,
-    pub procedure_event_id: Option<Id>,
-    pub consent_id: Option<Id>,
-    pub session_id: Option<Id>,
+    pub procedure_event_id: Option<ProcedureEventId>,
+    pub consent_id: Option<ConsentId>,
+    pub session_id: Option<SessionId>,
 }
 
 /// An upload as the OpenAPI document describes it: two parts of a `multipart/form-data` body.
@@ -214,9 +214,9 @@ pub struct DocumentFields {
     pub title: String,
     pub issued_on: Option<NaiveDate>,
     pub language: Option<String>,
-    pub procedure_event_id: Option<Id>,
-    pub consent_id: Option<Id>,
-    pub session_id: Option<Id>,
+    pub procedure_event_id: Option<ProcedureEventId>,
+    pub consent_id: Option<ConsentId>,
+    pub session_id: Option<SessionId>,
 }
 
 impl DocumentInput {
@@ -262,13 +262,13 @@ pub struct DocumentPatch {
     pub language: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub procedure_event_id: Patch<Id>,
+    pub procedure_event_id: Patch<ProcedureEventId>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub consent_id: Patch<Id>,
+    pub consent_id: Patch<ConsentId>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub session_id: Patch<Id>,
+    pub session_id: Patch<SessionId>,
 }
 
 impl DocumentPatch {

@@ -7,17 +7,19 @@ use diesel::sql_types::Bool;
 
 use super::model::{DocumentFields, DocumentRow};
 use crate::db::schema::{consents, documents, procedure_events, session_participants, sessions};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{
+    self, ClientId, ConsentId, DbConnection, DocumentId, OrganisationId, ProcedureEventId, SessionId, UserId,
+};
 use crate::domain::SessionKind;
 use crate::http::pagination::PageRequest;
 use crate::sessions::queries::Viewer;
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<DocumentRow>> {
+pub fn find(conn: &mut DbConnection, id: DocumentId) -> QueryResult<Option<DocumentRow>> {
     documents::table.find(id).select(DocumentRow::as_select()).first(conn).optional()
 }
 
 /// A document that is not deleted.
-pub fn find_current(conn: &mut DbConnection, id: Id) -> QueryResult<Option<DocumentRow>> {
+pub fn find_current(conn: &mut DbConnection, id: DocumentId) -> QueryResult<Option<DocumentRow>> {
     documents::table
         .find(id)
         .filter(documents::deleted_at.is_null())
@@ -41,9 +43,9 @@ pub fn in_tier(conn: &mut DbConnection, row: &DocumentRow) -> QueryResult<bool> 
 /// only to the session's author and to psychologists.
 pub fn list_of_client(
     conn: &mut DbConnection,
-    client_id: Id,
+    client_id: ClientId,
     viewer: Viewer,
-    page: PageRequest,
+    page: PageRequest<DocumentId>,
 ) -> QueryResult<Vec<DocumentRow>> {
     let psychological_sessions =
         sessions::table.filter(sessions::kind.eq(SessionKind::Psychological)).select(sessions::id.nullable());
@@ -69,7 +71,7 @@ pub fn list_of_client(
 }
 
 /// Every document of the client that is not deleted (exports).
-pub fn of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<DocumentRow>> {
+pub fn of_client(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Vec<DocumentRow>> {
     documents::table
         .filter(documents::client_id.eq(client_id))
         .filter(documents::deleted_at.is_null())
@@ -78,7 +80,11 @@ pub fn of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<Docu
         .load(conn)
 }
 
-pub fn procedure_event_of_client(conn: &mut DbConnection, id: Id, client_id: Id) -> QueryResult<bool> {
+pub fn procedure_event_of_client(
+    conn: &mut DbConnection,
+    id: ProcedureEventId,
+    client_id: ClientId,
+) -> QueryResult<bool> {
     let count: i64 = procedure_events::table
         .filter(procedure_events::id.eq(id))
         .filter(procedure_events::client_id.eq(client_id))
@@ -87,7 +93,7 @@ pub fn procedure_event_of_client(conn: &mut DbConnection, id: Id, client_id: Id)
     Ok(count > 0)
 }
 
-pub fn consent_of_client(conn: &mut DbConnection, id: Id, client_id: Id) -> QueryResult<bool> {
+pub fn consent_of_client(conn: &mut DbConnection, id: ConsentId, client_id: ClientId) -> QueryResult<bool> {
     let count: i64 = consents::table
         .filter(consents::id.eq(id))
         .filter(consents::client_id.eq(client_id))
@@ -97,7 +103,7 @@ pub fn consent_of_client(conn: &mut DbConnection, id: Id, client_id: Id) -> Quer
 }
 
 /// Whether the client took part in the session.
-pub fn session_of_client(conn: &mut DbConnection, session_id: Id, client_id: Id) -> QueryResult<bool> {
+pub fn session_of_client(conn: &mut DbConnection, session_id: SessionId, client_id: ClientId) -> QueryResult<bool> {
     let count: i64 = session_participants::table
         .filter(session_participants::session_id.eq(session_id))
         .filter(session_participants::client_id.eq(client_id))
@@ -110,13 +116,13 @@ pub fn session_of_client(conn: &mut DbConnection, session_id: Id, client_id: Id)
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SessionLink {
     pub psychological: bool,
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
 }
 
 pub struct NewDocument<'a> {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub client_id: Id,
+    pub id: DocumentId,
+    pub organisation_id: OrganisationId,
+    pub client_id: ClientId,
     pub fields: &'a DocumentFields,
     pub link: SessionLink,
     pub sha256: &'a str,
@@ -124,7 +130,7 @@ pub struct NewDocument<'a> {
     pub content_type: &'a str,
     pub chunk_size: i32,
     pub storage_key: &'a str,
-    pub uploaded_by: Id,
+    pub uploaded_by: UserId,
 }
 
 pub fn insert(conn: &mut DbConnection, new: NewDocument<'_>) -> QueryResult<DocumentRow> {
@@ -196,7 +202,7 @@ pub fn update(
 
 /// Soft deletion: the document disappears from the API at once; its bytes are destroyed after
 /// `purge_after`.
-pub fn delete(conn: &mut DbConnection, id: Id, by: Id, purge_after: NaiveDateTime) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: DocumentId, by: UserId, purge_after: NaiveDateTime) -> QueryResult<usize> {
     let now = db::now().naive_utc();
     diesel::update(documents::table.find(id))
         .filter(documents::deleted_at.is_null())
@@ -211,7 +217,11 @@ pub fn delete(conn: &mut DbConnection, id: Id, by: Id, purge_after: NaiveDateTim
 }
 
 /// Documents whose bytes are due to be destroyed: (id, storage key).
-pub fn due_for_purge(conn: &mut DbConnection, now: NaiveDateTime, batch: i64) -> QueryResult<Vec<(Id, String)>> {
+pub fn due_for_purge(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<Vec<(DocumentId, String)>> {
     documents::table
         .filter(documents::bytes_destroyed_at.is_null())
         .filter(documents::purge_after.le(now))
@@ -221,7 +231,7 @@ pub fn due_for_purge(conn: &mut DbConnection, now: NaiveDateTime, batch: i64) ->
         .load(conn)
 }
 
-pub fn mark_destroyed(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+pub fn mark_destroyed(conn: &mut DbConnection, id: DocumentId) -> QueryResult<usize> {
     diesel::update(documents::table.find(id))
         .set(documents::bytes_destroyed_at.eq(Some(db::now().naive_utc())))
         .execute(conn)

@@ -19,7 +19,7 @@ use crate::auth::{Principal, SignedIn};
 use crate::clients;
 use crate::crypto::DataKey;
 use crate::crypto::keys::{self, NewKey};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, DocumentId, Id, OrganisationId};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{self, ApiError, FieldErrors, Problem};
@@ -80,7 +80,7 @@ struct StoredFile {
 /// What an upload needs while its body streams in.
 struct Upload<'a> {
     key: DataKey,
-    document_id: Id,
+    document_id: DocumentId,
     storage_key: &'a str,
     store: &'a DocumentStore,
     max_bytes: u64,
@@ -223,8 +223,8 @@ async fn receive_parts(
 fn check_links(
     conn: &mut DbConnection,
     principal: &Principal,
-    client_id: Id,
-    organisation_id: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
     fields: &DocumentFields,
 ) -> Result<SessionLink, ApiError> {
     let mut errors = FieldErrors::default();
@@ -287,7 +287,7 @@ fn check_links(
 pub async fn upload(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     req: HttpRequest,
     mut payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
@@ -352,8 +352,8 @@ pub async fn upload(
 fn record(
     conn: &mut DbConnection,
     principal: &Principal,
-    (client_id, organisation_id): (Id, Id),
-    document_id: Id,
+    (client_id, organisation_id): (ClientId, OrganisationId),
+    document_id: DocumentId,
     storage_key: &str,
     fields: DocumentFields,
     file: StoredFile,
@@ -413,7 +413,7 @@ fn record(
 pub async fn list_of_client(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Document>>, ApiError> {
     let client_id = id.into_inner();
@@ -447,7 +447,7 @@ pub async fn list_of_client(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<DocumentId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let document = signed_in
@@ -490,7 +490,7 @@ pub async fn read(
 pub async fn download(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<DocumentId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
@@ -528,7 +528,7 @@ pub async fn download(
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<DocumentId>,
     if_match: IfMatch,
     body: web::Json<DocumentPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -586,7 +586,7 @@ pub async fn update(
 pub async fn remove(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<DocumentId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let retention = state.documents.config.retention;

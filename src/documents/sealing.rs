@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{CHUNK_OVERHEAD, CryptoError, DataKey, DocumentChunk};
-use crate::db::Id;
+use crate::db::DocumentId;
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -16,7 +16,7 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 /// is it known to be the last.
 pub struct ChunkSealer {
     key: DataKey,
-    document_id: Id,
+    document_id: DocumentId,
     chunk_size: usize,
     buffer: Vec<u8>,
     index: u64,
@@ -32,7 +32,7 @@ pub struct Sealed {
 }
 
 impl ChunkSealer {
-    pub fn new(key: DataKey, document_id: Id, chunk_size: usize) -> Self {
+    pub fn new(key: DataKey, document_id: DocumentId, chunk_size: usize) -> Self {
         Self {
             key,
             document_id,
@@ -93,7 +93,7 @@ pub enum Tampered {
 /// the recorded SHA-256.
 pub struct ChunkOpener {
     key: DataKey,
-    document_id: Id,
+    document_id: DocumentId,
     chunk_size: usize,
     size: u64,
     count: u64,
@@ -104,7 +104,7 @@ pub struct ChunkOpener {
 }
 
 impl ChunkOpener {
-    pub fn new(key: DataKey, document_id: Id, chunk_size: usize, size: u64, sha256: &str) -> Self {
+    pub fn new(key: DataKey, document_id: DocumentId, chunk_size: usize, size: u64, sha256: &str) -> Self {
         let chunk = chunk_size.max(1) as u64;
         Self {
             key,
@@ -176,13 +176,14 @@ mod tests {
 
     use super::*;
     use crate::crypto::MasterKeys;
+    use crate::db::Id;
 
     fn key() -> DataKey {
         let master = MasterKeys::new(&[("k1".to_owned(), SecretBox::new(Box::new([9u8; 32])))]);
         master.new_data_key(Id::new()).unwrap().2
     }
 
-    fn sealed(key: &DataKey, id: Id, content: &[u8], chunk: usize) -> (Vec<u8>, Sealed) {
+    fn sealed(key: &DataKey, id: DocumentId, content: &[u8], chunk: usize) -> (Vec<u8>, Sealed) {
         let mut stored = Vec::new();
         let mut sealer = ChunkSealer::new(key.clone(), id, chunk);
         for piece in content.chunks(7) {
@@ -192,7 +193,13 @@ mod tests {
         (stored, summary)
     }
 
-    fn opened(key: &DataKey, id: Id, stored: &[u8], chunk: usize, summary: &Sealed) -> Result<Vec<u8>, Tampered> {
+    fn opened(
+        key: &DataKey,
+        id: DocumentId,
+        stored: &[u8],
+        chunk: usize,
+        summary: &Sealed,
+    ) -> Result<Vec<u8>, Tampered> {
         let mut opener = ChunkOpener::new(key.clone(), id, chunk, summary.size, &summary.sha256);
         let mut plain = Vec::new();
         for piece in stored.chunks(5) {

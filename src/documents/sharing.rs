@@ -16,7 +16,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::consents::model::ConsentScope;
 use crate::db::schema::{documents, referral_documents};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, DocumentId, Id, ReferralId};
 use crate::domain::{self, distinct};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::policy::{Action, Target};
@@ -36,13 +36,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct SharedDocumentsInput {
     /// Documents of the referred client; the client's consent must cover `documents` unless
     /// the list is empty. At most 50.
-    pub document_ids: Vec<Id>,
+    pub document_ids: Vec<DocumentId>,
 }
 
 /// The documents shared with the partner of a referral.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SharedDocuments {
-    pub referral_id: Id,
+    pub referral_id: ReferralId,
     pub documents: Vec<Document>,
 }
 
@@ -58,7 +58,7 @@ fn sharing_allowed(conn: &mut DbConnection, row: &ReferralRow) -> Result<bool, A
     Ok(consent.is_valid_on(today) && consent.scope.contains(&ConsentScope::Documents))
 }
 
-fn shared_rows(conn: &mut DbConnection, referral_id: Id) -> Result<Vec<DocumentRow>, ApiError> {
+fn shared_rows(conn: &mut DbConnection, referral_id: ReferralId) -> Result<Vec<DocumentRow>, ApiError> {
     let rows: Vec<DocumentRow> = documents::table
         .inner_join(referral_documents::table.on(referral_documents::document_id.eq(documents::id)))
         .filter(referral_documents::referral_id.eq(referral_id))
@@ -80,11 +80,11 @@ fn shared_rows(conn: &mut DbConnection, referral_id: Id) -> Result<Vec<DocumentR
 fn for_partner(
     conn: &mut DbConnection,
     principal: &Principal,
-    id: Id,
+    id: ReferralId,
 ) -> Result<(ReferralRow, Vec<DocumentRow>), ApiError> {
     let row = crate::referrals::queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(REFERRAL))?;
     let target = Target::service(row.to_organisation_id, row.service()?);
-    principal.authorize(conn, Action::ReadReferredClient, target, REFERRAL, Some(id))?;
+    principal.authorize(conn, Action::ReadReferredClient, target, REFERRAL, Some(id.any()))?;
     if !sharing_allowed(conn, &row)? {
         return Err(ApiError::not_found("shared document"));
     }
@@ -112,7 +112,7 @@ fn for_partner(
 pub async fn share(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
     body: web::Json<SharedDocumentsInput>,
 ) -> Result<web::Json<SharedDocuments>, ApiError> {
     let id = id.into_inner();
@@ -128,7 +128,7 @@ pub async fn share(
                 Action::ShareDocuments,
                 Target::organisation(row.from_organisation_id),
                 REFERRAL,
-                Some(id),
+                Some(id.any()),
             )?;
             let status = row.status_on(domain::today())?;
             if !lifecycle::is_open(status) {
@@ -187,7 +187,7 @@ pub async fn share(
 pub async fn list_shared(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
 ) -> Result<web::Json<SharedDocuments>, ApiError> {
     let id = id.into_inner();
     let answer = signed_in
@@ -232,7 +232,7 @@ pub async fn list_shared(
 pub async fn shared_content(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    path: web::Path<(Id, Id)>,
+    path: web::Path<(ReferralId, DocumentId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, document_id) = path.into_inner();
     let keys_of = state.clone();

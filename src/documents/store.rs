@@ -15,7 +15,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
 
 use super::DocumentConfig;
-use crate::db::Id;
+use crate::db::{ClientId, DocumentId};
 
 /// Parts a multipart upload is cut into: S3 takes no part smaller than 5 MiB but the last.
 const S3_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -69,7 +69,7 @@ impl DocumentStore {
     }
 
     /// The object key of a document: its client's id and its own.
-    pub fn key_of(client_id: Id, document_id: Id) -> String {
+    pub fn key_of(client_id: ClientId, document_id: DocumentId) -> String {
         format!("{client_id}/{document_id}")
     }
 
@@ -136,6 +136,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::db::Id;
 
     fn config(data_dir: &std::path::Path, store: Option<&str>) -> DocumentConfig {
         DocumentConfig {

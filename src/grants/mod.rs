@@ -11,7 +11,7 @@ pub mod routes;
 use std::collections::HashMap;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::{DbConnection, Id};
+use crate::db::{DbConnection, OrganisationId, UserId};
 use crate::domain::SessionKind;
 use crate::http::ApiError;
 
@@ -21,7 +21,12 @@ pub const RESOURCE: &str = "specialty_grant";
 pub const GUARDED: SessionKind = SessionKind::Psychological;
 
 /// Asks for `user_id` to receive the guarded specialty; a request already pending stands.
-pub fn request(conn: &mut DbConnection, actor: &Actor, organisation_id: Id, user_id: Id) -> Result<(), ApiError> {
+pub fn request(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organisation_id: OrganisationId,
+    user_id: UserId,
+) -> Result<(), ApiError> {
     if queries::pending_of(conn, user_id)?.is_some() {
         return Ok(());
     }
@@ -33,7 +38,7 @@ pub fn request(conn: &mut DbConnection, actor: &Actor, organisation_id: Id, user
 }
 
 /// Withdraws a pending request for `user_id`, if there is one.
-pub fn withdraw(conn: &mut DbConnection, actor: &Actor, user_id: Id) -> Result<(), ApiError> {
+pub fn withdraw(conn: &mut DbConnection, actor: &Actor, user_id: UserId) -> Result<(), ApiError> {
     if let Some(grant) = queries::pending_of(conn, user_id)?
         && queries::decide(conn, grant.id, model::GrantStatus::Withdrawn, actor.user_id)?.is_some()
     {
@@ -44,16 +49,16 @@ pub fn withdraw(conn: &mut DbConnection, actor: &Actor, user_id: Id) -> Result<(
 }
 
 /// The specialties of one user waiting for a second person.
-pub fn pending_of_user(conn: &mut DbConnection, user_id: Id) -> Result<Vec<SessionKind>, ApiError> {
+pub fn pending_of_user(conn: &mut DbConnection, user_id: UserId) -> Result<Vec<SessionKind>, ApiError> {
     Ok(pending_specialties(conn, &[user_id])?.remove(&user_id).unwrap_or_default())
 }
 
 /// The specialties waiting for a second person, by user.
 pub fn pending_specialties(
     conn: &mut DbConnection,
-    user_ids: &[Id],
-) -> Result<HashMap<Id, Vec<SessionKind>>, ApiError> {
-    let mut pending: HashMap<Id, Vec<SessionKind>> = HashMap::new();
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, Vec<SessionKind>>, ApiError> {
+    let mut pending: HashMap<UserId, Vec<SessionKind>> = HashMap::new();
     for (user_id, specialty) in queries::pending_for(conn, user_ids)? {
         pending.entry(user_id).or_default().push(specialty);
     }

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::Id;
 use crate::db::schema::specialty_grants;
+use crate::db::{GrantId, OrganisationId, UserId};
 use crate::domain::{SessionKind, closed_list};
 
 closed_list! {
@@ -18,14 +18,14 @@ closed_list! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = specialty_grants)]
 pub struct GrantRow {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub user_id: Id,
+    pub id: GrantId,
+    pub organisation_id: OrganisationId,
+    pub user_id: UserId,
     pub specialty: SessionKind,
     pub status: GrantStatus,
-    pub requested_by: Id,
+    pub requested_by: UserId,
     pub requested_at: NaiveDateTime,
-    pub decided_by: Option<Id>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Option<NaiveDateTime>,
 }
 
@@ -52,15 +52,15 @@ impl GrantRow {
 /// A request to give a user the psychological specialty, and its decision.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SpecialtyGrant {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: GrantId,
+    pub organisation_id: OrganisationId,
     /// Who is to receive the specialty.
-    pub user_id: Id,
+    pub user_id: UserId,
     pub specialty: SessionKind,
     pub status: GrantStatus,
-    pub requested_by: Id,
+    pub requested_by: UserId,
     pub requested_at: DateTime<Utc>,
-    pub decided_by: Option<Id>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Option<DateTime<Utc>>,
 }
 
@@ -69,9 +69,9 @@ pub struct SpecialtyGrant {
 #[into_params(parameter_in = Query)]
 pub struct GrantFilter {
     /// Grants of this organisation (callers inside an organisation see their own only).
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub status: Option<GrantStatus>,
-    pub user_id: Option<Id>,
+    pub user_id: Option<UserId>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,

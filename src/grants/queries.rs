@@ -5,14 +5,19 @@ use diesel::prelude::*;
 use super::GUARDED;
 use super::model::{GrantRow, GrantStatus};
 use crate::db::schema::{specialty_grants, users};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, GrantId, OrganisationId, UserId};
 use crate::domain::SessionKind;
 use crate::http::pagination::PageRequest;
 
-pub fn insert(conn: &mut DbConnection, organisation_id: Id, user_id: Id, requested_by: Id) -> QueryResult<GrantRow> {
+pub fn insert(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    user_id: UserId,
+    requested_by: UserId,
+) -> QueryResult<GrantRow> {
     diesel::insert_into(specialty_grants::table)
         .values((
-            specialty_grants::id.eq(Id::new()),
+            specialty_grants::id.eq(GrantId::new()),
             specialty_grants::organisation_id.eq(organisation_id),
             specialty_grants::user_id.eq(user_id),
             specialty_grants::specialty.eq(GUARDED),
@@ -24,11 +29,11 @@ pub fn insert(conn: &mut DbConnection, organisation_id: Id, user_id: Id, request
         .get_result(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<GrantRow>> {
+pub fn find(conn: &mut DbConnection, id: GrantId) -> QueryResult<Option<GrantRow>> {
     specialty_grants::table.find(id).select(GrantRow::as_select()).first(conn).optional()
 }
 
-pub fn pending_of(conn: &mut DbConnection, user_id: Id) -> QueryResult<Option<GrantRow>> {
+pub fn pending_of(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Option<GrantRow>> {
     specialty_grants::table
         .filter(specialty_grants::user_id.eq(user_id))
         .filter(specialty_grants::status.eq(GrantStatus::Pending))
@@ -38,7 +43,7 @@ pub fn pending_of(conn: &mut DbConnection, user_id: Id) -> QueryResult<Option<Gr
 }
 
 /// (user, specialty) of every pending grant of these users.
-pub fn pending_for(conn: &mut DbConnection, user_ids: &[Id]) -> QueryResult<Vec<(Id, SessionKind)>> {
+pub fn pending_for(conn: &mut DbConnection, user_ids: &[UserId]) -> QueryResult<Vec<(UserId, SessionKind)>> {
     specialty_grants::table
         .filter(specialty_grants::user_id.eq_any(user_ids.to_vec()))
         .filter(specialty_grants::status.eq(GrantStatus::Pending))
@@ -49,9 +54,9 @@ pub fn pending_for(conn: &mut DbConnection, user_ids: &[Id]) -> QueryResult<Vec<
 /// Decides a pending grant; `None` when it was no longer pending (decided concurrently).
 pub fn decide(
     conn: &mut DbConnection,
-    id: Id,
+    id: GrantId,
     status: GrantStatus,
-    decided_by: Option<Id>,
+    decided_by: Option<UserId>,
 ) -> QueryResult<Option<GrantRow>> {
     diesel::update(specialty_grants::table.find(id))
         .filter(specialty_grants::status.eq(GrantStatus::Pending))
@@ -67,7 +72,7 @@ pub fn decide(
 
 /// Whether the organisation has a psychologist who could decide: an active user who holds the
 /// guarded specialty and has enrolled (set a password).
-pub fn has_psychologist(conn: &mut DbConnection, organisation_id: Id) -> QueryResult<bool> {
+pub fn has_psychologist(conn: &mut DbConnection, organisation_id: OrganisationId) -> QueryResult<bool> {
     // Specialties are stored as a JSON list of codes, so the quoted code matches one element.
     let holders: i64 = users::table
         .filter(users::organisation_id.eq(organisation_id))
@@ -80,12 +85,12 @@ pub fn has_psychologist(conn: &mut DbConnection, organisation_id: Id) -> QueryRe
 }
 
 pub struct GrantQuery {
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub status: Option<GrantStatus>,
-    pub user_id: Option<Id>,
+    pub user_id: Option<UserId>,
 }
 
-pub fn list(conn: &mut DbConnection, filter: &GrantQuery, page: PageRequest) -> QueryResult<Vec<GrantRow>> {
+pub fn list(conn: &mut DbConnection, filter: &GrantQuery, page: PageRequest<GrantId>) -> QueryResult<Vec<GrantRow>> {
     let mut query = specialty_grants::table.select(GrantRow::as_select()).into_boxed();
     if let Some(organisation_id) = filter.organisation_id {
         query = query.filter(specialty_grants::organisation_id.eq(organisation_id));

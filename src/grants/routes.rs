@@ -7,7 +7,7 @@ use super::queries::{self, GrantQuery};
 use super::{GUARDED, RESOURCE};
 use crate::audit::{self, Event};
 use crate::auth::SignedIn;
-use crate::db::{self, Id};
+use crate::db::{self, GrantId, Id};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::{ApiError, Problem};
 use crate::policy::{Action, Target};
@@ -80,7 +80,7 @@ pub async fn list(
 pub async fn confirm(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<GrantId>,
 ) -> Result<web::Json<SpecialtyGrant>, ApiError> {
     decide(state, signed_in, id.into_inner(), GrantStatus::Confirmed).await
 }
@@ -102,7 +102,7 @@ pub async fn confirm(
 pub async fn refuse(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<GrantId>,
 ) -> Result<web::Json<SpecialtyGrant>, ApiError> {
     decide(state, signed_in, id.into_inner(), GrantStatus::Refused).await
 }
@@ -110,7 +110,7 @@ pub async fn refuse(
 async fn decide(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: Id,
+    id: GrantId,
     decision: GrantStatus,
 ) -> Result<web::Json<SpecialtyGrant>, ApiError> {
     let grant = signed_in
@@ -118,7 +118,7 @@ async fn decide(
             let grant = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
             let has_psychologist = queries::has_psychologist(conn, grant.organisation_id)?;
             let target = Target::grant(grant.organisation_id, grant.user_id, grant.requested_by, has_psychologist);
-            principal.authorize(conn, Action::DecidePsychologicalGrant, target, RESOURCE, Some(id))?;
+            principal.authorize(conn, Action::DecidePsychologicalGrant, target, RESOURCE, Some(id.any()))?;
             let decided = || ApiError::wrong_status(grant.status.code(), "This grant has been decided already.");
             if !grant.is_pending() {
                 return Err(decided());

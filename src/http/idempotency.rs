@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::ApiError;
 use super::precondition::etag;
 use crate::db::schema::idempotency_keys;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, UserId};
 
 /// The optional `Idempotency-Key` header: 1–200 visible ASCII characters.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +53,7 @@ impl FromRequest for IdempotencyKey {
 /// What a creating request produced: answered as `201 Created` with `Location` and `ETag`.
 #[derive(Debug, Clone)]
 pub struct Created<T> {
-    /// The resource's id, kept in the record to read it again on a replay.
+    /// The resource's id (of whatever kind), kept in the record to read it again on a replay.
     pub id: Id,
     pub location: String,
     pub version: i32,
@@ -61,8 +61,8 @@ pub struct Created<T> {
 }
 
 impl<T: Serialize> Created<T> {
-    pub fn new(id: Id, location: String, version: i32, body: T) -> Self {
-        Self { id, location, version, body }
+    pub fn new<E>(id: Id<E>, location: String, version: i32, body: T) -> Self {
+        Self { id: id.any(), location, version, body }
     }
 
     pub fn response(&self) -> HttpResponse {
@@ -89,14 +89,14 @@ struct Record {
 
 impl Record {
     /// The resource the first request created, if this request is its retry.
-    fn resource_of(self, request_hash: &str) -> Result<Id, ApiError> {
+    fn resource_of<E>(self, request_hash: &str) -> Result<Id<E>, ApiError> {
         if self.request_hash != request_hash {
             return Err(ApiError::unprocessable(
                 "idempotency_key_reused",
                 "This Idempotency-Key was used for a different request.",
             ));
         }
-        Ok(self.resource_id)
+        Ok(self.resource_id.of())
     }
 }
 
@@ -116,7 +116,7 @@ fn digest(key: &str) -> String {
 }
 
 /// The caller's live record of this key (its digest); an expired one is as good as none.
-fn stored(conn: &mut DbConnection, actor_id: Id, key: &str) -> QueryResult<Option<Record>> {
+fn stored(conn: &mut DbConnection, actor_id: UserId, key: &str) -> QueryResult<Option<Record>> {
     idempotency_keys::table
         .find((actor_id, key))
         .filter(idempotency_keys::created_at.ge(cutoff()))
@@ -151,12 +151,12 @@ fn may_have_met_a_twin(error: &ApiError) -> bool {
 ///
 /// A retry is recognised before `check`, so it is answered as the resource stands now, not
 /// refused for what the first request changed (its own referral is the open duplicate, say).
-pub fn create_once<A, T: Serialize>(
+pub fn create_once<A, E, T: Serialize>(
     conn: &mut DbConnection,
-    actor_id: Id,
+    actor_id: UserId,
     key: &IdempotencyKey,
     request_hash: &str,
-    read: impl FnOnce(&mut DbConnection, Id) -> Result<Created<T>, ApiError>,
+    read: impl FnOnce(&mut DbConnection, Id<E>) -> Result<Created<T>, ApiError>,
     check: impl FnOnce(&mut DbConnection) -> Result<A, ApiError>,
     create: impl FnOnce(&mut DbConnection, A) -> Result<Created<T>, ApiError>,
 ) -> Result<Created<T>, ApiError> {

@@ -5,7 +5,7 @@ pub mod model;
 pub mod queries;
 pub mod routes;
 
-use crate::db::{DbConnection, Id};
+use crate::db::{DbConnection, InterpreterId, OrganisationId};
 use diesel::QueryResult;
 
 pub const RESOURCE: &str = "interpreter";
@@ -14,8 +14,8 @@ pub const RESOURCE: &str = "interpreter";
 /// `language`, or `None` when they can.
 pub fn unfit_for(
     conn: &mut DbConnection,
-    interpreter_id: Id,
-    organisation_id: Id,
+    interpreter_id: InterpreterId,
+    organisation_id: OrganisationId,
     language: Option<&str>,
 ) -> QueryResult<Option<&'static str>> {
     let Some(interpreter) = queries::find(conn, interpreter_id)? else {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::interpreters;
-use crate::db::{Id, List};
+use crate::db::{Id, InterpreterId, List, OrganisationId};
 use crate::domain::client::LanguageCode;
 use crate::domain::{Email, bounded_text, distinct, optional_text};
 use crate::http::FieldErrors;
@@ -15,7 +15,7 @@ use crate::http::patch::Patch;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = interpreters)]
 pub struct InterpreterRow {
-    pub id: Id,
+    pub id: InterpreterId,
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -30,7 +30,7 @@ pub struct InterpreterRow {
 }
 
 impl InterpreterRow {
-    pub fn view(self, organisation_ids: Vec<Id>) -> Interpreter {
+    pub fn view(self, organisation_ids: Vec<OrganisationId>) -> Interpreter {
         Interpreter {
             languages: self.languages,
             cities: self.cities,
@@ -46,7 +46,7 @@ impl InterpreterRow {
         }
     }
 
-    pub fn input(&self, organisation_ids: Vec<Id>) -> InterpreterInput {
+    pub fn input(&self, organisation_ids: Vec<OrganisationId>) -> InterpreterInput {
         InterpreterInput {
             name: self.name.clone(),
             phone: self.phone.clone(),
@@ -62,7 +62,7 @@ impl InterpreterRow {
 /// An interpreter the consortium's organisations book on their appointments.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Interpreter {
-    pub id: Id,
+    pub id: InterpreterId,
     #[schema(example = "Aminat Dudayeva")]
     pub name: String,
     pub phone: Option<String>,
@@ -75,7 +75,7 @@ pub struct Interpreter {
     /// Inactive interpreters are not booked any more.
     pub active: bool,
     /// The organisations the interpreter works for: they book and manage them.
-    pub organisation_ids: Vec<Id>,
+    pub organisation_ids: Vec<OrganisationId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -105,7 +105,7 @@ pub struct InterpreterInput {
     /// The organisations the interpreter works for. A coordinator adds or removes only their
     /// own organisation (absent: their own); the consortium administrator names any.
     #[serde(default)]
-    pub organisation_ids: Vec<Id>,
+    pub organisation_ids: Vec<OrganisationId>,
 }
 
 /// A change (JSON Merge Patch).
@@ -132,7 +132,7 @@ pub struct InterpreterPatch {
     pub active: Patch<bool>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<Id>>)]
-    pub organisation_ids: Patch<Vec<Id>>,
+    pub organisation_ids: Patch<Vec<OrganisationId>>,
 }
 
 impl InterpreterPatch {
@@ -158,7 +158,7 @@ pub struct InterpreterFields {
     pub languages: Vec<String>,
     pub cities: Vec<String>,
     pub active: bool,
-    pub organisation_ids: Vec<Id>,
+    pub organisation_ids: Vec<OrganisationId>,
 }
 
 impl InterpreterInput {
@@ -217,7 +217,7 @@ pub struct InterpreterFilter {
     /// Interpreters who work in this city (exact name).
     pub city: Option<String>,
     /// Interpreters working for this organisation.
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     /// Inactive interpreters too (default: only active ones).
     pub include_inactive: Option<bool>,
     #[param(minimum = 1, maximum = 200)]
@@ -247,5 +247,5 @@ pub struct Booking {
     pub local_starts_at: DateTime<FixedOffset>,
     #[schema(value_type = String, format = DateTime, example = "2026-10-25T03:30:00+01:00")]
     pub local_ends_at: DateTime<FixedOffset>,
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
 }

@@ -4,14 +4,14 @@ use diesel::prelude::*;
 
 use super::model::{InterpreterFields, InterpreterRow};
 use crate::db::schema::{interpreter_organisations, interpreters};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, DbConnection, InterpreterId, List, OrganisationId};
 use crate::http::pagination::PageRequest;
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<InterpreterRow>> {
+pub fn find(conn: &mut DbConnection, id: InterpreterId) -> QueryResult<Option<InterpreterRow>> {
     interpreters::table.find(id).select(InterpreterRow::as_select()).first(conn).optional()
 }
 
-pub fn organisations_of(conn: &mut DbConnection, id: Id) -> QueryResult<Vec<Id>> {
+pub fn organisations_of(conn: &mut DbConnection, id: InterpreterId) -> QueryResult<Vec<OrganisationId>> {
     interpreter_organisations::table
         .filter(interpreter_organisations::interpreter_id.eq(id))
         .select(interpreter_organisations::organisation_id)
@@ -19,7 +19,11 @@ pub fn organisations_of(conn: &mut DbConnection, id: Id) -> QueryResult<Vec<Id>>
         .load(conn)
 }
 
-fn replace_organisations(conn: &mut DbConnection, id: Id, organisation_ids: &[Id]) -> QueryResult<()> {
+fn replace_organisations(
+    conn: &mut DbConnection,
+    id: InterpreterId,
+    organisation_ids: &[OrganisationId],
+) -> QueryResult<()> {
     diesel::delete(interpreter_organisations::table.filter(interpreter_organisations::interpreter_id.eq(id)))
         .execute(conn)?;
     for organisation_id in organisation_ids {
@@ -33,7 +37,7 @@ fn replace_organisations(conn: &mut DbConnection, id: Id, organisation_ids: &[Id
     Ok(())
 }
 
-pub fn insert(conn: &mut DbConnection, id: Id, fields: &InterpreterFields) -> QueryResult<InterpreterRow> {
+pub fn insert(conn: &mut DbConnection, id: InterpreterId, fields: &InterpreterFields) -> QueryResult<InterpreterRow> {
     let now = db::now().naive_utc();
     diesel::insert_into(interpreters::table)
         .values((
@@ -55,7 +59,7 @@ pub fn insert(conn: &mut DbConnection, id: Id, fields: &InterpreterFields) -> Qu
 
 pub fn update(
     conn: &mut DbConnection,
-    id: Id,
+    id: InterpreterId,
     expected_version: i32,
     fields: &InterpreterFields,
 ) -> QueryResult<Option<InterpreterRow>> {
@@ -81,7 +85,7 @@ pub fn update(
 
 pub struct InterpreterQuery {
     pub language: Option<String>,
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub include_inactive: bool,
 }
 
@@ -90,7 +94,7 @@ pub struct InterpreterQuery {
 pub fn list(
     conn: &mut DbConnection,
     query: &InterpreterQuery,
-    page: PageRequest,
+    page: PageRequest<InterpreterId>,
     limit: Option<i64>,
 ) -> QueryResult<Vec<InterpreterRow>> {
     let mut select = interpreters::table.select(InterpreterRow::as_select()).into_boxed();

@@ -13,7 +13,7 @@ use super::queries::{self, InterpreterQuery};
 use crate::appointments::model::local;
 use crate::audit::{self, Event, Outcome};
 use crate::auth::{Principal, SignedIn};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, InterpreterId, OrganisationId};
 use crate::domain::{self, client::LanguageCode};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create).service(list).service(read).service(update).service(bookings);
 }
 
-fn manages(principal: &Principal, organisation_id: Id) -> bool {
+fn manages(principal: &Principal, organisation_id: OrganisationId) -> bool {
     policy::decide(principal.caller(), Action::ManageInterpreters, Target::organisation(organisation_id))
         == Decision::Allow
 }
@@ -38,7 +38,7 @@ fn manages(principal: &Principal, organisation_id: Id) -> bool {
 fn check_organisations(
     conn: &mut DbConnection,
     principal: &Principal,
-    before: &[Id],
+    before: &[OrganisationId],
     fields: &InterpreterFields,
 ) -> Result<(), ApiError> {
     let mut errors = FieldErrors::default();
@@ -49,7 +49,7 @@ fn check_organisations(
     let changed = after.iter().filter(|id| !before.contains(id)).chain(before.iter().filter(|id| !after.contains(id)));
     for id in changed {
         let target = Target::organisation(*id);
-        principal.authorize(conn, Action::ManageInterpreters, target, "organisation", Some(*id))?;
+        principal.authorize(conn, Action::ManageInterpreters, target, "organisation", Some(id.any()))?;
         if organisations::queries::find(conn, *id)?.is_none() {
             errors.add("organisation_ids", "names an organisation that does not exist");
         }
@@ -118,8 +118,8 @@ fn created(interpreter: Interpreter) -> Created<Interpreter> {
     Created::new(interpreter.id, format!("/api/v1/interpreters/{}", interpreter.id), interpreter.version, interpreter)
 }
 
-fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Interpreter, ApiError> {
-    principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id))?;
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: InterpreterId) -> Result<Interpreter, ApiError> {
+    principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id.any()))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     view(conn, row)
 }
@@ -203,7 +203,7 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<InterpreterId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let interpreter = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
@@ -234,7 +234,7 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<InterpreterId>,
     if_match: IfMatch,
     body: web::Json<InterpreterPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -242,12 +242,12 @@ pub async fn update(
     let patch = body.into_inner();
     let interpreter = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id))?;
+            principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id.any()))?;
             let current = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
             let before = queries::organisations_of(conn, id)?;
             if !before.iter().any(|organisation_id| manages(&principal, *organisation_id)) {
                 let target = Target::owned_by(before.first().copied());
-                principal.authorize(conn, Action::ManageInterpreters, target, RESOURCE, Some(id))?;
+                principal.authorize(conn, Action::ManageInterpreters, target, RESOURCE, Some(id.any()))?;
             }
             let mut errors = FieldErrors::default();
             let input = patch.apply(current.input(before.clone()), &mut errors);
@@ -284,17 +284,17 @@ pub async fn update(
 pub async fn bookings(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<InterpreterId>,
     filter: web::Query<BookingFilter>,
 ) -> Result<web::Json<Page<Booking>>, ApiError> {
     let id = id.into_inner();
     let filter = filter.into_inner();
-    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDateTime>()?;
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDateTime, _>()?;
     let page = page.on_the_calendar(NaiveDateTime::date)?;
     let (from, to) = crate::http::day_span(filter.from, filter.to, 31)?;
     let page = signed_in
         .run(&state.pool, move |conn, principal| {
-            principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id))?;
+            principal.authorize(conn, Action::ListInterpreters, Target::consortium(), RESOURCE, Some(id.any()))?;
             queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
             let works_for = queries::organisations_of(conn, id)?;
             // The consortium administrator, who belongs to no organisation, sees every booking.

@@ -1,9 +1,12 @@
 //! Where webhooks may point: public addresses only, unless the operator allows private ones.
 //! A coordinator could otherwise make the server send requests into the network it runs in
 //! (its database, a cloud's metadata service at 169.254.169.254, an admin page on localhost).
-//! The URL is checked when it is saved, and every request resolves its host through
-//! `PublicResolver`, so that a name that later resolves to a private address (DNS rebinding)
-//! is refused too.
+//! The URL is checked when it is saved (addresses and names that always mean a local network),
+//! and every request resolves its host through `PublicResolver`, so that a name resolving to a
+//! private address, now or later (DNS rebinding), is refused too. A name is not resolved when
+//! the URL is saved, and a name that does not resolve fails a delivery with the same words as
+//! one that resolves privately: neither the answer nor the delivery log tells a coordinator
+//! which names exist in the network the server runs in.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -79,19 +82,6 @@ fn is_local_name(name: &str) -> bool {
     name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local") || name.ends_with(".internal")
 }
 
-/// Whether every address `url`'s host resolves to is public now; a name that does not resolve
-/// passes (each request checks again).
-pub async fn resolves_publicly(url: &Url) -> bool {
-    let Some(Host::Domain(name)) = url.host() else {
-        return true;
-    };
-    let port = url.port_or_known_default().unwrap_or(443);
-    match tokio::net::lookup_host((name, port)).await {
-        Ok(addresses) => addresses.into_iter().all(|address| is_public(address.ip())),
-        Err(_) => true,
-    }
-}
-
 /// Resolves hosts for webhook requests, keeping public addresses only (all, when allowed).
 #[derive(Debug, Clone, Copy)]
 pub struct PublicResolver {
@@ -102,9 +92,13 @@ impl Resolve for PublicResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let found: std::io::Result<Vec<SocketAddr>> =
+                tokio::net::lookup_host((name.as_str(), 0)).await.map(Iterator::collect);
+            if allow_private {
+                return Ok(Box::new(found?.into_iter()) as Addrs);
+            }
             let usable: Vec<SocketAddr> =
-                found.into_iter().filter(|address| allow_private || is_public(address.ip())).collect();
+                found.into_iter().flatten().filter(|address| is_public(address.ip())).collect();
             if usable.is_empty() {
                 return Err(format!("{} resolves to no public address", name.as_str()).into());
             }
@@ -157,5 +151,21 @@ mod tests {
         assert!(check_url("ftp://partner.example.org/", true).is_err());
         assert!(check_url("https://user:pw@partner.example.org/", true).is_err());
         assert!(check_url("partner.example.org", true).is_err());
+    }
+
+    /// A name that resolves to this machine and a name that does not resolve at all fail alike,
+    /// so a delivery log cannot be used to find out which names exist in the server's network.
+    #[tokio::test]
+    async fn a_private_name_and_a_missing_name_fail_with_the_same_words() {
+        let resolver = PublicResolver { allow_private: false };
+        let mut errors = Vec::new();
+        for host in ["localhost", "no-such-host.invalid"] {
+            let Err(error) = resolver.resolve(host.parse().unwrap()).await else {
+                panic!("{host} was let through");
+            };
+            errors.push(error.to_string().replace(host, "HOST"));
+        }
+        assert_eq!(errors[0], errors[1]);
+        assert!(PublicResolver { allow_private: true }.resolve("localhost".parse().unwrap()).await.is_ok());
     }
 }

@@ -19,7 +19,7 @@ use super::signing;
 use super::{ATTEMPTS_PER_SLOT, NotificationConfig};
 use crate::clock::Clock;
 use crate::crypto::MasterKeys;
-use crate::db::{self, DbError, DbPool};
+use crate::db::{self, DbError, DbPool, WebhookId};
 use crate::health::OutboxMetrics;
 
 /// Events fanned out per transaction.
@@ -188,7 +188,7 @@ impl Dispatcher {
     async fn post(
         &self,
         attempt: &Attempt,
-        webhook_id: crate::db::Id,
+        webhook_id: WebhookId,
         url: &str,
         master_key_id: &str,
         sealed_secret: &[u8],
@@ -219,7 +219,7 @@ impl Dispatcher {
 }
 
 /// The associated data a webhook's secret is sealed with.
-pub fn webhook_label(webhook_id: crate::db::Id) -> String {
+pub fn webhook_label(webhook_id: WebhookId) -> String {
     format!("webhook secret|{webhook_id}")
 }
 

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::EventType;
 use super::settings::Language;
 use crate::db::schema::{deadlines, deliveries, notification_settings, outbox_events, referrals, users, webhooks};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{
+    self, ClientId, DbConnection, DeadlineId, DeliveryId, Id, List, OrganisationId, OutboxEventId, ReferralId, UserId,
+    WebhookId,
+};
 use crate::domain::{Role, SessionKind, closed_list};
 use crate::procedure::calendar;
 use crate::referrals::lifecycle::{self, Move};
@@ -26,19 +29,19 @@ closed_list! { DeliveryStatus { Pending, Delivered, Failed } }
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referral_id: Option<Id>,
+    pub referral_id: Option<ReferralId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_organisation_id: Option<Id>,
+    pub from_organisation_id: Option<OrganisationId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_organisation_id: Option<Id>,
+    pub to_organisation_id: Option<OrganisationId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deadline_id: Option<Id>,
+    pub deadline_id: Option<DeadlineId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_id: Option<Id>,
+    pub webhook_id: Option<WebhookId>,
     /// The answer date of a referral, or the day a deadline ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_on: Option<NaiveDate>,
@@ -46,8 +49,9 @@ pub struct EventData {
 
 #[derive(Debug, Clone, Queryable)]
 pub struct EventRow {
-    pub id: Id,
+    pub id: OutboxEventId,
     pub event_type: EventType,
+    /// The referral, deadline or webhook the event is about.
     pub subject_id: Id,
     pub payload: String,
     pub occurred_at: NaiveDateTime,
@@ -75,16 +79,22 @@ impl EventRow {
 }
 
 /// Writes an event; call it inside the transaction of the change it reports.
-pub fn enqueue(conn: &mut DbConnection, event_type: EventType, subject_id: Id, data: &EventData) -> QueryResult<Id> {
+/// `subject_id` is the referral, deadline or webhook the event is about.
+pub fn enqueue<E>(
+    conn: &mut DbConnection,
+    event_type: EventType,
+    subject_id: Id<E>,
+    data: &EventData,
+) -> QueryResult<OutboxEventId> {
     insert(conn, event_type, subject_id, data, None)
 }
 
 /// Writes an event of the calendar once: `false` when one with `once_key` was written before.
-fn enqueue_once(
+fn enqueue_once<E>(
     conn: &mut DbConnection,
     once_key: &str,
     event_type: EventType,
-    subject_id: Id,
+    subject_id: Id<E>,
     data: &EventData,
 ) -> QueryResult<bool> {
     let told: bool =
@@ -97,20 +107,20 @@ fn enqueue_once(
     Ok(true)
 }
 
-fn insert(
+fn insert<E>(
     conn: &mut DbConnection,
     event_type: EventType,
-    subject_id: Id,
+    subject_id: Id<E>,
     data: &EventData,
     once_key: Option<&str>,
-) -> QueryResult<Id> {
-    let id = Id::new();
+) -> QueryResult<OutboxEventId> {
+    let id = OutboxEventId::new();
     let payload = serde_json::to_string(data).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     diesel::insert_into(outbox_events::table)
         .values((
             outbox_events::id.eq(id),
             outbox_events::event_type.eq(event_type),
-            outbox_events::subject_id.eq(subject_id),
+            outbox_events::subject_id.eq(subject_id.any()),
             outbox_events::payload.eq(payload),
             outbox_events::occurred_at.eq(db::now().naive_utc()),
             outbox_events::once_key.eq(once_key),
@@ -133,7 +143,7 @@ pub fn tell_what_comes_due(conn: &mut DbConnection, today: NaiveDate) -> QueryRe
     let horizon = today + TimeDelta::days(LOOKAHEAD_DAYS);
     db::transaction(conn, |conn| {
         let mut told = 0;
-        let pending: Vec<(Id, Id, Id, NaiveDate)> = referrals::table
+        let pending: Vec<(ReferralId, OrganisationId, OrganisationId, NaiveDate)> = referrals::table
             .filter(referrals::status.eq_any(lifecycle::step(Move::Expire).from.to_vec()))
             .filter(referrals::respond_by.between(today, horizon))
             .select((
@@ -157,7 +167,7 @@ pub fn tell_what_comes_due(conn: &mut DbConnection, today: NaiveDate) -> QueryRe
             let key = format!("referral_due_soon:{id}:{respond_by}");
             told += usize::from(enqueue_once(conn, &key, EventType::ReferralDueSoon, id, &data)?);
         }
-        let open: Vec<(Id, Id, Id, NaiveDate)> = deadlines::table
+        let open: Vec<(DeadlineId, ClientId, OrganisationId, NaiveDate)> = deadlines::table
             .filter(deadlines::closed_by_event_id.is_null())
             .filter(deadlines::due_on.between(today, horizon))
             .select((deadlines::id, deadlines::client_id, deadlines::organisation_id, deadlines::due_on))
@@ -183,15 +193,19 @@ pub fn tell_what_comes_due(conn: &mut DbConnection, today: NaiveDate) -> QueryRe
 /// Who is told of an event: the organisations whose webhooks may ask for it, or one webhook
 /// only, and the users to e-mail.
 struct Audience {
-    organisations: Vec<Id>,
-    webhook: Option<Id>,
-    users: Vec<Id>,
+    organisations: Vec<OrganisationId>,
+    webhook: Option<WebhookId>,
+    users: Vec<UserId>,
 }
 
 /// The active users of an organisation who act on its referrals and deadlines: its coordinators
 /// and its counselors of the matching specialty.
-fn staff_who_act(conn: &mut DbConnection, organisation_id: Id, specialty: SessionKind) -> QueryResult<Vec<Id>> {
-    let staff: Vec<(Id, Role, List<SessionKind>)> = users::table
+fn staff_who_act(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    specialty: SessionKind,
+) -> QueryResult<Vec<UserId>> {
+    let staff: Vec<(UserId, Role, List<SessionKind>)> = users::table
         .filter(users::organisation_id.eq(organisation_id))
         .filter(users::active.eq(true))
         .filter(users::role.eq_any([Role::Coordinator, Role::Counselor]))
@@ -206,7 +220,7 @@ fn staff_who_act(conn: &mut DbConnection, organisation_id: Id, specialty: Sessio
     Ok(acting)
 }
 
-fn active(conn: &mut DbConnection, user_id: Id) -> QueryResult<Vec<Id>> {
+fn active(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<UserId>> {
     users::table.filter(users::id.eq(user_id)).filter(users::active.eq(true)).select(users::id).load(conn)
 }
 
@@ -221,7 +235,7 @@ fn audience(conn: &mut DbConnection, event: &EventRow, data: &EventData) -> Quer
             }
         }
         _ => {
-            let referral: Option<(Id, Id, SessionKind, Id)> = referrals::table
+            let referral: Option<(OrganisationId, OrganisationId, SessionKind, UserId)> = referrals::table
                 .find(event.subject_id)
                 .select((
                     referrals::from_organisation_id,
@@ -250,11 +264,11 @@ fn audience(conn: &mut DbConnection, event: &EventRow, data: &EventData) -> Quer
 }
 
 /// The users among `candidates` who have not turned off e-mail about `event_type`.
-fn wanting_email(conn: &mut DbConnection, candidates: Vec<Id>, event_type: EventType) -> QueryResult<Vec<Id>> {
+fn wanting_email(conn: &mut DbConnection, candidates: Vec<UserId>, event_type: EventType) -> QueryResult<Vec<UserId>> {
     if candidates.is_empty() {
         return Ok(candidates);
     }
-    let settings: Vec<(Id, List<EventType>)> = notification_settings::table
+    let settings: Vec<(UserId, List<EventType>)> = notification_settings::table
         .filter(notification_settings::user_id.eq_any(&candidates))
         .select((notification_settings::user_id, notification_settings::email_off))
         .load(conn)?;
@@ -268,11 +282,11 @@ fn wanting_email(conn: &mut DbConnection, candidates: Vec<Id>, event_type: Event
 }
 
 /// The active webhooks that asked for an event of `event_type`.
-fn subscribed(conn: &mut DbConnection, audience: &Audience, event_type: EventType) -> QueryResult<Vec<Id>> {
+fn subscribed(conn: &mut DbConnection, audience: &Audience, event_type: EventType) -> QueryResult<Vec<WebhookId>> {
     if let Some(webhook_id) = audience.webhook {
         return webhooks::table.find(webhook_id).select(webhooks::id).load(conn);
     }
-    let candidates: Vec<(Id, List<EventType>)> = webhooks::table
+    let candidates: Vec<(WebhookId, List<EventType>)> = webhooks::table
         .filter(webhooks::organisation_id.eq_any(&audience.organisations))
         .filter(webhooks::active.eq(true))
         .select((webhooks::id, webhooks::event_types))
@@ -321,7 +335,7 @@ pub fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<
             for (webhook_id, user_id) in targets {
                 diesel::insert_into(deliveries::table)
                     .values((
-                        deliveries::id.eq(Id::new()),
+                        deliveries::id.eq(DeliveryId::new()),
                         deliveries::event_id.eq(event.id),
                         deliveries::webhook_id.eq(webhook_id),
                         deliveries::user_id.eq(user_id),
@@ -343,14 +357,14 @@ pub fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<
 /// Where one attempt goes.
 #[derive(Debug, Clone)]
 pub enum Recipient {
-    Webhook { id: Id, url: String, master_key_id: String, sealed_secret: Vec<u8> },
+    Webhook { id: WebhookId, url: String, master_key_id: String, sealed_secret: Vec<u8> },
     Email { address: String, language: Language },
 }
 
 /// One attempt of one delivery, as claimed.
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    pub delivery_id: Id,
+    pub delivery_id: DeliveryId,
     /// This attempt's number (the first is 1).
     pub number: i32,
     pub created_at: NaiveDateTime,
@@ -360,7 +374,7 @@ pub struct Attempt {
 
 /// A delivery claimed: its id, attempts before this one, when it was created, its webhook or
 /// user, and its event.
-type Claimed = (Id, i32, NaiveDateTime, Option<Id>, Option<Id>, Id);
+type Claimed = (DeliveryId, i32, NaiveDateTime, Option<WebhookId>, Option<UserId>, OutboxEventId);
 
 /// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
 /// attempt moved `lease` ahead, in one transaction that other instances skip past.
@@ -391,7 +405,7 @@ pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> Query
             DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
             DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
         };
-        let ids: Vec<Id> = due.iter().map(|d| d.0).collect();
+        let ids: Vec<DeliveryId> = due.iter().map(|d| d.0).collect();
         diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
             .set((
                 deliveries::attempts.eq(deliveries::attempts + 1),
@@ -448,12 +462,17 @@ pub enum Outcome {
     },
     /// The receiver answered 410 Gone: the webhook is disabled and its waiting deliveries fail.
     Gone {
-        webhook_id: Id,
+        webhook_id: WebhookId,
     },
 }
 
 /// Records an attempt's outcome at `at`; call it in a transaction (a 410 writes three rows).
-pub fn record(conn: &mut DbConnection, delivery_id: Id, outcome: &Outcome, at: NaiveDateTime) -> QueryResult<()> {
+pub fn record(
+    conn: &mut DbConnection,
+    delivery_id: DeliveryId,
+    outcome: &Outcome,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     let target = deliveries::table.find(delivery_id);
     match outcome {
         Outcome::Delivered { code } => diesel::update(target)

@@ -13,7 +13,7 @@ use super::EventType;
 use crate::audit::{self, Event};
 use crate::auth::SignedIn;
 use crate::db::schema::notification_settings;
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, DbConnection, List, UserId};
 use crate::domain::closed_list;
 use crate::http::patch::Patch;
 use crate::http::{ApiError, FieldErrors, Problem};
@@ -58,7 +58,7 @@ pub struct NotificationSettingsPatch {
     pub email: Patch<BTreeMap<EventType, bool>>,
 }
 
-fn load(conn: &mut DbConnection, user_id: Id) -> QueryResult<(Language, Vec<EventType>)> {
+fn load(conn: &mut DbConnection, user_id: UserId) -> QueryResult<(Language, Vec<EventType>)> {
     let stored: Option<(Language, List<EventType>)> = notification_settings::table
         .find(user_id)
         .select((notification_settings::language, notification_settings::email_off))

@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::organisations;
-use crate::db::{Id, List};
+use crate::db::{List, OrganisationId};
 use crate::domain::SessionKind;
 use crate::http::patch::Patch;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
-    pub id: Id,
+    pub id: OrganisationId,
     pub name: String,
     pub short_name: String,
     pub short_name_key: String,
@@ -31,7 +31,7 @@ pub struct OrganisationRow {
 /// A consortium partner.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Organisation {
-    pub id: Id,
+    pub id: OrganisationId,
     #[schema(example = "Polskie Forum Migracyjne")]
     pub name: String,
     /// Unique abbreviation; prefixes the organisation's client references.

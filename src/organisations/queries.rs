@@ -4,10 +4,10 @@ use diesel::prelude::*;
 
 use super::model::{OrganisationFields, OrganisationRow};
 use crate::db::schema::{login_sessions, organisations, users};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, DbConnection, List, OrganisationId};
 use crate::http::pagination::PageRequest;
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<OrganisationRow>> {
+pub fn find(conn: &mut DbConnection, id: OrganisationId) -> QueryResult<Option<OrganisationRow>> {
     organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
@@ -24,7 +24,7 @@ pub fn insert(conn: &mut DbConnection, fields: &OrganisationFields) -> QueryResu
     let now = db::now().naive_utc();
     diesel::insert_into(organisations::table)
         .values((
-            organisations::id.eq(Id::new()),
+            organisations::id.eq(OrganisationId::new()),
             organisations::name.eq(&fields.name),
             organisations::short_name.eq(&fields.short_name),
             organisations::short_name_key.eq(fields.short_name.to_uppercase()),
@@ -40,7 +40,11 @@ pub fn insert(conn: &mut DbConnection, fields: &OrganisationFields) -> QueryResu
         .get_result(conn)
 }
 
-pub fn list(conn: &mut DbConnection, active: Option<bool>, page: PageRequest) -> QueryResult<Vec<OrganisationRow>> {
+pub fn list(
+    conn: &mut DbConnection,
+    active: Option<bool>,
+    page: PageRequest<OrganisationId>,
+) -> QueryResult<Vec<OrganisationRow>> {
     let mut query = organisations::table.select(OrganisationRow::as_select()).into_boxed();
     if let Some(active) = active {
         query = query.filter(organisations::active.eq(active));
@@ -55,7 +59,7 @@ pub fn list(conn: &mut DbConnection, active: Option<bool>, page: PageRequest) ->
 /// not (a concurrent change won).
 pub fn update(
     conn: &mut DbConnection,
-    id: Id,
+    id: OrganisationId,
     expected_version: i32,
     fields: &OrganisationFields,
     active: bool,
@@ -79,7 +83,7 @@ pub fn update(
 }
 
 /// Ends the sessions of every user of an organisation (on deactivation).
-pub fn end_member_sessions(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+pub fn end_member_sessions(conn: &mut DbConnection, id: OrganisationId) -> QueryResult<usize> {
     let members = users::table.filter(users::organisation_id.eq(id)).select(users::id);
     diesel::update(login_sessions::table)
         .filter(login_sessions::user_id.eq_any(members))

@@ -11,7 +11,7 @@ use super::model::{
 use super::queries;
 use crate::audit::{self, Event};
 use crate::auth::SignedIn;
-use crate::db::{self, Id};
+use crate::db::{self, Id, OrganisationId};
 use crate::domain::{self, Email};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::precondition::{IfMatch, created as created_response, with_etag};
@@ -140,13 +140,19 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<OrganisationId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let organisation = signed_in
         .run(&state.pool, move |conn, principal| {
             let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-            principal.authorize(conn, Action::ReadOrganisation, Target::organisation(row.id), RESOURCE, Some(id))?;
+            principal.authorize(
+                conn,
+                Action::ReadOrganisation,
+                Target::organisation(row.id),
+                RESOURCE,
+                Some(id.any()),
+            )?;
             Ok(row.view())
         })
         .await?;
@@ -177,7 +183,7 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<OrganisationId>,
     if_match: IfMatch,
     body: web::Json<UpdateOrganisationRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -191,7 +197,7 @@ pub async fn update(
                 Action::UpdateOrganisation,
                 Target::organisation(current.id),
                 RESOURCE,
-                Some(id),
+                Some(id.any()),
             )?;
             let mut errors = FieldErrors::default();
             let name = body.name.apply(&mut errors, "name", current.name.clone());

@@ -26,7 +26,7 @@ use crate::audit::{self, Event, Outcome};
 use crate::auth::Principal;
 use crate::clients;
 use crate::crypto::DataKey;
-use crate::db::{self, Id};
+use crate::db::{self, ClientId, DocumentId};
 use crate::documents::content::{check, opener};
 use crate::documents::model::{ContentType, DocumentRow};
 use crate::documents::sealing::Tampered;
@@ -52,7 +52,7 @@ pub struct ArchivedDocument {
 /// Everything an archive export needs once access was granted.
 pub struct ArchiveRequest {
     pub principal: Principal,
-    pub client_id: Id,
+    pub client_id: ClientId,
     pub export: ClientExport,
     pub documents: Vec<ArchivedDocument>,
 }
@@ -72,7 +72,7 @@ pub async fn respond(state: &AppState, request: ArchiveRequest) -> Result<HttpRe
         }
     }
     let export_in_tier = crate::sessions::inside_tier(&principal);
-    let downloads: Vec<(Id, bool)> = documents.iter().map(|d| (d.row.id, d.tier)).collect();
+    let downloads: Vec<(DocumentId, bool)> = documents.iter().map(|d| (d.row.id, d.tier)).collect();
     let failure = failed.clone();
     http::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
@@ -284,13 +284,14 @@ async fn send(spool: &Spool, out: &mpsc::Sender<Piece>) -> Result<(), ArchiveErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{OrganisationId, UserId};
 
     fn row(kind: &str, title: &str, issued_on: Option<&str>, content_type: &str) -> DocumentRow {
         let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap().and_hms_opt(10, 0, 0).unwrap();
         DocumentRow {
-            id: Id::new(),
-            organisation_id: Id::new(),
-            client_id: Id::new(),
+            id: DocumentId::new(),
+            organisation_id: OrganisationId::new(),
+            client_id: ClientId::new(),
             kind: kind.parse().unwrap(),
             title: title.to_owned(),
             issued_on: issued_on.map(|d| d.parse().unwrap()),
@@ -305,7 +306,7 @@ mod tests {
             content_type: content_type.to_owned(),
             chunk_size: 65536,
             storage_key: String::new(),
-            uploaded_by: Id::new(),
+            uploaded_by: UserId::new(),
             created_at: at,
             updated_at: at,
             version: 1,

@@ -16,7 +16,7 @@ use crate::db::schema::{
     client_identifiers, client_name_keys, client_name_tokens, clients, procedure_events, referral_events, referrals,
     session_participants, sessions,
 };
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, HouseholdId, OrganisationId};
 use crate::domain::client::{ClientStatus, HouseholdRelationship};
 use crate::referrals::cascade as referral_cascade;
 use crate::sessions::model::{Details, SessionRow};
@@ -36,7 +36,7 @@ pub const ERASED: &str = "[erased]";
 pub fn erase(
     conn: &mut DbConnection,
     master: &MasterKeys,
-    client_id: Id,
+    client_id: ClientId,
     actor: &Actor,
     reason: &str,
 ) -> QueryResult<()> {
@@ -63,7 +63,7 @@ pub fn erase(
                 ),
                 (
                     clients::identifiers.eq("[]"),
-                    clients::household_id.eq(None::<Id>),
+                    clients::household_id.eq(None::<HouseholdId>),
                     clients::household_relationship.eq(None::<HouseholdRelationship>),
                     clients::status.eq(ClientStatus::Erased),
                     clients::closed_reason.eq(reason),
@@ -92,7 +92,8 @@ pub fn erase(
         diesel::update(procedure_events::table.filter(procedure_events::client_id.eq(client_id)))
             .set((procedure_events::notes.eq(None::<String>), procedure_events::authority.eq(None::<String>)))
             .execute(conn)?;
-        let organisation = clients::table.find(client_id).select(clients::organisation_id).first::<Id>(conn)?;
+        let organisation =
+            clients::table.find(client_id).select(clients::organisation_id).first::<OrganisationId>(conn)?;
         erase_referrals(conn, (organisation, client_id), actor)?;
         // Idempotency records hold nothing of the client to destroy (digests and ids only): a
         // retry is answered as its GET is, 410 Gone.
@@ -146,7 +147,7 @@ pub fn redact_names(text: &str, names: &HashSet<String>) -> String {
 fn leave_group_sessions(
     conn: &mut DbConnection,
     master: &MasterKeys,
-    client_id: Id,
+    client_id: ClientId,
     names: &HashSet<String>,
 ) -> QueryResult<()> {
     let joined = session_participants::table
@@ -195,7 +196,7 @@ fn leave_group_sessions(
 
 /// Open referrals of the client end (which also ends the partner's view); the free texts of
 /// all its referrals go with the rest of the record.
-fn erase_referrals(conn: &mut DbConnection, client: (Id, Id), actor: &Actor) -> QueryResult<()> {
+fn erase_referrals(conn: &mut DbConnection, client: (OrganisationId, ClientId), actor: &Actor) -> QueryResult<()> {
     referral_cascade::tell_partners_of_erasure(conn, client.1, actor)?;
     let ids = referral_cascade::cancel_for_erasure(conn, client, actor)?;
     diesel::update(referrals::table.filter(referrals::id.eq_any(&ids)))
@@ -214,14 +215,14 @@ fn erase_referrals(conn: &mut DbConnection, client: (Id, Id), actor: &Actor) -> 
 /// A client whose case is closed.
 #[derive(Debug, Clone)]
 pub struct ClosedClient {
-    pub id: Id,
+    pub id: ClientId,
     pub reference: String,
     pub closed_at: NaiveDateTime,
 }
 
 /// Clients closed before `cutoff` and not erased yet.
 pub fn due_for_erasure(conn: &mut DbConnection, cutoff: NaiveDateTime) -> QueryResult<Vec<ClosedClient>> {
-    let rows: Vec<(Id, String, Option<NaiveDateTime>)> = clients::table
+    let rows: Vec<(ClientId, String, Option<NaiveDateTime>)> = clients::table
         .filter(clients::status.eq(ClientStatus::Closed))
         .filter(clients::closed_at.lt(cutoff))
         .order(clients::closed_at)

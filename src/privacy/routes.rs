@@ -13,7 +13,7 @@ use crate::consents::model::Consent;
 use crate::crypto::keys::KeyRing;
 use crate::crypto::{MasterKeys, SessionField};
 use crate::db::schema::{referrals, sessions};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, Id};
 use crate::documents::content::key_of;
 use crate::documents::model::DocumentRow;
 use crate::domain::{self, bounded_text};
@@ -93,7 +93,7 @@ fn assemble(
     conn: &mut DbConnection,
     master: &MasterKeys,
     principal: &Principal,
-    id: Id,
+    id: ClientId,
 ) -> Result<(ClientExport, Vec<(DocumentRow, bool)>), ApiError> {
     let row = clients::authorized(conn, principal, id, Action::ExportClient)?;
     let today = domain::today();
@@ -197,7 +197,7 @@ fn assemble(
 pub async fn export(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -263,7 +263,7 @@ pub struct EraseRequest {
 pub async fn erase(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     body: web::Json<EraseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();

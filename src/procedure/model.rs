@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::events::{EventKind, Outcome, ProcedureEvent};
-use crate::db::Id;
 use crate::db::schema::procedure_events;
+use crate::db::{ClientId, Id, OrganisationId, ProcedureEventId, SessionId, UserId};
 use crate::domain::optional_text;
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
@@ -15,16 +15,16 @@ use crate::http::patch::Patch;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = procedure_events)]
 pub struct EventRow {
-    pub id: Id,
-    pub client_id: Id,
-    pub organisation_id: Id,
+    pub id: ProcedureEventId,
+    pub client_id: ClientId,
+    pub organisation_id: OrganisationId,
     pub kind: EventKind,
     pub occurred_on: NaiveDate,
     pub delivered_on: Option<NaiveDate>,
     pub authority: Option<String>,
     pub outcome: Option<Outcome>,
     pub notes: Option<String>,
-    pub recorded_by: Option<Id>,
+    pub recorded_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -73,8 +73,8 @@ impl EventRow {
 /// Something that happened in the client's procedure.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProcedureEventView {
-    pub id: Id,
-    pub client_id: Id,
+    pub id: ProcedureEventId,
+    pub client_id: ClientId,
     pub kind: EventKind,
     pub occurred_on: NaiveDate,
     /// When a decision was delivered (deadlines run from delivery).
@@ -83,7 +83,7 @@ pub struct ProcedureEventView {
     pub authority: Option<String>,
     pub outcome: Option<Outcome>,
     pub notes: Option<String>,
-    pub recorded_by: Option<Id>,
+    pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -195,12 +195,12 @@ pub struct AgendaItem {
     pub id: Id,
     pub kind: AgendaKind,
     /// For a follow-up: the session that asked for it.
-    pub session_id: Option<Id>,
-    pub client_id: Id,
+    pub session_id: Option<SessionId>,
+    pub client_id: ClientId,
     #[schema(example = "PFM-2026-0042")]
     pub client_reference: String,
     /// For a legal deadline the client's assigned counselor; for a follow-up the session's author.
-    pub assigned_counselor_id: Option<Id>,
+    pub assigned_counselor_id: Option<UserId>,
     /// The deadline rule (legal deadlines only).
     #[schema(example = "appeal_to_refugee_board")]
     pub rule: Option<String>,
@@ -221,7 +221,7 @@ pub struct AgendaItem {
 #[into_params(parameter_in = Query)]
 pub struct AgendaFilter {
     /// Only clients assigned to this counselor.
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
     /// Only deadlines due within this many days from today (overdue ones included).
     #[param(minimum = 0, maximum = 3650)]
     pub within_days: Option<i64>,

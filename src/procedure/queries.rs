@@ -9,10 +9,10 @@ use super::deadlines::{self, RULES, Rule};
 use super::model::{AgendaItem, AgendaKind, EventFields, EventRow};
 use crate::clients::model::ClientDeadline;
 use crate::db::schema::{clients, deadline_rules_state, deadlines as deadline_rows, procedure_events};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, DeadlineId, OrganisationId, ProcedureEventId, UserId};
 use crate::http::pagination::KeyedPageRequest;
 
-pub fn events_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<EventRow>> {
+pub fn events_of_client(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Vec<EventRow>> {
     procedure_events::table
         .filter(procedure_events::client_id.eq(client_id))
         .order((procedure_events::occurred_on, procedure_events::created_at, procedure_events::id))
@@ -20,7 +20,7 @@ pub fn events_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<V
         .load(conn)
 }
 
-pub fn find_event(conn: &mut DbConnection, client_id: Id, id: Id) -> QueryResult<Option<EventRow>> {
+pub fn find_event(conn: &mut DbConnection, client_id: ClientId, id: ProcedureEventId) -> QueryResult<Option<EventRow>> {
     procedure_events::table
         .find(id)
         .filter(procedure_events::client_id.eq(client_id))
@@ -31,15 +31,15 @@ pub fn find_event(conn: &mut DbConnection, client_id: Id, id: Id) -> QueryResult
 
 pub fn insert_event(
     conn: &mut DbConnection,
-    client_id: Id,
-    organisation_id: Id,
-    recorded_by: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
+    recorded_by: UserId,
     fields: &EventFields,
 ) -> QueryResult<EventRow> {
     let now = db::now().naive_utc();
     diesel::insert_into(procedure_events::table)
         .values((
-            procedure_events::id.eq(Id::new()),
+            procedure_events::id.eq(ProcedureEventId::new()),
             procedure_events::client_id.eq(client_id),
             procedure_events::organisation_id.eq(organisation_id),
             procedure_events::kind.eq(fields.kind),
@@ -59,7 +59,7 @@ pub fn insert_event(
 
 pub fn update_event(
     conn: &mut DbConnection,
-    id: Id,
+    id: ProcedureEventId,
     expected_version: i32,
     fields: &EventFields,
 ) -> QueryResult<Option<EventRow>> {
@@ -82,11 +82,11 @@ pub fn update_event(
 
 /// Derives the client's deadlines and procedure stage from its whole timeline again. Run in the
 /// transaction that changed the timeline, so the derived state never lags behind it.
-pub fn rederive(conn: &mut DbConnection, client_id: Id, organisation_id: Id) -> QueryResult<()> {
+pub fn rederive(conn: &mut DbConnection, client_id: ClientId, organisation_id: OrganisationId) -> QueryResult<()> {
     let rows = events_of_client(conn, client_id)?;
     let events: Vec<_> = rows.iter().map(EventRow::engine_event).collect();
     // The engine names events by the ids it was given: these rows' ids, as text.
-    let ids: HashMap<String, Id> = rows.iter().map(|row| (row.id.to_string(), row.id)).collect();
+    let ids: HashMap<String, ProcedureEventId> = rows.iter().map(|row| (row.id.to_string(), row.id)).collect();
     let event_id = |named: &str| {
         ids.get(named).copied().ok_or_else(|| {
             diesel::result::Error::DeserializationError(format!("a deadline names an unknown event {named}").into())
@@ -98,7 +98,7 @@ pub fn rederive(conn: &mut DbConnection, client_id: Id, organisation_id: Id) -> 
         let closed_by = deadline.closed_by_event_id.as_deref().map(event_id).transpose()?;
         diesel::insert_into(deadline_rows::table)
             .values((
-                deadline_rows::id.eq(Id::new()),
+                deadline_rows::id.eq(DeadlineId::new()),
                 deadline_rows::client_id.eq(client_id),
                 deadline_rows::organisation_id.eq(organisation_id),
                 deadline_rows::rule_code.eq(deadline.rule.code),
@@ -125,8 +125,8 @@ pub fn rules_fingerprint() -> String {
 /// Where the stored deadlines stand: `None` when they follow the current rule table, otherwise
 /// the client after which an interrupted re-derivation under the current rules resumes
 /// (`Some(None)`: from the start).
-fn rederivation_due(conn: &mut DbConnection) -> QueryResult<Option<Option<Id>>> {
-    let (rules, resume_after): (String, Option<Id>) = deadline_rules_state::table
+fn rederivation_due(conn: &mut DbConnection) -> QueryResult<Option<Option<ClientId>>> {
+    let (rules, resume_after): (String, Option<ClientId>) = deadline_rules_state::table
         .find(1)
         .select((deadline_rules_state::rules, deadline_rules_state::resume_after))
         .first(conn)?;
@@ -138,7 +138,7 @@ fn rederivation_due(conn: &mut DbConnection) -> QueryResult<Option<Option<Id>>> 
 
 /// Derives the deadlines of the next `batch` clients with a timeline after `after` (in id order)
 /// again; returns their ids.
-fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> QueryResult<Vec<Id>> {
+fn rederive_batch(conn: &mut DbConnection, after: Option<ClientId>, batch: i64) -> QueryResult<Vec<ClientId>> {
     let with_timeline = procedure_events::table.select(procedure_events::client_id);
     let mut query = clients::table
         .filter(clients::id.eq_any(with_timeline))
@@ -149,7 +149,7 @@ fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> Que
     if let Some(after) = after {
         query = query.filter(clients::id.gt(after));
     }
-    let rows: Vec<(Id, Id)> = query.load(conn)?;
+    let rows: Vec<(ClientId, OrganisationId)> = query.load(conn)?;
     for (client_id, organisation_id) in &rows {
         rederive(conn, *client_id, *organisation_id)?;
     }
@@ -157,7 +157,7 @@ fn rederive_batch(conn: &mut DbConnection, after: Option<Id>, batch: i64) -> Que
 }
 
 /// Records the rules a re-derivation follows and the client it reached (none once it is through).
-fn record_rederivation(conn: &mut DbConnection, reached: Option<Id>) -> QueryResult<usize> {
+fn record_rederivation(conn: &mut DbConnection, reached: Option<ClientId>) -> QueryResult<usize> {
     diesel::update(deadline_rules_state::table.find(1))
         .set((deadline_rules_state::rules.eq(rules_fingerprint()), deadline_rules_state::resume_after.eq(reached)))
         .execute(conn)
@@ -183,10 +183,10 @@ fn rule(code: &str, version: i32) -> QueryResult<&'static Rule> {
 
 pub fn open_deadlines_of_client(
     conn: &mut DbConnection,
-    client_id: Id,
+    client_id: ClientId,
     today: NaiveDate,
 ) -> QueryResult<Vec<ClientDeadline>> {
-    let rows: Vec<(Id, String, i32, NaiveDate)> = deadline_rows::table
+    let rows: Vec<(DeadlineId, String, i32, NaiveDate)> = deadline_rows::table
         .filter(deadline_rows::client_id.eq(client_id))
         .filter(deadline_rows::closed_by_event_id.is_null())
         .order((deadline_rows::due_on, deadline_rows::id))
@@ -208,10 +208,10 @@ pub fn open_deadlines_of_client(
 }
 
 /// deadline id, client id, reference, assigned counselor, rule code, rule version, due date
-type AgendaRow = (Id, Id, String, Option<Id>, String, i32, NaiveDate);
+type AgendaRow = (DeadlineId, ClientId, String, Option<UserId>, String, i32, NaiveDate);
 
 pub struct AgendaQuery {
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
     pub due_from: Option<NaiveDate>,
     pub due_by: Option<NaiveDate>,
     pub overdue: Option<bool>,
@@ -221,7 +221,7 @@ pub struct AgendaQuery {
 /// One page of an organisation's open deadlines, soonest first.
 pub fn agenda(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     query: &AgendaQuery,
     page: &KeyedPageRequest<NaiveDate>,
 ) -> QueryResult<Vec<AgendaItem>> {
@@ -264,7 +264,7 @@ pub fn agenda(
             let rule = rule(&code, version)?;
             let days_left = (due_on - query.today).num_days();
             Ok(AgendaItem {
-                id,
+                id: id.any(),
                 kind: AgendaKind::LegalDeadline,
                 session_id: None,
                 client_id,

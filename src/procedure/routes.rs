@@ -11,7 +11,7 @@ use super::queries::{self, AgendaQuery};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, Id, ProcedureEventId};
 use crate::domain;
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
@@ -33,7 +33,7 @@ fn checked(
     conn: &mut DbConnection,
     client: &ClientRow,
     input: &ProcedureEventInput,
-    except: Option<Id>,
+    except: Option<ProcedureEventId>,
 ) -> Result<EventFields, ApiError> {
     let fields = input.parse(domain::today()).map_err(FieldErrors::into_error)?;
     let others = queries::events_of_client(conn, client.id)?
@@ -77,7 +77,7 @@ fn checked(
 pub async fn record(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     key: IdempotencyKey,
     body: web::Json<ProcedureEventInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -118,7 +118,7 @@ pub async fn record(
     Ok(created.response())
 }
 
-fn created(client_id: Id, event: ProcedureEventView) -> Created<ProcedureEventView> {
+fn created(client_id: ClientId, event: ProcedureEventView) -> Created<ProcedureEventView> {
     Created::new(event.id, format!("/api/v1/clients/{client_id}/procedure-events/{}", event.id), event.version, event)
 }
 
@@ -137,7 +137,7 @@ fn created(client_id: Id, event: ProcedureEventView) -> Created<ProcedureEventVi
 pub async fn timeline(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
 ) -> Result<web::Json<Page<ProcedureEventView>>, ApiError> {
     let client_id = id.into_inner();
     let events = signed_in.run(&state.pool, move |conn, principal| timeline_of(conn, &principal, client_id)).await?;
@@ -149,7 +149,7 @@ pub async fn timeline(
 fn timeline_of(
     conn: &mut DbConnection,
     principal: &Principal,
-    client_id: Id,
+    client_id: ClientId,
 ) -> Result<Vec<ProcedureEventView>, ApiError> {
     clients::authorized(conn, principal, client_id, Action::ReadProcedure)?;
     let events = queries::events_of_client(conn, client_id)?.into_iter().map(EventRow::view).collect::<Vec<_>>();
@@ -180,7 +180,7 @@ fn timeline_of(
 pub async fn correct(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    path: web::Path<(Id, Id)>,
+    path: web::Path<(ClientId, ProcedureEventId)>,
     if_match: IfMatch,
     body: web::Json<ProcedureEventPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -230,7 +230,7 @@ pub async fn agenda(
 ) -> Result<web::Json<Page<AgendaItem>>, ApiError> {
     let filter = filter.into_inner();
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }
-        .parse_keyed::<chrono::NaiveDate>()?
+        .parse_keyed::<chrono::NaiveDate, _>()?
         .on_the_calendar(|day| *day)?;
     let today = domain::today();
     let mut errors = FieldErrors::default();

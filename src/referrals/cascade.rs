@@ -14,7 +14,7 @@ use crate::audit::{self, Actor, Event};
 use crate::clients::model::ClientRow;
 use crate::consents::model::ConsentRow;
 use crate::db::schema::{referral_events, referrals};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, OrganisationId, ReferralId};
 use crate::domain::client::ClientStatus;
 use crate::http::ApiError;
 
@@ -62,7 +62,7 @@ pub fn expire_unanswered(conn: &mut DbConnection, today: NaiveDate) -> QueryResu
 /// (`shared_fields_removed`, `linked_record_unchanged`, or none when it holds no record). Run
 /// in the withdrawal's transaction; `actor` is whoever recorded the withdrawal.
 pub fn withdraw_consent(conn: &mut DbConnection, consent: &ConsentRow, actor: &Actor) -> Result<usize, ApiError> {
-    let ids: Vec<Id> =
+    let ids: Vec<ReferralId> =
         referrals::table.filter(referrals::consent_id.eq(consent.id)).select(referrals::id).load(conn)?;
     if ids.is_empty() {
         return Ok(0);
@@ -128,7 +128,7 @@ pub fn withdraw_consent(conn: &mut DbConnection, consent: &ConsentRow, actor: &A
 fn remove_shared_fields(
     conn: &mut DbConnection,
     referral: &ReferralRow,
-    partner_client_id: Id,
+    partner_client_id: ClientId,
     actor: &Actor,
 ) -> Result<(), ApiError> {
     // A concurrent change of the record wins the version; then the change is made on top of it.
@@ -163,7 +163,7 @@ fn stripped(current: &ClientRow, shared_fields: &[String]) -> Result<crate::clie
 /// erased the record, so that each can erase its own (GDPR Art. 17(2), 19); `reason_code`
 /// `partner_record_held` when the partner accepted it into a record of its own. Run in the
 /// erasure's transaction.
-pub fn tell_partners_of_erasure(conn: &mut DbConnection, client_id: Id, actor: &Actor) -> QueryResult<usize> {
+pub fn tell_partners_of_erasure(conn: &mut DbConnection, client_id: ClientId, actor: &Actor) -> QueryResult<usize> {
     let sent: Vec<ReferralRow> = referrals::table
         .filter(referrals::client_id.eq(client_id))
         .order(referrals::id)
@@ -183,9 +183,9 @@ pub fn tell_partners_of_erasure(conn: &mut DbConnection, client_id: Id, actor: &
 /// transaction.
 pub fn cancel_for_erasure(
     conn: &mut DbConnection,
-    (organisation_id, client_id): (Id, Id),
+    (organisation_id, client_id): (OrganisationId, ClientId),
     actor: &Actor,
-) -> QueryResult<Vec<Id>> {
+) -> QueryResult<Vec<ReferralId>> {
     let related: Vec<ReferralRow> = referrals::table
         .filter(referrals::client_id.eq(client_id).or(referrals::partner_client_id.eq(client_id)))
         .select(ReferralRow::as_select())
@@ -202,7 +202,7 @@ fn cancel_open(
     rows: &[ReferralRow],
     change: &Change<'_>,
     actor: &Actor,
-    (organisation_id, client_id): (Id, Id),
+    (organisation_id, client_id): (OrganisationId, ClientId),
 ) -> QueryResult<usize> {
     let mut cancelled = 0;
     for row in rows {

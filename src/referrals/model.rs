@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::{referral_events, referrals};
-use crate::db::{Id, List};
+use crate::db::{ClientId, ConsentId, List, OrganisationId, ReferralEventId, ReferralId, UserId};
 use crate::domain::{SessionKind, closed_list};
 
 closed_list! { Urgency { Routine, Urgent, Emergency } }
@@ -29,23 +29,23 @@ closed_list! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = referrals)]
 pub struct ReferralRow {
-    pub id: Id,
-    pub client_id: Id,
-    pub from_organisation_id: Id,
-    pub to_organisation_id: Id,
+    pub id: ReferralId,
+    pub client_id: ClientId,
+    pub from_organisation_id: OrganisationId,
+    pub to_organisation_id: OrganisationId,
     pub service: SessionKind,
     pub urgency: Urgency,
     pub reason: String,
     #[diesel(deserialize_as = List<String>)]
     pub shared_fields: Vec<String>,
-    pub consent_id: Id,
+    pub consent_id: ConsentId,
     pub status: ReferralStatus,
     pub status_reason_code: Option<String>,
     pub status_reason: Option<String>,
     pub respond_by: NaiveDate,
-    pub partner_client_id: Option<Id>,
+    pub partner_client_id: Option<ClientId>,
     pub outcome: Option<String>,
-    pub created_by: Id,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub accepted_at: Option<NaiveDateTime>,
@@ -114,18 +114,18 @@ impl ReferralRow {
 /// A request from one organisation to another to serve a client (SPEC §2.6).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Referral {
-    pub id: Id,
+    pub id: ReferralId,
     /// The sender's client record (shown to the sender only).
-    pub client_id: Option<Id>,
-    pub from_organisation_id: Id,
-    pub to_organisation_id: Id,
+    pub client_id: Option<ClientId>,
+    pub from_organisation_id: OrganisationId,
+    pub to_organisation_id: OrganisationId,
     pub service: SessionKind,
     pub urgency: Urgency,
     pub reason: String,
     /// Client fields the partner may see while the referral is open.
     pub shared_fields: Vec<String>,
     /// The consent the sharing rests on (shown to the sender only).
-    pub consent_id: Option<Id>,
+    pub consent_id: Option<ConsentId>,
     pub status: ReferralStatus,
     pub status_reason_code: Option<String>,
     pub status_reason: Option<String>,
@@ -135,10 +135,10 @@ pub struct Referral {
     /// answer. From the next day the referral is `expired`.
     pub due_today: bool,
     /// The partner's own client record, once accepted (shown to the partner only).
-    pub partner_client_id: Option<Id>,
+    pub partner_client_id: Option<ClientId>,
     /// The partner's closing summary (never session notes).
     pub outcome: Option<String>,
-    pub created_by: Id,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -154,8 +154,8 @@ pub struct Referral {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralInput {
-    pub client_id: Id,
-    pub to_organisation_id: Id,
+    pub client_id: ClientId,
+    pub to_organisation_id: OrganisationId,
     pub service: SessionKind,
     pub urgency: Urgency,
     #[schema(max_length = 2000)]
@@ -166,7 +166,7 @@ pub struct ReferralInput {
     /// vulnerabilities). The household is never shared.
     #[schema(example = json!(["given_names", "family_name", "languages", "procedure_stage"]))]
     pub shared_fields: Vec<String>,
-    pub consent_id: Id,
+    pub consent_id: ConsentId,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -175,7 +175,7 @@ pub struct AcceptRequest {
     /// An existing client of the accepting organisation to link; without it a new client
     /// record is created from the shared fields.
     #[serde(default)]
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -222,7 +222,7 @@ pub struct ReferralFilter {
     pub service: Option<SessionKind>,
     pub urgency: Option<Urgency>,
     /// The other organisation.
-    pub partner: Option<Id>,
+    pub partner: Option<OrganisationId>,
     /// `true`: only referrals due today (pending, answer date today, the last day to answer);
     /// `false`: all others. A referral past its answer date is expired.
     pub due_today: Option<bool>,
@@ -234,13 +234,13 @@ pub struct ReferralFilter {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = referral_events)]
 pub struct EventRow {
-    pub id: Id,
+    pub id: ReferralEventId,
     pub position: i64,
-    pub referral_id: Id,
-    pub from_organisation_id: Id,
-    pub to_organisation_id: Id,
+    pub referral_id: ReferralId,
+    pub from_organisation_id: OrganisationId,
+    pub to_organisation_id: OrganisationId,
     pub kind: ReferralEventKind,
-    pub actor_id: Option<Id>,
+    pub actor_id: Option<UserId>,
     pub at: NaiveDateTime,
     pub reason_code: Option<String>,
     pub reason: Option<String>,
@@ -249,14 +249,14 @@ pub struct EventRow {
 /// One transition of a referral, in commit order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReferralEvent {
-    pub id: Id,
+    pub id: ReferralEventId,
     /// Increases with every event; pass the last one seen as `after`.
     pub position: i64,
-    pub referral_id: Id,
-    pub from_organisation_id: Id,
-    pub to_organisation_id: Id,
+    pub referral_id: ReferralId,
+    pub from_organisation_id: OrganisationId,
+    pub to_organisation_id: OrganisationId,
     pub kind: ReferralEventKind,
-    pub actor_id: Option<Id>,
+    pub actor_id: Option<UserId>,
     pub at: DateTime<Utc>,
     pub reason_code: Option<String>,
     pub reason: Option<String>,

@@ -8,18 +8,23 @@ use super::model::{EventRow, Mailbox, ReferralEventKind, ReferralRow, ReferralSt
 use super::shared::{SharedClient, Source};
 use crate::clients;
 use crate::db::schema::{referral_events, referral_feed, referrals};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, ClientId, ConsentId, DbConnection, List, OrganisationId, ReferralEventId, ReferralId, UserId};
 use crate::domain::SessionKind;
 use crate::http::pagination::PageRequest;
 use crate::notifications::EventType;
 use crate::notifications::outbox::{self, EventData};
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<ReferralRow>> {
+pub fn find(conn: &mut DbConnection, id: ReferralId) -> QueryResult<Option<ReferralRow>> {
     referrals::table.find(id).select(ReferralRow::as_select()).first(conn).optional()
 }
 
 /// The open referral of a client to a partner for a service, if there is one.
-pub fn open_duplicate(conn: &mut DbConnection, client_id: Id, to: Id, service: SessionKind) -> QueryResult<Option<Id>> {
+pub fn open_duplicate(
+    conn: &mut DbConnection,
+    client_id: ClientId,
+    to: OrganisationId,
+    service: SessionKind,
+) -> QueryResult<Option<ReferralId>> {
     referrals::table
         .filter(referrals::client_id.eq(client_id))
         .filter(referrals::to_organisation_id.eq(to))
@@ -44,7 +49,7 @@ pub fn record_event(
     conn: &mut DbConnection,
     referral: &ReferralRow,
     kind: ReferralEventKind,
-    actor_id: Option<Id>,
+    actor_id: Option<UserId>,
     reason_code: Option<&str>,
     reason: Option<&str>,
     at: NaiveDateTime,
@@ -52,7 +57,7 @@ pub fn record_event(
     let position = next_position(conn)?;
     diesel::insert_into(referral_events::table)
         .values((
-            referral_events::id.eq(Id::new()),
+            referral_events::id.eq(ReferralEventId::new()),
             referral_events::position.eq(position),
             referral_events::referral_id.eq(referral.id),
             referral_events::from_organisation_id.eq(referral.from_organisation_id),
@@ -89,16 +94,16 @@ fn told_as(kind: ReferralEventKind) -> EventType {
 }
 
 pub struct NewReferral<'a> {
-    pub client_id: Id,
-    pub from: Id,
-    pub to: Id,
+    pub client_id: ClientId,
+    pub from: OrganisationId,
+    pub to: OrganisationId,
     pub service: SessionKind,
     pub urgency: &'static str,
     pub reason: &'a str,
     pub shared_fields: &'a [String],
-    pub consent_id: Id,
+    pub consent_id: ConsentId,
     pub respond_by: NaiveDate,
-    pub created_by: Id,
+    pub created_by: UserId,
 }
 
 pub fn insert(conn: &mut DbConnection, new: NewReferral<'_>) -> QueryResult<ReferralRow> {
@@ -110,7 +115,7 @@ pub fn insert(conn: &mut DbConnection, new: NewReferral<'_>) -> QueryResult<Refe
 pub fn insert_at(conn: &mut DbConnection, new: NewReferral<'_>, now: NaiveDateTime) -> QueryResult<ReferralRow> {
     let row: ReferralRow = diesel::insert_into(referrals::table)
         .values((
-            referrals::id.eq(Id::new()),
+            referrals::id.eq(ReferralId::new()),
             referrals::client_id.eq(new.client_id),
             referrals::from_organisation_id.eq(new.from),
             referrals::to_organisation_id.eq(new.to),
@@ -138,7 +143,7 @@ pub struct Change<'a> {
     pub reason_code: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub outcome: Option<&'a str>,
-    pub partner_client_id: Option<Id>,
+    pub partner_client_id: Option<ClientId>,
     /// `partner_client_id` was created from the shared fields (see `ReferralRow`).
     pub partner_client_created: bool,
 }
@@ -164,7 +169,7 @@ pub fn transition(
     current: &ReferralRow,
     expected_version: Option<i32>,
     change: &Change<'_>,
-    actor_id: Option<Id>,
+    actor_id: Option<UserId>,
 ) -> QueryResult<Option<ReferralRow>> {
     transition_at(conn, current, expected_version, change, actor_id, db::now().naive_utc())
 }
@@ -175,7 +180,7 @@ pub fn transition_at(
     current: &ReferralRow,
     expected_version: Option<i32>,
     change: &Change<'_>,
-    actor_id: Option<Id>,
+    actor_id: Option<UserId>,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ReferralRow>> {
     let Step { from, to, .. } = lifecycle::step(change.by);
@@ -223,7 +228,7 @@ pub struct ReferralQuery {
     pub status: Option<ReferralStatus>,
     pub service: Option<SessionKind>,
     pub urgency: Option<&'static str>,
-    pub partner: Option<Id>,
+    pub partner: Option<OrganisationId>,
     pub due_today: Option<bool>,
     pub today: NaiveDate,
 }
@@ -232,9 +237,9 @@ pub struct ReferralQuery {
 /// today (a pending referral past its date counts as expired).
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     query: &ReferralQuery,
-    page: PageRequest,
+    page: PageRequest<ReferralId>,
 ) -> QueryResult<Vec<ReferralRow>> {
     let mut select = referrals::table.select(ReferralRow::as_select()).into_boxed();
     select = match query.r#box {
@@ -285,7 +290,12 @@ pub fn list(
 }
 
 /// Events of referrals the organisation sent or received, after a position, in order.
-pub fn changes(conn: &mut DbConnection, organisation_id: Id, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn changes(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     referral_events::table
         .filter(
             referral_events::from_organisation_id
@@ -299,7 +309,7 @@ pub fn changes(conn: &mut DbConnection, organisation_id: Id, after: i64, limit: 
         .load(conn)
 }
 
-pub fn events_of(conn: &mut DbConnection, referral_id: Id) -> QueryResult<Vec<EventRow>> {
+pub fn events_of(conn: &mut DbConnection, referral_id: ReferralId) -> QueryResult<Vec<EventRow>> {
     referral_events::table
         .filter(referral_events::referral_id.eq(referral_id))
         .order(referral_events::position)

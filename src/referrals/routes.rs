@@ -16,7 +16,7 @@ use super::shared::SharedClient;
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, ReferralId};
 use crate::domain::{self, bounded_text};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
@@ -47,7 +47,12 @@ fn receiving_side(row: &ReferralRow) -> Result<Target, ApiError> {
 }
 
 /// Loads a referral for one of its two organisations; to anyone else it does not exist.
-fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<ReferralRow, ApiError> {
+fn authorized(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: ReferralId,
+    action: Action,
+) -> Result<ReferralRow, ApiError> {
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let target = match action {
         Action::RespondToReferral | Action::ReadReferredClient => receiving_side(&row)?,
@@ -55,7 +60,7 @@ fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Ac
         _ if principal.organisation_id == Some(row.to_organisation_id) => receiving_side(&row)?,
         _ => Target::organisation(row.from_organisation_id),
     };
-    principal.authorize(conn, action, target, RESOURCE, Some(id))?;
+    principal.authorize(conn, action, target, RESOURCE, Some(id.any()))?;
     Ok(row)
 }
 
@@ -160,7 +165,7 @@ fn created(referral: Referral) -> Created<Referral> {
 }
 
 /// 409: the client already has an open referral to the partner for the service.
-fn duplicate(open: Option<Id>) -> ApiError {
+fn duplicate(open: Option<ReferralId>) -> ApiError {
     let detail = "This client already has an open referral to this partner for this service.";
     match open {
         Some(open) => ApiError::conflicts_with("duplicate_referral", open, detail),
@@ -226,7 +231,7 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let referral = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
@@ -234,7 +239,7 @@ pub async fn read(
 }
 
 /// What `GET /referrals/{id}` answers; a retried referral is answered the same way.
-fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Referral, ApiError> {
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: ReferralId) -> Result<Referral, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadReferral)?;
     audit::record(conn, Event::new(&principal.actor, "referral.read", RESOURCE).on(id))?;
     view(conn, principal, row, true)
@@ -256,7 +261,7 @@ fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Re
 pub async fn referred_client(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
 ) -> Result<web::Json<SharedClient>, ApiError> {
     let id = id.into_inner();
     let shared = signed_in
@@ -332,7 +337,7 @@ impl Transition {
         self,
         state: &AppState,
         signed_in: SignedIn,
-        id: Id,
+        id: ReferralId,
         if_match: IfMatch,
     ) -> Result<HttpResponse, ApiError> {
         let referral = signed_in
@@ -390,7 +395,7 @@ fn transition_response(referral: Referral) -> HttpResponse {
 pub async fn accept(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
     if_match: IfMatch,
     body: Option<web::Json<AcceptRequest>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -469,7 +474,7 @@ pub async fn accept(
 pub async fn decline(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
     if_match: IfMatch,
     body: web::Json<DeclineRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -500,7 +505,7 @@ pub async fn decline(
 pub async fn cancel(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
     if_match: IfMatch,
     body: Option<web::Json<CancelRequest>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -530,7 +535,7 @@ pub async fn cancel(
 pub async fn complete(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ReferralId>,
     if_match: IfMatch,
     body: web::Json<CompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {

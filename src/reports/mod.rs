@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use self::queries::{Figures, MonthOfTier};
 use self::suppression::{Cell, Hours, Tally, protect_group};
-use crate::db::Id;
+use crate::db::OrganisationId;
 use crate::http::FieldErrors;
 
 /// Counts keyed by a code (session kind, nationality, …).
@@ -129,7 +129,7 @@ impl PsychologicalMonth {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrganisationIndicators {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub short_name: String,
     pub indicators: Indicators,
 }
@@ -491,7 +491,7 @@ fn protect_across(organisations: &mut [Published]) {
 }
 
 pub struct OrganisationFigures {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub short_name: String,
     pub figures: Figures,
 }
@@ -516,7 +516,7 @@ pub fn assemble(
     figures: Vec<OrganisationFigures>,
 ) -> IndicatorReport {
     let Publication { consortium, suppressed, inside_tier } = publication;
-    let drafts: Vec<(Id, String, Draft)> =
+    let drafts: Vec<(OrganisationId, String, Draft)> =
         figures.into_iter().map(|f| (f.organisation_id, f.short_name, Draft::of(f.figures, to))).collect();
     let mut published: Vec<Published> =
         drafts.iter().map(|(_, _, draft)| Published::of(draft, suppressed, inside_tier)).collect();

@@ -11,7 +11,7 @@ use crate::db::schema::{
     appointments, client_tags, clients, deadlines, organisations, procedure_events, referrals, session_participants,
     sessions,
 };
-use crate::db::{DbConnection, Id};
+use crate::db::{DbConnection, OrganisationId};
 use crate::domain::SessionKind;
 
 /// How appointments end: held, cancelled, or missed by the client.
@@ -21,7 +21,7 @@ pub const OUTCOMES: [AppointmentStatus; 3] =
 /// The period and place a report covers.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub from: NaiveDateTime,
     pub until: NaiveDateTime,
     pub from_day: NaiveDate,
@@ -46,8 +46,8 @@ pub struct Figures {
     pub clients_by_sex_and_birth_year: Vec<(String, Option<i32>, i64)>,
     pub clients_by_nationality: Vec<(String, i64)>,
     pub clients_by_vulnerability: Vec<(String, i64)>,
-    pub referrals_sent: Vec<(Id, String, i64)>,
-    pub referrals_received: Vec<(Id, String, i64)>,
+    pub referrals_sent: Vec<(OrganisationId, String, i64)>,
+    pub referrals_received: Vec<(OrganisationId, String, i64)>,
     pub hours_to_answer: Vec<f64>,
     pub deadlines_met: i64,
     pub deadlines_missed: i64,
@@ -137,12 +137,12 @@ pub fn figures(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Figures> {
     let clients_by_vulnerability = by_tag(conn, "vulnerability")?;
     let referrals_in_period =
         || referrals::table.filter(referrals::created_at.ge(scope.from)).filter(referrals::created_at.lt(scope.until));
-    let referrals_sent: Vec<(Id, String, i64)> = referrals_in_period()
+    let referrals_sent: Vec<(OrganisationId, String, i64)> = referrals_in_period()
         .filter(referrals::from_organisation_id.eq(scope.organisation_id))
         .group_by((referrals::to_organisation_id, referrals::status))
         .select((referrals::to_organisation_id, referrals::status, count_star()))
         .load(conn)?;
-    let referrals_received: Vec<(Id, String, i64)> = referrals_in_period()
+    let referrals_received: Vec<(OrganisationId, String, i64)> = referrals_in_period()
         .filter(referrals::to_organisation_id.eq(scope.organisation_id))
         .group_by((referrals::from_organisation_id, referrals::status))
         .select((referrals::from_organisation_id, referrals::status, count_star()))
@@ -256,7 +256,7 @@ pub fn whole_months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
 /// cannot be subtracted from each other to isolate a few sessions.
 pub fn psychological_by_month(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<MonthOfTier>> {

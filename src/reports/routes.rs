@@ -10,7 +10,7 @@ use super::queries::{self, Scope};
 use super::{IndicatorReport, OrganisationFigures, Publication, assemble, to_csv};
 use crate::audit::{self, Event};
 use crate::auth::SignedIn;
-use crate::db::{self, Id};
+use crate::db::{self, OrganisationId};
 use crate::domain;
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::organisations;
@@ -31,7 +31,7 @@ pub struct ReportQuery {
     /// Last day of the period, inclusive. Outside the psychological tier the last day of a month.
     pub to: NaiveDate,
     /// Consortium administrators: one organisation only (default: all). Others: their own.
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     /// Sessions held in this city (and clients living there) only: one of the organisation's
     /// `cities` (of any organisation reported on, consortium-wide), in any case or diacritics.
     pub city: Option<String>,
@@ -91,7 +91,7 @@ pub async fn indicators(
                     Action::ReadExactFigures,
                     Target::owned_by(principal.organisation_id),
                 ) == Decision::Allow;
-            let organisation_ids: Vec<Id> = if consortium {
+            let organisation_ids: Vec<OrganisationId> = if consortium {
                 match organisation_id {
                     Some(id) => vec![id],
                     None => organisations::queries::list(

@@ -23,7 +23,7 @@ use crate::clients::queries as clients;
 use crate::consents::model::{ConsentInput, ConsentPurpose, ConsentScope};
 use crate::consents::queries as consents;
 use crate::crypto::MasterKeys;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, OrganisationId, UserId};
 use crate::domain::{self, Email, Role, SessionKind};
 use crate::organisations::model::OrganisationFields;
 use crate::organisations::queries as organisations;
@@ -111,7 +111,7 @@ pub struct DemoUser {
 /// What the demo wrote.
 #[derive(Debug, Clone)]
 pub struct DemoReport {
-    pub organisations: Vec<(String, Id)>,
+    pub organisations: Vec<(String, OrganisationId)>,
     pub users: Vec<DemoUser>,
     pub clients: usize,
     pub procedure_events: usize,
@@ -269,7 +269,7 @@ pub fn demo(
 
 /// A demo client, remembered for its sessions and referrals.
 struct DemoClient {
-    id: Id,
+    id: ClientId,
     partner: usize,
     fields: ClientFields,
     /// The first event of the procedure: the client is known from then on.
@@ -306,8 +306,8 @@ fn write(
 
     let mut demo_users = Vec::with_capacity(USERS.len());
     // Users who record clients, per partner: the first records, counselors are assigned.
-    let mut recorders: Vec<Option<Id>> = vec![None; PARTNERS.len()];
-    let mut counselors: Vec<Vec<Id>> = vec![Vec::new(); PARTNERS.len()];
+    let mut recorders: Vec<Option<UserId>> = vec![None; PARTNERS.len()];
+    let mut counselors: Vec<Vec<UserId>> = vec![Vec::new(); PARTNERS.len()];
     // Everyone who logs sessions, per partner, with their specialties.
     let mut staff: Vec<Vec<Counselor>> = vec![Vec::new(); PARTNERS.len()];
     for plan in USERS {
@@ -470,15 +470,15 @@ fn write(
     Ok(report)
 }
 
-fn actor(user_id: Id, organisation_id: Id) -> Actor {
+fn actor(user_id: UserId, organisation_id: OrganisationId) -> Actor {
     Actor { user_id: Some(user_id), organisation_id: Some(organisation_id), request_id: None, ip: None }
 }
 
 /// What every referral of the demo needs to know.
 struct ReferralContext<'a> {
-    organisation_ids: &'a [Id],
+    organisation_ids: &'a [OrganisationId],
     /// The coordinator of each partner: sends, answers and cancels.
-    recorders: &'a [Option<Id>],
+    recorders: &'a [Option<UserId>],
     working_days: (u32, u32),
     today: NaiveDate,
 }
@@ -705,7 +705,7 @@ fn move_to(
     conn: &mut DbConnection,
     row: &ReferralRow,
     change: Change<'_>,
-    by: Option<Id>,
+    by: Option<UserId>,
     at: NaiveDateTime,
 ) -> anyhow::Result<ReferralRow> {
     referrals::transition_at(conn, row, Some(row.version), &change, by, at)?
@@ -718,7 +718,7 @@ fn accept(
     conn: &mut DbConnection,
     context: &ReferralContext<'_>,
     row: &ReferralRow,
-    answerer: Id,
+    answerer: UserId,
     answered_on: NaiveDate,
     answered_at: NaiveDateTime,
 ) -> anyhow::Result<ReferralRow> {
@@ -753,9 +753,9 @@ fn accept(
 /// the stage and deadlines derived from the whole timeline.
 fn record_timeline(
     conn: &mut DbConnection,
-    client_id: Id,
-    organisation_id: Id,
-    recorded_by: Id,
+    client_id: ClientId,
+    organisation_id: OrganisationId,
+    recorded_by: UserId,
     events: Vec<crate::procedure::model::ProcedureEventInput>,
     today: NaiveDate,
 ) -> anyhow::Result<usize> {

@@ -15,7 +15,7 @@ use rand::Rng;
 use super::people::{any, weighted};
 use crate::audit::{self, Actor, Event};
 use crate::clients::model::ClientFields;
-use crate::db::{DbConnection, Id};
+use crate::db::{ClientId, DbConnection, Id, SessionId, UserId};
 use crate::domain::{Email, Role, SessionKind};
 use crate::organisations::model::OrganisationRow;
 use crate::sessions::model::{SessionFields, SessionInput, SessionMode};
@@ -135,7 +135,7 @@ fn summaries_of(kind: SessionKind) -> &'static [&'static str] {
 /// A counselor the synthetic sessions are logged by.
 #[derive(Debug, Clone)]
 pub struct Counselor {
-    pub id: Id,
+    pub id: UserId,
     pub specialties: Vec<SessionKind>,
 }
 
@@ -190,8 +190,8 @@ pub fn counselors(conn: &mut DbConnection, organisation: &OrganisationRow) -> an
 /// A session about to be written, for the client it is generated with.
 #[derive(Debug, Clone)]
 pub struct SeededSession {
-    pub id: Id,
-    pub counselor_id: Id,
+    pub id: SessionId,
+    pub counselor_id: UserId,
     pub fields: SessionFields,
 }
 
@@ -254,7 +254,7 @@ impl SessionPlan {
     pub fn sessions_of(
         &self,
         rng: &mut impl Rng,
-        client_id: Id,
+        client_id: ClientId,
         client: &ClientFields,
     ) -> anyhow::Result<Vec<SeededSession>> {
         self.sessions_since(rng, client_id, client, self.today - Days::new(HISTORY_DAYS))
@@ -264,7 +264,7 @@ impl SessionPlan {
     pub fn sessions_since(
         &self,
         rng: &mut impl Rng,
-        client_id: Id,
+        client_id: ClientId,
         client: &ClientFields,
         earliest: NaiveDate,
     ) -> anyhow::Result<Vec<SeededSession>> {

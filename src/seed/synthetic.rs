@@ -30,7 +30,7 @@ use crate::db::schema::{
     client_identifiers, client_keys, client_name_keys, client_name_tokens, client_tags, clients, session_participants,
     sessions,
 };
-use crate::db::{self, DbConnection, DbPool, Id};
+use crate::db::{self, ClientId, DbConnection, DbPool, Id, OrganisationId};
 use crate::domain::client::ClientStatus;
 use crate::domain::{self, SessionKind};
 use crate::organisations::model::{OrganisationFields, parse_short_name};
@@ -71,7 +71,7 @@ impl Default for SyntheticOptions {
 /// What was written, and how fast.
 #[derive(Debug, Clone)]
 pub struct SyntheticReport {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub organisation: String,
     pub organisation_created: bool,
     pub clients: u64,
@@ -127,7 +127,7 @@ const CLOSED_REASONS: &[(&str, u32)] = &[
 ];
 
 struct SeededClient {
-    id: Id,
+    id: ClientId,
     number: i32,
     reference: String,
     fields: ClientFields,
@@ -346,7 +346,7 @@ impl Plan<'_> {
     #[allow(clippy::type_complexity)]
     fn seal(
         &self,
-        client_id: Id,
+        client_id: ClientId,
         sessions: &[SeededSession],
     ) -> anyhow::Result<(Option<(String, Vec<u8>)>, Vec<Option<Vec<u8>>>)> {
         if sessions.iter().all(|session| session.fields.details().is_empty()) {
@@ -373,7 +373,7 @@ struct Written {
 /// Takes batches until there are none left; returns what was written.
 fn write_batches(
     pool: &DbPool,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     year: i32,
     batches: &Mutex<Receiver<Batch>>,
 ) -> anyhow::Result<Written> {
@@ -430,7 +430,7 @@ macro_rules! insert_rows {
 
 /// Writes one batch of clients, their index rows and their sessions; returns the number of index
 /// rows.
-fn store(conn: &mut DbConnection, organisation_id: Id, batch: Vec<SeededClient>) -> QueryResult<usize> {
+fn store(conn: &mut DbConnection, organisation_id: OrganisationId, batch: Vec<SeededClient>) -> QueryResult<usize> {
     let now = db::now().naive_utc();
     let mut tokens = Vec::new();
     let mut name_keys = Vec::new();

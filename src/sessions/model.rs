@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::Id;
 use crate::db::schema::sessions;
+use crate::db::{ClientId, OrganisationId, SessionId, UserId};
 use crate::domain::client::LanguageCode;
 use crate::domain::{SessionKind, bounded_text, closed_list, distinct, optional_text};
 use crate::http::FieldErrors;
@@ -18,10 +18,10 @@ closed_list! { SessionMode { InPerson, Phone, Video } }
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub client_id: Id,
-    pub counselor_id: Id,
+    pub id: SessionId,
+    pub organisation_id: OrganisationId,
+    pub client_id: ClientId,
+    pub counselor_id: UserId,
     pub kind: SessionKind,
     pub mode: SessionMode,
     pub city: Option<String>,
@@ -141,7 +141,7 @@ pub enum Notes {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Participant {
-    pub client_id: Id,
+    pub client_id: ClientId,
     #[schema(example = "PFM-2026-0042")]
     pub reference: String,
     pub attended: bool,
@@ -150,12 +150,12 @@ pub struct Participant {
 /// A counseling session (SPEC §2.5).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Session {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: SessionId,
+    pub organisation_id: OrganisationId,
     /// The client the session was logged for.
-    pub client_id: Id,
+    pub client_id: ClientId,
     /// The author.
-    pub counselor_id: Id,
+    pub counselor_id: UserId,
     pub kind: SessionKind,
     pub mode: SessionMode,
     pub city: Option<String>,
@@ -192,7 +192,7 @@ fn attended_by_default() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantInput {
-    pub client_id: Id,
+    pub client_id: ClientId,
     #[serde(default = "attended_by_default")]
     pub attended: bool,
 }
@@ -334,7 +334,7 @@ impl SessionInput {
     /// Checks every field; `specialties` are the author's.
     pub fn parse(
         &self,
-        client_id: Id,
+        client_id: ClientId,
         specialties: &[SessionKind],
         now: DateTime<Utc>,
     ) -> Result<SessionFields, FieldErrors> {
@@ -371,7 +371,7 @@ impl SessionInput {
         {
             errors.add("follow_up_on", "must be on or after the session, within two years");
         }
-        let ids: Vec<Id> = self.participants.iter().map(|p| p.client_id).collect();
+        let ids: Vec<ClientId> = self.participants.iter().map(|p| p.client_id).collect();
         if ids.contains(&client_id) {
             errors.add("participants", "must not repeat the client the session is logged for");
         }
@@ -403,7 +403,7 @@ impl SessionInput {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SessionFilter {
-    pub counselor_id: Option<Id>,
+    pub counselor_id: Option<UserId>,
     pub kind: Option<SessionKind>,
     pub mode: Option<SessionMode>,
     pub city: Option<String>,

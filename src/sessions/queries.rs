@@ -7,7 +7,7 @@ use diesel::sql_types::Bool;
 
 use super::model::{Participant, SessionFields, SessionMode, SessionRow};
 use crate::db::schema::{clients, session_participants, sessions};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, OrganisationId, SessionId, UserId};
 use crate::domain::SessionKind;
 use crate::domain::client::ClientStatus;
 use crate::http::pagination::{KeyedPageRequest, PageRequest};
@@ -18,7 +18,7 @@ use crate::procedure::queries::AgendaQuery;
 /// author and to psychologists of the organisation.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer {
-    pub user_id: Id,
+    pub user_id: UserId,
     pub psychologist: bool,
 }
 
@@ -28,13 +28,13 @@ impl Viewer {
     }
 
     /// Whether the viewer sees a record of this kind by this author (in their organisation).
-    pub fn sees(self, psychological: bool, author_id: Id) -> bool {
+    pub fn sees(self, psychological: bool, author_id: UserId) -> bool {
         !psychological || self.psychologist || author_id == self.user_id
     }
 }
 
 type VisibleTo = diesel::dsl::Or<
-    diesel::dsl::Or<diesel::dsl::NotEq<sessions::kind, SessionKind>, diesel::dsl::Eq<sessions::counselor_id, Id>>,
+    diesel::dsl::Or<diesel::dsl::NotEq<sessions::kind, SessionKind>, diesel::dsl::Eq<sessions::counselor_id, UserId>>,
     diesel::dsl::AsExprOf<bool, Bool>,
 >;
 
@@ -45,12 +45,12 @@ fn visible_to(viewer: Viewer) -> VisibleTo {
         .or(viewer.psychologist.into_sql::<Bool>())
 }
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<SessionRow>> {
+pub fn find(conn: &mut DbConnection, id: SessionId) -> QueryResult<Option<SessionRow>> {
     sessions::table.find(id).select(SessionRow::as_select()).first(conn).optional()
 }
 
-pub fn participants(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<Participant>> {
-    let rows: Vec<(Id, String, bool)> = session_participants::table
+pub fn participants(conn: &mut DbConnection, session_id: SessionId) -> QueryResult<Vec<Participant>> {
+    let rows: Vec<(ClientId, String, bool)> = session_participants::table
         .inner_join(clients::table.on(clients::id.eq(session_participants::client_id)))
         .filter(session_participants::session_id.eq(session_id))
         .order(session_participants::client_id)
@@ -64,7 +64,11 @@ pub fn participants(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<
 
 /// How many of `ids` are clients of the organisation whose records were neither erased nor
 /// merged into another.
-pub fn count_own_clients(conn: &mut DbConnection, organisation_id: Id, ids: &[Id]) -> QueryResult<i64> {
+pub fn count_own_clients(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    ids: &[ClientId],
+) -> QueryResult<i64> {
     clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .filter(clients::id.eq_any(ids.to_vec()))
@@ -75,8 +79,8 @@ pub fn count_own_clients(conn: &mut DbConnection, organisation_id: Id, ids: &[Id
 
 fn replace_participants(
     conn: &mut DbConnection,
-    session_id: Id,
-    client_id: Id,
+    session_id: SessionId,
+    client_id: ClientId,
     fields: &SessionFields,
 ) -> QueryResult<()> {
     diesel::delete(session_participants::table.filter(session_participants::session_id.eq(session_id)))
@@ -84,7 +88,12 @@ fn replace_participants(
     add_participants(conn, session_id, client_id, fields)
 }
 
-fn add_participants(conn: &mut DbConnection, session_id: Id, client_id: Id, fields: &SessionFields) -> QueryResult<()> {
+fn add_participants(
+    conn: &mut DbConnection,
+    session_id: SessionId,
+    client_id: ClientId,
+    fields: &SessionFields,
+) -> QueryResult<()> {
     for row in participant_values(session_id, client_id, fields) {
         diesel::insert_into(session_participants::table).values(row).execute(conn)?;
     }
@@ -92,15 +101,19 @@ fn add_participants(conn: &mut DbConnection, session_id: Id, client_id: Id, fiel
 }
 
 type ParticipantValues = (
-    diesel::dsl::Eq<session_participants::session_id, Id>,
-    diesel::dsl::Eq<session_participants::client_id, Id>,
+    diesel::dsl::Eq<session_participants::session_id, SessionId>,
+    diesel::dsl::Eq<session_participants::client_id, ClientId>,
     diesel::dsl::Eq<session_participants::attended, bool>,
 );
 
 /// The `session_participants` rows of a session: the client it is logged for (attended), then
 /// the further participants of a group session (shared by insert, update and the seed
 /// generator's multi-row insert).
-pub fn participant_values(session_id: Id, client_id: Id, fields: &SessionFields) -> Vec<ParticipantValues> {
+pub fn participant_values(
+    session_id: SessionId,
+    client_id: ClientId,
+    fields: &SessionFields,
+) -> Vec<ParticipantValues> {
     std::iter::once((client_id, true))
         .chain(fields.participants.iter().map(|p| (p.client_id, p.attended)))
         .map(|(participant, attended)| {
@@ -157,10 +170,10 @@ const ROW_COLUMNS: RowColumns = (
 );
 
 pub struct NewSession<'a> {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub client_id: Id,
-    pub counselor_id: Id,
+    pub id: SessionId,
+    pub organisation_id: OrganisationId,
+    pub client_id: ClientId,
+    pub counselor_id: UserId,
     pub fields: &'a SessionFields,
     pub notes_ciphertext: Option<Vec<u8>>,
     /// Summary and topics (`fields.summary`, `fields.topics`), sealed.
@@ -185,10 +198,10 @@ pub fn row_values(
     now: NaiveDateTime,
 ) -> (
     (
-        diesel::dsl::Eq<sessions::id, Id>,
-        diesel::dsl::Eq<sessions::organisation_id, Id>,
-        diesel::dsl::Eq<sessions::client_id, Id>,
-        diesel::dsl::Eq<sessions::counselor_id, Id>,
+        diesel::dsl::Eq<sessions::id, SessionId>,
+        diesel::dsl::Eq<sessions::organisation_id, OrganisationId>,
+        diesel::dsl::Eq<sessions::client_id, ClientId>,
+        diesel::dsl::Eq<sessions::counselor_id, UserId>,
         diesel::dsl::Eq<sessions::kind, SessionKind>,
         diesel::dsl::Eq<sessions::mode, SessionMode>,
         diesel::dsl::Eq<sessions::city, Option<String>>,
@@ -283,14 +296,14 @@ pub fn update(
     Ok(updated)
 }
 
-pub fn delete(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: SessionId) -> QueryResult<usize> {
     diesel::delete(sessions::table.find(id)).execute(conn)
 }
 
 #[derive(Debug, Default)]
 pub struct SessionQuery {
-    pub client_id: Option<Id>,
-    pub counselor_id: Option<Id>,
+    pub client_id: Option<ClientId>,
+    pub counselor_id: Option<UserId>,
     pub kind: Option<&'static str>,
     pub mode: Option<&'static str>,
     pub city: Option<String>,
@@ -301,10 +314,10 @@ pub struct SessionQuery {
 /// One page of the sessions the viewer may see, oldest first.
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     viewer: Viewer,
     query: &SessionQuery,
-    page: PageRequest,
+    page: PageRequest<SessionId>,
 ) -> QueryResult<Vec<SessionRow>> {
     let mut select = sessions::table
         .filter(sessions::organisation_id.eq(organisation_id))
@@ -345,7 +358,7 @@ pub fn list(
 /// psychological ones only when `psychological` (for callers inside the tier).
 pub fn counts(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     from: NaiveDateTime,
     until: NaiveDateTime,
     psychological: bool,
@@ -366,7 +379,7 @@ pub fn counts(
 /// that the viewer may see was logged yet.
 pub fn follow_ups(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     viewer: Viewer,
     query: &AgendaQuery,
     page: &KeyedPageRequest<NaiveDate>,
@@ -419,7 +432,7 @@ pub fn follow_ups(
         select =
             select.filter(sessions::follow_up_on.gt(due).or(sessions::follow_up_on.eq(due).and(sessions::id.gt(id))));
     }
-    let rows: Vec<(Id, Id, String, Id, Option<NaiveDate>, String)> =
+    let rows: Vec<(SessionId, ClientId, String, UserId, Option<NaiveDate>, String)> =
         select.order((sessions::follow_up_on, sessions::id)).limit(page.limit + 1).load(conn)?;
     Ok(rows
         .into_iter()
@@ -427,7 +440,7 @@ pub fn follow_ups(
             let due_on = due_on?;
             let days_left = (due_on - today).num_days();
             Some(AgendaItem {
-                id: session_id,
+                id: session_id.any(),
                 kind: AgendaKind::FollowUp,
                 session_id: Some(session_id),
                 client_id,

@@ -14,7 +14,7 @@ use crate::auth::{Principal, SignedIn};
 use crate::clients::{self, model::ClientRow};
 use crate::crypto::keys::{KeyError, KeyRing};
 use crate::crypto::{CryptoError, DataKey, MasterKeys, SessionField};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, Id, SessionId};
 use crate::domain;
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
@@ -48,8 +48,13 @@ impl From<KeyError> for ApiError {
 /// Loads a session the caller may act on. A psychological session outside the caller's tier
 /// does not exist for them (404), whatever the action, and its refusal is a tier event: to
 /// outsiders it answers and audits exactly as an id that does not exist.
-fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<SessionRow, ApiError> {
-    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
+fn authorized(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: SessionId,
+    action: Action,
+) -> Result<SessionRow, ApiError> {
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id.any()))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let target = Target::record(row.organisation_id, row.counselor_id);
     principal.authorize_record_of_tier(conn, action, target, row.is_psychological(), RESOURCE, id)?;
@@ -58,7 +63,7 @@ fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Ac
 
 /// Every further participant must be a client of the same organisation.
 fn check_participants(conn: &mut DbConnection, client: &ClientRow, fields: &SessionFields) -> Result<(), ApiError> {
-    let ids: Vec<Id> = fields.participants.iter().map(|p| p.client_id).collect();
+    let ids: Vec<ClientId> = fields.participants.iter().map(|p| p.client_id).collect();
     if !ids.is_empty() && queries::count_own_clients(conn, client.organisation_id, &ids)? != ids.len() as i64 {
         let mut errors = FieldErrors::default();
         errors.add("participants", "names a client that does not exist or whose record was erased");
@@ -138,7 +143,7 @@ fn listed(conn: &mut DbConnection, keys: &mut KeyRing<'_>, rows: Vec<SessionRow>
 pub async fn log(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     key: IdempotencyKey,
     body: web::Json<SessionInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -200,7 +205,9 @@ fn created(session: Session) -> Created<Session> {
     Created::new(session.id, format!("/api/v1/sessions/{}", session.id), session.version, session)
 }
 
-fn session_query(filter: &SessionFilter) -> Result<(SessionQuery, crate::http::pagination::PageRequest), ApiError> {
+fn session_query(
+    filter: &SessionFilter,
+) -> Result<(SessionQuery, crate::http::pagination::PageRequest<SessionId>), ApiError> {
     let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse()?;
     let mut errors = FieldErrors::default();
     if filter.from.zip(filter.to).is_some_and(|(from, to)| from > to) {
@@ -270,7 +277,7 @@ pub async fn list(
 pub async fn list_of_client(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<ClientId>,
     filter: web::Query<SessionFilter>,
 ) -> Result<web::Json<Page<Session>>, ApiError> {
     let client_id = id.into_inner();
@@ -306,7 +313,7 @@ pub async fn list_of_client(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<SessionId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let keys_of = state.clone();
@@ -317,7 +324,12 @@ pub async fn read(
 
 /// What `GET /sessions/{id}` answers; a retried logging is answered the same way, so a deleted
 /// session or one outside the caller's tier is not repeated from a stored copy.
-fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal, id: Id) -> Result<Session, ApiError> {
+fn read_one(
+    conn: &mut DbConnection,
+    master: &MasterKeys,
+    principal: &Principal,
+    id: SessionId,
+) -> Result<Session, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadSession)?;
     let client = clients::queries::find(conn, row.client_id)?.ok_or_else(|| ApiError::not_found("client"))?;
     clients::refuse_if_erased(&client)?;
@@ -356,7 +368,7 @@ fn read_one(conn: &mut DbConnection, master: &MasterKeys, principal: &Principal,
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<SessionId>,
     if_match: IfMatch,
     body: web::Json<SessionPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -437,7 +449,7 @@ pub async fn update(
 pub async fn remove(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<SessionId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     signed_in

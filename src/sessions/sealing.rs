@@ -11,20 +11,20 @@ use super::model::{Details, SessionDetails, SessionRow};
 use crate::crypto::keys::{self, KeyError};
 use crate::crypto::{CryptoError, DataKey, MasterKeys, SessionField};
 use crate::db::schema::{clients, sessions};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, ClientId, DbConnection, List, SessionId};
 use crate::domain::client::ClientStatus;
 
 /// Seals the fields of one session, creating the client's data key for the first field that is
 /// not empty (a session with nothing confidential needs none).
 pub struct Sealer<'a> {
     master: &'a MasterKeys,
-    client_id: Id,
-    session_id: Id,
+    client_id: ClientId,
+    session_id: SessionId,
     key: Option<DataKey>,
 }
 
 impl<'a> Sealer<'a> {
-    pub fn new(master: &'a MasterKeys, client_id: Id, session_id: Id) -> Self {
+    pub fn new(master: &'a MasterKeys, client_id: ClientId, session_id: SessionId) -> Self {
         Self { master, client_id, session_id, key: None }
     }
 
@@ -52,7 +52,11 @@ impl<'a> Sealer<'a> {
 }
 
 /// Summary and topics as one ciphertext; `None` for a session without either.
-pub fn seal_details(key: &DataKey, session_id: Id, details: &SessionDetails) -> Result<Option<Vec<u8>>, CryptoError> {
+pub fn seal_details(
+    key: &DataKey,
+    session_id: SessionId,
+    details: &SessionDetails,
+) -> Result<Option<Vec<u8>>, CryptoError> {
     if details.is_empty() {
         return Ok(None);
     }
@@ -86,7 +90,7 @@ const PLAINTEXT_BATCH: i64 = 500;
 /// `sessions_details_in_clear`, so that both databases answer from the index.
 const IN_CLEAR: &str = "(sessions.summary IS NOT NULL OR sessions.topics <> '[]')";
 
-type PlaintextRow = (Id, Id, i32, List<String>, Option<String>, ClientStatus);
+type PlaintextRow = (SessionId, ClientId, i32, List<String>, Option<String>, ClientStatus);
 
 /// Seals the summaries and topics still held in clear (written before they were encrypted) and
 /// empties those columns, a batch per transaction, so an interrupted run resumes where it
@@ -118,7 +122,7 @@ fn seal_plaintext_batch(conn: &mut DbConnection, master: &MasterKeys, batch: i64
             clients::status,
         ))
         .load(conn)?;
-    let mut opened: HashMap<Id, DataKey> = HashMap::new();
+    let mut opened: HashMap<ClientId, DataKey> = HashMap::new();
     for (id, client_id, version, topics, summary, status) in &rows {
         let details = SessionDetails { summary: summary.clone(), topics: topics.0.clone() };
         // An erased client's record is a tombstone: its plaintext goes, and it gets no new key.

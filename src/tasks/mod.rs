@@ -10,14 +10,14 @@ pub const RESOURCE: &str = "task";
 use diesel::prelude::*;
 
 use crate::db::schema::tasks;
-use crate::db::{DbConnection, Id};
+use crate::db::{ClientId, DbConnection};
 
 /// On erasure: the client's tasks go (their titles are free text about the client).
-pub fn erase_of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<usize> {
+pub fn erase_of_client(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<usize> {
     diesel::delete(tasks::table.filter(tasks::client_id.eq(client_id))).execute(conn)
 }
 
 /// On a merge: the duplicate's tasks become the survivor's.
-pub fn move_client(conn: &mut DbConnection, from: Id, to: Id) -> QueryResult<usize> {
+pub fn move_client(conn: &mut DbConnection, from: ClientId, to: ClientId) -> QueryResult<usize> {
     diesel::update(tasks::table.filter(tasks::client_id.eq(from))).set(tasks::client_id.eq(to)).execute(conn)
 }

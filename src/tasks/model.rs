@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::Id;
 use crate::db::schema::tasks;
+use crate::db::{ClientId, Id, OrganisationId, TaskId, UserId};
 use crate::domain::bounded_text;
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
@@ -14,15 +14,15 @@ use crate::http::patch::Patch;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tasks)]
 pub struct TaskRow {
-    pub id: Id,
-    pub organisation_id: Id,
-    pub assignee_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub id: TaskId,
+    pub organisation_id: OrganisationId,
+    pub assignee_id: Option<UserId>,
+    pub client_id: Option<ClientId>,
     pub title: String,
     pub due_on: NaiveDate,
     pub done_at: Option<NaiveDateTime>,
-    pub done_by: Option<Id>,
-    pub created_by: Id,
+    pub done_by: Option<UserId>,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -64,12 +64,12 @@ impl TaskRow {
 /// A to-do of the organisation: assigned to a user, or waiting in the organisation's inbox.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Task {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: TaskId,
+    pub organisation_id: OrganisationId,
     /// Null: in the organisation's inbox, for anyone to take.
-    pub assignee_id: Option<Id>,
+    pub assignee_id: Option<UserId>,
     /// The client it concerns, if any.
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     #[schema(example = "PFM-2026-0042")]
     pub client_reference: Option<String>,
     #[schema(example = "Book an interpreter for the interview")]
@@ -79,8 +79,8 @@ pub struct Task {
     pub overdue: bool,
     pub done: bool,
     pub done_at: Option<DateTime<Utc>>,
-    pub done_by: Option<Id>,
-    pub created_by: Id,
+    pub done_by: Option<UserId>,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -94,10 +94,10 @@ pub struct TaskInput {
     pub due_on: NaiveDate,
     /// A user of the organisation; absent or null puts the task in the organisation's inbox.
     #[serde(default)]
-    pub assignee_id: Option<Id>,
+    pub assignee_id: Option<UserId>,
     /// A client of the organisation the task is about.
     #[serde(default)]
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     #[serde(default)]
     pub done: bool,
 }
@@ -115,10 +115,10 @@ pub struct TaskPatch {
     pub due_on: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub assignee_id: Patch<Id>,
+    pub assignee_id: Patch<UserId>,
     #[serde(default)]
     #[schema(value_type = Option<Id>)]
-    pub client_id: Patch<Id>,
+    pub client_id: Patch<ClientId>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub done: Patch<bool>,
@@ -141,8 +141,8 @@ impl TaskPatch {
 pub struct TaskFields {
     pub title: String,
     pub due_on: NaiveDate,
-    pub assignee_id: Option<Id>,
-    pub client_id: Option<Id>,
+    pub assignee_id: Option<UserId>,
+    pub client_id: Option<ClientId>,
     pub done: bool,
 }
 
@@ -171,10 +171,10 @@ impl TaskInput {
 #[into_params(parameter_in = Query)]
 pub struct TaskFilter {
     /// Tasks assigned to this user.
-    pub assignee_id: Option<Id>,
+    pub assignee_id: Option<UserId>,
     /// `true`: only the organisation's inbox (tasks assigned to nobody).
     pub inbox: Option<bool>,
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     /// `false`: open tasks only; `true`: done ones only.
     pub done: Option<bool>,
     /// Due on or after this day.

@@ -5,18 +5,18 @@ use diesel::prelude::*;
 
 use super::model::{TaskFields, TaskRow};
 use crate::db::schema::{clients, tasks};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, ClientId, DbConnection, Id, OrganisationId, TaskId, UserId};
 use crate::http::pagination::KeyedPageRequest;
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<TaskRow>> {
+pub fn find(conn: &mut DbConnection, id: TaskId) -> QueryResult<Option<TaskRow>> {
     tasks::table.find(id).select(TaskRow::as_select()).first(conn).optional()
 }
 
 pub fn insert(
     conn: &mut DbConnection,
-    id: Id,
-    organisation_id: Id,
-    created_by: Id,
+    id: TaskId,
+    organisation_id: OrganisationId,
+    created_by: UserId,
     fields: &TaskFields,
 ) -> QueryResult<TaskRow> {
     let now = db::now().naive_utc();
@@ -46,7 +46,7 @@ pub fn update(
     current: &TaskRow,
     expected_version: i32,
     fields: &TaskFields,
-    by: Id,
+    by: UserId,
 ) -> QueryResult<Option<TaskRow>> {
     let now = db::now().naive_utc();
     let (done_at, done_by) = match (fields.done, current.done_at) {
@@ -70,26 +70,27 @@ pub fn update(
     if updated == 0 { Ok(None) } else { find(conn, current.id) }
 }
 
-pub fn delete(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: TaskId) -> QueryResult<usize> {
     diesel::delete(tasks::table.find(id)).execute(conn)
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct TaskQuery {
-    pub assignee_id: Option<Id>,
+    pub assignee_id: Option<UserId>,
     pub inbox: Option<bool>,
-    pub client_id: Option<Id>,
+    pub client_id: Option<ClientId>,
     pub done: Option<bool>,
     pub due_from: Option<NaiveDate>,
     pub due_to: Option<NaiveDate>,
 }
 
 /// One page of the organisation's tasks, by due date, with the references of their clients.
-pub fn list(
+/// (The agenda pages tasks among other entries: its cursor may name an id of another kind.)
+pub fn list<E: 'static>(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     query: &TaskQuery,
-    page: &KeyedPageRequest<NaiveDate>,
+    page: &KeyedPageRequest<NaiveDate, Id<E>>,
 ) -> QueryResult<Vec<(TaskRow, Option<String>)>> {
     let mut select = tasks::table
         .left_join(clients::table.on(clients::id.nullable().eq(tasks::client_id)))
@@ -128,8 +129,8 @@ pub fn list(
 /// tasks, assigned to `assignee_id`, or all of the organisation's (its inbox included).
 pub fn on_agenda(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    assignee_id: Option<Id>,
+    organisation_id: OrganisationId,
+    assignee_id: Option<UserId>,
     from: NaiveDate,
     to: NaiveDate,
     page: &KeyedPageRequest<NaiveDate>,
@@ -140,7 +141,7 @@ pub fn on_agenda(
 }
 
 /// Every task about the client, by due date (an export).
-pub fn of_client(conn: &mut DbConnection, client_id: Id) -> QueryResult<Vec<TaskRow>> {
+pub fn of_client(conn: &mut DbConnection, client_id: ClientId) -> QueryResult<Vec<TaskRow>> {
     tasks::table
         .filter(tasks::client_id.eq(client_id))
         .select(TaskRow::as_select())

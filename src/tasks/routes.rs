@@ -10,7 +10,7 @@ use super::queries::{self, TaskQuery};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
 use crate::clients;
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, OrganisationId, TaskId};
 use crate::domain::{self, client::ClientStatus};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
@@ -33,10 +33,10 @@ fn event<'a>(principal: &'a Principal, action: &'static str, row: &TaskRow) -> E
 }
 
 /// Loads a task the caller may act on; a task about a client follows the client's rules too.
-fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Action) -> Result<TaskRow, ApiError> {
-    principal.refuse_if_never(conn, action, RESOURCE, Some(id))?;
+fn authorized(conn: &mut DbConnection, principal: &Principal, id: TaskId, action: Action) -> Result<TaskRow, ApiError> {
+    principal.refuse_if_never(conn, action, RESOURCE, Some(id.any()))?;
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-    principal.authorize(conn, action, Target::record(row.organisation_id, row.created_by), RESOURCE, Some(id))?;
+    principal.authorize(conn, action, Target::record(row.organisation_id, row.created_by), RESOURCE, Some(id.any()))?;
     if let Some(client_id) = row.client_id {
         clients::authorized(conn, principal, client_id, Action::ReadClient)?;
     }
@@ -45,7 +45,7 @@ fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id, action: Ac
 
 /// The assignee must be an active user of the organisation who may take tasks; the client one
 /// of its records that is neither erased nor merged away.
-fn check(conn: &mut DbConnection, organisation_id: Id, fields: &TaskFields) -> Result<(), ApiError> {
+fn check(conn: &mut DbConnection, organisation_id: OrganisationId, fields: &TaskFields) -> Result<(), ApiError> {
     let mut errors = FieldErrors::default();
     if let Some(assignee_id) = fields.assignee_id {
         let assignee = users::queries::find(conn, assignee_id)?.and_then(|user| user.as_caller());
@@ -127,7 +127,7 @@ fn created(task: Task) -> Created<Task> {
     Created::new(task.id, format!("/api/v1/tasks/{}", task.id), task.version, task)
 }
 
-fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Task, ApiError> {
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: TaskId) -> Result<Task, ApiError> {
     let row = authorized(conn, principal, id, Action::ReadTask)?;
     audit::record(conn, event(principal, "task.read", &row))?;
     view(conn, row)
@@ -152,7 +152,7 @@ pub async fn list(
     filter: web::Query<TaskFilter>,
 ) -> Result<web::Json<Page<Task>>, ApiError> {
     let filter = filter.into_inner();
-    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDate>()?;
+    let page = PageQuery { limit: filter.limit, cursor: filter.cursor.clone() }.parse_keyed::<NaiveDate, _>()?;
     let page = page.on_the_calendar(|day| *day)?;
     let mut errors = FieldErrors::default();
     errors.check_days(&[("due_from", filter.due_from), ("due_to", filter.due_to)]);
@@ -209,7 +209,7 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<TaskId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let task = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
@@ -240,7 +240,7 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<TaskId>,
     if_match: IfMatch,
     body: web::Json<TaskPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -281,7 +281,7 @@ pub async fn update(
 pub async fn remove(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<TaskId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     signed_in

@@ -7,15 +7,15 @@ use utoipa::ToSchema;
 
 use crate::auth::enrolment::Enrolment;
 use crate::db::schema::users;
-use crate::db::{Id, List};
+use crate::db::{List, OrganisationId, UserId};
 use crate::domain::{Role, SessionKind};
 use crate::http::patch::Patch;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: Id,
-    pub organisation_id: Option<Id>,
+    pub id: UserId,
+    pub organisation_id: Option<OrganisationId>,
     pub email: String,
     pub email_key: String,
     pub display_name: String,
@@ -33,9 +33,9 @@ pub struct UserRow {
 /// A staff member who signs in. The password never appears in any response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {
-    pub id: Id,
+    pub id: UserId,
     /// Absent for consortium administrators, who belong to no organisation.
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -97,7 +97,7 @@ impl UserRow {
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Required for every role but `consortium_admin`, which must not have one.
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     #[schema(example = "anna.kowalska@example.org", max_length = 254)]
     pub email: String,
     #[schema(example = "Anna Kowalska", max_length = 120)]
@@ -143,7 +143,7 @@ pub struct UpdateUserRequest {
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
     /// Only users of this organisation (callers inside an organisation see their own only).
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub role: Option<Role>,
     pub active: Option<bool>,
     #[param(minimum = 1, maximum = 200)]

@@ -4,13 +4,13 @@ use diesel::prelude::*;
 
 use super::model::UserRow;
 use crate::db::schema::users;
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, DbConnection, List, OrganisationId, UserId};
 use crate::domain::{Email, Role, SessionKind};
 use crate::http::pagination::PageRequest;
 
 /// A user about to be created, with every field parsed.
 pub struct NewUser {
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub email: Email,
     pub display_name: String,
     pub role: Role,
@@ -19,7 +19,7 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<UserRow>> {
+pub fn find(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }
 
@@ -31,7 +31,7 @@ pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<UserRow> {
     let now = db::now().naive_utc();
     diesel::insert_into(users::table)
         .values((
-            users::id.eq(Id::new()),
+            users::id.eq(UserId::new()),
             users::organisation_id.eq(user.organisation_id),
             users::email.eq(user.email.as_str()),
             users::email_key.eq(user.email.key()),
@@ -49,12 +49,12 @@ pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<UserRow> {
 }
 
 pub struct UserQuery {
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub role: Option<Role>,
     pub active: Option<bool>,
 }
 
-pub fn list(conn: &mut DbConnection, filter: &UserQuery, page: PageRequest) -> QueryResult<Vec<UserRow>> {
+pub fn list(conn: &mut DbConnection, filter: &UserQuery, page: PageRequest<UserId>) -> QueryResult<Vec<UserRow>> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
     if let Some(organisation_id) = filter.organisation_id {
         query = query.filter(users::organisation_id.eq(organisation_id));
@@ -74,7 +74,7 @@ pub fn list(conn: &mut DbConnection, filter: &UserQuery, page: PageRequest) -> Q
 /// Writes role, specialties, name and activity if the version is still `expected_version`.
 pub fn update(
     conn: &mut DbConnection,
-    id: Id,
+    id: UserId,
     expected_version: i32,
     display_name: &str,
     role: Role,
@@ -96,7 +96,7 @@ pub fn update(
         .optional()
 }
 
-pub fn set_password(conn: &mut DbConnection, id: Id, password_hash: &str) -> QueryResult<usize> {
+pub fn set_password(conn: &mut DbConnection, id: UserId, password_hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(password_hash),
@@ -107,7 +107,7 @@ pub fn set_password(conn: &mut DbConnection, id: Id, password_hash: &str) -> Que
 }
 
 /// Adds a specialty to a user's list (a confirmed grant).
-pub fn add_specialty(conn: &mut DbConnection, id: Id, specialty: SessionKind) -> QueryResult<usize> {
+pub fn add_specialty(conn: &mut DbConnection, id: UserId, specialty: SessionKind) -> QueryResult<usize> {
     let Some(user) = find(conn, id)? else { return Ok(0) };
     let mut specialties = user.specialties;
     if specialties.contains(&specialty) {
@@ -117,7 +117,7 @@ pub fn add_specialty(conn: &mut DbConnection, id: Id, specialty: SessionKind) ->
     set_specialties(conn, id, &specialties)
 }
 
-pub fn set_specialties(conn: &mut DbConnection, id: Id, specialties: &[SessionKind]) -> QueryResult<usize> {
+pub fn set_specialties(conn: &mut DbConnection, id: UserId, specialties: &[SessionKind]) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
             users::specialties.eq(List::of(specialties)),
@@ -127,6 +127,6 @@ pub fn set_specialties(conn: &mut DbConnection, id: Id, specialties: &[SessionKi
         .execute(conn)
 }
 
-pub fn record_login(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+pub fn record_login(conn: &mut DbConnection, id: UserId) -> QueryResult<usize> {
     diesel::update(users::table.find(id)).set(users::last_login_at.eq(db::now().naive_utc())).execute(conn)
 }

@@ -11,7 +11,7 @@ use super::queries::{self, NewUser, UserQuery};
 use crate::audit::{self, Event};
 use crate::auth::enrolment::{self, Enrolment};
 use crate::auth::{Principal, SignedIn, login_sessions};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, OrganisationId, UserId};
 use crate::domain::{self, Email, Role, SessionKind};
 use crate::grants::{self, GUARDED};
 use crate::http::pagination::{Page, PageQuery};
@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// Consortium administrators belong to no organisation; everyone else to exactly one.
-fn check_role_fits_organisation(errors: &mut FieldErrors, role: Role, organisation_id: Option<Id>) {
+fn check_role_fits_organisation(errors: &mut FieldErrors, role: Role, organisation_id: Option<OrganisationId>) {
     match (role.belongs_to_organisation(), organisation_id) {
         (true, None) => errors.add("organisation_id", "is required for this role"),
         (false, Some(_)) => {
@@ -48,7 +48,7 @@ fn email_taken(error: ApiError) -> ApiError {
     }
 }
 
-fn find(conn: &mut DbConnection, id: Id) -> Result<UserRow, ApiError> {
+fn find(conn: &mut DbConnection, id: UserId) -> Result<UserRow, ApiError> {
     queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))
 }
 
@@ -188,7 +188,7 @@ pub async fn list(
             };
             principal.authorize(conn, Action::ListUsers, Target::owned_by(query.organisation_id), RESOURCE, None)?;
             let rows = queries::list(conn, &query, page)?;
-            let ids: Vec<Id> = rows.iter().map(|row| row.id).collect();
+            let ids: Vec<UserId> = rows.iter().map(|row| row.id).collect();
             let mut pending = grants::pending_specialties(conn, &ids)?;
             let users = rows
                 .into_iter()
@@ -223,13 +223,19 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let user = signed_in
         .run(&state.pool, move |conn, principal| {
             let row = find(conn, id)?;
-            principal.authorize(conn, Action::ReadUser, Target::owned_by(row.organisation_id), RESOURCE, Some(id))?;
+            principal.authorize(
+                conn,
+                Action::ReadUser,
+                Target::owned_by(row.organisation_id),
+                RESOURCE,
+                Some(id.any()),
+            )?;
             audit::record(
                 conn,
                 Event::new(&principal.actor, "user.read", RESOURCE).on(id).in_organisation(row.organisation_id),
@@ -265,7 +271,7 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<UserId>,
     if_match: IfMatch,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -275,7 +281,7 @@ pub async fn update(
         .run(&state.pool, move |conn, principal| {
             let current = find(conn, id)?;
             let target = Target::user(current.organisation_id, Some(id));
-            principal.authorize(conn, Action::UpdateUser, target, RESOURCE, Some(id))?;
+            principal.authorize(conn, Action::UpdateUser, target, RESOURCE, Some(id.any()))?;
             let current_role = current.role;
             let current_specialties = &current.specialties;
             let pending = grants::pending_of_user(conn, id)?;
@@ -288,14 +294,14 @@ pub async fn update(
             let same_kinds =
                 |a: &[SessionKind], b: &[SessionKind]| a.len() == b.len() && a.iter().all(|kind| b.contains(kind));
             if role != current_role || !same_kinds(&specialties, &asked_before) {
-                principal.authorize(conn, Action::ChangeUserPermissions, target, RESOURCE, Some(id))?;
+                principal.authorize(conn, Action::ChangeUserPermissions, target, RESOURCE, Some(id.any()))?;
             }
             if role == Role::ConsortiumAdmin && current_role != Role::ConsortiumAdmin {
-                principal.authorize(conn, Action::GrantConsortiumAdmin, target, RESOURCE, Some(id))?;
+                principal.authorize(conn, Action::GrantConsortiumAdmin, target, RESOURCE, Some(id.any()))?;
             }
             let asks_for_guarded = specialties.contains(&GUARDED) && !current_specialties.contains(&GUARDED);
             if asks_for_guarded && !pending.contains(&GUARDED) {
-                principal.authorize(conn, Action::RequestPsychologicalGrant, target, RESOURCE, Some(id))?;
+                principal.authorize(conn, Action::RequestPsychologicalGrant, target, RESOURCE, Some(id.any()))?;
             }
             check_role_fits_organisation(&mut errors, role, current.organisation_id);
             let display_name = errors.check("display_name", domain::bounded_text(&display_name, 1, 120));
@@ -348,14 +354,14 @@ pub async fn update(
 pub async fn reset_password(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<UserId>,
 ) -> Result<web::Json<Enrolment>, ApiError> {
     let id = id.into_inner();
     let enrolment = signed_in
         .run(&state.pool, move |conn, principal| {
             let user = find(conn, id)?;
             let target = Target::user(user.organisation_id, Some(id));
-            principal.authorize(conn, Action::ResetUserPassword, target, RESOURCE, Some(id))?;
+            principal.authorize(conn, Action::ResetUserPassword, target, RESOURCE, Some(id.any()))?;
             db::transaction(conn, |conn| {
                 let enrolment = reissue_enrolment(conn, &principal, &user)?;
                 let event = Event::new(&principal.actor, "user.password_reset", RESOURCE).on(id);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::webhooks;
-use crate::db::{Id, List};
+use crate::db::{DeliveryId, List, OrganisationId, OutboxEventId, UserId, WebhookId};
 use crate::domain::optional_text;
 use crate::http::FieldErrors;
 use crate::http::patch::Patch;
@@ -17,15 +17,15 @@ use crate::notifications::outbox::DeliveryStatus;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct WebhookRow {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: WebhookId,
+    pub organisation_id: OrganisationId,
     pub url: String,
     #[diesel(deserialize_as = List<EventType>)]
     pub event_types: Vec<EventType>,
     pub description: Option<String>,
     pub active: bool,
     pub disabled_reason: Option<String>,
-    pub created_by: Id,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -66,8 +66,8 @@ impl WebhookRow {
 /// with growing pauses for a day; 410 Gone disables the webhook.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Webhook {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: WebhookId,
+    pub organisation_id: OrganisationId,
     #[schema(example = "https://cases.partner.example.org/casebridge/events")]
     pub url: String,
     pub event_types: Vec<EventType>,
@@ -179,8 +179,8 @@ impl WebhookInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Delivery {
     /// The `webhook-id` the receiver sees on every attempt.
-    pub id: Id,
-    pub event_id: Id,
+    pub id: DeliveryId,
+    pub event_id: OutboxEventId,
     pub event_type: EventType,
     pub status: DeliveryStatus,
     pub attempts: i32,
@@ -212,7 +212,7 @@ pub struct DeliveryFilter {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TestSent {
     /// The test event; its delivery appears in the webhook's delivery log.
-    pub event_id: Id,
+    pub event_id: OutboxEventId,
 }
 
 #[cfg(test)]

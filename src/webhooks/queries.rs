@@ -6,17 +6,17 @@ use super::model::{Delivery, DeliveryFilter, WebhookFields, WebhookRow};
 use crate::crypto::MasterKeys;
 use crate::crypto::keys::KeyError;
 use crate::db::schema::{deliveries, outbox_events, webhooks};
-use crate::db::{self, DbConnection, Id, List};
+use crate::db::{self, DbConnection, DeliveryId, List, OrganisationId, OutboxEventId, UserId, WebhookId};
 use crate::http::pagination::PageRequest;
 use crate::notifications::EventType;
 use crate::notifications::dispatcher::webhook_label;
 use crate::notifications::outbox::DeliveryStatus;
 
-pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<WebhookRow>> {
+pub fn find(conn: &mut DbConnection, id: WebhookId) -> QueryResult<Option<WebhookRow>> {
     webhooks::table.find(id).select(WebhookRow::as_select()).first(conn).optional()
 }
 
-pub fn count_of(conn: &mut DbConnection, organisation_id: Id) -> QueryResult<i64> {
+pub fn count_of(conn: &mut DbConnection, organisation_id: OrganisationId) -> QueryResult<i64> {
     webhooks::table.filter(webhooks::organisation_id.eq(organisation_id)).count().get_result(conn)
 }
 
@@ -28,9 +28,9 @@ pub struct SealedSecret {
 
 pub fn insert(
     conn: &mut DbConnection,
-    id: Id,
-    organisation_id: Id,
-    created_by: Id,
+    id: WebhookId,
+    organisation_id: OrganisationId,
+    created_by: UserId,
     fields: &WebhookFields,
     secret: SealedSecret,
 ) -> QueryResult<WebhookRow> {
@@ -81,11 +81,15 @@ pub fn update(
     find(conn, current.id)
 }
 
-pub fn delete(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: WebhookId) -> QueryResult<usize> {
     diesel::delete(webhooks::table.find(id)).execute(conn)
 }
 
-pub fn list(conn: &mut DbConnection, organisation_id: Id, page: PageRequest) -> QueryResult<Vec<WebhookRow>> {
+pub fn list(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    page: PageRequest<WebhookId>,
+) -> QueryResult<Vec<WebhookRow>> {
     let mut query = webhooks::table
         .filter(webhooks::organisation_id.eq(organisation_id))
         .order(webhooks::id)
@@ -101,9 +105,9 @@ pub fn list(conn: &mut DbConnection, organisation_id: Id, page: PageRequest) -> 
 /// A webhook's deliveries, newest first.
 pub fn deliveries_of(
     conn: &mut DbConnection,
-    webhook_id: Id,
+    webhook_id: WebhookId,
     filter: &DeliveryFilter,
-    page: PageRequest,
+    page: PageRequest<DeliveryId>,
 ) -> QueryResult<Vec<Delivery>> {
     let mut query = deliveries::table
         .inner_join(outbox_events::table)
@@ -131,8 +135,8 @@ pub fn deliveries_of(
         query = query.filter(deliveries::id.lt(before));
     }
     type Row = (
-        Id,
-        Id,
+        DeliveryId,
+        OutboxEventId,
         EventType,
         DeliveryStatus,
         i32,
@@ -168,7 +172,7 @@ pub fn reseal_secrets(conn: &mut DbConnection, master: &MasterKeys) -> Result<us
     let Some(newest) = master.newest_id().map(str::to_owned) else {
         return Ok(0);
     };
-    let stale: Vec<(Id, String, Vec<u8>)> = webhooks::table
+    let stale: Vec<(WebhookId, String, Vec<u8>)> = webhooks::table
         .filter(webhooks::secret_master_key_id.ne(&newest))
         .select((webhooks::id, webhooks::secret_master_key_id, webhooks::secret_sealed))
         .load(conn)?;

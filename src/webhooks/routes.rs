@@ -9,14 +9,13 @@ use super::queries::{self, SealedSecret};
 use super::{MAX_PER_ORGANISATION, RESOURCE};
 use crate::audit::{self, Event};
 use crate::auth::{Principal, SignedIn};
-use crate::db::{self, DbConnection, Id};
+use crate::db::{self, DbConnection, Id, OrganisationId, WebhookId};
 use crate::http::idempotency::{self, Created, IdempotencyKey};
 use crate::http::pagination::{Page, PageQuery};
-use crate::http::patch::Patch;
 use crate::http::precondition::{IfMatch, with_etag};
 use crate::http::{ApiError, FieldErrors, Problem};
 use crate::notifications::outbox::{self, EventData};
-use crate::notifications::{EventType, address, dispatcher, signing};
+use crate::notifications::{EventType, dispatcher, signing};
 use crate::policy::{Action, Target};
 use crate::state::AppState;
 
@@ -26,35 +25,24 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The webhook, when the caller manages its organisation's webhooks; another organisation's is
 /// unknown (404).
-fn authorized(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<WebhookRow, ApiError> {
+fn authorized(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> Result<WebhookRow, ApiError> {
     let row = queries::find(conn, id)?.ok_or_else(|| ApiError::not_found(RESOURCE))?;
-    principal.authorize(conn, Action::ManageWebhooks, Target::organisation(row.organisation_id), RESOURCE, Some(id))?;
+    principal.authorize(
+        conn,
+        Action::ManageWebhooks,
+        Target::organisation(row.organisation_id),
+        RESOURCE,
+        Some(id.any()),
+    )?;
     Ok(row)
 }
 
 /// The organisation whose webhooks the caller manages.
-fn own_organisation(conn: &mut DbConnection, principal: &Principal) -> Result<Id, ApiError> {
+fn own_organisation(conn: &mut DbConnection, principal: &Principal) -> Result<OrganisationId, ApiError> {
     principal.refuse_if_never(conn, Action::ManageWebhooks, RESOURCE, None)?;
     let organisation_id = principal.organisation_id.ok_or_else(ApiError::forbidden)?;
     principal.authorize(conn, Action::ManageWebhooks, Target::organisation(organisation_id), RESOURCE, None)?;
     Ok(organisation_id)
-}
-
-/// Refuses a URL whose host resolves to a private or local address (unless the server allows
-/// them); a host that does not resolve now is checked again at each delivery.
-async fn check_resolution(state: &AppState, raw: &str) -> Result<(), ApiError> {
-    if state.notifications.allow_private_addresses {
-        return Ok(());
-    }
-    let Ok(url) = url::Url::parse(raw.trim()) else {
-        return Ok(());
-    };
-    if address::resolves_publicly(&url).await {
-        return Ok(());
-    }
-    let mut errors = FieldErrors::default();
-    errors.add("url", "must not point at a private or local address");
-    Err(errors.into_error())
 }
 
 fn event<'a>(principal: &'a Principal, action: &'static str, row: &WebhookRow) -> Event<'a> {
@@ -84,7 +72,6 @@ pub async fn create(
     let input = body.into_inner();
     let request_hash = idempotency::fingerprint("POST /webhooks", &input)?;
     let fields = input.parse(state.notifications.allow_private_addresses).map_err(FieldErrors::into_error)?;
-    check_resolution(&state, &fields.url).await?;
     let app = state.clone();
     let created = signed_in
         .run(&state.pool, move |conn, principal| {
@@ -134,7 +121,7 @@ fn created(webhook: Webhook) -> Created<Webhook> {
     Created::new(webhook.id, format!("/api/v1/webhooks/{}", webhook.id), webhook.version, webhook)
 }
 
-fn read_one(conn: &mut DbConnection, principal: &Principal, id: Id) -> Result<Webhook, ApiError> {
+fn read_one(conn: &mut DbConnection, principal: &Principal, id: WebhookId) -> Result<Webhook, ApiError> {
     Ok(authorized(conn, principal, id)?.view())
 }
 
@@ -184,7 +171,7 @@ pub async fn list(
 pub async fn read(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<WebhookId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let webhook = signed_in.run(&state.pool, move |conn, principal| read_one(conn, &principal, id)).await?;
@@ -215,17 +202,12 @@ pub async fn read(
 pub async fn update(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<WebhookId>,
     if_match: IfMatch,
     body: web::Json<WebhookPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let patch = body.into_inner();
-    // A new URL's host is resolved before any database work; the rest is checked with the
-    // webhook as it is.
-    if let Patch::Value(url) = &patch.url {
-        check_resolution(&state, url).await?;
-    }
     let allow_private = state.notifications.allow_private_addresses;
     let webhook = signed_in
         .run(&state.pool, move |conn, principal| {
@@ -260,7 +242,7 @@ pub async fn update(
 pub async fn remove(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<WebhookId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     signed_in
@@ -293,7 +275,7 @@ pub async fn remove(
 pub async fn deliveries(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<WebhookId>,
     filter: web::Query<DeliveryFilter>,
 ) -> Result<web::Json<Page<Delivery>>, ApiError> {
     let id = id.into_inner();
@@ -326,7 +308,7 @@ pub async fn deliveries(
 pub async fn test(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    id: web::Path<Id>,
+    id: web::Path<WebhookId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let sent = signed_in

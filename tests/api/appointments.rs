@@ -2,7 +2,7 @@
 //! interpreters shared by organisations), the Warsaw wall clock, the life cycle with If-Match,
 //! holding (which logs the session once), and the psychological tier.
 
-use casebridge::db::Id;
+use casebridge::db::{AppointmentId, ClientId, OrganisationId};
 use diesel::prelude::*;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use crate::interpreters::{NOW, added, set_clock};
 /// One organisation's staff and a client, with the server's clock at `NOW`.
 struct Office {
     admin: Account,
-    organisation: Id,
+    organisation: OrganisationId,
     coordinator: Account,
     /// Legal and social counseling.
     counselor: Account,
@@ -36,7 +36,7 @@ async fn office(app: &TestApp) -> Office {
 
 /// Another organisation of the consortium, with a coordinator, a counselor and a client.
 struct Partner {
-    organisation: Id,
+    organisation: OrganisationId,
     coordinator: Account,
     counselor: Account,
     client: String,
@@ -278,7 +278,7 @@ async fn another_organisations_client_is_not_found_and_analysts_plan_nothing() {
     let slot = legal("2026-10-12T09:00:00+02:00", 60);
 
     let theirs: Value = body(plan(&app, &office.coordinator, &hfpc.client, &slot).await).await;
-    let nobody: Value = body(plan(&app, &office.coordinator, &Id::new().to_string(), &slot).await).await;
+    let nobody: Value = body(plan(&app, &office.coordinator, &ClientId::new().to_string(), &slot).await).await;
     assert_eq!(theirs["status"], 404, "{theirs}");
     assert_eq!(theirs, nobody, "another organisation's client looks like no client at all");
     assert_problem(plan(&app, &office.counselor, &hfpc.client, &slot).await, StatusCode::NOT_FOUND, "not_found").await;
@@ -914,7 +914,7 @@ async fn a_psychological_appointment_exists_only_for_its_counselor_and_psycholog
 
     for outsider in [&office.coordinator, &office.colleague] {
         let hidden: Value = body(read(&app, outsider, &therapy_id).await).await;
-        let nothing: Value = body(read(&app, outsider, &Id::new().to_string()).await).await;
+        let nothing: Value = body(read(&app, outsider, &AppointmentId::new().to_string()).await).await;
         assert_eq!(hidden["status"], 404, "{hidden}");
         assert_eq!(hidden, nothing, "the appointment looks like one that does not exist");
         assert_eq!(listed(&app, outsider, "/api/v1/appointments").await, [advice_id.as_str()]);

@@ -213,7 +213,7 @@ async fn trail_with_a_psychological_session(
     let id = session["id"].as_str().unwrap().to_owned();
     let read = app.get(&format!("/api/v1/sessions/{id}")).bearer_auth(&psychologist.token).send().await.unwrap();
     assert_eq!(read.status(), StatusCode::OK);
-    for attempt in [id.clone(), casebridge::db::Id::new().to_string()] {
+    for attempt in [id.clone(), casebridge::db::SessionId::new().to_string()] {
         let refused =
             app.get(&format!("/api/v1/sessions/{attempt}")).bearer_auth(&colleague.token).send().await.unwrap();
         assert_problem(refused, StatusCode::NOT_FOUND, "not_found").await;

@@ -200,7 +200,7 @@ async fn every_operation_refuses_malformed_input_without_writing() {
     let before = snapshot(&app);
 
     let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
-    let missing = casebridge::db::Id::new().to_string();
+    let missing = uuid::Uuid::now_v7().to_string();
     let hostile_bodies = [
         ("malformed JSON", "{\"name\": "),
         ("an array for an object", "[1, 2, 3]"),
@@ -281,7 +281,7 @@ async fn days_beyond_the_calendar_are_refused_not_failed() {
     let coordinator: Account = app.create_user(&admin, Some(organisation), "coordinator").await;
     let records = Records::new(&app, &coordinator).await;
     let before = snapshot(&app);
-    let missing = casebridge::db::Id::new().to_string();
+    let missing = uuid::Uuid::now_v7().to_string();
     let document = serde_json::to_value(casebridge::openapi::document()).unwrap();
     let beyond_keys = ["+262142-12-31T23:59:59", "-262143-01-01T00:00:00", "+262142-12-31", "-262143-01-01"];
     let mut checked = Vec::new();

@@ -329,8 +329,8 @@ async fn a_household_shows_only_members_of_the_viewers_organisation() {
     let household_id = body::<Value>(joined).await["household_id"].as_str().unwrap().to_owned();
     // Another organisation's record that carries the same household id (say, from an import).
     let stranger = create_client(&app, &other, json!({"given_names": "Ruslan", "family_name": "Umarov"})).await;
-    let stranger_id: casebridge::db::Id = stranger["id"].as_str().unwrap().parse().unwrap();
-    let household: casebridge::db::Id = household_id.parse().unwrap();
+    let stranger_id: casebridge::db::ClientId = stranger["id"].as_str().unwrap().parse().unwrap();
+    let household: casebridge::db::HouseholdId = household_id.parse().unwrap();
     app.db(|conn| {
         use casebridge::db::schema::clients::dsl;
         use diesel::prelude::*;
@@ -414,7 +414,7 @@ async fn another_organisations_client_is_answered_like_a_missing_one() {
         .await
         .unwrap();
     let missing = app
-        .get(&format!("/api/v1/clients/{}", casebridge::db::Id::new()))
+        .get(&format!("/api/v1/clients/{}", casebridge::db::ClientId::new()))
         .bearer_auth(&stranger.token)
         .send()
         .await
@@ -465,7 +465,7 @@ async fn joining_the_household_of_an_unknown_client_is_a_422() {
     let outsider = counselor_of(&app, "HFPC").await;
     let son = create_client(&app, &counselor, json!({"given_names": "Adam", "family_name": "Saidov"})).await;
     let stranger = create_client(&app, &outsider, json!({"given_names": "Amina", "family_name": "Saidova"})).await;
-    for with_client_id in [json!(casebridge::db::Id::new()), stranger["id"].clone()] {
+    for with_client_id in [json!(casebridge::db::ClientId::new()), stranger["id"].clone()] {
         let response = app
             .request(reqwest::Method::PUT, &format!("/api/v1/clients/{}/household", son["id"].as_str().unwrap()))
             .bearer_auth(&counselor.token)

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use casebridge::db::Id;
+use casebridge::db::{OrganisationId, SessionId};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -487,7 +487,7 @@ async fn metadata_is_corrected_with_if_match_and_links_stay_within_the_client() 
         .patch(&path)
         .bearer_auth(&w.counselor.token)
         .header("if-match", "\"2\"")
-        .json(&json!({"consent_id": consent["id"], "session_id": Id::new()}))
+        .json(&json!({"consent_id": consent["id"], "session_id": SessionId::new()}))
         .send()
         .await
         .unwrap();
@@ -775,7 +775,7 @@ async fn a_deleted_documents_bytes_are_destroyed_after_the_retention_period() {
 async fn referred(
     app: &TestApp,
     sender: &Account,
-    partner: Id,
+    partner: OrganisationId,
     lawyer: &Account,
     name: &str,
     scope: Value,
@@ -928,7 +928,7 @@ async fn a_document_in_an_s3_store_downloads_as_the_same_bytes_and_is_stored_sea
         return;
     };
     let endpoint = endpoint.trim_end_matches('/').to_owned();
-    let bucket = format!("casebridge-{}", Id::new().as_uuid().simple());
+    let bucket = format!("casebridge-{}", uuid::Uuid::now_v7().simple());
     let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
     assert!(created.status().is_success(), "creating the bucket: {}", created.status());
     let app = TestApp::spawn_with(|vars| {

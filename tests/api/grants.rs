@@ -11,7 +11,7 @@ use crate::helpers::{Account, PASSWORD, TestApp, assert_problem, body};
 /// a legal counselor.
 struct Practice {
     admin: Account,
-    organisation: casebridge::db::Id,
+    organisation: casebridge::db::OrganisationId,
     coordinator: Account,
     psychologist: Account,
     lawyer: Account,
@@ -39,13 +39,13 @@ async fn practice(app: &TestApp) -> Practice {
     Practice { admin, organisation, coordinator, psychologist, lawyer, session_path }
 }
 
-async fn user(app: &TestApp, reader: &Account, id: casebridge::db::Id) -> (Value, String) {
+async fn user(app: &TestApp, reader: &Account, id: casebridge::db::UserId) -> (Value, String) {
     let response = app.get(&format!("/api/v1/users/{id}")).bearer_auth(&reader.token).send().await.unwrap();
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     (response.json().await.unwrap(), etag)
 }
 
-async fn patch_user(app: &TestApp, by: &Account, id: casebridge::db::Id, change: Value) -> reqwest::Response {
+async fn patch_user(app: &TestApp, by: &Account, id: casebridge::db::UserId, change: Value) -> reqwest::Response {
     let (_, etag) = user(app, by, id).await;
     app.patch(&format!("/api/v1/users/{id}"))
         .bearer_auth(&by.token)
@@ -56,7 +56,7 @@ async fn patch_user(app: &TestApp, by: &Account, id: casebridge::db::Id, change:
         .unwrap()
 }
 
-async fn pending_grant(app: &TestApp, reader: &Account, user_id: casebridge::db::Id) -> String {
+async fn pending_grant(app: &TestApp, reader: &Account, user_id: casebridge::db::UserId) -> String {
     let page: Value = body(
         app.get(&format!("/api/v1/specialty-grants?user_id={user_id}&status=pending"))
             .bearer_auth(&reader.token)
@@ -146,7 +146,7 @@ async fn an_administrator_confirms_only_where_the_organisation_has_no_psychologi
             .unwrap(),
     )
     .await;
-    let id: casebridge::db::Id = created["user"]["id"].as_str().unwrap().parse().unwrap();
+    let id: casebridge::db::UserId = created["user"]["id"].as_str().unwrap().parse().unwrap();
     let grant = pending_grant(&app, &requesting_admin, id).await;
     let own_request = decide(&app, &requesting_admin, &grant, "confirm").await;
     assert_problem(own_request, StatusCode::FORBIDDEN, "forbidden").await;

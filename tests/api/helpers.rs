@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use casebridge::config::Config;
-use casebridge::db::{self, DatabaseUrl, DbPool, Id};
+use casebridge::db::{self, DatabaseUrl, DbPool, OrganisationId, UserId};
 use casebridge::startup::Application;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
@@ -25,7 +25,7 @@ pub const PASSWORD: &str = "violet tram under Wawel 1987!";
 pub struct TestApp {
     pub address: String,
     /// A psychologist of each organisation that has one, to confirm further grants.
-    psychologists: Mutex<HashMap<Id, Account>>,
+    psychologists: Mutex<HashMap<OrganisationId, Account>>,
     pub client: reqwest::Client,
     pub pool: DbPool,
     /// The server's clock: a test moves it instead of editing rows.
@@ -122,7 +122,7 @@ fn fresh_database(data_dir: &std::path::Path) -> (String, TestDatabase) {
     match std::env::var(POSTGRES_VARIABLE) {
         Ok(admin_url) if !admin_url.is_empty() => {
             let template = postgres_template(&admin_url);
-            let name = format!("casebridge_test_{}", Id::new().as_uuid().simple());
+            let name = format!("casebridge_test_{}", uuid::Uuid::now_v7().simple());
             let mut admin = connect(&admin_url);
             admin.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).unwrap();
             (with_database(&admin_url, &name), TestDatabase::Postgres { admin_url, name })
@@ -297,11 +297,11 @@ impl TestApp {
     }
 
     pub async fn admin(&self) -> Account {
-        let admin = self.insert_admin(&format!("admin-{}@example.org", Id::new().as_uuid().simple()));
+        let admin = self.insert_admin(&format!("admin-{}@example.org", uuid::Uuid::now_v7().simple()));
         self.signed_in(admin).await
     }
 
-    pub async fn create_organisation(&self, admin: &Account, short_name: &str) -> Id {
+    pub async fn create_organisation(&self, admin: &Account, short_name: &str) -> OrganisationId {
         let response = self
             .post("/api/v1/organisations")
             .bearer_auth(&admin.token)
@@ -320,7 +320,7 @@ impl TestApp {
     }
 
     /// Creates a user through the API (as `creator`) and signs them in.
-    pub async fn create_user(&self, creator: &Account, organisation_id: Option<Id>, role: &str) -> Account {
+    pub async fn create_user(&self, creator: &Account, organisation_id: Option<OrganisationId>, role: &str) -> Account {
         self.staff(creator, organisation_id, role, &["legal"]).await
     }
 
@@ -329,11 +329,11 @@ impl TestApp {
     pub async fn staff(
         &self,
         creator: &Account,
-        organisation_id: Option<Id>,
+        organisation_id: Option<OrganisationId>,
         role: &str,
         specialties: &[&str],
     ) -> Account {
-        let email = format!("{role}-{}@example.org", Id::new().as_uuid().simple());
+        let email = format!("{role}-{}@example.org", uuid::Uuid::now_v7().simple());
         let response = self
             .post("/api/v1/users")
             .bearer_auth(&creator.token)
@@ -376,7 +376,7 @@ impl TestApp {
 
     /// Confirms the pending psychological grant of `user_id` as a psychologist of the
     /// organisation, or — where it has none yet — as a consortium administrator.
-    pub async fn confirm_psychologist(&self, user_id: Id, organisation_id: Id) {
+    pub async fn confirm_psychologist(&self, user_id: UserId, organisation_id: OrganisationId) {
         let known = self.psychologists.lock().unwrap().get(&organisation_id).cloned();
         let confirmer = match known {
             Some(psychologist) => psychologist,
@@ -410,9 +410,9 @@ impl Drop for TestApp {
 
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: Id,
+    pub id: UserId,
     pub email: String,
-    pub organisation_id: Option<Id>,
+    pub organisation_id: Option<OrganisationId>,
     pub token: String,
     pub refresh_token: String,
 }

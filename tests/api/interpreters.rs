@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use casebridge::db::Id;
+use casebridge::db::{InterpreterId, OrganisationId};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -36,7 +36,7 @@ fn id(value: &Value) -> &str {
 
 /// One organisation's coordinator and counselor.
 struct Partner {
-    organisation: Id,
+    organisation: OrganisationId,
     coordinator: Account,
     counselor: Account,
 }
@@ -167,7 +167,8 @@ async fn the_consortium_administrator_adds_an_interpreter_for_the_organisations_
         "the administrator belongs to no organisation: {problem}"
     );
     let unknown =
-        add(&app, &admin, json!({"name": "Ghost's", "languages": ["ce"], "organisation_ids": [Id::new()]})).await;
+        add(&app, &admin, json!({"name": "Ghost's", "languages": ["ce"], "organisation_ids": [OrganisationId::new()]}))
+            .await;
     let problem = assert_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(problem["errors"]["organisation_ids"].is_string(), "{problem}");
     let listed = ids_listed(&app, &admin, "").await;
@@ -226,7 +227,8 @@ async fn a_coordinator_adds_and_removes_only_their_own_organisation() {
     )
     .await;
     assert_problem(joining, StatusCode::NOT_FOUND, "not_found").await;
-    let unknown = change(&app, &hfpc.coordinator, &Id::new().to_string(), 1, json!({"name": "Taken over"})).await;
+    let unknown =
+        change(&app, &hfpc.coordinator, &InterpreterId::new().to_string(), 1, json!({"name": "Taken over"})).await;
     assert_problem(unknown, StatusCode::NOT_FOUND, "not_found").await;
 
     // The administrator adds HFPC; then HFPC's coordinator may change the interpreter too, and
@@ -401,7 +403,7 @@ async fn bookings_show_when_and_for_which_organisation_never_for_whom() {
     assert_problem(outsider, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(app.audit_count("permission.denied"), denied + 1, "the refusal is recorded");
     let missing = app
-        .get(&format!("/api/v1/interpreters/{}/bookings", Id::new()))
+        .get(&format!("/api/v1/interpreters/{}/bookings", InterpreterId::new()))
         .bearer_auth(&pfm.coordinator.token)
         .send()
         .await
@@ -451,7 +453,7 @@ async fn an_interpreter_is_booked_only_where_they_work_and_in_their_language() {
         (id(&theirs), "ru", "works for another organisation"),
         (id(&ours), "uk", "does not interpret the language"),
         (id(&retired), "ce", "is no longer active"),
-        (&Id::new().to_string(), "ce", "does not exist"),
+        (&InterpreterId::new().to_string(), "ce", "does not exist"),
     ] {
         let response = plan(interpreter, language, "2026-10-12T09:00:00+02:00").await.unwrap();
         let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;

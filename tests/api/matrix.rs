@@ -4,7 +4,10 @@
 
 use casebridge::clients::model::ClientInput;
 use casebridge::consents::model::ConsentInput;
-use casebridge::db::Id;
+use casebridge::db::{
+    AppointmentId, ClientId, ConsentId, DocumentId, GrantId, Id, InterpreterId, OrganisationId, ReferralId, SessionId,
+    TaskId, UserId, WebhookId,
+};
 use casebridge::domain::Role;
 use casebridge::domain::client::{ClientStatus, HouseholdRelationship};
 use casebridge::policy::{self, Action, Caller, Decision, Target};
@@ -972,37 +975,43 @@ const CASES: &[Case] = &[
 ];
 
 struct World {
-    own: Id,
-    other: Id,
+    own: OrganisationId,
+    other: OrganisationId,
     /// A partner of `other`, for referrals between two organisations that are not the caller's.
-    third: Id,
+    third: OrganisationId,
     /// Users no caller signs in as, so changes to them disturb nobody.
-    own_target: Id,
-    other_target: Id,
+    own_target: UserId,
+    other_target: UserId,
 }
 
 impl World {
-    fn organisation(&self, reach: Reach) -> Id {
+    fn organisation(&self, reach: Reach) -> OrganisationId {
         if reach == Reach::Other { self.other } else { self.own }
     }
 
-    fn user(&self, reach: Reach) -> Id {
+    fn user(&self, reach: Reach) -> UserId {
         if reach == Reach::Other { self.other_target } else { self.own_target }
     }
 }
 
 /// A client stored directly, as a fixture for one request.
-fn fresh_client(app: &TestApp, organisation: Id) -> Id {
+fn fresh_client(app: &TestApp, organisation: OrganisationId) -> ClientId {
     let input: ClientInput = serde_json::from_value(json!({"given_names": "Aslan", "family_name": "Dudayev"})).unwrap();
     let fields = input.parse(casebridge::domain::today()).unwrap();
     app.db(|conn| {
-        let reference = format!("T-{}", Id::new().as_uuid().simple());
+        let reference = format!("T-{}", uuid::Uuid::now_v7().simple());
         casebridge::clients::queries::insert(conn, organisation, &reference, &fields).unwrap().id
     })
 }
 
 /// A consent of `client` (of `from`) to share identity fields with `to`, stored directly.
-fn sharing_consent(app: &TestApp, world: &World, client: Id, from: Id, to: Id) -> Id {
+fn sharing_consent(
+    app: &TestApp,
+    world: &World,
+    client: ClientId,
+    from: OrganisationId,
+    to: OrganisationId,
+) -> ConsentId {
     let input: ConsentInput = serde_json::from_value(json!({
         "purpose": "sharing_with_partner", "partner_id": to, "scope": ["identity"],
         "given_on": "2026-11-02", "language": "ru", "form_version": "v1",
@@ -1014,7 +1023,13 @@ fn sharing_consent(app: &TestApp, world: &World, client: Id, from: Id, to: Id) -
 }
 
 /// A pending (or accepted) legal referral from `from` to `to`, stored directly.
-fn referral_between(app: &TestApp, world: &World, from: Id, to: Id, accepted: bool) -> Id {
+fn referral_between(
+    app: &TestApp,
+    world: &World,
+    from: OrganisationId,
+    to: OrganisationId,
+    accepted: bool,
+) -> ReferralId {
     let client = fresh_client(app, from);
     let consent = sharing_consent(app, world, client, from, to);
     let fields = vec!["given_names".to_owned(), "family_name".to_owned()];
@@ -1051,7 +1066,7 @@ fn referral_between(app: &TestApp, world: &World, from: Id, to: Id, accepted: bo
 }
 
 /// Sent by the caller's organisation (`Own`), or between two others (`Other`).
-fn sent_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> Id {
+fn sent_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> ReferralId {
     match reach {
         Reach::Other => referral_between(app, world, world.other, world.third, accepted),
         _ => referral_between(app, world, world.own, world.other, accepted),
@@ -1059,7 +1074,7 @@ fn sent_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> 
 }
 
 /// Received by the caller's organisation (`Own`), or between two others (`Other`).
-fn received_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> Id {
+fn received_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool) -> ReferralId {
     match reach {
         Reach::Other => referral_between(app, world, world.other, world.third, accepted),
         _ => referral_between(app, world, world.other, world.own, accepted),
@@ -1068,7 +1083,7 @@ fn received_referral(app: &TestApp, world: &World, reach: Reach, accepted: bool)
 
 /// A legal session stored directly: written by the caller for `OwnRecord`, else by the
 /// organisation's target user.
-fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+fn fresh_session(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> SessionId {
     let organisation = world.organisation(reach);
     let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
     let client = fresh_client(app, organisation);
@@ -1101,14 +1116,14 @@ fn master_keys() -> casebridge::crypto::MasterKeys {
 
 /// A document stored directly (its content sealed into the store as an upload would): uploaded
 /// by the caller for `OwnRecord`, else by the organisation's target user.
-fn fresh_document(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+fn fresh_document(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> DocumentId {
     let organisation = world.organisation(reach);
     let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
     stored_document(app, organisation, fresh_client(app, organisation), author)
 }
 
 /// A document of `client` stored directly, its content sealed into the store.
-fn stored_document(app: &TestApp, organisation: Id, client: Id, author: Id) -> Id {
+fn stored_document(app: &TestApp, organisation: OrganisationId, client: ClientId, author: UserId) -> DocumentId {
     use casebridge::documents::model::{DocumentInput, DocumentKind};
     use casebridge::documents::queries::{NewDocument, SessionLink};
     use casebridge::documents::sealing::{CHUNK_SIZE, ChunkSealer};
@@ -1159,7 +1174,7 @@ fn stored_document(app: &TestApp, organisation: Id, client: Id, author: Id) -> I
 
 /// A pending referral received by the caller's organisation (`Own`) or between two others,
 /// whose consent covers documents, with one document of its client shared.
-fn shared_document(app: &TestApp, world: &World, reach: Reach) -> (Id, Id) {
+fn shared_document(app: &TestApp, world: &World, reach: Reach) -> (ReferralId, DocumentId) {
     use diesel::prelude::*;
     let referral = received_referral(app, world, reach, false);
     let row = app.db(|conn| casebridge::referrals::queries::find(conn, referral).unwrap().unwrap());
@@ -1180,11 +1195,11 @@ fn shared_document(app: &TestApp, world: &World, reach: Reach) -> (Id, Id) {
 
 /// A pending grant of the psychological specialty to a fresh user of the organisation, asked
 /// for by its target user (so no caller is the requester or the grantee).
-fn pending_grant(app: &TestApp, world: &World, reach: Reach) -> Id {
+fn pending_grant(app: &TestApp, world: &World, reach: Reach) -> GrantId {
     let organisation = world.organisation(reach);
     let draft = casebridge::users::queries::NewUser {
         organisation_id: Some(organisation),
-        email: casebridge::domain::Email::parse(&format!("{}@example.org", Id::new().as_uuid().simple())).unwrap(),
+        email: casebridge::domain::Email::parse(&format!("{}@example.org", uuid::Uuid::now_v7().simple())).unwrap(),
         display_name: "Future Psychologist".into(),
         role: Role::Counselor,
         specialties: vec![],
@@ -1208,7 +1223,13 @@ fn slot(begun: bool) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// A planned legal appointment of `client` on `counselor`'s calendar, stored directly.
-fn appointment_of(app: &TestApp, organisation: Id, client: Id, counselor: Id, begun: bool) -> Id {
+fn appointment_of(
+    app: &TestApp,
+    organisation: OrganisationId,
+    client: ClientId,
+    counselor: UserId,
+    begun: bool,
+) -> AppointmentId {
     use casebridge::appointments::model::AppointmentInput;
     use casebridge::appointments::queries::NewAppointment;
     let input: AppointmentInput = serde_json::from_value(json!({
@@ -1231,14 +1252,14 @@ fn appointment_of(app: &TestApp, organisation: Id, client: Id, counselor: Id, be
 
 /// A planned appointment on the calendar of the caller for `OwnRecord`, else of the
 /// organisation's target user; begun already when asked.
-fn fresh_appointment(app: &TestApp, world: &World, reach: Reach, caller: &Account, begun: bool) -> Id {
+fn fresh_appointment(app: &TestApp, world: &World, reach: Reach, caller: &Account, begun: bool) -> AppointmentId {
     let organisation = world.organisation(reach);
     let counselor = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
     appointment_of(app, organisation, fresh_client(app, organisation), counselor, begun)
 }
 
 /// An interpreter working for `organisation`, stored directly.
-fn fresh_interpreter(app: &TestApp, organisation: Id) -> Id {
+fn fresh_interpreter(app: &TestApp, organisation: OrganisationId) -> InterpreterId {
     let input: casebridge::interpreters::model::InterpreterInput = serde_json::from_value(json!({
         "name": "Aminat Dudayeva", "languages": ["ce", "ru"], "cities": ["Lublin"], "organisation_ids": [organisation],
     }))
@@ -1249,7 +1270,7 @@ fn fresh_interpreter(app: &TestApp, organisation: Id) -> Id {
 
 /// A task about a client of the organisation, assigned to its target user, stored directly:
 /// written by the caller for `OwnRecord`, else by the target user.
-fn fresh_task(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> Id {
+fn fresh_task(app: &TestApp, world: &World, reach: Reach, caller: &Account) -> TaskId {
     let organisation = world.organisation(reach);
     let author = if reach == Reach::OwnRecord { caller.id } else { world.user(reach) };
     let today = casebridge::domain::today();
@@ -1268,7 +1289,7 @@ const WEBHOOK_URL: &str = "https://partner.example.org/hook";
 
 /// A webhook of the organisation, added by its target user, stored directly with its secret
 /// sealed as creation seals it (so that the dispatcher can sign what it sends).
-fn fresh_webhook(app: &TestApp, world: &World, reach: Reach) -> Id {
+fn fresh_webhook(app: &TestApp, world: &World, reach: Reach) -> WebhookId {
     use casebridge::notifications::{dispatcher, signing};
     let input: casebridge::webhooks::model::WebhookInput =
         serde_json::from_value(json!({"url": WEBHOOK_URL, "event_types": ["referral_sent", "referral_accepted"]}))
@@ -1285,7 +1306,7 @@ fn fresh_webhook(app: &TestApp, world: &World, reach: Reach) -> Id {
     })
 }
 
-fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
+fn version_of<E>(app: &TestApp, table: &str, id: Id<E>) -> i32 {
     #[derive(diesel::QueryableByName)]
     struct Version {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -1302,7 +1323,7 @@ fn version_of(app: &TestApp, table: &str, id: Id) -> i32 {
 
 /// A request that the route accepts when the caller is allowed.
 fn request(app: &TestApp, world: &World, case: &Case, reach: Reach, caller: &Account) -> reqwest::RequestBuilder {
-    let unique = Id::new().as_uuid().simple().to_string();
+    let unique = uuid::Uuid::now_v7().simple().to_string();
     let organisation = world.organisation(reach);
     let user = world.user(reach);
     match (case.method, case.path) {
@@ -1721,7 +1742,7 @@ async fn no_feed_token_opens(app: &TestApp, case: &Case, signed_in: &Account) {
         _ => None,
     };
     let method = Method::from_bytes(case.method.to_uppercase().as_bytes()).unwrap();
-    let unknown = Id::new().as_uuid().simple().to_string();
+    let unknown = uuid::Uuid::now_v7().simple().to_string();
     let attempts = [
         ("no token", app.request(method.clone(), case.path), StatusCode::BAD_REQUEST),
         (
@@ -1750,7 +1771,7 @@ async fn no_feed_token_opens(app: &TestApp, case: &Case, signed_in: &Account) {
 }
 
 /// A legal counselor for whom the psychological specialty was asked and not yet confirmed.
-async fn pending_psychologist(app: &TestApp, admin: &Account, organisation: Id) -> Account {
+async fn pending_psychologist(app: &TestApp, admin: &Account, organisation: OrganisationId) -> Account {
     let counselor = app.create_user(admin, Some(organisation), "counselor").await;
     let path = format!("/api/v1/users/{}", counselor.id);
     let etag = app.get(&path).bearer_auth(&admin.token).send().await.unwrap().headers()["etag"].clone();

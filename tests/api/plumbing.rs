@@ -1,7 +1,7 @@
 //! The foundation: health, problem+json for every kind of bad request, headers, the API
 //! contract.
 
-use casebridge::db::Id;
+use casebridge::db::ClientId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -277,7 +277,8 @@ async fn a_405_names_the_allowed_methods() {
     assert_eq!(response.headers().get("allow").unwrap(), "POST");
     assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 
-    let response = app.request(reqwest::Method::PUT, &format!("/api/v1/clients/{}", Id::new())).send().await.unwrap();
+    let response =
+        app.request(reqwest::Method::PUT, &format!("/api/v1/clients/{}", ClientId::new())).send().await.unwrap();
     assert_eq!(response.headers().get("allow").unwrap(), "GET, PATCH");
     assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }

@@ -182,7 +182,7 @@ async fn a_forged_cursor_on_the_agenda_is_a_400() {
         json!({"kind": "application_lodged", "occurred_on": "2026-11-20"}),
     )
     .await;
-    let id = casebridge::db::Id::new();
+    let id = casebridge::db::ProcedureEventId::new();
     for forged in
         [format!("key:not-a-date|{id}"), format!("key:2026-02-30|{id}"), format!("key:|{id}"), format!("id:{id}")]
     {

@@ -1,6 +1,6 @@
 //! Referrals between partner organisations, gated by the client's consent.
 
-use casebridge::db::Id;
+use casebridge::db::{OrganisationId, UserId};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -10,10 +10,10 @@ use crate::helpers::{Account, TestApp, assert_problem, body};
 
 struct Consortium {
     admin: Account,
-    pfm: Id,
-    legal_aid: Id,
+    pfm: OrganisationId,
+    legal_aid: OrganisationId,
     /// The third organisation, the outsider's.
-    sip: Id,
+    sip: OrganisationId,
     pfm_counselor: Account,
     lawyer: Account,
     legal_aid_psychologist: Account,
@@ -38,13 +38,13 @@ async fn consortium(app: &TestApp) -> Consortium {
     }
 }
 
-async fn consent(app: &TestApp, account: &Account, client: &str, partner: Id, scope: Value) -> Value {
+async fn consent(app: &TestApp, account: &Account, client: &str, partner: OrganisationId, scope: Value) -> Value {
     consent_as(app, account, client, partner, json!({"scope": scope})).await
 }
 
 /// A consent to share with `partner`, with `changes` to the usual fields (given on 2 November
 /// 2026, no expiry).
-async fn consent_as(app: &TestApp, account: &Account, client: &str, partner: Id, changes: Value) -> Value {
+async fn consent_as(app: &TestApp, account: &Account, client: &str, partner: OrganisationId, changes: Value) -> Value {
     let consent = merged(
         json!({"purpose": "sharing_with_partner", "partner_id": partner, "scope": ["identity"],
                "given_on": "2026-11-02", "language": "ru", "form_version": "PFM-2026-01"}),
@@ -61,7 +61,7 @@ async fn consent_as(app: &TestApp, account: &Account, client: &str, partner: Id,
     response.json().await.unwrap()
 }
 
-fn referral_body(client: &Value, partner: Id, consent: &Value) -> Value {
+fn referral_body(client: &Value, partner: OrganisationId, consent: &Value) -> Value {
     json!({"client_id": client["id"], "to_organisation_id": partner, "service": "legal", "urgency": "urgent",
            "reason": "Negative first-instance decision; appeal due soon",
            "shared_fields": ["given_names", "family_name", "languages", "procedure_stage", "deadlines"],
@@ -121,7 +121,7 @@ async fn listed(app: &TestApp, account: &Account, query: &str) -> Vec<String> {
 }
 
 /// A client of PFM with a consent to share identity and procedure fields with `partner`.
-async fn consenting_client(app: &TestApp, c: &Consortium, partner: Id) -> (Value, Value) {
+async fn consenting_client(app: &TestApp, c: &Consortium, partner: OrganisationId) -> (Value, Value) {
     let client =
         create_client(app, &c.pfm_counselor, json!({"given_names": "Zelimkhan", "family_name": "Umarov"})).await;
     let consent =
@@ -130,7 +130,7 @@ async fn consenting_client(app: &TestApp, c: &Consortium, partner: Id) -> (Value
 }
 
 /// Who is recorded as the actor of each audit event of `action`.
-fn audit_actors(app: &TestApp, action: &str) -> Vec<Option<Id>> {
+fn audit_actors(app: &TestApp, action: &str) -> Vec<Option<UserId>> {
     use casebridge::db::schema::audit_events::dsl;
     use diesel::prelude::*;
     let action = action.to_owned();
@@ -1126,7 +1126,7 @@ async fn partner_loses_shared_name_when_consent_is_withdrawn() {
 
     use casebridge::db::schema::audit_events::dsl;
     use diesel::prelude::*;
-    let removal: Vec<(Option<Id>, Option<String>)> = app.db(|conn| {
+    let removal: Vec<(Option<OrganisationId>, Option<String>)> = app.db(|conn| {
         dsl::audit_events
             .filter(dsl::action.eq("client.shared_fields_removed"))
             .select((dsl::organisation_id, dsl::client_id))

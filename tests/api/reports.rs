@@ -239,7 +239,7 @@ async fn another_organisations_report_is_a_documented_404() {
     let own = app.create_organisation(&admin, "PFM").await;
     let other = app.create_organisation(&admin, "HFPC").await;
     let coordinator = app.create_user(&admin, Some(own), "coordinator").await;
-    for organisation in [other, casebridge::db::Id::new()] {
+    for organisation in [other, casebridge::db::OrganisationId::new()] {
         let response = app
             .get(&format!("/api/v1/reports/indicators?from=2026-11-01&to=2026-11-30&organisation_id={organisation}"))
             .bearer_auth(&coordinator.token)

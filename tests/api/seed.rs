@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 
 use casebridge::clients::queries::IndexRows;
-use casebridge::db::Id;
 use casebridge::db::schema::{
     client_identifiers, client_name_keys, client_name_tokens, client_tags, clients, deadlines, organisations,
     session_participants, sessions, users,
 };
+use casebridge::db::{ClientId, OrganisationId, SessionId};
 use casebridge::procedure::deadlines::{derive, procedure_stage};
 use casebridge::procedure::queries::events_of_client;
 use casebridge::seed::{SyntheticOptions, demo, synthetic};
@@ -60,7 +60,7 @@ fn ids(items: &[Value]) -> BTreeSet<String> {
 
 #[derive(Queryable, Debug)]
 struct Seeded {
-    id: Id,
+    id: ClientId,
     reference: String,
     given_names: String,
     family_name: String,
@@ -68,7 +68,7 @@ struct Seeded {
     birth_year: Option<i32>,
 }
 
-fn seeded_clients(app: &TestApp, organisation_id: Id) -> Vec<Seeded> {
+fn seeded_clients(app: &TestApp, organisation_id: OrganisationId) -> Vec<Seeded> {
     app.db(|conn| {
         clients::table
             .filter(clients::organisation_id.eq(organisation_id))
@@ -178,7 +178,7 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
     let by_reference = search_all(&app, &counselor, &[("q", &target.reference)]).await;
     assert_eq!(ids(&by_reference), BTreeSet::from([target_id.clone()]));
     let (with_case_number, case_number) = app.db(|conn| {
-        let client: Id = client_identifiers::table
+        let client: ClientId = client_identifiers::table
             .filter(client_identifiers::organisation_id.eq(organisation_id))
             .filter(client_identifiers::kind.eq("udsc_case_number"))
             .select(client_identifiers::client_id)
@@ -212,7 +212,7 @@ async fn synthetic_clients_are_found_by_the_search_api_and_numbering_continues()
 }
 
 /// Every page of a client's sessions the account may see.
-async fn sessions_of_client(app: &TestApp, account: &Account, client_id: Id) -> Vec<Value> {
+async fn sessions_of_client(app: &TestApp, account: &Account, client_id: ClientId) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -233,7 +233,7 @@ async fn sessions_of_client(app: &TestApp, account: &Account, client_id: Id) -> 
 }
 
 /// Sessions of a client straight from the database: (all, psychological).
-fn stored_sessions_of(app: &TestApp, client_id: Id) -> (i64, i64) {
+fn stored_sessions_of(app: &TestApp, client_id: ClientId) -> (i64, i64) {
     app.db(|conn| {
         let all: i64 = sessions::table.filter(sessions::client_id.eq(client_id)).count().get_result(conn).unwrap();
         let psychological: i64 = sessions::table
@@ -276,7 +276,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
     let (stored, participants, with_notes, foreign) = app.db(|conn| {
         let stored: i64 =
             sessions::table.filter(sessions::organisation_id.eq(organisation_id)).count().get_result(conn).unwrap();
-        let participants: Vec<(Id, Id, bool)> = session_participants::table
+        let participants: Vec<(ClientId, ClientId, bool)> = session_participants::table
             .inner_join(sessions::table)
             .filter(sessions::organisation_id.eq(organisation_id))
             .select((session_participants::client_id, sessions::client_id, session_participants::attended))
@@ -338,7 +338,7 @@ async fn synthetic_sessions_agree_with_the_session_lists_and_the_indicator_repor
 
     // A client's sessions through the API: all of them for a psychologist, all but the
     // psychological ones for the coordinator.
-    let (busiest, most): (Id, i64) = app.db(|conn| {
+    let (busiest, most): (ClientId, i64) = app.db(|conn| {
         sessions::table
             .filter(sessions::organisation_id.eq(organisation_id))
             .group_by(sessions::client_id)
@@ -421,7 +421,7 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
 
     type DeadlineKey = (String, i32, String, NaiveDate, Option<String>);
     let checked = app.db(|conn| {
-        let all: Vec<(Id, Id, Option<String>)> = clients::table
+        let all: Vec<(ClientId, OrganisationId, Option<String>)> = clients::table
             .select((clients::id, clients::organisation_id, clients::procedure_stage))
             .load(conn)
             .unwrap();
@@ -439,22 +439,29 @@ async fn the_demo_users_sign_in_and_every_deadline_follows_from_the_timeline() {
                     (d.rule.code.to_owned(), d.rule.version as i32, d.trigger_event_id, d.due_on, d.closed_by_event_id)
                 })
                 .collect();
-            let mut stored: Vec<DeadlineKey> = deadlines::table
-                .filter(deadlines::client_id.eq(client_id))
-                .select((
-                    deadlines::rule_code,
-                    deadlines::rule_version,
-                    deadlines::trigger_event_id,
-                    deadlines::due_on,
-                    deadlines::closed_by_event_id,
-                ))
-                .load::<(String, i32, Id, NaiveDate, Option<Id>)>(conn)
-                .unwrap()
-                .into_iter()
-                .map(|(code, version, trigger, due, closed)| {
-                    (code, version, trigger.to_string(), due, closed.map(|id| id.to_string()))
-                })
-                .collect();
+            let mut stored: Vec<DeadlineKey> =
+                    deadlines::table
+                        .filter(deadlines::client_id.eq(client_id))
+                        .select((
+                            deadlines::rule_code,
+                            deadlines::rule_version,
+                            deadlines::trigger_event_id,
+                            deadlines::due_on,
+                            deadlines::closed_by_event_id,
+                        ))
+                        .load::<(
+                            String,
+                            i32,
+                            casebridge::db::ProcedureEventId,
+                            NaiveDate,
+                            Option<casebridge::db::ProcedureEventId>,
+                        )>(conn)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(code, version, trigger, due, closed)| {
+                            (code, version, trigger.to_string(), due, closed.map(|id| id.to_string()))
+                        })
+                        .collect();
             expected.sort();
             stored.sort();
             assert_eq!(stored, expected, "deadlines of client {client_id}");
@@ -537,7 +544,7 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
         let linked = matches!(row.status.code(), "accepted" | "completed") || row.accepted_at.is_some();
         assert_eq!(row.partner_client_id.is_some(), linked, "referral {} ({})", row.id, row.status.code());
         if let Some(partner_client) = row.partner_client_id {
-            let owner: Id = app
+            let owner: OrganisationId = app
                 .db(|conn| clients::table.find(partner_client).select(clients::organisation_id).first(conn).unwrap());
             assert_eq!(owner, row.to_organisation_id);
         }
@@ -568,7 +575,7 @@ async fn the_demo_has_sessions_of_every_kind_and_referrals_in_every_state_each_o
     let psychologist =
         access_token(&app, "psycholog@pfm.example.org", password_of("psycholog@pfm.example.org").expose_secret()).await;
     let pfm = report.organisations.iter().find(|(short, _)| short == "PFM").unwrap().1;
-    let (session_id, client_id): (Id, Id) = app.db(|conn| {
+    let (session_id, client_id): (SessionId, ClientId) = app.db(|conn| {
         sessions::table
             .filter(sessions::organisation_id.eq(pfm))
             .filter(sessions::kind.eq("psychological"))
@@ -645,7 +652,7 @@ async fn seeding_is_refused_in_production_mode() {
 /// Clients of an organisation whose index rows match, straight from the database.
 fn matching_in_database(
     app: &TestApp,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     word: Option<&str>,
     tags: &[(&str, &str)],
 ) -> BTreeSet<String> {
@@ -655,24 +662,24 @@ fn matching_in_database(
             let mut end = word.to_owned();
             let last = end.pop().unwrap();
             end.push(char::from(last as u8 + 1));
-            let ids: Vec<Id> = client_name_tokens::table
+            let ids: Vec<ClientId> = client_name_tokens::table
                 .filter(client_name_tokens::organisation_id.eq(organisation_id))
                 .filter(client_name_tokens::token.ge(word))
                 .filter(client_name_tokens::token.lt(end))
                 .select(client_name_tokens::client_id)
                 .load(conn)
                 .unwrap();
-            sets.push(ids.iter().map(Id::to_string).collect());
+            sets.push(ids.iter().map(ClientId::to_string).collect());
         }
         for (kind, value) in tags {
-            let ids: Vec<Id> = client_tags::table
+            let ids: Vec<ClientId> = client_tags::table
                 .filter(client_tags::organisation_id.eq(organisation_id))
                 .filter(client_tags::kind.eq(*kind))
                 .filter(client_tags::value.eq(*value))
                 .select(client_tags::client_id)
                 .load(conn)
                 .unwrap();
-            sets.push(ids.iter().map(Id::to_string).collect());
+            sets.push(ids.iter().map(ClientId::to_string).collect());
         }
         sets.into_iter().reduce(|all, next| all.intersection(&next).cloned().collect()).unwrap()
     })

@@ -649,12 +649,12 @@ async fn summaries_stored_in_clear_by_older_versions_are_sealed_at_start_up() {
     let team = team(&app).await;
     let client =
         create_client(&app, &team.psychologist, json!({"given_names": "Amina", "family_name": "Saidova"})).await;
-    let client_id: casebridge::db::Id = client["id"].as_str().unwrap().parse().unwrap();
-    let organisation_id: casebridge::db::Id = client["organisation_id"].as_str().unwrap().parse().unwrap();
+    let client_id: casebridge::db::ClientId = client["id"].as_str().unwrap().parse().unwrap();
+    let organisation_id: casebridge::db::OrganisationId = client["organisation_id"].as_str().unwrap().parse().unwrap();
     let me: Value = body(app.get("/api/v1/auth/me").bearer_auth(&team.psychologist.token).send().await.unwrap()).await;
-    let counselor_id: casebridge::db::Id = me["id"].as_str().unwrap().parse().unwrap();
+    let counselor_id: casebridge::db::UserId = me["id"].as_str().unwrap().parse().unwrap();
     // Rows as versions before the sealed details wrote them: summary and topics in clear.
-    let old_ids: Vec<casebridge::db::Id> = (0..3).map(|_| casebridge::db::Id::new()).collect();
+    let old_ids: Vec<casebridge::db::SessionId> = (0..3).map(|_| casebridge::db::SessionId::new()).collect();
     app.db(|conn| {
         use casebridge::db::schema::{session_participants, sessions};
         let now = chrono::Utc::now().naive_utc();

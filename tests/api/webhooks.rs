@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use casebridge::db::Id;
+use casebridge::db::{DeadlineId, OrganisationId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -159,8 +159,8 @@ async fn test_event(app: &TestApp, coordinator: &Account, webhook: &Value) -> St
 /// Two organisations: PFM refers a client to HFPC.
 pub struct Partners {
     pub admin: Account,
-    pub pfm: Id,
-    pub hfpc: Id,
+    pub pfm: OrganisationId,
+    pub hfpc: OrganisationId,
     pub pfm_counselor: Account,
     pub hfpc_coordinator: Account,
 }
@@ -614,7 +614,7 @@ async fn answer_dates_and_deadlines_coming_close_are_told_once() {
         use casebridge::db::schema::deadlines::dsl;
         use diesel::prelude::*;
         let due = chrono::NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
-        let ids: Vec<Id> = dsl::deadlines
+        let ids: Vec<DeadlineId> = dsl::deadlines
             .filter(dsl::due_on.eq(due))
             .filter(dsl::closed_by_event_id.is_null())
             .select(dsl::id)
