@@ -19,7 +19,7 @@ use super::signing;
 use super::{ATTEMPTS_PER_SLOT, NotificationConfig};
 use crate::clock::Clock;
 use crate::crypto::MasterKeys;
-use crate::db::{self, DbError, DbPool, WebhookId};
+use crate::db::{self, DbError, DbPool, DeliveryId, WebhookId};
 use crate::health::OutboxMetrics;
 
 /// Events fanned out per transaction.
@@ -109,9 +109,7 @@ impl Dispatcher {
         let batch = (self.config.concurrency * ATTEMPTS_PER_SLOT) as i64;
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::MAX);
         let (fanned, attempts) = db::run(&self.pool, move |conn| -> Result<_, DbError> {
-            let fanned = outbox::fan_out(conn, email, FAN_OUT_BATCH)?;
-            let attempts = outbox::claim_due(conn, lease, batch)?;
-            Ok((fanned, attempts))
+            Ok(outbox::take_round(conn, email, FAN_OUT_BATCH, lease, batch)?)
         })
         .await?;
         let full = fanned as i64 == FAN_OUT_BATCH || attempts.len() as i64 == batch;
@@ -137,15 +135,10 @@ impl Dispatcher {
             }
         }
         // One write for the whole round.
-        db::run(&self.pool, move |conn| -> Result<(), DbError> {
-            db::transaction(conn, |conn| {
-                for (attempt, outcome) in &outcomes {
-                    outbox::record(conn, attempt.delivery_id, outcome, now)?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
+        let outcomes: Vec<(DeliveryId, Outcome)> =
+            outcomes.into_iter().map(|(attempt, outcome)| (attempt.delivery_id, outcome)).collect();
+        db::run(&self.pool, move |conn| -> Result<(), DbError> { Ok(outbox::record_round(conn, &outcomes, now)?) })
+            .await?;
         Ok(full)
     }
 

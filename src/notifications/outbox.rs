@@ -8,6 +8,8 @@
 //! instance that dies mid-attempt leaves the delivery to whoever comes after the lease. On SQLite
 //! the one writer at a time does the same.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -300,6 +302,9 @@ fn subscribed(conn: &mut DbConnection, audience: &Audience, event_type: EventTyp
     Ok(ids)
 }
 
+/// Deliveries written by one insert: 8 columns each, well within SQLite's 32 766 bound variables.
+const INSERT_CHUNK: usize = 500;
+
 /// Up to `limit` events not yet fanned out, oldest first, locked for this transaction (other
 /// instances skip them).
 fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>> {
@@ -314,44 +319,73 @@ fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>
     }
 }
 
-/// Turns waiting events into deliveries; returns how many events it took. With `email` off
-/// (no mail server configured) nobody is e-mailed.
-pub fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<usize> {
+/// One round's writes, in one transaction: up to `fan_out_limit` waiting events turned into
+/// deliveries, then up to `limit` due deliveries claimed (their attempt counted, their next
+/// attempt moved `lease` ahead; other instances skip past them). Returns how many events were
+/// fanned out, and the claimed attempts. With `email` off (no mail server configured) nobody is
+/// e-mailed.
+pub fn take_round(
+    conn: &mut DbConnection,
+    email: bool,
+    fan_out_limit: i64,
+    lease: TimeDelta,
+    limit: i64,
+) -> QueryResult<(usize, Vec<Attempt>)> {
     // A look first, so that an idle outbox takes no write lock.
     let waiting = outbox_events::table.filter(outbox_events::fanned_out_at.is_null()).select(outbox_events::id);
-    if !diesel::select(diesel::dsl::exists(waiting)).get_result::<bool>(conn)? {
-        return Ok(0);
+    let due = deliveries::table
+        .filter(deliveries::status.eq(DeliveryStatus::Pending))
+        .filter(deliveries::next_attempt_at.le(db::now().naive_utc()))
+        .select(deliveries::id);
+    let (waiting, due): (bool, bool) =
+        diesel::select((diesel::dsl::exists(waiting), diesel::dsl::exists(due))).get_result(conn)?;
+    if !waiting && !due {
+        return Ok((0, Vec::new()));
     }
-    db::transaction(conn, |conn| {
-        let events = take_events(conn, limit)?;
-        let now = db::now().naive_utc();
-        for event in &events {
-            let data = event.data()?;
-            let audience = audience(conn, event, &data)?;
-            let hooks = subscribed(conn, &audience, event.event_type)?;
-            let people = if email { wanting_email(conn, audience.users, event.event_type)? } else { Vec::new() };
-            let targets =
-                hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id))));
-            for (webhook_id, user_id) in targets {
-                diesel::insert_into(deliveries::table)
-                    .values((
-                        deliveries::id.eq(DeliveryId::new()),
-                        deliveries::event_id.eq(event.id),
-                        deliveries::webhook_id.eq(webhook_id),
-                        deliveries::user_id.eq(user_id),
-                        deliveries::status.eq(DeliveryStatus::Pending),
-                        deliveries::attempts.eq(0),
-                        deliveries::next_attempt_at.eq(now),
-                        deliveries::created_at.eq(now),
-                    ))
-                    .execute(conn)?;
-            }
-            diesel::update(outbox_events::table.find(event.id))
-                .set(outbox_events::fanned_out_at.eq(now))
-                .execute(conn)?;
-        }
-        Ok(events.len())
-    })
+    let (fanned, claimed) = db::transaction(conn, |conn| {
+        let fanned = if waiting { fan_out(conn, email, fan_out_limit)? } else { 0 };
+        Ok::<_, diesel::result::Error>((fanned, claim(conn, lease, limit)?))
+    })?;
+    Ok((fanned, attempts(conn, claimed)?))
+}
+
+/// Turns waiting events into deliveries; returns how many events it took.
+fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<usize> {
+    let events = take_events(conn, limit)?;
+    let now = db::now().naive_utc();
+    let mut rows = Vec::new();
+    for event in &events {
+        let data = event.data()?;
+        let audience = audience(conn, event, &data)?;
+        let hooks = subscribed(conn, &audience, event.event_type)?;
+        let people = if email { wanting_email(conn, audience.users, event.event_type)? } else { Vec::new() };
+        let targets = hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id))));
+        rows.extend(targets.map(|(webhook_id, user_id)| {
+            (
+                deliveries::id.eq(DeliveryId::new()),
+                deliveries::event_id.eq(event.id),
+                deliveries::webhook_id.eq(webhook_id),
+                deliveries::user_id.eq(user_id),
+                deliveries::status.eq(DeliveryStatus::Pending),
+                deliveries::attempts.eq(0),
+                deliveries::next_attempt_at.eq(now),
+                deliveries::created_at.eq(now),
+            )
+        }));
+    }
+    // The round's deliveries in few statements, written per backend (the multi-backend
+    // connection has no multi-row insert).
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConnection::Postgres(pg) => diesel::insert_into(deliveries::table).values(chunk).execute(pg)?,
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(deliveries::table).values(chunk).execute(sqlite)?,
+        };
+    }
+    let ids: Vec<OutboxEventId> = events.iter().map(|event| event.id).collect();
+    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&ids)))
+        .set(outbox_events::fanned_out_at.eq(now))
+        .execute(conn)?;
+    Ok(events.len())
 }
 
 /// Where one attempt goes.
@@ -377,63 +411,84 @@ pub struct Attempt {
 type Claimed = (DeliveryId, i32, NaiveDateTime, Option<WebhookId>, Option<UserId>, OutboxEventId);
 
 /// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
-/// attempt moved `lease` ahead, in one transaction that other instances skip past.
-pub fn claim_due(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<Vec<Attempt>> {
-    let due = deliveries::table
+/// attempt moved `lease` ahead (inside `take_round`'s transaction, which other instances skip
+/// past).
+fn claim(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<Vec<Claimed>> {
+    let now = db::now().naive_utc();
+    let query = deliveries::table
         .filter(deliveries::status.eq(DeliveryStatus::Pending))
-        .filter(deliveries::next_attempt_at.le(db::now().naive_utc()))
-        .select(deliveries::id);
-    if !diesel::select(diesel::dsl::exists(due)).get_result::<bool>(conn)? {
-        return Ok(Vec::new());
+        .filter(deliveries::next_attempt_at.le(now))
+        .order(deliveries::next_attempt_at)
+        .limit(limit)
+        .select((
+            deliveries::id,
+            deliveries::attempts,
+            deliveries::created_at,
+            deliveries::webhook_id,
+            deliveries::user_id,
+            deliveries::event_id,
+        ));
+    let due: Vec<Claimed> = match conn {
+        DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
+    };
+    let ids: Vec<DeliveryId> = due.iter().map(|d| d.0).collect();
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+        .set((
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::last_attempt_at.eq(now),
+            deliveries::next_attempt_at.eq(now + lease),
+        ))
+        .execute(conn)?;
+    Ok(due)
+}
+
+/// The attempts of claimed deliveries, with what they need read in one query per table.
+fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>) -> QueryResult<Vec<Attempt>> {
+    let event_ids: Vec<OutboxEventId> = claimed.iter().map(|c| c.5).collect();
+    let events: HashMap<OutboxEventId, EventRow> = outbox_events::table
+        .filter(outbox_events::id.eq_any(&event_ids))
+        .select(EVENT)
+        .load::<EventRow>(conn)?
+        .into_iter()
+        .map(|event| (event.id, event))
+        .collect();
+    let webhook_ids: Vec<WebhookId> = claimed.iter().filter_map(|c| c.3).collect();
+    let mut hooks: HashMap<WebhookId, (String, String, Vec<u8>)> = HashMap::new();
+    if !webhook_ids.is_empty() {
+        let rows: Vec<(WebhookId, String, String, Vec<u8>)> = webhooks::table
+            .filter(webhooks::id.eq_any(&webhook_ids))
+            .select((webhooks::id, webhooks::url, webhooks::secret_master_key_id, webhooks::secret_sealed))
+            .load(conn)?;
+        hooks.extend(rows.into_iter().map(|(id, url, key, sealed)| (id, (url, key, sealed))));
     }
-    let claimed: Vec<Claimed> = db::transaction(conn, |conn| {
-        let now = db::now().naive_utc();
-        let query = deliveries::table
-            .filter(deliveries::status.eq(DeliveryStatus::Pending))
-            .filter(deliveries::next_attempt_at.le(now))
-            .order(deliveries::next_attempt_at)
-            .limit(limit)
-            .select((
-                deliveries::id,
-                deliveries::attempts,
-                deliveries::created_at,
-                deliveries::webhook_id,
-                deliveries::user_id,
-                deliveries::event_id,
-            ));
-        let due: Vec<Claimed> = match conn {
-            DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
-            DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
-        };
-        let ids: Vec<DeliveryId> = due.iter().map(|d| d.0).collect();
-        diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-            .set((
-                deliveries::attempts.eq(deliveries::attempts + 1),
-                deliveries::last_attempt_at.eq(now),
-                deliveries::next_attempt_at.eq(now + lease),
-            ))
-            .execute(conn)?;
-        Ok::<_, diesel::result::Error>(due)
-    })?;
+    let user_ids: Vec<UserId> = claimed.iter().filter(|c| c.3.is_none()).filter_map(|c| c.4).collect();
+    let mut people: HashMap<UserId, (String, Language)> = HashMap::new();
+    if !user_ids.is_empty() {
+        let languages: HashMap<UserId, Language> = notification_settings::table
+            .filter(notification_settings::user_id.eq_any(&user_ids))
+            .select((notification_settings::user_id, notification_settings::language))
+            .load::<(UserId, Language)>(conn)?
+            .into_iter()
+            .collect();
+        let addresses: Vec<(UserId, String)> =
+            users::table.filter(users::id.eq_any(&user_ids)).select((users::id, users::email)).load(conn)?;
+        people.extend(addresses.into_iter().map(|(id, address)| {
+            let language = languages.get(&id).copied().unwrap_or_default();
+            (id, (address, language))
+        }));
+    }
     let mut attempts = Vec::with_capacity(claimed.len());
     for (delivery_id, before, created_at, webhook_id, user_id, event_id) in claimed {
-        let event = outbox_events::table.find(event_id).select(EVENT).first(conn)?;
+        let event = events.get(&event_id).cloned().ok_or(diesel::result::Error::NotFound)?;
         let recipient = match (webhook_id, user_id) {
             (Some(webhook_id), _) => {
-                let (url, master_key_id, sealed_secret) = webhooks::table
-                    .find(webhook_id)
-                    .select((webhooks::url, webhooks::secret_master_key_id, webhooks::secret_sealed))
-                    .first(conn)?;
+                let (url, master_key_id, sealed_secret) =
+                    hooks.get(&webhook_id).cloned().ok_or(diesel::result::Error::NotFound)?;
                 Recipient::Webhook { id: webhook_id, url, master_key_id, sealed_secret }
             }
             (None, Some(user_id)) => {
-                let address = users::table.find(user_id).select(users::email).first(conn)?;
-                let language = notification_settings::table
-                    .find(user_id)
-                    .select(notification_settings::language)
-                    .first(conn)
-                    .optional()?
-                    .unwrap_or_default();
+                let (address, language) = people.get(&user_id).cloned().ok_or(diesel::result::Error::NotFound)?;
                 Recipient::Email { address, language }
             }
             (None, None) => continue,
@@ -466,24 +521,46 @@ pub enum Outcome {
     },
 }
 
-/// Records an attempt's outcome at `at`; call it in a transaction (a 410 writes three rows).
-pub fn record(
+/// Records a round's outcomes at `at`, in one transaction: the deliveries that went through in
+/// one statement per response code, the rest one by one.
+pub fn record_round(conn: &mut DbConnection, outcomes: &[(DeliveryId, Outcome)], at: NaiveDateTime) -> QueryResult<()> {
+    db::transaction(conn, |conn| {
+        let mut delivered: HashMap<Option<i32>, Vec<DeliveryId>> = HashMap::new();
+        for (delivery_id, outcome) in outcomes {
+            match outcome {
+                Outcome::Delivered { code } => delivered.entry(*code).or_default().push(*delivery_id),
+                _ => record(conn, *delivery_id, outcome, at)?,
+            }
+        }
+        for (code, ids) in delivered {
+            mark_delivered(conn, &ids, code, at)?;
+        }
+        Ok(())
+    })
+}
+
+fn mark_delivered(
     conn: &mut DbConnection,
-    delivery_id: DeliveryId,
-    outcome: &Outcome,
+    ids: &[DeliveryId],
+    code: Option<i32>,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+        .set((
+            deliveries::status.eq(DeliveryStatus::Delivered),
+            deliveries::last_response_code.eq(code),
+            deliveries::last_error.eq(None::<String>),
+            deliveries::delivered_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records one attempt's outcome at `at` (a 410 writes three rows).
+fn record(conn: &mut DbConnection, delivery_id: DeliveryId, outcome: &Outcome, at: NaiveDateTime) -> QueryResult<()> {
     let target = deliveries::table.find(delivery_id);
     match outcome {
-        Outcome::Delivered { code } => diesel::update(target)
-            .set((
-                deliveries::status.eq(DeliveryStatus::Delivered),
-                deliveries::last_response_code.eq(code),
-                deliveries::last_error.eq(None::<String>),
-                deliveries::delivered_at.eq(at),
-            ))
-            .execute(conn)
-            .map(drop),
+        Outcome::Delivered { code } => mark_delivered(conn, &[delivery_id], *code, at),
         Outcome::Retry { code, error, next } => diesel::update(target)
             .set((
                 deliveries::last_response_code.eq(code),
