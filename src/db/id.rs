@@ -43,7 +43,7 @@ macro_rules! entities {
     ($($(#[$doc:meta])* $entity:ident => $alias:ident),* $(,)?) => {
         pub mod entity {
             //! Markers naming what an [`Id`](super::Id) identifies; never constructed.
-            /// A row of any kind: what an audit event's resource or a merge record points at.
+            /// A row of any kind: an audit event's resource, an outbox event's subject, an agenda entry.
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
             pub enum Any {}
             $($(#[$doc])* #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)] pub enum $entity {})*

@@ -196,7 +196,7 @@ impl Dispatcher {
         let timestamp = Utc::now().timestamp();
         let signature =
             signing::signature(&secret, &message_id, timestamp, body.as_bytes()).map_err(|e| e.to_string())?;
-        let response = self
+        let mut response = self
             .http
             .post(url)
             .header("content-type", "application/json")
@@ -207,9 +207,22 @@ impl Dispatcher {
             .send()
             .await
             .map_err(describe)?;
-        Ok(i32::from(response.status().as_u16()))
+        let status = i32::from(response.status().as_u16());
+        // A short answer is read to its end, so that the connection goes back to the pool for the
+        // next delivery; a longer one is not kept (nor read further).
+        let mut read = 0;
+        while read <= DRAINED_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                _ => break,
+            }
+        }
+        Ok(status)
     }
 }
+
+/// How much of a receiver's answer is read (and dropped) to keep its connection for reuse.
+const DRAINED_BYTES: usize = 64 * 1024;
 
 /// The associated data a webhook's secret is sealed with.
 pub fn webhook_label(webhook_id: WebhookId) -> String {

@@ -19,6 +19,8 @@ pub struct Received {
     pub at: Instant,
     pub headers: reqwest::header::HeaderMap,
     pub body: String,
+    /// The sender's port: one connection, one port.
+    pub peer_port: u16,
 }
 
 impl Received {
@@ -37,6 +39,8 @@ struct Script {
     answers: VecDeque<u16>,
     /// Never answer (the connection stays open).
     hang: bool,
+    /// The body of every answer.
+    reply: String,
     received: Vec<Received>,
 }
 
@@ -55,15 +59,17 @@ async fn receive(request: HttpRequest, body: web::Bytes, script: web::Data<Mutex
             reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
         );
     }
-    let (status, hang) = {
+    let peer_port = request.peer_addr().map_or(0, |peer| peer.port());
+    let (status, hang, reply) = {
         let mut script = script.lock().unwrap();
-        script.received.push(Received { at: Instant::now(), headers, body: String::from_utf8(body.to_vec()).unwrap() });
-        (script.answers.pop_front().unwrap_or(200), script.hang)
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        script.received.push(Received { at: Instant::now(), headers, body, peer_port });
+        (script.answers.pop_front().unwrap_or(200), script.hang, script.reply.clone())
     };
     if hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(reply)
 }
 
 impl Receiver {
@@ -72,8 +78,16 @@ impl Receiver {
     }
 
     pub async fn scripted(answers: &[u16], hang: bool) -> Self {
-        let script =
-            Arc::new(Mutex::new(Script { answers: answers.iter().copied().collect(), hang, received: Vec::new() }));
+        Self::with_script(Script { answers: answers.iter().copied().collect(), hang, ..Script::default() }).await
+    }
+
+    /// A receiver that answers 200 with `reply` as the body.
+    pub async fn replying(reply: String) -> Self {
+        Self::with_script(Script { reply, ..Script::default() }).await
+    }
+
+    async fn with_script(script: Script) -> Self {
+        let script = Arc::new(Mutex::new(script));
         let data = web::Data::from(script.clone());
         let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
             .workers(1)
@@ -316,6 +330,25 @@ async fn failed_deliveries_are_retried_with_doubling_pauses_under_one_webhook_id
     let logged = settled(&app, &p.hfpc_coordinator, &webhook).await;
     assert_eq!((logged["status"].as_str(), logged["attempts"].as_i64()), (Some("delivered"), Some(4)));
     assert_eq!(logged["last_response_code"], 200);
+}
+
+#[tokio::test]
+async fn a_receiver_that_answers_with_a_body_is_reached_again_over_the_same_connection() {
+    let app = app_reaching_localhost(300).await;
+    // An answer longer than what arrives with the status line: it must be read for the
+    // connection to be kept.
+    let receiver =
+        Receiver::replying(format!("{{\"received\": true, \"note\": \"{}\"}}", "thanks ".repeat(6000))).await;
+    let p = partners(&app).await;
+    let webhook = add_webhook(&app, &p.hfpc_coordinator, &receiver.url, &["referral_sent"]).await;
+    for delivered in 1..=3 {
+        test_event(&app, &p.hfpc_coordinator, &webhook).await;
+        assert_eq!(receiver.wait_for(delivered, Duration::from_secs(10)).await.len(), delivered);
+    }
+    let ports: Vec<u16> = receiver.received().iter().map(|r| r.peer_port).collect();
+    assert!(ports.iter().all(|port| *port == ports[0]), "one connection for one delivery after another: {ports:?}");
+    let logged = settled(&app, &p.hfpc_coordinator, &webhook).await;
+    assert_eq!((logged["status"].as_str(), logged["last_response_code"].as_i64()), (Some("delivered"), Some(200)));
 }
 
 #[tokio::test]
