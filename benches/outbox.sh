@@ -69,6 +69,10 @@ outbox_webhook() {
         -d "{\"url\":\"http://127.0.0.1:$OUTBOX_RECEIVER_PORT/casebridge\",\"event_types\":[\"referral_sent\"]}"
 }
 
+# The receiver: answers 200 and nothing else, on one thread (benches/webhook_sink.rs).
+cargo build --release --example webhook_sink
+OUTBOX_SINK="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/webhook_sink"
+
 OUTBOX_SAVED_ENV=("${BENCH_ENV[@]}")
 BENCH_ENV+=(CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE=true)
 
@@ -90,8 +94,7 @@ for OUTBOX_BACKEND in $BACKENDS; do
     ensure_admin "$DATABASE_URL"
     start_server "$DATABASE_URL" "$WORK/server-outbox-$OUTBOX_BACKEND.log"
     wrk_on=$(path_load_cpu "$OUTBOX_BACKEND")
-    taskset -c "$wrk_on" python3 "$ROOT/tests/fault/webhook_receiver.py" --port "$OUTBOX_RECEIVER_PORT" \
-        2> "$WORK/receiver-outbox.log" &
+    taskset -c "$wrk_on" "$OUTBOX_SINK" "$OUTBOX_RECEIVER_PORT" 2> "$WORK/receiver-outbox.log" &
     OUTBOX_RECEIVER_PID=$!
 
     counselor=$(bench_counselor)

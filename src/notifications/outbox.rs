@@ -9,6 +9,7 @@
 //! the one writer at a time does the same.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -226,43 +227,71 @@ fn active(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<UserId>> 
     users::table.filter(users::id.eq(user_id)).filter(users::active.eq(true)).select(users::id).load(conn)
 }
 
-fn audience(conn: &mut DbConnection, event: &EventRow, data: &EventData) -> QueryResult<Audience> {
+/// Who is told of `event`; `users` only when e-mail is on. `referrals` holds the parties of the
+/// round's referrals (`referral_parties`).
+fn audience(
+    conn: &mut DbConnection,
+    event: &EventRow,
+    data: &EventData,
+    email: bool,
+    referrals: &HashMap<Id, ReferralParties>,
+) -> QueryResult<Audience> {
     let mut audience = Audience { organisations: Vec::new(), webhook: None, users: Vec::new() };
     match event.event_type {
         EventType::WebhookTest => audience.webhook = data.webhook_id,
         EventType::DeadlineDueSoon => {
             if let Some(organisation_id) = data.organisation_id {
                 audience.organisations.push(organisation_id);
-                audience.users = staff_who_act(conn, organisation_id, SessionKind::Legal)?;
+                if email {
+                    audience.users = staff_who_act(conn, organisation_id, SessionKind::Legal)?;
+                }
             }
         }
         _ => {
-            let referral: Option<(OrganisationId, OrganisationId, SessionKind, UserId)> = referrals::table
-                .find(event.subject_id)
-                .select((
-                    referrals::from_organisation_id,
-                    referrals::to_organisation_id,
-                    referrals::service,
-                    referrals::created_by,
-                ))
-                .first(conn)
-                .optional()?;
-            let Some((from, to, service, sender)) = referral else {
+            let Some(&(from, to, service, sender)) = referrals.get(&event.subject_id) else {
                 return Ok(audience);
             };
             audience.organisations = vec![from, to];
-            audience.users = match event.event_type {
-                // The answer goes to whoever sent the referral.
-                EventType::ReferralAccepted
-                | EventType::ReferralDeclined
-                | EventType::ReferralCompleted
-                | EventType::ReferralExpired => active(conn, sender)?,
-                // The rest asks the receiving organisation to act, or tells it to stop.
-                _ => staff_who_act(conn, to, service)?,
-            };
+            if email {
+                audience.users = match event.event_type {
+                    // The answer goes to whoever sent the referral.
+                    EventType::ReferralAccepted
+                    | EventType::ReferralDeclined
+                    | EventType::ReferralCompleted
+                    | EventType::ReferralExpired => active(conn, sender)?,
+                    // The rest asks the receiving organisation to act, or tells it to stop.
+                    _ => staff_who_act(conn, to, service)?,
+                };
+            }
         }
     }
     Ok(audience)
+}
+
+/// A referral's sending and receiving organisations, its service and who sent it.
+type ReferralParties = (OrganisationId, OrganisationId, SessionKind, UserId);
+
+/// The parties of the referrals that `events` are about, read in one query.
+fn referral_parties(conn: &mut DbConnection, events: &[EventRow]) -> QueryResult<HashMap<Id, ReferralParties>> {
+    let about_referrals: Vec<ReferralId> = events
+        .iter()
+        .filter(|event| !matches!(event.event_type, EventType::WebhookTest | EventType::DeadlineDueSoon))
+        .map(|event| event.subject_id.of())
+        .collect();
+    if about_referrals.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(ReferralId, OrganisationId, OrganisationId, SessionKind, UserId)> = referrals::table
+        .filter(referrals::id.eq_any(&about_referrals))
+        .select((
+            referrals::id,
+            referrals::from_organisation_id,
+            referrals::to_organisation_id,
+            referrals::service,
+            referrals::created_by,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, from, to, service, sender)| (id.any(), (from, to, service, sender))).collect())
 }
 
 /// The users among `candidates` who have not turned off e-mail about `event_type`.
@@ -283,26 +312,43 @@ fn wanting_email(conn: &mut DbConnection, candidates: Vec<UserId>, event_type: E
     Ok(candidates.into_iter().filter(|id| !muted.contains(id)).collect())
 }
 
-/// The active webhooks that asked for an event of `event_type`.
-fn subscribed(conn: &mut DbConnection, audience: &Audience, event_type: EventType) -> QueryResult<Vec<WebhookId>> {
-    if let Some(webhook_id) = audience.webhook {
-        return webhooks::table.find(webhook_id).select(webhooks::id).load(conn);
-    }
-    let candidates: Vec<(WebhookId, List<EventType>)> = webhooks::table
-        .filter(webhooks::organisation_id.eq_any(&audience.organisations))
-        .filter(webhooks::active.eq(true))
-        .select((webhooks::id, webhooks::event_types))
-        .load(conn)?;
-    let mut ids = Vec::new();
-    for (id, types) in candidates {
-        if types.0.contains(&event_type) {
-            ids.push(id);
+/// The active webhooks of the organisations met in a round, read once per organisation.
+#[derive(Default)]
+struct Subscriptions(HashMap<OrganisationId, Vec<(WebhookId, List<EventType>)>>);
+
+impl Subscriptions {
+    /// The active webhooks of `audience` that asked for an event of `event_type`.
+    fn asking(
+        &mut self,
+        conn: &mut DbConnection,
+        audience: &Audience,
+        event_type: EventType,
+    ) -> QueryResult<Vec<WebhookId>> {
+        if let Some(webhook_id) = audience.webhook {
+            return webhooks::table.find(webhook_id).select(webhooks::id).load(conn);
         }
+        let mut ids = Vec::new();
+        for (i, organisation_id) in audience.organisations.iter().enumerate() {
+            if audience.organisations[..i].contains(organisation_id) {
+                continue;
+            }
+            let hooks = match self.0.entry(*organisation_id) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(unknown) => unknown.insert(
+                    webhooks::table
+                        .filter(webhooks::organisation_id.eq(organisation_id))
+                        .filter(webhooks::active.eq(true))
+                        .select((webhooks::id, webhooks::event_types))
+                        .load(conn)?,
+                ),
+            };
+            ids.extend(hooks.iter().filter(|(_, types)| types.0.contains(&event_type)).map(|(id, _)| *id));
+        }
+        Ok(ids)
     }
-    Ok(ids)
 }
 
-/// Deliveries written by one insert: 8 columns each, well within SQLite's 32 766 bound variables.
+/// Deliveries written by one insert: 9 columns each, well within SQLite's 32 766 bound variables.
 const INSERT_CHUNK: usize = 500;
 
 /// Up to `limit` events not yet fanned out, oldest first, locked for this transaction (other
@@ -320,10 +366,12 @@ fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>
 }
 
 /// One round's writes, in one transaction: up to `fan_out_limit` waiting events turned into
-/// deliveries, then up to `limit` due deliveries claimed (their attempt counted, their next
-/// attempt moved `lease` ahead; other instances skip past them). Returns how many events were
-/// fanned out, and the claimed attempts. With `email` off (no mail server configured) nobody is
-/// e-mailed.
+/// deliveries, and up to `limit` deliveries claimed for this instance to attempt now — the new
+/// ones as they are written, then those due (each claimed one has its attempt counted and its
+/// next attempt moved `lease` ahead; other instances skip past them). When deliveries are due,
+/// new ones take at most half the round, so that a stream of new events does not hold retries
+/// back. Returns how many events were fanned out, and the claimed attempts. With `email` off (no
+/// mail server configured) nobody is e-mailed.
 pub fn take_round(
     conn: &mut DbConnection,
     email: bool,
@@ -343,36 +391,60 @@ pub fn take_round(
         return Ok((0, Vec::new()));
     }
     let (fanned, claimed) = db::transaction(conn, |conn| {
-        let fanned = if waiting { fan_out(conn, email, fan_out_limit)? } else { 0 };
-        Ok::<_, diesel::result::Error>((fanned, claim(conn, lease, limit)?))
+        let room = if due { limit / 2 } else { limit };
+        let (fanned, mut claimed) =
+            if waiting { fan_out(conn, email, fan_out_limit, room, lease)? } else { (0, Vec::new()) };
+        let left = limit - claimed.len() as i64;
+        if left > 0 {
+            claimed.extend(claim(conn, lease, left)?);
+        }
+        Ok::<_, diesel::result::Error>((fanned, claimed))
     })?;
     Ok((fanned, attempts(conn, claimed)?))
 }
 
-/// Turns waiting events into deliveries; returns how many events it took.
-fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<usize> {
+/// Turns up to `limit` waiting events into deliveries, of which the first `room` are claimed as
+/// they are written (the rest are due at once, for a later round or `claim`). Returns how many
+/// events it took and the deliveries claimed.
+fn fan_out(
+    conn: &mut DbConnection,
+    email: bool,
+    limit: i64,
+    room: i64,
+    lease: TimeDelta,
+) -> QueryResult<(usize, Vec<Claimed>)> {
     let events = take_events(conn, limit)?;
+    let referrals = referral_parties(conn, &events)?;
+    let mut subscriptions = Subscriptions::default();
     let now = db::now().naive_utc();
-    let mut rows = Vec::new();
+    let mut targets = Vec::new();
     for event in &events {
         let data = event.data()?;
-        let audience = audience(conn, event, &data)?;
-        let hooks = subscribed(conn, &audience, event.event_type)?;
+        let audience = audience(conn, event, &data, email, &referrals)?;
+        let hooks = subscriptions.asking(conn, &audience, event.event_type)?;
         let people = if email { wanting_email(conn, audience.users, event.event_type)? } else { Vec::new() };
-        let targets = hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id))));
-        rows.extend(targets.map(|(webhook_id, user_id)| {
+        let to = hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id))));
+        targets.extend(to.map(|(webhook_id, user_id)| (DeliveryId::new(), webhook_id, user_id, event.id)));
+    }
+    let claimed_now = targets.len().min(usize::try_from(room).unwrap_or(0));
+    let rows: Vec<_> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, &(id, webhook_id, user_id, event_id))| {
+            let claimed = i < claimed_now;
             (
-                deliveries::id.eq(DeliveryId::new()),
-                deliveries::event_id.eq(event.id),
+                deliveries::id.eq(id),
+                deliveries::event_id.eq(event_id),
                 deliveries::webhook_id.eq(webhook_id),
                 deliveries::user_id.eq(user_id),
                 deliveries::status.eq(DeliveryStatus::Pending),
-                deliveries::attempts.eq(0),
-                deliveries::next_attempt_at.eq(now),
+                deliveries::attempts.eq(i32::from(claimed)),
+                deliveries::last_attempt_at.eq(claimed.then_some(now)),
+                deliveries::next_attempt_at.eq(if claimed { now + lease } else { now }),
                 deliveries::created_at.eq(now),
             )
-        }));
-    }
+        })
+        .collect();
     // The round's deliveries in few statements, written per backend (the multi-backend
     // connection has no multi-row insert).
     for chunk in rows.chunks(INSERT_CHUNK) {
@@ -385,7 +457,11 @@ fn fan_out(conn: &mut DbConnection, email: bool, limit: i64) -> QueryResult<usiz
     diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&ids)))
         .set(outbox_events::fanned_out_at.eq(now))
         .execute(conn)?;
-    Ok(events.len())
+    let claimed = targets[..claimed_now]
+        .iter()
+        .map(|&(id, webhook_id, user_id, event_id)| (id, 0, now, webhook_id, user_id, event_id))
+        .collect();
+    Ok((events.len(), claimed))
 }
 
 /// Where one attempt goes.
