@@ -79,6 +79,12 @@ pub fn carried<T>(work: impl FnOnce() -> T) -> impl FnOnce() -> T {
     }
 }
 
+/// The same for a future handed to another runtime (the dispatcher's deliveries): it sees the
+/// instant of the work that made it.
+pub fn carried_future<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    REQUEST_NOW.scope(now(), work)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,18 @@ impl Jobs {
     }
 }
 
+/// Lowers the calling thread's priority to `niceness` unless it is lower already (on Linux the
+/// nice value is the thread's own): for work that should give way to request handling on a busy
+/// core (password hashing, webhook deliveries). Without it, `what` still works, only at the
+/// priority of requests.
+pub fn give_way_to_requests(niceness: i32, what: &str) {
+    let lowered = rustix::process::getpriority_process(None)
+        .and_then(|current| rustix::process::setpriority_process(None, current.max(niceness)));
+    if let Err(error) = lowered {
+        tracing::warn!(%error, "{what} keep the priority of request handling");
+    }
+}
+
 impl Drop for Jobs {
     fn drop(&mut self) {
         for supervisor in &self.supervisors {

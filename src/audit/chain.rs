@@ -162,13 +162,15 @@ fn write_links(conn: &mut DbConnection, queued: &[i64], links: &[Link]) -> Query
 }
 
 /// Seals everything pending now. A batch lost to another sealer (which moved the chain on
-/// first) is not the end of the queue: it goes on until the queue is empty.
+/// first) is not the end of the queue: it goes on until no queued event is left. A queue entry
+/// whose event is missing is never sealed, so it does not count as left.
 pub fn seal_all(conn: &mut DbConnection) -> QueryResult<usize> {
     let mut total = 0;
     loop {
         let sealed = seal_batch(conn)?;
         total += sealed;
-        let lost_to_another_sealer = sealed == 0 && audit_pending::table.count().get_result::<i64>(conn)? > 0;
+        let lost_to_another_sealer =
+            sealed == 0 && audit_pending::table.inner_join(audit_events::table).count().get_result::<i64>(conn)? > 0;
         if sealed < BATCH as usize && !lost_to_another_sealer {
             return Ok(total);
         }

@@ -61,7 +61,7 @@ impl Passwords {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(places)
             .thread_name(|i| format!("password-{i}"))
-            .start_handler(|_| give_way_to_requests())
+            .start_handler(|_| crate::jobs::give_way_to_requests(HASHING_NICENESS, "password threads"))
             // The computation's caller sees it fail (its answer never comes) and answers 500.
             .panic_handler(|_| tracing::error!("a password computation panicked"))
             .build()?;
@@ -129,17 +129,6 @@ impl Passwords {
             })
             .await?;
         Ok(known && matches)
-    }
-}
-
-/// Lowers the calling thread's priority to `HASHING_NICENESS` unless it is lower already (on
-/// Linux the nice value is the thread's own). Without it hashes still work, only at the priority
-/// of requests.
-fn give_way_to_requests() {
-    let lowered = rustix::process::getpriority_process(None)
-        .and_then(|niceness| rustix::process::setpriority_process(None, niceness.max(HASHING_NICENESS)));
-    if let Err(error) = lowered {
-        tracing::warn!(%error, "password threads keep the priority of request handling");
     }
 }
 

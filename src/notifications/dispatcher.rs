@@ -4,13 +4,20 @@
 //! each request with a timeout, so that a receiver that never answers holds up nothing but its
 //! own delivery. A failed attempt is tried again after a pause that doubles (with jitter) up to
 //! a longest pause, until the delivery has been tried for a day; then it is marked failed.
+//!
+//! The requests run on a thread of their own at the lowest priority (`Couriers`): on a core that
+//! request handling keeps busy, deliveries take what is left and catch up when it frees; on an
+//! idle core they take all of it. The dispatcher's database work keeps the priority of requests,
+//! because on SQLite it holds the write lock that requests wait for.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use chrono::{TimeDelta, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
+use tokio::sync::oneshot;
 
 use super::address::{self, PublicResolver};
 use super::email::Mailer;
@@ -28,9 +35,36 @@ const FAN_OUT_BATCH: i64 = 200;
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// The longest error text kept in the delivery log.
 const ERROR_CHARS: usize = 300;
+/// The nice value of the thread that makes the requests: the lowest priority there is.
+const DELIVERY_NICENESS: i32 = 19;
+
+/// A runtime on a thread of its own at `DELIVERY_NICENESS`, where deliveries are attempted.
+/// The thread ends when this is dropped.
+struct Couriers {
+    runtime: tokio::runtime::Handle,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Couriers {
+    fn start() -> anyhow::Result<Self> {
+        let give_way = || crate::jobs::give_way_to_requests(DELIVERY_NICENESS, "webhook deliveries");
+        // The hook lowers the runtime's blocking threads (name lookups); the thread below, itself.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().on_thread_start(give_way).build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new().name("deliveries".to_owned()).spawn(move || {
+            give_way();
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+        })?;
+        Ok(Self { runtime: handle, _stop: stop })
+    }
+}
 
 pub struct Dispatcher {
     pool: DbPool,
+    couriers: Couriers,
     clock: Clock,
     config: NotificationConfig,
     http: reqwest::Client,
@@ -54,8 +88,13 @@ impl Dispatcher {
             .dns_resolver(Arc::new(PublicResolver { allow_private: config.allow_private_addresses }))
             .user_agent(concat!("casebridge-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let mailer = Mailer::new(&config)?;
-        Ok(Self { pool, clock, config, http, mailer, master_keys, metrics })
+        let couriers = Couriers::start()?;
+        // The mail transport's connections live where the e-mails are sent.
+        let mailer = {
+            let _inside = couriers.runtime.enter();
+            Mailer::new(&config)?
+        };
+        Ok(Self { pool, couriers, clock, config, http, mailer, master_keys, metrics })
     }
 
     /// Runs until the instance ends; a failed round is logged and the next one tries again.
@@ -104,7 +143,7 @@ impl Dispatcher {
     }
 
     /// One round: fan out what waits, then attempt what is due. `true` when a batch was full.
-    async fn round(&self) -> anyhow::Result<bool> {
+    async fn round(self: &Arc<Self>) -> anyhow::Result<bool> {
         let email = self.mailer.is_some();
         let batch = (self.config.concurrency * ATTEMPTS_PER_SLOT) as i64;
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::MAX);
@@ -116,14 +155,23 @@ impl Dispatcher {
         if attempts.is_empty() {
             return Ok(full);
         }
-        let outcomes: Vec<(Attempt, Outcome)> = stream::iter(attempts)
-            .map(|attempt| async move {
-                let outcome = self.attempt(&attempt).await;
-                (attempt, outcome)
-            })
-            .buffer_unordered(self.config.concurrency)
-            .collect()
-            .await;
+        let dispatcher = Arc::clone(self);
+        let outcomes: Vec<(Attempt, Outcome)> = self
+            .couriers
+            .runtime
+            .spawn(crate::clock::carried_future(async move {
+                let dispatcher = &dispatcher;
+                stream::iter(attempts)
+                    .map(|attempt| async move {
+                        let outcome = dispatcher.attempt(&attempt).await;
+                        (attempt, outcome)
+                    })
+                    .buffer_unordered(dispatcher.config.concurrency)
+                    .collect()
+                    .await
+            }))
+            .await
+            .context("the deliveries' thread stopped")?;
         let now = db::now().naive_utc();
         for (attempt, outcome) in &outcomes {
             if let Outcome::Delivered { .. } = outcome {
@@ -271,6 +319,15 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn deliveries_are_attempted_at_the_lowest_priority() {
+        let couriers = Couriers::start().unwrap();
+        let (tell, told) = std::sync::mpsc::channel();
+        couriers.runtime.spawn(async move { tell.send(rustix::process::getpriority_process(None)) });
+        let niceness = told.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!(niceness, DELIVERY_NICENESS);
+    }
 
     #[test]
     fn pauses_double_up_to_the_longest_with_jitter_around_them() {
