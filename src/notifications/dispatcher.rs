@@ -5,8 +5,8 @@
 //! own delivery. A failed attempt is tried again after a pause that doubles (with jitter) up to
 //! a longest pause, until the delivery has been tried for a day; then it is marked failed.
 //!
-//! The requests run on a thread of their own at the lowest priority (`Couriers`): on a core that
-//! request handling keeps busy, deliveries take what is left and catch up when it frees; on an
+//! The requests run on a thread of their own at a lower priority (`Couriers`): on a core that
+//! request handling keeps busy, deliveries take a small share and catch up when it frees; on an
 //! idle core they take all of it. The dispatcher's database work keeps the priority of requests,
 //! because on SQLite it holds the write lock that requests wait for.
 
@@ -35,8 +35,11 @@ const FAN_OUT_BATCH: i64 = 200;
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// The longest error text kept in the delivery log.
 const ERROR_CHARS: usize = 300;
-/// The nice value of the thread that makes the requests: the lowest priority there is.
-const DELIVERY_NICENESS: i32 = 19;
+/// The nice value of the thread that makes the requests. At nice 10 it gets about a tenth of a
+/// core that requests keep busy, and all of an idle one. Not lower: a request's timeout runs on
+/// the wall clock, and at nice 19 a busy instance kept its thread waiting for the processor past
+/// a short timeout, so receivers were sent an event they had already answered.
+const DELIVERY_NICENESS: i32 = 10;
 
 /// A runtime on a thread of its own at `DELIVERY_NICENESS`, where deliveries are attempted.
 /// The thread ends when this is dropped.
@@ -83,7 +86,6 @@ impl Dispatcher {
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(5)))
             .dns_resolver(Arc::new(PublicResolver { allow_private: config.allow_private_addresses }))
             .user_agent(concat!("casebridge-webhooks/", env!("CARGO_PKG_VERSION")))
@@ -244,29 +246,35 @@ impl Dispatcher {
         let timestamp = Utc::now().timestamp();
         let signature =
             signing::signature(&secret, &message_id, timestamp, body.as_bytes()).map_err(|e| e.to_string())?;
-        let mut response = self
+        let request = self
             .http
             .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &message_id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .body(body)
-            .send()
+            .body(body);
+        // The timeout looks at the answer before the clock: when this thread has waited for the
+        // processor past the deadline, an answer that came in meanwhile still counts.
+        tokio::time::timeout(self.config.request_timeout, exchange(request))
             .await
-            .map_err(describe)?;
-        let status = i32::from(response.status().as_u16());
-        // A short answer is read to its end, so that the connection goes back to the pool for the
-        // next delivery; a longer one is not kept (nor read further).
-        let mut read = 0;
-        while read <= DRAINED_BYTES {
-            match response.chunk().await {
-                Ok(Some(chunk)) => read += chunk.len(),
-                _ => break,
-            }
-        }
-        Ok(status)
+            .map_err(|_| "no answer within the timeout".to_owned())?
     }
+}
+
+/// Sends a request and reads a short answer to its end, so that the connection goes back to the
+/// pool for the next delivery (a longer answer is neither read further nor kept): the status.
+async fn exchange(request: reqwest::RequestBuilder) -> Result<i32, String> {
+    let mut response = request.send().await.map_err(describe)?;
+    let status = i32::from(response.status().as_u16());
+    let mut read = 0;
+    while read <= DRAINED_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => read += chunk.len(),
+            _ => break,
+        }
+    }
+    Ok(status)
 }
 
 /// How much of a receiver's answer is read (and dropped) to keep its connection for reuse.
@@ -321,7 +329,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deliveries_are_attempted_at_the_lowest_priority() {
+    fn deliveries_are_attempted_below_the_priority_of_requests() {
         let couriers = Couriers::start().unwrap();
         let (tell, told) = std::sync::mpsc::channel();
         couriers.runtime.spawn(async move { tell.send(rustix::process::getpriority_process(None)) });
