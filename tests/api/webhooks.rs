@@ -689,6 +689,34 @@ async fn answer_dates_and_deadlines_coming_close_are_told_once() {
 }
 
 #[tokio::test]
+async fn a_burst_of_events_larger_than_a_round_reaches_the_receiver_once_each() {
+    // One request at a time and four deliveries a round; a long pause between idle rounds, so
+    // that the events made meanwhile wait together and are fanned out over several rounds.
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
+        vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), "2000".into());
+        vars.insert("CASEBRIDGE_WEBHOOK_CONCURRENCY".into(), "1".into());
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let p = partners(&app).await;
+    let webhook = add_webhook(&app, &p.hfpc_coordinator, &receiver.url, &["referral_sent"]).await;
+    let mut events = Vec::new();
+    for _ in 0..30 {
+        events.push(test_event(&app, &p.hfpc_coordinator, &webhook).await);
+    }
+    receiver.wait_for(events.len(), Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut told: Vec<String> =
+        receiver.received().iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
+    told.sort();
+    events.sort();
+    assert_eq!(told, events, "every event once, none twice");
+    let log = deliveries(&app, &p.hfpc_coordinator, &webhook).await;
+    assert!(!log.is_empty() && log.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1), "{log:?}");
+}
+
+#[tokio::test]
 async fn two_instances_on_one_database_deliver_each_event_once() {
     let app = app_reaching_localhost(200).await;
     let other = app
