@@ -170,6 +170,18 @@ async fn test_event(app: &TestApp, coordinator: &Account, webhook: &Value) -> St
     body::<Value>(response).await["event_id"].as_str().unwrap().to_owned()
 }
 
+/// Waits (at most 30 s) for the receiver to be told of `events`, then a little longer for
+/// anything on its way, and asserts that it was told of each exactly once.
+async fn assert_each_told_once(receiver: &Receiver, events: &mut [String]) {
+    receiver.wait_for(events.len(), Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut told: Vec<String> =
+        receiver.received().iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
+    told.sort();
+    events.sort();
+    assert_eq!(told, events, "every event once, none twice");
+}
+
 /// Two organisations: PFM refers a client to HFPC.
 pub struct Partners {
     pub admin: Account,
@@ -705,13 +717,7 @@ async fn a_burst_of_events_larger_than_a_round_reaches_the_receiver_once_each() 
     for _ in 0..30 {
         events.push(test_event(&app, &p.hfpc_coordinator, &webhook).await);
     }
-    receiver.wait_for(events.len(), Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut told: Vec<String> =
-        receiver.received().iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
-    told.sort();
-    events.sort();
-    assert_eq!(told, events, "every event once, none twice");
+    assert_each_told_once(&receiver, &mut events).await;
     let log = deliveries(&app, &p.hfpc_coordinator, &webhook).await;
     assert!(!log.is_empty() && log.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1), "{log:?}");
 }
@@ -732,13 +738,8 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     for i in 0..100 {
         events.push(test_event(if i % 2 == 0 { &app } else { &other }, &p.hfpc_coordinator, &webhook).await);
     }
-    receiver.wait_for(events.len(), Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_each_told_once(&receiver, &mut events).await;
     let received = receiver.received();
-    let mut told: Vec<String> = received.iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
-    told.sort();
-    events.sort();
-    assert_eq!(told, events, "every event once, none twice");
     let mut ids: Vec<&str> = received.iter().map(Received::webhook_id).collect();
     ids.sort_unstable();
     ids.dedup();
