@@ -14,6 +14,10 @@ OUTBOX_CLIENTS=${OUTBOX_CLIENTS:-8000}
 OUTBOX_SECONDS=${OUTBOX_SECONDS:-5}
 OUTBOX_RECEIVER_PORT=$((PORT + 420))
 OUTBOX_RECEIVER_PID=""
+CLOCK_TICKS=$(getconf CLK_TCK)
+
+# The processor time process $1 has used so far (user and system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 outbox_receiver_stop() {
     if [ -n "$OUTBOX_RECEIVER_PID" ]; then
@@ -69,9 +73,12 @@ outbox_webhook() {
         -d "{\"url\":\"http://127.0.0.1:$OUTBOX_RECEIVER_PORT/casebridge\",\"event_types\":[\"referral_sent\"]}"
 }
 
-# The receiver: answers 200 and nothing else, on one thread (benches/webhook_sink.rs).
-cargo build --release --example webhook_sink
-OUTBOX_SINK="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/webhook_sink"
+# The receiver: answers 200 and nothing else, on one thread (benches/webhook_sink.rs); built
+# unless OUTBOX_SINK names a build of it.
+if [ -z "${OUTBOX_SINK:-}" ]; then
+    cargo build --release --example webhook_sink
+    OUTBOX_SINK="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/webhook_sink"
+fi
 
 OUTBOX_SAVED_ENV=("${BENCH_ENV[@]}")
 BENCH_ENV+=(CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE=true)
@@ -135,21 +142,27 @@ for OUTBOX_BACKEND in $BACKENDS; do
                 outbox_settle
                 before=$(outbox_sql "SELECT count(*) FROM deliveries WHERE status = 'delivered'")
                 out="$WORK/outbox-$OUTBOX_BACKEND-c$connections-$pair-$side.txt"
+                cpu_before=$(cpu_ticks "$SERVER_PID")
                 WRK_CPU=$wrk_on measure "$out" -c"$connections" -d"${OUTBOX_SECONDS}s" -s "$BENCHES/referral.lua" \
                     -H "Authorization: Bearer $counselor" "$API/referrals"
                 during=$(( $(outbox_sql "SELECT count(*) FROM deliveries WHERE status = 'delivered'") - before ))
                 waiting=$(outbox_sql "SELECT count(*) FROM deliveries WHERE status = 'pending'")
+                # The API's processor time for the run and for delivering what it left pending.
+                outbox_settle
+                cpu_us=$(( ($(cpu_ticks "$SERVER_PID") - cpu_before) * 1000000 / CLOCK_TICKS ))
                 rate=$(figure rps "$out")
+                cpu=$(awk -v t="$cpu_us" -v n="$(figure requests "$out")" 'BEGIN { printf "%.0f", t / n }')
                 echo "$connections connection(s), pair $pair, $side webhooks: $rate referrals/s (p50 $(figure p50_ms "$out") ms," \
-                    "p99 $(figure p99_ms "$out") ms); $during webhooks delivered during the run, $waiting pending at its end"
-                if [ "$side" = with ]; then with_rate=$rate; with_during=$during; else without_rate=$rate; fi
+                    "p99 $(figure p99_ms "$out") ms); $during webhooks delivered during the run, $waiting pending at its end;" \
+                    "API CPU $cpu µs per referral"
+                if [ "$side" = with ]; then with_rate=$rate; with_during=$during; with_cpu=$cpu; else without_rate=$rate; without_cpu=$cpu; fi
             done
             share=$(awk -v a="$with_rate" -v b="$without_rate" 'BEGIN { printf "%.0f", 100 * a / b }')
-            pairs+=("$share $with_rate $without_rate $with_during")
+            pairs+=("$share $with_rate $without_rate $with_during $with_cpu $without_cpu")
         done
-        read -r share with_rate without_rate with_during < <(printf '%s\n' "${pairs[@]}" | sort -n | sed -n "$(((PATH_PAIRS + 1) / 2))p")
+        read -r share with_rate without_rate with_during with_cpu without_cpu < <(printf '%s\n' "${pairs[@]}" | sort -n | sed -n "$(((PATH_PAIRS + 1) / 2))p")
         result "10 outbox $OUTBOX_BACKEND" "POST /referrals, $connections conn.: with 2 webhooks delivering / with none (median of $PATH_PAIRS pairs)" \
-            "$with_rate / $without_rate per s = $share % ($with_during delivered during the run)" ">= 90 %"
+            "$with_rate / $without_rate per s = $share % ($with_during delivered during the run; API CPU $with_cpu / $without_cpu µs per referral)" ">= 90 %"
     done
     outbox_receiver_stop
     stop_server

@@ -312,9 +312,23 @@ fn wanting_email(conn: &mut DbConnection, candidates: Vec<UserId>, event_type: E
     Ok(candidates.into_iter().filter(|id| !muted.contains(id)).collect())
 }
 
-/// The active webhooks of the organisations met in a round, read once per organisation.
+/// The active webhooks of the organisations met in a round, read once per organisation, and
+/// where each delivers.
 #[derive(Default)]
-struct Subscriptions(HashMap<OrganisationId, Vec<(WebhookId, List<EventType>)>>);
+struct Subscriptions {
+    by_organisation: HashMap<OrganisationId, Vec<(WebhookId, List<EventType>)>>,
+    endpoints: HashMap<WebhookId, Recipient>,
+}
+
+/// A webhook's columns that an attempt needs.
+type Endpoint = (WebhookId, String, String, Vec<u8>);
+
+const ENDPOINT: (webhooks::id, webhooks::url, webhooks::secret_master_key_id, webhooks::secret_sealed) =
+    (webhooks::id, webhooks::url, webhooks::secret_master_key_id, webhooks::secret_sealed);
+
+fn recipient((id, url, master_key_id, sealed_secret): Endpoint) -> (WebhookId, Recipient) {
+    (id, Recipient::Webhook { id, url, master_key_id, sealed_secret })
+}
 
 impl Subscriptions {
     /// The active webhooks of `audience` that asked for an event of `event_type`.
@@ -325,22 +339,30 @@ impl Subscriptions {
         event_type: EventType,
     ) -> QueryResult<Vec<WebhookId>> {
         if let Some(webhook_id) = audience.webhook {
-            return webhooks::table.find(webhook_id).select(webhooks::id).load(conn);
+            let found: Vec<Endpoint> = webhooks::table.find(webhook_id).select(ENDPOINT).load(conn)?;
+            self.endpoints.extend(found.into_iter().map(recipient));
+            return Ok(self.endpoints.contains_key(&webhook_id).then_some(webhook_id).into_iter().collect());
         }
         let mut ids = Vec::new();
         for (i, organisation_id) in audience.organisations.iter().enumerate() {
             if audience.organisations[..i].contains(organisation_id) {
                 continue;
             }
-            let hooks = match self.0.entry(*organisation_id) {
+            let hooks = match self.by_organisation.entry(*organisation_id) {
                 Entry::Occupied(known) => known.into_mut(),
-                Entry::Vacant(unknown) => unknown.insert(
-                    webhooks::table
+                Entry::Vacant(unknown) => {
+                    let rows: Vec<(Endpoint, List<EventType>)> = webhooks::table
                         .filter(webhooks::organisation_id.eq(organisation_id))
                         .filter(webhooks::active.eq(true))
-                        .select((webhooks::id, webhooks::event_types))
-                        .load(conn)?,
-                ),
+                        .select((ENDPOINT, webhooks::event_types))
+                        .load(conn)?;
+                    let mut hooks = Vec::with_capacity(rows.len());
+                    for (endpoint, types) in rows {
+                        hooks.push((endpoint.0, types));
+                        self.endpoints.extend([recipient(endpoint)]);
+                    }
+                    unknown.insert(hooks)
+                }
             };
             ids.extend(hooks.iter().filter(|(_, types)| types.0.contains(&event_type)).map(|(id, _)| *id));
         }
@@ -365,20 +387,22 @@ fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>
     }
 }
 
-/// One round's writes, in one transaction: up to `fan_out_limit` waiting events turned into
+/// One round's writes, in one transaction: waiting events (up to `fan_out_limit`) turned into
 /// deliveries, and up to `limit` deliveries claimed for this instance to attempt now — the new
 /// ones as they are written, then those due (each claimed one has its attempt counted and its
-/// next attempt moved `lease` ahead; other instances skip past them). When deliveries are due,
-/// new ones take at most half the round, so that a stream of new events does not hold retries
-/// back. Returns how many events were fanned out, and the claimed attempts. With `email` off (no
-/// mail server configured) nobody is e-mailed.
+/// next attempt moved `lease` ahead; other instances skip past them). New deliveries take the
+/// round's room only: an event whose deliveries would not fit waits for the next round, so that
+/// nearly every delivery is claimed as it is written. When deliveries are due, new ones take at
+/// most half the round, so that a stream of new events does not hold retries back. Returns
+/// whether more is waiting (events left for the next round, or a round claimed full), and the
+/// claimed attempts. With `email` off (no mail server configured) nobody is e-mailed.
 pub fn take_round(
     conn: &mut DbConnection,
     email: bool,
     fan_out_limit: i64,
     lease: TimeDelta,
     limit: i64,
-) -> QueryResult<(usize, Vec<Attempt>)> {
+) -> QueryResult<(bool, Vec<Attempt>)> {
     // A look first, so that an idle outbox takes no write lock.
     let waiting = outbox_events::table.filter(outbox_events::fanned_out_at.is_null()).select(outbox_events::id);
     let due = deliveries::table
@@ -388,45 +412,67 @@ pub fn take_round(
     let (waiting, due): (bool, bool) =
         diesel::select((diesel::dsl::exists(waiting), diesel::dsl::exists(due))).get_result(conn)?;
     if !waiting && !due {
-        return Ok((0, Vec::new()));
+        return Ok((false, Vec::new()));
     }
-    let (fanned, claimed) = db::transaction(conn, |conn| {
+    let (events_left, claimed, known) = db::transaction(conn, |conn| {
         let room = if due { limit / 2 } else { limit };
-        let (fanned, mut claimed) =
-            if waiting { fan_out(conn, email, fan_out_limit, room, lease)? } else { (0, Vec::new()) };
+        let (events_left, mut claimed, known) = if waiting {
+            fan_out(conn, email, fan_out_limit, room, lease)?
+        } else {
+            (false, Vec::new(), Known::default())
+        };
         let left = limit - claimed.len() as i64;
-        if left > 0 {
+        if due && left > 0 {
             claimed.extend(claim(conn, lease, left)?);
         }
-        Ok::<_, diesel::result::Error>((fanned, claimed))
+        Ok::<_, diesel::result::Error>((events_left, claimed, known))
     })?;
-    Ok((fanned, attempts(conn, claimed)?))
+    let more = events_left || claimed.len() as i64 >= limit;
+    Ok((more, attempts(conn, claimed, known)?))
 }
 
-/// Turns up to `limit` waiting events into deliveries, of which the first `room` are claimed as
-/// they are written (the rest are due at once, for a later round or `claim`). Returns how many
-/// events it took and the deliveries claimed.
+/// What a round has read already of its claimed deliveries' events and webhooks.
+#[derive(Default)]
+struct Known {
+    events: HashMap<OutboxEventId, EventRow>,
+    webhooks: HashMap<WebhookId, Recipient>,
+}
+
+/// Turns waiting events (up to `limit`) into deliveries, as long as they fit in `room` (an
+/// event with more deliveries than that is taken alone; its deliveries beyond `room` are due at
+/// once, for a later round or `claim`). The deliveries are written claimed. Returns whether
+/// events may be left waiting, the deliveries claimed, and the events and webhooks they need.
 fn fan_out(
     conn: &mut DbConnection,
     email: bool,
     limit: i64,
     room: i64,
     lease: TimeDelta,
-) -> QueryResult<(usize, Vec<Claimed>)> {
-    let events = take_events(conn, limit)?;
+) -> QueryResult<(bool, Vec<Claimed>, Known)> {
+    let mut events = take_events(conn, limit)?;
+    let events_left = events.len() as i64 == limit;
     let referrals = referral_parties(conn, &events)?;
     let mut subscriptions = Subscriptions::default();
+    let room = usize::try_from(room).unwrap_or(0);
     let now = db::now().naive_utc();
     let mut targets = Vec::new();
+    let mut taken = 0;
     for event in &events {
         let data = event.data()?;
         let audience = audience(conn, event, &data, email, &referrals)?;
         let hooks = subscriptions.asking(conn, &audience, event.event_type)?;
         let people = if email { wanting_email(conn, audience.users, event.event_type)? } else { Vec::new() };
-        let to = hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id))));
-        targets.extend(to.map(|(webhook_id, user_id)| (DeliveryId::new(), webhook_id, user_id, event.id)));
+        let to: Vec<_> =
+            hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id)))).collect();
+        if !targets.is_empty() && targets.len() + to.len() > room {
+            break;
+        }
+        targets.extend(to.into_iter().map(|(webhook_id, user_id)| (DeliveryId::new(), webhook_id, user_id, event.id)));
+        taken += 1;
     }
-    let claimed_now = targets.len().min(usize::try_from(room).unwrap_or(0));
+    let events_left = events_left || taken < events.len();
+    events.truncate(taken);
+    let claimed_now = targets.len().min(room);
     let rows: Vec<_> = targets
         .iter()
         .enumerate()
@@ -457,11 +503,15 @@ fn fan_out(
     diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&ids)))
         .set(outbox_events::fanned_out_at.eq(now))
         .execute(conn)?;
-    let claimed = targets[..claimed_now]
+    let claimed: Vec<Claimed> = targets[..claimed_now]
         .iter()
         .map(|&(id, webhook_id, user_id, event_id)| (id, 0, now, webhook_id, user_id, event_id))
         .collect();
-    Ok((events.len(), claimed))
+    let known = Known {
+        events: events.into_iter().map(|event| (event.id, event)).collect(),
+        webhooks: subscriptions.endpoints,
+    };
+    Ok((events_left, claimed, known))
 }
 
 /// Where one attempt goes.
@@ -519,24 +569,22 @@ fn claim(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<V
     Ok(due)
 }
 
-/// The attempts of claimed deliveries, with what they need read in one query per table.
-fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>) -> QueryResult<Vec<Attempt>> {
-    let event_ids: Vec<OutboxEventId> = claimed.iter().map(|c| c.5).collect();
-    let events: HashMap<OutboxEventId, EventRow> = outbox_events::table
-        .filter(outbox_events::id.eq_any(&event_ids))
-        .select(EVENT)
-        .load::<EventRow>(conn)?
-        .into_iter()
-        .map(|event| (event.id, event))
-        .collect();
-    let webhook_ids: Vec<WebhookId> = claimed.iter().filter_map(|c| c.3).collect();
-    let mut hooks: HashMap<WebhookId, (String, String, Vec<u8>)> = HashMap::new();
-    if !webhook_ids.is_empty() {
-        let rows: Vec<(WebhookId, String, String, Vec<u8>)> = webhooks::table
-            .filter(webhooks::id.eq_any(&webhook_ids))
-            .select((webhooks::id, webhooks::url, webhooks::secret_master_key_id, webhooks::secret_sealed))
-            .load(conn)?;
-        hooks.extend(rows.into_iter().map(|(id, url, key, sealed)| (id, (url, key, sealed))));
+/// The attempts of claimed deliveries, with what they need and the round has not read yet read
+/// in one query per table.
+fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>, known: Known) -> QueryResult<Vec<Attempt>> {
+    let Known { mut events, webhooks: mut hooks } = known;
+    let unread_events: Vec<OutboxEventId> = claimed.iter().map(|c| c.5).filter(|id| !events.contains_key(id)).collect();
+    if !unread_events.is_empty() {
+        let rows: Vec<EventRow> =
+            outbox_events::table.filter(outbox_events::id.eq_any(&unread_events)).select(EVENT).load(conn)?;
+        events.extend(rows.into_iter().map(|event| (event.id, event)));
+    }
+    let unread_hooks: Vec<WebhookId> =
+        claimed.iter().filter_map(|c| c.3).filter(|id| !hooks.contains_key(id)).collect();
+    if !unread_hooks.is_empty() {
+        let rows: Vec<Endpoint> =
+            webhooks::table.filter(webhooks::id.eq_any(&unread_hooks)).select(ENDPOINT).load(conn)?;
+        hooks.extend(rows.into_iter().map(recipient));
     }
     let user_ids: Vec<UserId> = claimed.iter().filter(|c| c.3.is_none()).filter_map(|c| c.4).collect();
     let mut people: HashMap<UserId, (String, Language)> = HashMap::new();
@@ -558,11 +606,7 @@ fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>) -> QueryResult<Vec<A
     for (delivery_id, before, created_at, webhook_id, user_id, event_id) in claimed {
         let event = events.get(&event_id).cloned().ok_or(diesel::result::Error::NotFound)?;
         let recipient = match (webhook_id, user_id) {
-            (Some(webhook_id), _) => {
-                let (url, master_key_id, sealed_secret) =
-                    hooks.get(&webhook_id).cloned().ok_or(diesel::result::Error::NotFound)?;
-                Recipient::Webhook { id: webhook_id, url, master_key_id, sealed_secret }
-            }
+            (Some(webhook_id), _) => hooks.get(&webhook_id).cloned().ok_or(diesel::result::Error::NotFound)?,
             (None, Some(user_id)) => {
                 let (address, language) = people.get(&user_id).cloned().ok_or(diesel::result::Error::NotFound)?;
                 Recipient::Email { address, language }
