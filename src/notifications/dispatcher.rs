@@ -118,8 +118,8 @@ impl Dispatcher {
                 }
             }
             match round {
-                // More is waiting, go on at once. Otherwise pause, so that the
-                // writes of a busy outbox come in batches rather than one per event.
+                // More is waiting, go on at once. Otherwise pause, so that the writes of a busy
+                // outbox come in batches rather than one per event.
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(error) => tracing::warn!(error = %error, "outbox round failed; trying again"),

@@ -358,8 +358,9 @@ impl Subscriptions {
                         .load(conn)?;
                     let mut hooks = Vec::with_capacity(rows.len());
                     for (endpoint, types) in rows {
-                        hooks.push((endpoint.0, types));
-                        self.endpoints.extend([recipient(endpoint)]);
+                        let (id, endpoint) = recipient(endpoint);
+                        hooks.push((id, types));
+                        self.endpoints.insert(id, endpoint);
                     }
                     unknown.insert(hooks)
                 }

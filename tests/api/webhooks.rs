@@ -1,7 +1,7 @@
 //! Webhooks: partner systems told of events by signed POSTs from the outbox, against a real
 //! receiver in the test process.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -115,12 +115,18 @@ impl Receiver {
     }
 }
 
+/// Lets a test app's dispatcher reach the receivers on 127.0.0.1 and look for work every
+/// `poll_ms`.
+fn reach_localhost(vars: &mut HashMap<String, String>, poll_ms: u64) {
+    vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
+    vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), poll_ms.to_string());
+}
+
 /// A test app whose dispatcher reaches 127.0.0.1, looks for work every 20 ms and retries after
 /// `first_retry_ms` (doubling).
 pub async fn app_reaching_localhost(first_retry_ms: u64) -> TestApp {
     TestApp::spawn_with(|vars| {
-        vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
-        vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), "20".into());
+        reach_localhost(vars, 20);
         vars.insert("CASEBRIDGE_WEBHOOK_FIRST_RETRY_MS".into(), first_retry_ms.to_string());
         vars.insert("CASEBRIDGE_WEBHOOK_TIMEOUT_MS".into(), "1500".into());
     })
@@ -366,8 +372,7 @@ async fn a_receiver_that_answers_with_a_body_is_reached_again_over_the_same_conn
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_is_marked_failed_when_its_time_is_up() {
     let app = TestApp::spawn_with(|vars| {
-        vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
-        vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), "20".into());
+        reach_localhost(vars, 20);
         vars.insert("CASEBRIDGE_WEBHOOK_FIRST_RETRY_MS".into(), "100".into());
         vars.insert("CASEBRIDGE_WEBHOOK_GIVE_UP_AFTER_MS".into(), "1000".into());
     })
@@ -616,8 +621,7 @@ async fn the_outbox_is_counted_on_metrics() {
 #[tokio::test]
 async fn answer_dates_and_deadlines_coming_close_are_told_once() {
     let app = TestApp::spawn_with(|vars| {
-        vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
-        vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), "20".into());
+        reach_localhost(vars, 20);
         vars.insert("CASEBRIDGE_OUTBOX_CALENDAR_INTERVAL_MS".into(), "50".into());
     })
     .await;
@@ -705,8 +709,7 @@ async fn a_burst_of_events_larger_than_a_round_reaches_the_receiver_once_each() 
     // One request at a time and four deliveries a round; a long pause between idle rounds, so
     // that the events made meanwhile wait together and are fanned out over several rounds.
     let app = TestApp::spawn_with(|vars| {
-        vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
-        vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), "2000".into());
+        reach_localhost(vars, 2000);
         vars.insert("CASEBRIDGE_WEBHOOK_CONCURRENCY".into(), "1".into());
     })
     .await;
@@ -727,8 +730,7 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     let app = app_reaching_localhost(200).await;
     let other = app
         .sibling_with(|vars| {
-            vars.insert("CASEBRIDGE_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
-            vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), "20".into());
+            reach_localhost(vars, 20);
         })
         .await;
     let receiver = Receiver::start().await;
