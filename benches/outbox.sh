@@ -10,8 +10,8 @@
 # sealer to catch up. The runs alternate (without, with; then with, without; …) so that neither
 # side always meets the larger tables; the median ratio of PATH_PAIRS pairs is reported.
 
-OUTBOX_CLIENTS=${OUTBOX_CLIENTS:-8000}
-OUTBOX_SECONDS=${OUTBOX_SECONDS:-5}
+OUTBOX_CLIENTS=${OUTBOX_CLIENTS:-20000}
+OUTBOX_SECONDS=${OUTBOX_SECONDS:-12}
 OUTBOX_RECEIVER_PORT=$((PORT + 420))
 OUTBOX_RECEIVER_PID=""
 CLOCK_TICKS=$(getconf CLK_TCK)
@@ -117,10 +117,11 @@ for OUTBOX_BACKEND in $BACKENDS; do
     given_on=$(date -u -d '-1 day' +%Y-%m-%d)
     consent_body="{\"purpose\":\"sharing_with_partner\",\"partner_id\":\"$partner\",\"scope\":[\"identity\"],
 \"given_on\":\"$given_on\",\"language\":\"ru\",\"form_version\":\"BENCH-2026\"}"
+    consent_data=$(jq -c . <<<"$consent_body" | jq -R .)
     outbox_sql "SELECT id FROM clients WHERE organisation_id = '$bench_org' ORDER BY id LIMIT $OUTBOX_CLIENTS" |
         while read -r client; do
             printf 'url = "%s"\nrequest = POST\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = %s\noutput = /dev/null\nwrite-out = "%%{http_code}\\n"\nsilent\nretry = 2\nretry-all-errors\nnext\n' \
-                "$API/clients/$client/consents" "$counselor" "$(jq -c . <<<"$consent_body" | jq -R .)"
+                "$API/clients/$client/consents" "$counselor" "$consent_data"
         done > "$WORK/consents.curl"
     curl --parallel --parallel-max 8 -K "$WORK/consents.curl" > "$WORK/consents.codes" 2>/dev/null || true
     export OUTBOX_PAIRS="$WORK/referral-pairs.txt" OUTBOX_PARTNER="$partner"
