@@ -1,7 +1,9 @@
 -- Indexes that serve the queries as the API sends them: with the statuses bound as parameters.
 -- A partial index (`WHERE status = 'pending'`) is used only when the query's condition provably
--- matches its own, which a parameter list such as `status IN (?, ?)` never does on SQLite; those
--- queries read the whole table, or every open referral to a partner, instead.
+-- matches its own. On SQLite a parameter list such as `status IN (?, ?)` never does (the query
+-- read the whole table, or every open referral to a partner, instead), and `status = ?` does
+-- only by preparing the statement again for each value bound; on PostgreSQL only plans made for
+-- the bound values do, not the generic plan it may settle on after five runs.
 
 -- A client's referrals: the check for an open duplicate when one is sent (it read every open
 -- referral to the partner), and the erasure and merging of the client.
