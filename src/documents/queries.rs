@@ -47,11 +47,13 @@ pub fn list_of_client(
     viewer: Viewer,
     page: PageRequest<DocumentId>,
 ) -> QueryResult<Vec<DocumentRow>> {
-    let psychological_sessions =
-        sessions::table.filter(sessions::kind.eq(SessionKind::Psychological)).select(sessions::id.nullable());
-    let outside_tier = documents::psychological
-        .eq(false)
-        .and(documents::session_id.is_null().or(documents::session_id.ne_all(psychological_sessions)));
+    // Looked up per document (by the session's key), not as the list of every psychological
+    // session there is.
+    let of_psychological_session = sessions::table
+        .filter(sessions::id.nullable().eq(documents::session_id))
+        .filter(sessions::kind.eq(SessionKind::Psychological));
+    let outside_tier =
+        documents::psychological.eq(false).and(diesel::dsl::not(diesel::dsl::exists(of_psychological_session)));
     let mut query = documents::table
         .filter(documents::client_id.eq(client_id))
         .filter(documents::deleted_at.is_null())

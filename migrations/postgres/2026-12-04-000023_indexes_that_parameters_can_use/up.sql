@@ -11,6 +11,11 @@ CREATE INDEX referrals_by_client ON referrals (client_id);
 -- The referrals a partner accepted into a record of its own, for that record's erasure.
 CREATE INDEX referrals_by_partner_client ON referrals (partner_client_id);
 
+-- An organisation's deadlines by the day they end, for the report's deadline figures (the
+-- partial index of open deadlines cannot serve a period that counts closed ones too, so each
+-- report read every deadline of every organisation).
+CREATE INDEX deadlines_by_organisation ON deadlines (organisation_id, due_on);
+
 -- Pending referrals by answer date, for their expiry and the reminders before it.
 DROP INDEX referrals_pending_by_due;
 CREATE INDEX referrals_by_status_due ON referrals (status, respond_by);
