@@ -747,3 +747,39 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     ids.dedup();
     assert_eq!(ids.len(), events.len());
 }
+
+#[tokio::test]
+async fn the_delivery_log_keeps_finished_deliveries_for_thirty_days_then_forgets_them() {
+    let app = TestApp::spawn_with(|vars| {
+        reach_localhost(vars, 20);
+        vars.insert("CASEBRIDGE_OUTBOX_CALENDAR_INTERVAL_MS".into(), "50".into());
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let p = partners(&app).await;
+    let webhook = add_webhook(&app, &p.hfpc_coordinator, &receiver.url, &["referral_sent"]).await;
+    app.set_warsaw_time("2026-11-02 09:00:00");
+    test_event(&app, &p.hfpc_coordinator, &webhook).await;
+    assert_eq!(settled(&app, &p.hfpc_coordinator, &webhook).await["status"], "delivered");
+    let outbox_events = || {
+        use casebridge::db::schema::outbox_events::dsl;
+        use diesel::prelude::*;
+        app.db(|conn| dsl::outbox_events.count().get_result::<i64>(conn).unwrap())
+    };
+    assert_eq!(outbox_events(), 1);
+
+    // 29 days on, several calendar rounds later, the delivery is still in the log.
+    app.set_warsaw_time("2026-12-01 09:00:00");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(deliveries(&app, &p.hfpc_coordinator, &webhook).await.len(), 1);
+    assert_eq!(outbox_events(), 1);
+
+    // 31 days on, the delivery and its event are gone.
+    app.set_warsaw_time("2026-12-03 09:00:00");
+    let started = Instant::now();
+    while !deliveries(&app, &p.hfpc_coordinator, &webhook).await.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the finished delivery stayed in the log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(outbox_events(), 0, "the event left without deliveries is removed with them");
+}
