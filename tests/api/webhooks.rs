@@ -133,6 +133,16 @@ pub async fn app_reaching_localhost(first_retry_ms: u64) -> TestApp {
     .await
 }
 
+/// A test app whose dispatcher reaches 127.0.0.1, looks for work every 20 ms and at the
+/// calendar (answer dates, deadlines, the purge of old deliveries) every 50 ms.
+async fn app_watching_the_calendar() -> TestApp {
+    TestApp::spawn_with(|vars| {
+        reach_localhost(vars, 20);
+        vars.insert("CASEBRIDGE_OUTBOX_CALENDAR_INTERVAL_MS".into(), "50".into());
+    })
+    .await
+}
+
 /// Adds a webhook as `coordinator`; returns the answer (with the secret).
 pub async fn add_webhook(app: &TestApp, coordinator: &Account, url: &str, event_types: &[&str]) -> Value {
     let response = app
@@ -620,11 +630,7 @@ async fn the_outbox_is_counted_on_metrics() {
 
 #[tokio::test]
 async fn answer_dates_and_deadlines_coming_close_are_told_once() {
-    let app = TestApp::spawn_with(|vars| {
-        reach_localhost(vars, 20);
-        vars.insert("CASEBRIDGE_OUTBOX_CALENDAR_INTERVAL_MS".into(), "50".into());
-    })
-    .await;
+    let app = app_watching_the_calendar().await;
     let (partner_side, sender_side) = (Receiver::start().await, Receiver::start().await);
     let p = partners(&app).await;
     let pfm_coordinator = app.create_user(&p.admin, Some(p.pfm), "coordinator").await;
@@ -750,11 +756,7 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
 
 #[tokio::test]
 async fn the_delivery_log_keeps_finished_deliveries_for_thirty_days_then_forgets_them() {
-    let app = TestApp::spawn_with(|vars| {
-        reach_localhost(vars, 20);
-        vars.insert("CASEBRIDGE_OUTBOX_CALENDAR_INTERVAL_MS".into(), "50".into());
-    })
-    .await;
+    let app = app_watching_the_calendar().await;
     let receiver = Receiver::start().await;
     let p = partners(&app).await;
     let webhook = add_webhook(&app, &p.hfpc_coordinator, &receiver.url, &["referral_sent"]).await;
