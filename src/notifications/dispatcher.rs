@@ -10,6 +10,8 @@
 //! idle core they take all of it. The dispatcher's database work keeps the priority of requests,
 //! because on SQLite it holds the write lock that requests wait for.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,19 +20,18 @@ use chrono::{TimeDelta, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
 use tokio::sync::oneshot;
+use url::Url;
 
 use super::address::{self, PublicResolver};
 use super::email::Mailer;
-use super::outbox::{self, Attempt, Outcome, Recipient};
+use super::outbox::{self, Attempt, EventRow, Outcome, Recipient, RoundOutcomes};
 use super::signing;
 use super::{ATTEMPTS_PER_SLOT, NotificationConfig};
 use crate::clock::Clock;
 use crate::crypto::MasterKeys;
-use crate::db::{self, DbError, DbPool, DeliveryId, WebhookId};
+use crate::db::{self, DbError, DbPool, OutboxEventId, WebhookId};
 use crate::health::OutboxMetrics;
 
-/// Events read for a round's fan-out, at most.
-const FAN_OUT_BATCH: i64 = 200;
 /// How often the gauges of `/metrics` are read from the outbox.
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// The longest error text kept in the delivery log.
@@ -103,6 +104,8 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>) {
         let mut calendar_due = Instant::now();
         let mut gauges_due = Instant::now();
+        // A busy round's outcomes, for the next round to write with its own.
+        let mut unwritten = None;
         loop {
             if Instant::now() >= calendar_due {
                 calendar_due = Instant::now() + self.config.calendar_interval;
@@ -110,7 +113,7 @@ impl Dispatcher {
                     tracing::warn!(error = %error, "the outbox could not look at the calendar");
                 }
             }
-            let round = self.clock.read_once(self.round()).await;
+            let round = self.clock.read_once(self.round(&mut unwritten)).await;
             if Instant::now() >= gauges_due {
                 gauges_due = Instant::now() + GAUGES_EVERY;
                 if let Err(error) = self.refresh_gauges().await {
@@ -145,14 +148,20 @@ impl Dispatcher {
     }
 
     /// One round: fan out what waits, then attempt what is due. `true` when more is waiting.
-    async fn round(self: &Arc<Self>) -> anyhow::Result<bool> {
+    /// When it is, the outcomes are left in `unwritten` for the next round, which follows at
+    /// once, to write in its transaction: a busy outbox commits once a round, not twice. (An
+    /// instance that ends before then leaves those deliveries to be attempted again after the
+    /// lease, with the same `webhook-id`, as it does any attempt in flight.)
+    async fn round(self: &Arc<Self>, unwritten: &mut Option<RoundOutcomes>) -> anyhow::Result<bool> {
         let email = self.mailer.is_some();
         let batch = (self.config.concurrency * ATTEMPTS_PER_SLOT) as i64;
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::MAX);
+        let before = unwritten.clone();
         let (more, attempts) = db::run(&self.pool, move |conn| -> Result<_, DbError> {
-            Ok(outbox::take_round(conn, email, FAN_OUT_BATCH, lease, batch)?)
+            Ok(outbox::take_round(conn, before.as_ref(), email, lease, batch)?)
         })
         .await?;
+        *unwritten = None;
         if attempts.is_empty() {
             return Ok(more);
         }
@@ -162,9 +171,10 @@ impl Dispatcher {
             .runtime
             .spawn(crate::clock::carried_future(async move {
                 let dispatcher = &dispatcher;
+                let shared = &Shared::of(dispatcher, &attempts);
                 stream::iter(attempts)
                     .map(|attempt| async move {
-                        let outcome = dispatcher.attempt(&attempt).await;
+                        let outcome = dispatcher.attempt(&attempt, shared).await;
                         (attempt, outcome)
                     })
                     .buffer_unordered(dispatcher.config.concurrency)
@@ -183,25 +193,27 @@ impl Dispatcher {
                 tracing::warn!(delivery = %attempt.delivery_id, error = %error, "delivery failed for good");
             }
         }
-        // One write for the whole round.
-        let outcomes: Vec<(DeliveryId, Outcome)> =
-            outcomes.into_iter().map(|(attempt, outcome)| (attempt.delivery_id, outcome)).collect();
-        db::run(&self.pool, move |conn| -> Result<(), DbError> { Ok(outbox::record_round(conn, &outcomes, now)?) })
-            .await?;
+        let round = RoundOutcomes {
+            at: now,
+            outcomes: outcomes.into_iter().map(|(attempt, outcome)| (attempt.delivery_id, outcome)).collect(),
+        };
+        if more {
+            *unwritten = Some(round);
+        } else {
+            db::run(&self.pool, move |conn| -> Result<(), DbError> { Ok(outbox::record_round(conn, &round)?) }).await?;
+        }
         Ok(more)
     }
 
     /// Makes one attempt and says what became of it.
-    async fn attempt(&self, attempt: &Attempt) -> Outcome {
+    async fn attempt(&self, attempt: &Attempt, shared: &Shared) -> Outcome {
         let sent = match &attempt.recipient {
-            Recipient::Webhook { id, url, master_key_id, sealed_secret } => {
-                match self.post(attempt, *id, url, master_key_id, sealed_secret).await {
-                    Ok(code) if (200..300).contains(&code) => return Outcome::Delivered { code: Some(code) },
-                    Ok(410) => return Outcome::Gone { webhook_id: *id },
-                    Ok(code) => Err((Some(code), format!("the receiver answered {code}"))),
-                    Err(error) => Err((None, error)),
-                }
-            }
+            Recipient::Webhook { id, .. } => match self.post(attempt, *id, shared).await {
+                Ok(code) if (200..300).contains(&code) => return Outcome::Delivered { code: Some(code) },
+                Ok(410) => return Outcome::Gone { webhook_id: *id },
+                Ok(code) => Err((Some(code), format!("the receiver answered {code}"))),
+                Err(error) => Err((None, error)),
+            },
             Recipient::Email { address, language } => match &self.mailer {
                 Some(mailer) => match attempt.event.data() {
                     Ok(data) => mailer.send(address, *language, &attempt.event, &data).await.map_err(|e| (None, e)),
@@ -227,37 +239,75 @@ impl Dispatcher {
     }
 
     /// POSTs the event to a webhook: the HTTP status, or why there was none.
-    async fn post(
-        &self,
-        attempt: &Attempt,
-        webhook_id: WebhookId,
-        url: &str,
-        master_key_id: &str,
-        sealed_secret: &[u8],
-    ) -> Result<i32, String> {
-        let url = address::check_url(url, self.config.allow_private_addresses).map_err(str::to_owned)?;
-        let secret = self
-            .master_keys
-            .open_secret(master_key_id, &webhook_label(webhook_id), sealed_secret)
-            .map_err(|e| format!("the webhook's secret cannot be opened: {e}"))?;
-        let body = body(attempt).map_err(|e| format!("the event cannot be read: {e}"))?;
+    async fn post(&self, attempt: &Attempt, webhook_id: WebhookId, shared: &Shared) -> Result<i32, String> {
+        let (url, secret) = made(&shared.endpoints, &webhook_id)?;
+        let body = made(&shared.bodies, &attempt.event.id)?;
         let message_id = attempt.delivery_id.to_string();
         let timestamp = Utc::now().timestamp();
         let signature =
-            signing::signature(&secret, &message_id, timestamp, body.as_bytes()).map_err(|e| e.to_string())?;
+            signing::signature(secret, &message_id, timestamp, body.as_bytes()).map_err(|e| e.to_string())?;
         let request = self
             .http
-            .post(url)
+            .post(url.clone())
             .header("content-type", "application/json")
             .header("webhook-id", &message_id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .body(body);
+            .body(body.clone());
         // The timeout looks at the answer before the clock: when this thread has waited for the
         // processor past the deadline, an answer that came in meanwhile still counts.
         tokio::time::timeout(self.config.request_timeout, exchange(request))
             .await
             .map_err(|_| "no answer within the timeout".to_owned())?
+    }
+
+    /// A webhook's URL, checked, and its secret, opened.
+    fn endpoint(
+        &self,
+        webhook_id: WebhookId,
+        url: &str,
+        master_key_id: &str,
+        sealed_secret: &[u8],
+    ) -> Result<(Url, Vec<u8>), String> {
+        let url = address::check_url(url, self.config.allow_private_addresses).map_err(str::to_owned)?;
+        let secret = self
+            .master_keys
+            .open_secret(master_key_id, &webhook_label(webhook_id), sealed_secret)
+            .map_err(|e| format!("the webhook's secret cannot be opened: {e}"))?;
+        Ok((url, secret))
+    }
+}
+
+/// What a round's webhook requests share, made once a round rather than for each request: each
+/// webhook's checked URL and opened secret, and each event's body.
+struct Shared {
+    endpoints: HashMap<WebhookId, Result<(Url, Vec<u8>), String>>,
+    bodies: HashMap<OutboxEventId, Result<String, String>>,
+}
+
+impl Shared {
+    fn of(dispatcher: &Dispatcher, attempts: &[Attempt]) -> Self {
+        let mut shared = Self { endpoints: HashMap::new(), bodies: HashMap::new() };
+        for attempt in attempts {
+            let Recipient::Webhook { id, url, master_key_id, sealed_secret } = &attempt.recipient else {
+                continue;
+            };
+            shared.endpoints.entry(*id).or_insert_with(|| dispatcher.endpoint(*id, url, master_key_id, sealed_secret));
+            shared
+                .bodies
+                .entry(attempt.event.id)
+                .or_insert_with(|| body(&attempt.event).map_err(|e| format!("the event cannot be read: {e}")));
+        }
+        shared
+    }
+}
+
+/// What `Shared` made for `key`, or why it could not be made.
+fn made<'a, K: Eq + Hash, T>(made: &'a HashMap<K, Result<T, String>>, key: &K) -> Result<&'a T, String> {
+    match made.get(key) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(error)) => Err(error.clone()),
+        None => Err("not prepared with the round".to_owned()),
     }
 }
 
@@ -285,12 +335,12 @@ pub fn webhook_label(webhook_id: WebhookId) -> String {
 }
 
 /// The JSON a receiver gets: the event's id, type and time, and its ids and dates.
-fn body(attempt: &Attempt) -> Result<String, serde_json::Error> {
-    let data: serde_json::Value = serde_json::from_str(&attempt.event.payload)?;
+fn body(event: &EventRow) -> Result<String, serde_json::Error> {
+    let data: serde_json::Value = serde_json::from_str(&event.payload)?;
     serde_json::to_string(&serde_json::json!({
-        "id": attempt.event.id,
-        "type": attempt.event.event_type,
-        "timestamp": attempt.event.occurred_at.and_utc(),
+        "id": event.id,
+        "type": event.event_type,
+        "timestamp": event.occurred_at.and_utc(),
         "data": data,
     }))
 }

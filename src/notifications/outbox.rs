@@ -388,19 +388,20 @@ fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>
     }
 }
 
-/// One round's writes, in one transaction: waiting events (up to `fan_out_limit`) turned into
-/// deliveries, and up to `limit` deliveries claimed for this instance to attempt now — the new
-/// ones as they are written, then those due (each claimed one has its attempt counted and its
-/// next attempt moved `lease` ahead; other instances skip past them). New deliveries take the
-/// round's room only: an event whose deliveries would not fit waits for the next round, so that
-/// nearly every delivery is claimed as it is written. When deliveries are due, new ones take at
-/// most half the round, so that a stream of new events does not hold retries back. Returns
-/// whether more is waiting (events left for the next round, or a round claimed full), and the
-/// claimed attempts. With `email` off (no mail server configured) nobody is e-mailed.
+/// One round's writes, in one transaction: the outcomes of the round before (when it left them
+/// to this one), waiting events turned into deliveries, and up to `limit` deliveries claimed
+/// for this instance to attempt now — the new ones as they are written, then those due (each
+/// claimed one has its attempt counted and its next attempt moved `lease` ahead; other instances
+/// skip past them). New deliveries take the round's room only: an event whose deliveries would
+/// not fit waits for the next round, so that nearly every delivery is claimed as it is written.
+/// When deliveries are due, new ones take at most half the round, so that a stream of new events
+/// does not hold retries back. Returns whether more is waiting (events left for the next round,
+/// or a round claimed full), and the claimed attempts. With `email` off (no mail server
+/// configured) nobody is e-mailed.
 pub fn take_round(
     conn: &mut DbConnection,
+    before: Option<&RoundOutcomes>,
     email: bool,
-    fan_out_limit: i64,
     lease: TimeDelta,
     limit: i64,
 ) -> QueryResult<(bool, Vec<Attempt>)> {
@@ -413,15 +414,18 @@ pub fn take_round(
     let (waiting, due): (bool, bool) =
         diesel::select((diesel::dsl::exists(waiting), diesel::dsl::exists(due))).get_result(conn)?;
     if !waiting && !due {
+        if let Some(before) = before {
+            record_round(conn, before)?;
+        }
         return Ok((false, Vec::new()));
     }
     let (events_left, claimed, known) = db::transaction(conn, |conn| {
+        if let Some(before) = before {
+            write_outcomes(conn, before)?;
+        }
         let room = if due { limit / 2 } else { limit };
-        let (events_left, mut claimed, known) = if waiting {
-            fan_out(conn, email, fan_out_limit, room, lease)?
-        } else {
-            (false, Vec::new(), Known::default())
-        };
+        let (events_left, mut claimed, known) =
+            if waiting { fan_out(conn, email, room, lease)? } else { (false, Vec::new(), Known::default()) };
         let left = limit - claimed.len() as i64;
         if due && left > 0 {
             claimed.extend(claim(conn, lease, left)?);
@@ -439,22 +443,24 @@ struct Known {
     webhooks: HashMap<WebhookId, Recipient>,
 }
 
-/// Turns waiting events (up to `limit`) into deliveries, as long as they fit in `room` (an
-/// event with more deliveries than that is taken alone; its deliveries beyond `room` are due at
-/// once, for a later round or `claim`). The deliveries are written claimed. Returns whether
-/// events may be left waiting, the deliveries claimed, and the events and webhooks they need.
+/// Turns waiting events into deliveries, as long as they fit in `room` (an event with more
+/// deliveries than that is taken alone; its deliveries beyond `room` are due at once, for a
+/// later round or `claim`). It reads no more events than `room`: each one nearly always has a
+/// delivery, and the rest wait for the next round, which follows at once. The deliveries are
+/// written claimed. Returns whether events may be left waiting, the deliveries claimed, and the
+/// events and webhooks they need.
 fn fan_out(
     conn: &mut DbConnection,
     email: bool,
-    limit: i64,
     room: i64,
     lease: TimeDelta,
 ) -> QueryResult<(bool, Vec<Claimed>, Known)> {
-    let mut events = take_events(conn, limit)?;
-    let events_left = events.len() as i64 == limit;
+    let room = room.max(1);
+    let mut events = take_events(conn, room)?;
+    let events_left = events.len() as i64 == room;
     let referrals = referral_parties(conn, &events)?;
     let mut subscriptions = Subscriptions::default();
-    let room = usize::try_from(room).unwrap_or(0);
+    let room = usize::try_from(room).unwrap_or(1);
     let now = db::now().naive_utc();
     let mut targets = Vec::new();
     let mut taken = 0;
@@ -642,22 +648,32 @@ pub enum Outcome {
     },
 }
 
-/// Records a round's outcomes at `at`, in one transaction: the deliveries that went through in
-/// one statement per response code, the rest one by one.
-pub fn record_round(conn: &mut DbConnection, outcomes: &[(DeliveryId, Outcome)], at: NaiveDateTime) -> QueryResult<()> {
-    db::transaction(conn, |conn| {
-        let mut delivered: HashMap<Option<i32>, Vec<DeliveryId>> = HashMap::new();
-        for (delivery_id, outcome) in outcomes {
-            match outcome {
-                Outcome::Delivered { code } => delivered.entry(*code).or_default().push(*delivery_id),
-                _ => record(conn, *delivery_id, outcome, at)?,
-            }
+/// What became of a round's attempts, and when.
+#[derive(Debug, Clone)]
+pub struct RoundOutcomes {
+    pub at: NaiveDateTime,
+    pub outcomes: Vec<(DeliveryId, Outcome)>,
+}
+
+/// Records a round's outcomes in a transaction of their own.
+pub fn record_round(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult<()> {
+    db::transaction(conn, |conn| write_outcomes(conn, round))
+}
+
+/// Writes a round's outcomes: the deliveries that went through in one statement per response
+/// code, the rest one by one.
+fn write_outcomes(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult<()> {
+    let mut delivered: HashMap<Option<i32>, Vec<DeliveryId>> = HashMap::new();
+    for (delivery_id, outcome) in &round.outcomes {
+        match outcome {
+            Outcome::Delivered { code } => delivered.entry(*code).or_default().push(*delivery_id),
+            _ => record(conn, *delivery_id, outcome, round.at)?,
         }
-        for (code, ids) in delivered {
-            mark_delivered(conn, &ids, code, at)?;
-        }
-        Ok(())
-    })
+    }
+    for (code, ids) in delivered {
+        mark_delivered(conn, &ids, code, round.at)?;
+    }
+    Ok(())
 }
 
 fn mark_delivered(
