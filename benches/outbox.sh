@@ -37,7 +37,9 @@ outbox_sql() {
 }
 
 # Waits (at most 120 s) until the outbox has nothing waiting or pending and every audit event is
-# sealed, then checkpoints, so that each run starts from the same state.
+# sealed, then (on PostgreSQL) vacuums, so that autovacuum does not start on the rows the last
+# run and the harness changed during the next run, and checkpoints: each run starts from the
+# same state.
 outbox_settle() {
     local left
     for _ in $(seq 1 1200); do
@@ -49,6 +51,7 @@ outbox_settle() {
     done
     [ "$left" = 0 ] || echo "warning: $left outbox rows or audit events still waiting after 120 s" >&2
     if [ "$OUTBOX_BACKEND" = postgres ]; then
+        outbox_sql 'VACUUM (ANALYZE)' > /dev/null
         outbox_sql CHECKPOINT > /dev/null
     else
         outbox_sql 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
