@@ -147,6 +147,7 @@ for OUTBOX_BACKEND in $BACKENDS; do
                 before=$(outbox_sql "SELECT count(*) FROM deliveries WHERE status = 'delivered'")
                 out="$WORK/outbox-$OUTBOX_BACKEND-c$connections-$pair-$side.txt"
                 cpu_before=$(cpu_ticks "$SERVER_PID")
+                sink_before=$(cpu_ticks "$OUTBOX_RECEIVER_PID")
                 WRK_CPU=$wrk_on measure "$out" -c"$connections" -d"${OUTBOX_SECONDS}s" -s "$BENCHES/referral.lua" \
                     -H "Authorization: Bearer $counselor" "$API/referrals"
                 during=$(( $(outbox_sql "SELECT count(*) FROM deliveries WHERE status = 'delivered'") - before ))
@@ -154,11 +155,13 @@ for OUTBOX_BACKEND in $BACKENDS; do
                 # The API's processor time for the run and for delivering what it left pending.
                 outbox_settle
                 cpu_us=$(( ($(cpu_ticks "$SERVER_PID") - cpu_before) * 1000000 / CLOCK_TICKS ))
+                sink_us=$(( ($(cpu_ticks "$OUTBOX_RECEIVER_PID") - sink_before) * 1000000 / CLOCK_TICKS ))
                 rate=$(figure rps "$out")
                 cpu=$(awk -v t="$cpu_us" -v n="$(figure requests "$out")" 'BEGIN { printf "%.0f", t / n }')
+                sink_cpu=$(awk -v t="$sink_us" -v n="$(figure requests "$out")" 'BEGIN { printf "%.0f", t / n }')
                 echo "$connections connection(s), pair $pair, $side webhooks: $rate referrals/s (p50 $(figure p50_ms "$out") ms," \
                     "p99 $(figure p99_ms "$out") ms); $during webhooks delivered during the run, $waiting pending at its end;" \
-                    "API CPU $cpu µs per referral"
+                    "API CPU $cpu µs per referral; the receiver's $sink_cpu µs"
                 if [ "$side" = with ]; then with_rate=$rate; with_during=$during; with_cpu=$cpu; else without_rate=$rate; without_cpu=$cpu; fi
             done
             share=$(awk -v a="$with_rate" -v b="$without_rate" 'BEGIN { printf "%.0f", 100 * a / b }')

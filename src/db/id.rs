@@ -18,6 +18,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::MultiBackend;
@@ -85,6 +86,20 @@ impl<E> Id<E> {
     /// A new time-ordered identifier.
     pub fn new() -> Self {
         Self::from_uuid(Uuid::now_v7())
+    }
+
+    /// A time-ordered identifier that `origin` and `part` always give the same, in `origin`'s
+    /// millisecond: for a row that may be made again from the same two (a delivery of an event
+    /// to a webhook, fanned out again after an instance died mid-attempt).
+    pub fn derived(origin: Id, part: Id) -> Self {
+        let millis = origin.uuid.get_timestamp().map_or(0, |at| {
+            let (seconds, nanos) = at.to_unix();
+            seconds * 1000 + u64::from(nanos) / 1_000_000
+        });
+        let digest = Sha256::new().chain_update(origin.uuid.as_bytes()).chain_update(part.uuid.as_bytes()).finalize();
+        let mut random = [0; 10];
+        random.copy_from_slice(&digest[..10]);
+        Self::from_uuid(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
     }
 
     const fn from_uuid(uuid: Uuid) -> Self {
@@ -251,6 +266,21 @@ mod tests {
         let any: Id = session.any();
         assert_eq!(any.as_uuid(), session.as_uuid());
         assert_eq!(any.of::<entity::Session>(), session);
+    }
+
+    #[test]
+    fn a_derived_id_is_the_same_for_the_same_two_and_sorts_with_its_origin() {
+        let (event, webhook, user) = (Id::new(), Id::new(), Id::new());
+        let first = DeliveryId::derived(event, webhook);
+        assert_eq!(DeliveryId::derived(event, webhook), first);
+        assert_ne!(DeliveryId::derived(event, user), first);
+        assert_eq!(first.as_uuid().get_version_num(), 7);
+        assert_eq!(
+            first.as_uuid().get_timestamp().map(|t| t.to_unix().0),
+            event.as_uuid().get_timestamp().map(|t| t.to_unix().0)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(DeliveryId::derived(Id::new(), webhook) > first, "a later event's deliveries sort after");
     }
 
     #[test]

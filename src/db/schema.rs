@@ -537,6 +537,7 @@ diesel::table! {
         occurred_at -> Timestamp,
         once_key -> Nullable<Text>,
         fanned_out_at -> Nullable<Timestamp>,
+        leased_until -> Nullable<Timestamp>,
     }
 }
 

@@ -190,12 +190,12 @@ impl Dispatcher {
                 self.metrics.delivered(waited.as_seconds_f64().max(0.0));
             }
             if let Outcome::Failed { error, .. } = outcome {
-                tracing::warn!(delivery = %attempt.delivery_id, error = %error, "delivery failed for good");
+                tracing::warn!(delivery = %attempt.delivery.delivery_id, error = %error, "delivery failed for good");
             }
         }
         let round = RoundOutcomes {
             at: now,
-            outcomes: outcomes.into_iter().map(|(attempt, outcome)| (attempt.delivery_id, outcome)).collect(),
+            outcomes: outcomes.into_iter().map(|(attempt, outcome)| (attempt.delivery, outcome)).collect(),
         };
         if more {
             *unwritten = Some(round);
@@ -232,7 +232,8 @@ impl Dispatcher {
         let error: String = error.chars().take(ERROR_CHARS).collect();
         let now = db::now().naive_utc();
         let next = now + retry_pause(&self.config, attempt.number, jitter());
-        if next - attempt.created_at > TimeDelta::from_std(self.config.give_up_after).unwrap_or(TimeDelta::MAX) {
+        if next - attempt.delivery.created_at > TimeDelta::from_std(self.config.give_up_after).unwrap_or(TimeDelta::MAX)
+        {
             return Outcome::Failed { code, error };
         }
         Outcome::Retry { code, error, next }
@@ -242,7 +243,7 @@ impl Dispatcher {
     async fn post(&self, attempt: &Attempt, webhook_id: WebhookId, shared: &Shared) -> Result<i32, String> {
         let (url, secret) = made(&shared.endpoints, &webhook_id)?;
         let body = made(&shared.bodies, &attempt.event.id)?;
-        let message_id = attempt.delivery_id.to_string();
+        let message_id = attempt.delivery.delivery_id.to_string();
         let timestamp = Utc::now().timestamp();
         let signature =
             signing::signature(secret, &message_id, timestamp, body.as_bytes()).map_err(|e| e.to_string())?;

@@ -3,10 +3,13 @@
 //! attempts of each delivery.
 //!
 //! Several instances on PostgreSQL share the work: each takes its events and deliveries with
-//! `FOR UPDATE SKIP LOCKED`, and an attempt pushes the delivery's `next_attempt_at` on by a lease
-//! in the same statement, so no two instances attempt one delivery at the same time, and an
-//! instance that dies mid-attempt leaves the delivery to whoever comes after the lease. On SQLite
-//! the one writer at a time does the same.
+//! `FOR UPDATE SKIP LOCKED` and leases what it takes — an event whose first deliveries it is
+//! attempting (`leased_until`), a delivery it is trying again (its `next_attempt_at` pushed on)
+//! — so no two instances attempt one delivery at the same time, and an instance that dies
+//! mid-attempt leaves the work to whoever comes after the lease. A delivery is written once its
+//! first attempt is over, with what became of it, under an id derived from its event and its
+//! webhook or user: an event fanned out again after a crash repeats its deliveries under the
+//! `webhook-id`s they had. On SQLite the one writer at a time does the same.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -371,17 +374,22 @@ impl Subscriptions {
     }
 }
 
-/// Deliveries written by one insert: 9 columns each, well within SQLite's 32 766 bound variables.
+/// Deliveries written by one insert: 12 columns each, well within SQLite's 32 766 bound variables.
 const INSERT_CHUNK: usize = 500;
 
-/// Up to `limit` events not yet fanned out, oldest first, locked for this transaction (other
-/// instances skip them).
-fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>> {
-    let query = outbox_events::table
-        .filter(outbox_events::fanned_out_at.is_null())
-        .order(outbox_events::occurred_at)
-        .limit(limit)
-        .select(EVENT);
+/// Events waiting to be fanned out: not fanned out yet, and not leased to an instance that is
+/// attempting their first deliveries.
+#[diesel::dsl::auto_type]
+fn waiting(now: NaiveDateTime) -> _ {
+    outbox_events::fanned_out_at
+        .is_null()
+        .and(outbox_events::leased_until.is_null().or(outbox_events::leased_until.le(now)))
+}
+
+/// Up to `limit` waiting events, oldest first, locked for this transaction (other instances
+/// skip them).
+fn take_events(conn: &mut DbConnection, limit: i64, now: NaiveDateTime) -> QueryResult<Vec<EventRow>> {
+    let query = outbox_events::table.filter(waiting(now)).order(outbox_events::occurred_at).limit(limit).select(EVENT);
     match conn {
         DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg),
         DbConnection::Sqlite(sqlite) => query.load(sqlite),
@@ -389,15 +397,18 @@ fn take_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<EventRow>
 }
 
 /// One round's writes, in one transaction: the outcomes of the round before (when it left them
-/// to this one), waiting events turned into deliveries, and up to `limit` deliveries claimed
-/// for this instance to attempt now — the new ones as they are written, then those due (each
-/// claimed one has its attempt counted and its next attempt moved `lease` ahead; other instances
-/// skip past them). New deliveries take the round's room only: an event whose deliveries would
-/// not fit waits for the next round, so that nearly every delivery is claimed as it is written.
-/// When deliveries are due, new ones take at most half the round, so that a stream of new events
-/// does not hold retries back. Returns whether more is waiting (events left for the next round,
-/// or a round claimed full), and the claimed attempts. With `email` off (no mail server
-/// configured) nobody is e-mailed.
+/// to this one), waiting events fanned out, and up to `limit` deliveries claimed for this
+/// instance to attempt now — the new ones first, then those due. A new delivery is not written
+/// until its first attempt is over: its event is leased for `lease` instead, and the delivery is
+/// written with what became of the attempt (`write_outcomes`), under an id derived from the
+/// event and the webhook or user, so that an event fanned out again after an instance died
+/// mid-attempt gives its deliveries the ids (and `webhook-id`s) they had. A due delivery has its
+/// attempt counted and its next attempt moved `lease` ahead. Other instances skip past what a
+/// round takes. New deliveries take the round's room only: an event whose deliveries would not
+/// fit waits for the next round. When deliveries are due, new ones take at most half the round,
+/// so that a stream of new events does not hold retries back. Returns whether more is waiting
+/// (events left for the next round, or a round claimed full), and the claimed attempts. With
+/// `email` off (no mail server configured) nobody is e-mailed.
 pub fn take_round(
     conn: &mut DbConnection,
     before: Option<&RoundOutcomes>,
@@ -406,10 +417,11 @@ pub fn take_round(
     limit: i64,
 ) -> QueryResult<(bool, Vec<Attempt>)> {
     // A look first, so that an idle outbox takes no write lock.
-    let waiting = outbox_events::table.filter(outbox_events::fanned_out_at.is_null()).select(outbox_events::id);
+    let now = db::now().naive_utc();
+    let waiting = outbox_events::table.filter(waiting(now)).select(outbox_events::id);
     let due = deliveries::table
         .filter(deliveries::status.eq(DeliveryStatus::Pending))
-        .filter(deliveries::next_attempt_at.le(db::now().naive_utc()))
+        .filter(deliveries::next_attempt_at.le(now))
         .select(deliveries::id);
     let (waiting, due): (bool, bool) =
         diesel::select((diesel::dsl::exists(waiting), diesel::dsl::exists(due))).get_result(conn)?;
@@ -443,12 +455,13 @@ struct Known {
     webhooks: HashMap<WebhookId, Recipient>,
 }
 
-/// Turns waiting events into deliveries, as long as they fit in `room` (an event with more
-/// deliveries than that is taken alone; its deliveries beyond `room` are due at once, for a
-/// later round or `claim`). It reads no more events than `room`: each one nearly always has a
-/// delivery, and the rest wait for the next round, which follows at once. The deliveries are
-/// written claimed. Returns whether events may be left waiting, the deliveries claimed, and the
-/// events and webhooks they need.
+/// Fans waiting events out, as long as their deliveries fit in `room` (an event with more
+/// deliveries than that is taken alone; its deliveries beyond `room` are written now, due at
+/// once, for a later round or `claim`). It reads no more events than `room`: each one nearly
+/// always has a delivery, and the rest wait for the next round, which follows at once. Events
+/// with deliveries to attempt are leased; those without any are fanned out to nobody. Returns
+/// whether events may be left waiting, the new deliveries claimed, and the events and webhooks
+/// they need.
 fn fan_out(
     conn: &mut DbConnection,
     email: bool,
@@ -456,69 +469,127 @@ fn fan_out(
     lease: TimeDelta,
 ) -> QueryResult<(bool, Vec<Claimed>, Known)> {
     let room = room.max(1);
-    let mut events = take_events(conn, room)?;
+    let now = db::now().naive_utc();
+    let mut events = take_events(conn, room, now)?;
     let events_left = events.len() as i64 == room;
     let referrals = referral_parties(conn, &events)?;
     let mut subscriptions = Subscriptions::default();
     let room = usize::try_from(room).unwrap_or(1);
-    let now = db::now().naive_utc();
     let mut targets = Vec::new();
+    let mut told_nobody = Vec::new();
     let mut taken = 0;
     for event in &events {
         let data = event.data()?;
         let audience = audience(conn, event, &data, email, &referrals)?;
         let hooks = subscriptions.asking(conn, &audience, event.event_type)?;
         let people = if email { wanting_email(conn, audience.users, event.event_type)? } else { Vec::new() };
-        let to: Vec<_> =
-            hooks.into_iter().map(|id| (Some(id), None)).chain(people.into_iter().map(|id| (None, Some(id)))).collect();
+        let to: Vec<_> = hooks
+            .into_iter()
+            .map(|id| (Some(id), None, id.any()))
+            .chain(people.into_iter().map(|id| (None, Some(id), id.any())))
+            .collect();
         if !targets.is_empty() && targets.len() + to.len() > room {
             break;
         }
-        targets.extend(to.into_iter().map(|(webhook_id, user_id)| (DeliveryId::new(), webhook_id, user_id, event.id)));
+        if to.is_empty() {
+            told_nobody.push(event.id);
+        }
+        targets.extend(to.into_iter().map(|(webhook_id, user_id, target)| Claimed {
+            delivery_id: DeliveryId::derived(event.id.any(), target),
+            before: 0,
+            created_at: now,
+            webhook_id,
+            user_id,
+            event_id: event.id,
+            written: false,
+        }));
         taken += 1;
     }
     let events_left = events_left || taken < events.len();
     events.truncate(taken);
-    let claimed_now = targets.len().min(room);
-    let rows: Vec<_> = targets
+    let later = targets.split_off(targets.len().min(room));
+    let rows: Vec<_> = later
         .iter()
-        .enumerate()
-        .map(|(i, &(id, webhook_id, user_id, event_id))| {
-            let claimed = i < claimed_now;
-            (
-                deliveries::id.eq(id),
-                deliveries::event_id.eq(event_id),
-                deliveries::webhook_id.eq(webhook_id),
-                deliveries::user_id.eq(user_id),
-                deliveries::status.eq(DeliveryStatus::Pending),
-                deliveries::attempts.eq(i32::from(claimed)),
-                deliveries::last_attempt_at.eq(claimed.then_some(now)),
-                deliveries::next_attempt_at.eq(if claimed { now + lease } else { now }),
-                deliveries::created_at.eq(now),
-            )
+        .map(|d| NewDelivery {
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            ..NewDelivery::of(d)
         })
         .collect();
-    // The round's deliveries in few statements, written per backend (the multi-backend
-    // connection has no multi-row insert).
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConnection::Postgres(pg) => diesel::insert_into(deliveries::table).values(chunk).execute(pg)?,
-            DbConnection::Sqlite(sqlite) => diesel::insert_into(deliveries::table).values(chunk).execute(sqlite)?,
-        };
-    }
-    let ids: Vec<OutboxEventId> = events.iter().map(|event| event.id).collect();
-    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&ids)))
-        .set(outbox_events::fanned_out_at.eq(now))
+    insert_deliveries(conn, &rows)?;
+    let leased: Vec<OutboxEventId> =
+        events.iter().map(|event| event.id).filter(|id| !told_nobody.contains(id)).collect();
+    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&leased)))
+        .set(outbox_events::leased_until.eq(now + lease))
         .execute(conn)?;
-    let claimed: Vec<Claimed> = targets[..claimed_now]
-        .iter()
-        .map(|&(id, webhook_id, user_id, event_id)| (id, 0, now, webhook_id, user_id, event_id))
-        .collect();
+    if !told_nobody.is_empty() {
+        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&told_nobody)))
+            .set(outbox_events::fanned_out_at.eq(now))
+            .execute(conn)?;
+    }
     let known = Known {
         events: events.into_iter().map(|event| (event.id, event)).collect(),
         webhooks: subscriptions.endpoints,
     };
-    Ok((events_left, claimed, known))
+    Ok((events_left, targets, known))
+}
+
+/// A delivery's row, as written.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deliveries)]
+struct NewDelivery {
+    id: DeliveryId,
+    event_id: OutboxEventId,
+    webhook_id: Option<WebhookId>,
+    user_id: Option<UserId>,
+    status: DeliveryStatus,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    last_attempt_at: Option<NaiveDateTime>,
+    last_response_code: Option<i32>,
+    last_error: Option<String>,
+    delivered_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+impl NewDelivery {
+    /// A delivery attempted once, at its creation.
+    fn of(claimed: &Claimed) -> Self {
+        Self {
+            id: claimed.delivery_id,
+            event_id: claimed.event_id,
+            webhook_id: claimed.webhook_id,
+            user_id: claimed.user_id,
+            status: DeliveryStatus::Pending,
+            attempts: 1,
+            next_attempt_at: claimed.created_at,
+            last_attempt_at: Some(claimed.created_at),
+            last_response_code: None,
+            last_error: None,
+            delivered_at: None,
+            created_at: claimed.created_at,
+        }
+    }
+}
+
+/// Writes deliveries in few statements, per backend (the multi-backend connection has no
+/// multi-row insert); a delivery written already (by an instance that fanned its event out
+/// again after this one's lease ran out) is left as it is.
+fn insert_deliveries(conn: &mut DbConnection, rows: &[NewDelivery]) -> QueryResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConnection::Postgres(pg) => {
+                diesel::insert_into(deliveries::table).values(chunk).on_conflict_do_nothing().execute(pg)?
+            }
+            // SQLite's way for many rows at once (its upsert clause does not follow a multi-row
+            // insert); the rows are built here, so a key is the only constraint they can meet.
+            DbConnection::Sqlite(sqlite) => {
+                diesel::insert_or_ignore_into(deliveries::table).values(chunk).execute(sqlite)?
+            }
+        };
+    }
+    Ok(())
 }
 
 /// Where one attempt goes.
@@ -531,17 +602,27 @@ pub enum Recipient {
 /// One attempt of one delivery, as claimed.
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    pub delivery_id: DeliveryId,
+    /// The delivery and what `write_outcomes` needs of it.
+    pub delivery: Claimed,
     /// This attempt's number (the first is 1).
     pub number: i32,
-    pub created_at: NaiveDateTime,
     pub event: EventRow,
     pub recipient: Recipient,
 }
 
-/// A delivery claimed: its id, attempts before this one, when it was created, its webhook or
-/// user, and its event.
-type Claimed = (DeliveryId, i32, NaiveDateTime, Option<WebhookId>, Option<UserId>, OutboxEventId);
+/// A delivery claimed for an attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimed {
+    pub delivery_id: DeliveryId,
+    /// Attempts before this one.
+    before: i32,
+    pub created_at: NaiveDateTime,
+    webhook_id: Option<WebhookId>,
+    user_id: Option<UserId>,
+    event_id: OutboxEventId,
+    /// Whether its row is written (a retry), or is to be written with this first attempt.
+    written: bool,
+}
 
 /// Claims up to `limit` deliveries that are due: each gets its attempt counted and its next
 /// attempt moved `lease` ahead (inside `take_round`'s transaction, which other instances skip
@@ -561,7 +642,8 @@ fn claim(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<V
             deliveries::user_id,
             deliveries::event_id,
         ));
-    let due: Vec<Claimed> = match conn {
+    type Row = (DeliveryId, i32, NaiveDateTime, Option<WebhookId>, Option<UserId>, OutboxEventId);
+    let due: Vec<Row> = match conn {
         DbConnection::Postgres(pg) => query.for_update().skip_locked().load(pg)?,
         DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
     };
@@ -573,27 +655,39 @@ fn claim(conn: &mut DbConnection, lease: TimeDelta, limit: i64) -> QueryResult<V
             deliveries::next_attempt_at.eq(now + lease),
         ))
         .execute(conn)?;
-    Ok(due)
+    Ok(due
+        .into_iter()
+        .map(|(delivery_id, before, created_at, webhook_id, user_id, event_id)| Claimed {
+            delivery_id,
+            before,
+            created_at,
+            webhook_id,
+            user_id,
+            event_id,
+            written: true,
+        })
+        .collect())
 }
 
 /// The attempts of claimed deliveries, with what they need and the round has not read yet read
 /// in one query per table.
 fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>, known: Known) -> QueryResult<Vec<Attempt>> {
     let Known { mut events, webhooks: mut hooks } = known;
-    let unread_events: Vec<OutboxEventId> = claimed.iter().map(|c| c.5).filter(|id| !events.contains_key(id)).collect();
+    let unread_events: Vec<OutboxEventId> =
+        claimed.iter().map(|c| c.event_id).filter(|id| !events.contains_key(id)).collect();
     if !unread_events.is_empty() {
         let rows: Vec<EventRow> =
             outbox_events::table.filter(outbox_events::id.eq_any(&unread_events)).select(EVENT).load(conn)?;
         events.extend(rows.into_iter().map(|event| (event.id, event)));
     }
     let unread_hooks: Vec<WebhookId> =
-        claimed.iter().filter_map(|c| c.3).filter(|id| !hooks.contains_key(id)).collect();
+        claimed.iter().filter_map(|c| c.webhook_id).filter(|id| !hooks.contains_key(id)).collect();
     if !unread_hooks.is_empty() {
         let rows: Vec<Endpoint> =
             webhooks::table.filter(webhooks::id.eq_any(&unread_hooks)).select(ENDPOINT).load(conn)?;
         hooks.extend(rows.into_iter().map(recipient));
     }
-    let user_ids: Vec<UserId> = claimed.iter().filter(|c| c.3.is_none()).filter_map(|c| c.4).collect();
+    let user_ids: Vec<UserId> = claimed.iter().filter(|c| c.webhook_id.is_none()).filter_map(|c| c.user_id).collect();
     let mut people: HashMap<UserId, (String, Language)> = HashMap::new();
     if !user_ids.is_empty() {
         let languages: HashMap<UserId, Language> = notification_settings::table
@@ -610,9 +704,9 @@ fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>, known: Known) -> Que
         }));
     }
     let mut attempts = Vec::with_capacity(claimed.len());
-    for (delivery_id, before, created_at, webhook_id, user_id, event_id) in claimed {
-        let event = events.get(&event_id).cloned().ok_or(diesel::result::Error::NotFound)?;
-        let recipient = match (webhook_id, user_id) {
+    for delivery in claimed {
+        let event = events.get(&delivery.event_id).cloned().ok_or(diesel::result::Error::NotFound)?;
+        let recipient = match (delivery.webhook_id, delivery.user_id) {
             (Some(webhook_id), _) => hooks.get(&webhook_id).cloned().ok_or(diesel::result::Error::NotFound)?,
             (None, Some(user_id)) => {
                 let (address, language) = people.get(&user_id).cloned().ok_or(diesel::result::Error::NotFound)?;
@@ -620,7 +714,7 @@ fn attempts(conn: &mut DbConnection, claimed: Vec<Claimed>, known: Known) -> Que
             }
             (None, None) => continue,
         };
-        attempts.push(Attempt { delivery_id, number: before + 1, created_at, event, recipient });
+        attempts.push(Attempt { number: delivery.before + 1, delivery, event, recipient });
     }
     Ok(attempts)
 }
@@ -648,11 +742,13 @@ pub enum Outcome {
     },
 }
 
+const GONE: &str = "the receiver answered 410 Gone: the webhook is disabled";
+
 /// What became of a round's attempts, and when.
 #[derive(Debug, Clone)]
 pub struct RoundOutcomes {
     pub at: NaiveDateTime,
-    pub outcomes: Vec<(DeliveryId, Outcome)>,
+    pub outcomes: Vec<(Claimed, Outcome)>,
 }
 
 /// Records a round's outcomes in a transaction of their own.
@@ -660,20 +756,69 @@ pub fn record_round(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResu
     db::transaction(conn, |conn| write_outcomes(conn, round))
 }
 
-/// Writes a round's outcomes: the deliveries that went through in one statement per response
-/// code, the rest one by one.
+/// Writes a round's outcomes: the deliveries attempted for the first time are written with
+/// theirs (and their events are fanned out); of the others, those that went through in one
+/// statement per response code, the rest one by one.
 fn write_outcomes(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult<()> {
+    let at = round.at;
+    let mut new = Vec::new();
+    let mut fanned_out = Vec::new();
     let mut delivered: HashMap<Option<i32>, Vec<DeliveryId>> = HashMap::new();
-    for (delivery_id, outcome) in &round.outcomes {
+    let mut gone = Vec::new();
+    for (delivery, outcome) in &round.outcomes {
+        if let Outcome::Gone { webhook_id } = outcome {
+            gone.push(*webhook_id);
+        }
+        if !delivery.written {
+            new.push(first_attempted(delivery, outcome, at));
+            if !fanned_out.contains(&delivery.event_id) {
+                fanned_out.push(delivery.event_id);
+            }
+            continue;
+        }
         match outcome {
-            Outcome::Delivered { code } => delivered.entry(*code).or_default().push(*delivery_id),
-            _ => record(conn, *delivery_id, outcome, round.at)?,
+            Outcome::Delivered { code } => delivered.entry(*code).or_default().push(delivery.delivery_id),
+            _ => record(conn, delivery.delivery_id, outcome, at)?,
         }
     }
+    insert_deliveries(conn, &new)?;
+    if !fanned_out.is_empty() {
+        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&fanned_out)))
+            .set(outbox_events::fanned_out_at.eq(at))
+            .execute(conn)?;
+    }
     for (code, ids) in delivered {
-        mark_delivered(conn, &ids, code, round.at)?;
+        mark_delivered(conn, &ids, code, at)?;
+    }
+    for webhook_id in gone {
+        disable_gone(conn, webhook_id, at)?;
     }
     Ok(())
+}
+
+/// A delivery's row after its first attempt.
+fn first_attempted(delivery: &Claimed, outcome: &Outcome, at: NaiveDateTime) -> NewDelivery {
+    let row = NewDelivery::of(delivery);
+    match outcome {
+        Outcome::Delivered { code } => {
+            NewDelivery { status: DeliveryStatus::Delivered, last_response_code: *code, delivered_at: Some(at), ..row }
+        }
+        Outcome::Retry { code, error, next } => {
+            NewDelivery { last_response_code: *code, last_error: Some(error.clone()), next_attempt_at: *next, ..row }
+        }
+        Outcome::Failed { code, error } => NewDelivery {
+            status: DeliveryStatus::Failed,
+            last_response_code: *code,
+            last_error: Some(error.clone()),
+            ..row
+        },
+        Outcome::Gone { .. } => NewDelivery {
+            status: DeliveryStatus::Failed,
+            last_response_code: Some(410),
+            last_error: Some(GONE.to_owned()),
+            ..row
+        },
+    }
 }
 
 fn mark_delivered(
@@ -693,59 +838,58 @@ fn mark_delivered(
         .map(drop)
 }
 
-/// Records one attempt's outcome at `at` (a 410 writes three rows).
+/// Records what became of a retry at `at` (`disable_gone` does the rest of a 410).
 fn record(conn: &mut DbConnection, delivery_id: DeliveryId, outcome: &Outcome, at: NaiveDateTime) -> QueryResult<()> {
     let target = deliveries::table.find(delivery_id);
-    match outcome {
-        Outcome::Delivered { code } => mark_delivered(conn, &[delivery_id], *code, at),
-        Outcome::Retry { code, error, next } => diesel::update(target)
+    let (status, code, error, next) = match outcome {
+        Outcome::Delivered { code } => return mark_delivered(conn, &[delivery_id], *code, at),
+        Outcome::Retry { code, error, next } => (DeliveryStatus::Pending, *code, error.as_str(), Some(*next)),
+        Outcome::Failed { code, error } => (DeliveryStatus::Failed, *code, error.as_str(), None),
+        Outcome::Gone { .. } => (DeliveryStatus::Failed, Some(410), GONE, None),
+    };
+    match next {
+        Some(next) => diesel::update(target)
             .set((
                 deliveries::last_response_code.eq(code),
                 deliveries::last_error.eq(error),
                 deliveries::next_attempt_at.eq(next),
             ))
-            .execute(conn)
-            .map(drop),
-        Outcome::Failed { code, error } => diesel::update(target)
+            .execute(conn),
+        None => diesel::update(target)
             .set((
-                deliveries::status.eq(DeliveryStatus::Failed),
+                deliveries::status.eq(status),
                 deliveries::last_response_code.eq(code),
                 deliveries::last_error.eq(error),
             ))
-            .execute(conn)
-            .map(drop),
-        Outcome::Gone { webhook_id } => {
-            diesel::update(webhooks::table.find(webhook_id))
-                .set((
-                    webhooks::active.eq(false),
-                    webhooks::disabled_reason.eq("gone"),
-                    webhooks::updated_at.eq(at),
-                    webhooks::version.eq(webhooks::version + 1),
-                ))
-                .execute(conn)?;
-            diesel::update(
-                deliveries::table
-                    .filter(deliveries::webhook_id.eq(webhook_id))
-                    .filter(deliveries::status.eq(DeliveryStatus::Pending)),
-            )
-            .set(deliveries::status.eq(DeliveryStatus::Failed))
-            .execute(conn)?;
-            diesel::update(target)
-                .set((
-                    deliveries::status.eq(DeliveryStatus::Failed),
-                    deliveries::last_response_code.eq(410),
-                    deliveries::last_error.eq("the receiver answered 410 Gone: the webhook is disabled"),
-                ))
-                .execute(conn)
-                .map(drop)
-        }
+            .execute(conn),
     }
+    .map(drop)
+}
+
+/// A webhook whose receiver answered 410 Gone: disabled, and its waiting deliveries failed.
+fn disable_gone(conn: &mut DbConnection, webhook_id: WebhookId, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(webhooks::table.find(webhook_id).filter(webhooks::active.eq(true)))
+        .set((
+            webhooks::active.eq(false),
+            webhooks::disabled_reason.eq("gone"),
+            webhooks::updated_at.eq(at),
+            webhooks::version.eq(webhooks::version + 1),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::webhook_id.eq(webhook_id))
+            .filter(deliveries::status.eq(DeliveryStatus::Pending)),
+    )
+    .set(deliveries::status.eq(DeliveryStatus::Failed))
+    .execute(conn)
+    .map(drop)
 }
 
 /// How much is waiting, delivered and failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Status {
-    /// Events not yet fanned out into deliveries.
+    /// Events not yet fanned out into deliveries (or whose first deliveries are being attempted).
     pub events_waiting: i64,
     pub pending: i64,
     pub delivered: i64,

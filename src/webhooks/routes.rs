@@ -259,6 +259,7 @@ pub async fn remove(
 }
 
 /// A webhook's delivery log, newest first: each delivery's status, attempts and last answer.
+/// A delivery shows here once its first attempt is over.
 #[utoipa::path(
     operation_id = "list_webhook_deliveries",
     tag = "webhooks",
