@@ -510,12 +510,7 @@ fn fan_out(
     let later = targets.split_off(targets.len().min(room));
     let rows: Vec<_> = later
         .iter()
-        .map(|d| NewDelivery {
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            ..NewDelivery::of(d)
-        })
+        .map(|d| NewDelivery { attempts: 0, next_attempt_at: now, last_attempt_at: None, ..NewDelivery::of(d) })
         .collect();
     insert_deliveries(conn, &rows)?;
     let leased: Vec<OutboxEventId> =

@@ -733,6 +733,39 @@ async fn a_burst_of_events_larger_than_a_round_reaches_the_receiver_once_each() 
 }
 
 #[tokio::test]
+async fn an_event_for_more_webhooks_than_a_round_holds_reaches_each_once() {
+    // Four deliveries a round; the referral is for six webhooks, three of each organisation.
+    let app = TestApp::spawn_with(|vars| {
+        reach_localhost(vars, 200);
+        vars.insert("CASEBRIDGE_WEBHOOK_CONCURRENCY".into(), "1".into());
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let p = partners(&app).await;
+    let pfm_coordinator = app.create_user(&p.admin, Some(p.pfm), "coordinator").await;
+    let mut hooks = Vec::new();
+    for coordinator in [&pfm_coordinator, &p.hfpc_coordinator] {
+        for _ in 0..3 {
+            hooks.push((coordinator, add_webhook(&app, coordinator, &receiver.url, &["referral_sent"]).await));
+        }
+    }
+    refer(&app, &p, "legal").await;
+    receiver.wait_for(6, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = receiver.received();
+    let mut ids: Vec<&str> = received.iter().map(Received::webhook_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((received.len(), ids.len()), (6, 6), "each webhook told once, under its own webhook-id");
+    for (coordinator, hook) in &hooks {
+        let logged = settled(&app, coordinator, hook).await;
+        assert_eq!(deliveries(&app, coordinator, hook).await.len(), 1);
+        assert_eq!((logged["status"].as_str(), logged["attempts"].as_i64()), (Some("delivered"), Some(1)));
+        assert!(logged["last_attempt_at"].is_string(), "{logged}");
+    }
+}
+
+#[tokio::test]
 async fn two_instances_on_one_database_deliver_each_event_once() {
     let app = app_reaching_localhost(200).await;
     let other = app
