@@ -122,6 +122,16 @@ fn reach_localhost(vars: &mut HashMap<String, String>, poll_ms: u64) {
     vars.insert("CASEBRIDGE_OUTBOX_POLL_INTERVAL_MS".into(), poll_ms.to_string());
 }
 
+/// A test app whose dispatcher reaches 127.0.0.1 and looks for work every `poll_ms`, with one
+/// request at a time and so four deliveries a round.
+async fn app_with_four_deliveries_a_round(poll_ms: u64) -> TestApp {
+    TestApp::spawn_with(|vars| {
+        reach_localhost(vars, poll_ms);
+        vars.insert("CASEBRIDGE_WEBHOOK_CONCURRENCY".into(), "1".into());
+    })
+    .await
+}
+
 /// A test app whose dispatcher reaches 127.0.0.1, looks for work every 20 ms and retries after
 /// `first_retry_ms` (doubling).
 pub async fn app_reaching_localhost(first_retry_ms: u64) -> TestApp {
@@ -713,13 +723,9 @@ async fn answer_dates_and_deadlines_coming_close_are_told_once() {
 
 #[tokio::test]
 async fn a_burst_of_events_larger_than_a_round_reaches_the_receiver_once_each() {
-    // One request at a time and four deliveries a round; a long pause between idle rounds, so
-    // that the events made meanwhile wait together and are fanned out over several rounds.
-    let app = TestApp::spawn_with(|vars| {
-        reach_localhost(vars, 2000);
-        vars.insert("CASEBRIDGE_WEBHOOK_CONCURRENCY".into(), "1".into());
-    })
-    .await;
+    // A long pause between idle rounds, so that the events made meanwhile wait together and are
+    // fanned out over several rounds.
+    let app = app_with_four_deliveries_a_round(2000).await;
     let receiver = Receiver::start().await;
     let p = partners(&app).await;
     let webhook = add_webhook(&app, &p.hfpc_coordinator, &receiver.url, &["referral_sent"]).await;
@@ -734,12 +740,8 @@ async fn a_burst_of_events_larger_than_a_round_reaches_the_receiver_once_each() 
 
 #[tokio::test]
 async fn an_event_for_more_webhooks_than_a_round_holds_reaches_each_once() {
-    // Four deliveries a round; the referral is for six webhooks, three of each organisation.
-    let app = TestApp::spawn_with(|vars| {
-        reach_localhost(vars, 200);
-        vars.insert("CASEBRIDGE_WEBHOOK_CONCURRENCY".into(), "1".into());
-    })
-    .await;
+    // The referral is for six webhooks, three of each organisation.
+    let app = app_with_four_deliveries_a_round(200).await;
     let receiver = Receiver::start().await;
     let p = partners(&app).await;
     let pfm_coordinator = app.create_user(&p.admin, Some(p.pfm), "coordinator").await;
