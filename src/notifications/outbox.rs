@@ -768,7 +768,9 @@ fn write_outcomes(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult
     let mut delivered: HashMap<Option<i32>, Vec<DeliveryId>> = HashMap::new();
     let mut gone = Vec::new();
     for (delivery, outcome) in &round.outcomes {
-        if let Outcome::Gone { webhook_id } = outcome {
+        if let Outcome::Gone { webhook_id } = outcome
+            && !gone.contains(webhook_id)
+        {
             gone.push(*webhook_id);
         }
         if !delivery.written {
