@@ -3,6 +3,7 @@
 
 pub mod id;
 pub mod list;
+pub mod prepared;
 pub mod schema;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use id::{
     ReferralId, SessionId, TaskId, UserId, WebhookId,
 };
 pub use list::List;
+pub use prepared::Prepared;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

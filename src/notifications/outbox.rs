@@ -23,8 +23,8 @@ use super::EventType;
 use super::settings::Language;
 use crate::db::schema::{deadlines, deliveries, notification_settings, outbox_events, referrals, users, webhooks};
 use crate::db::{
-    self, ClientId, DbConnection, DeadlineId, DeliveryId, Id, List, OrganisationId, OutboxEventId, ReferralId, UserId,
-    WebhookId,
+    self, ClientId, DbConnection, DeadlineId, DeliveryId, Id, List, OrganisationId, OutboxEventId, Prepared,
+    ReferralId, UserId, WebhookId,
 };
 use crate::domain::{Role, SessionKind, closed_list};
 use crate::procedure::calendar;
@@ -231,8 +231,8 @@ fn active(conn: &mut DbConnection, user_id: UserId) -> QueryResult<Vec<UserId>> 
     users::table.filter(users::id.eq(user_id)).filter(users::active.eq(true)).select(users::id).load(conn)
 }
 
-/// Who is told of `event`; `users` only when e-mail is on. `referrals` holds the parties of the
-/// round's referrals (`referral_parties`).
+/// Who is told of `event`; `users` only when e-mail is on, for which `referrals` holds the
+/// service and sender of the round's referrals (`referral_parties`).
 fn audience(
     conn: &mut DbConnection,
     event: &EventRow,
@@ -252,11 +252,12 @@ fn audience(
             }
         }
         _ => {
-            let Some(&(from, to, service, sender)) = referrals.get(&event.subject_id) else {
-                return Ok(audience);
-            };
-            audience.organisations = vec![from, to];
-            if email {
+            // A referral's event names both its organisations.
+            audience.organisations = data.from_organisation_id.into_iter().chain(data.to_organisation_id).collect();
+            if email
+                && let Some(&(service, sender)) = referrals.get(&event.subject_id)
+                && let Some(to) = data.to_organisation_id
+            {
                 audience.users = match event.event_type {
                     // The answer goes to whoever sent the referral.
                     EventType::ReferralAccepted
@@ -272,10 +273,10 @@ fn audience(
     Ok(audience)
 }
 
-/// A referral's sending and receiving organisations, its service and who sent it.
-type ReferralParties = (OrganisationId, OrganisationId, SessionKind, UserId);
+/// A referral's service and who sent it.
+type ReferralParties = (SessionKind, UserId);
 
-/// The parties of the referrals that `events` are about, read in one query.
+/// The service and sender of the referrals that `events` are about, read in one query.
 fn referral_parties(conn: &mut DbConnection, events: &[EventRow]) -> QueryResult<HashMap<Id, ReferralParties>> {
     let about_referrals: Vec<ReferralId> = events
         .iter()
@@ -285,17 +286,11 @@ fn referral_parties(conn: &mut DbConnection, events: &[EventRow]) -> QueryResult
     if about_referrals.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(ReferralId, OrganisationId, OrganisationId, SessionKind, UserId)> = referrals::table
+    let rows: Vec<(ReferralId, SessionKind, UserId)> = referrals::table
         .filter(referrals::id.eq_any(&about_referrals))
-        .select((
-            referrals::id,
-            referrals::from_organisation_id,
-            referrals::to_organisation_id,
-            referrals::service,
-            referrals::created_by,
-        ))
+        .select((referrals::id, referrals::service, referrals::created_by))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(id, from, to, service, sender)| (id.any(), (from, to, service, sender))).collect())
+    Ok(rows.into_iter().map(|(id, service, sender)| (id.any(), (service, sender))).collect())
 }
 
 /// The users among `candidates` who have not turned off e-mail about `event_type`.
@@ -431,7 +426,7 @@ pub fn take_round(
         .filter(deliveries::next_attempt_at.le(now))
         .select(deliveries::id);
     let (waiting, due): (bool, bool) =
-        diesel::select((diesel::dsl::exists(waiting), diesel::dsl::exists(due))).get_result(conn)?;
+        Prepared(diesel::select((diesel::dsl::exists(waiting), diesel::dsl::exists(due)))).get_result(conn)?;
     if !waiting && !due {
         if let Some(before) = before {
             record_round(conn, before)?;
@@ -479,7 +474,7 @@ fn fan_out(
     let now = db::now().naive_utc();
     let mut events = take_events(conn, room, now)?;
     let events_left = events.len() as i64 == room;
-    let referrals = referral_parties(conn, &events)?;
+    let referrals = if email { referral_parties(conn, &events)? } else { HashMap::new() };
     let mut subscriptions = Subscriptions::default();
     let room = usize::try_from(room).unwrap_or(1);
     let mut targets = Vec::new();
@@ -522,13 +517,14 @@ fn fan_out(
     insert_deliveries(conn, &rows)?;
     let leased: Vec<OutboxEventId> =
         events.iter().map(|event| event.id).filter(|id| !told_nobody.contains(id)).collect();
-    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&leased)))
-        .set(outbox_events::leased_until.eq(now + lease))
-        .execute(conn)?;
+    Prepared(
+        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&leased)))
+            .set(outbox_events::leased_until.eq(now + lease))
+            .returning(outbox_events::id),
+    )
+    .load::<OutboxEventId>(conn)?;
     if !told_nobody.is_empty() {
-        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&told_nobody)))
-            .set(outbox_events::fanned_out_at.eq(now))
-            .execute(conn)?;
+        mark_fanned_out(conn, &told_nobody, now)?;
     }
     let known = Known {
         events: events.into_iter().map(|event| (event.id, event)).collect(),
@@ -787,9 +783,7 @@ fn write_outcomes(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult
     }
     insert_deliveries(conn, &new)?;
     if !fanned_out.is_empty() {
-        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&fanned_out)))
-            .set(outbox_events::fanned_out_at.eq(at))
-            .execute(conn)?;
+        mark_fanned_out(conn, &fanned_out, at)?;
     }
     for (code, ids) in delivered {
         mark_delivered(conn, &ids, code, at)?;
@@ -798,6 +792,14 @@ fn write_outcomes(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult
         disable_gone(conn, webhook_id, at)?;
     }
     Ok(())
+}
+
+/// Marks events fanned out: their deliveries are written, or they had none.
+fn mark_fanned_out(conn: &mut DbConnection, events: &[OutboxEventId], at: NaiveDateTime) -> QueryResult<()> {
+    let update = diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(events)))
+        .set(outbox_events::fanned_out_at.eq(at))
+        .returning(outbox_events::id);
+    Prepared(update).load::<OutboxEventId>(conn).map(drop)
 }
 
 /// A delivery's row after its first attempt.

@@ -8,7 +8,9 @@ use super::model::{EventRow, Mailbox, ReferralEventKind, ReferralRow, ReferralSt
 use super::shared::{SharedClient, Source};
 use crate::clients;
 use crate::db::schema::{referral_events, referral_feed, referrals};
-use crate::db::{self, ClientId, ConsentId, DbConnection, List, OrganisationId, ReferralEventId, ReferralId, UserId};
+use crate::db::{
+    self, ClientId, ConsentId, DbConnection, List, OrganisationId, Prepared, ReferralEventId, ReferralId, UserId,
+};
 use crate::domain::SessionKind;
 use crate::http::pagination::PageRequest;
 use crate::notifications::EventType;
@@ -36,12 +38,12 @@ pub fn open_duplicate(
 }
 
 /// Takes the next feed position. The counter row stays locked until the transaction ends, so
-/// positions commit in order.
+/// positions commit in order. Kept prepared: every change to a referral takes one.
 fn next_position(conn: &mut DbConnection) -> QueryResult<i64> {
-    diesel::update(referral_feed::table.find(1))
+    let take = diesel::update(referral_feed::table.find(1))
         .set(referral_feed::position.eq(referral_feed::position + 1))
-        .returning(referral_feed::position)
-        .get_result(conn)
+        .returning(referral_feed::position);
+    Prepared(take).get_result(conn)
 }
 
 /// Records what happened to a referral at `at`.

@@ -821,3 +821,41 @@ async fn the_delivery_log_keeps_finished_deliveries_for_thirty_days_then_forgets
     }
     assert_eq!(outbox_events(), 0, "the event left without deliveries is removed with them");
 }
+
+/// The dispatcher runs its updates several times a second under load: PostgreSQL keeps them
+/// prepared (parsed and planned once per connection), where diesel alone would prepare each
+/// anew every time.
+#[tokio::test]
+async fn postgresql_keeps_a_wrapped_update_prepared_and_diesel_alone_does_not() {
+    use casebridge::db::schema::outbox_events;
+    use casebridge::db::{OutboxEventId, Prepared};
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    app.db(|conn| {
+        let update = || {
+            diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(Vec::<OutboxEventId>::new())))
+                .set(outbox_events::leased_until.eq(None::<chrono::NaiveDateTime>))
+                .returning(outbox_events::id)
+        };
+        let kept = |conn: &mut casebridge::db::DbConnection| -> i64 {
+            diesel::select(diesel::dsl::sql::<BigInt>(
+                "(SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'UPDATE \"outbox_events\"%')",
+            ))
+            .get_result(conn)
+            .unwrap()
+        };
+        for _ in 0..2 {
+            update().load::<OutboxEventId>(conn).unwrap();
+        }
+        assert_eq!(kept(conn), 0, "diesel prepares an update anew each time");
+        for _ in 0..2 {
+            Prepared(update()).load::<OutboxEventId>(conn).unwrap();
+        }
+        assert_eq!(kept(conn), 1, "the wrapped update is prepared once and kept");
+    });
+}
