@@ -517,12 +517,7 @@ fn fan_out(
     insert_deliveries(conn, &rows)?;
     let leased: Vec<OutboxEventId> =
         events.iter().map(|event| event.id).filter(|id| !told_nobody.contains(id)).collect();
-    Prepared(
-        diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&leased)))
-            .set(outbox_events::leased_until.eq(now + lease))
-            .returning(outbox_events::id),
-    )
-    .load::<OutboxEventId>(conn)?;
+    lease_events(conn, &leased, now + lease)?;
     if !told_nobody.is_empty() {
         mark_fanned_out(conn, &told_nobody, now)?;
     }
@@ -792,6 +787,14 @@ fn write_outcomes(conn: &mut DbConnection, round: &RoundOutcomes) -> QueryResult
         disable_gone(conn, webhook_id, at)?;
     }
     Ok(())
+}
+
+/// Leases events to this instance until `until`, while their first deliveries are attempted.
+fn lease_events(conn: &mut DbConnection, events: &[OutboxEventId], until: NaiveDateTime) -> QueryResult<()> {
+    let update = diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(events)))
+        .set(outbox_events::leased_until.eq(until))
+        .returning(outbox_events::id);
+    Prepared(update).load::<OutboxEventId>(conn).map(drop)
 }
 
 /// Marks events fanned out: their deliveries are written, or they had none.
